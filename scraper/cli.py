@@ -1,0 +1,241 @@
+"""The ``scraper`` command: parse flags, map them to settings, print, exit.
+
+Data goes to stdout, progress and logs to stderr; errors are one line, not a
+traceback.  Exit statuses are :class:`ExitStatus`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scraper import __version__
+from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, validate_url
+from scraper.storage.layout import ArchiveRootError, check_writable_root, new_crawl_id
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    PAGES_FAILED = 1  # the crawl ran, but some pages could not be archived (or none were)
+    USAGE = 2  # bad arguments or input: nothing was crawled
+    INTERRUPTED = 130  # Ctrl-C / SIGINT
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """``"1G"``, ``"500MB"``, ``"65536"`` -> bytes."""
+    match = _SIZE.match(text)
+    if not match:
+        raise click.BadParameter(f"{text!r} is not a size (e.g. 500M, 1G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> None:
+    click.echo(f"scraper: error: {message}", err=True)
+    raise SystemExit(int(status))
+
+
+def parse_set_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail(f"--set expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def read_seed_file(source: str) -> list[str]:
+    try:
+        if source == "-":
+            return parse_seed_lines(sys.stdin)
+        with open(source, encoding="utf-8-sig") as fh:
+            return parse_seed_lines(fh)
+    except FileNotFoundError:
+        fail(f"seed file not found: {source}")
+    except IsADirectoryError:
+        fail(f"seed file is a folder: {source}")
+    except UnicodeDecodeError:
+        fail(f"seed file is not UTF-8 text: {source}")
+    except InvalidSeed as exc:
+        fail(f"{source}: {exc}")
+    return []  # unreachable: fail() exits
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="scraper")
+def cli() -> None:
+    """Crawl web pages politely, archive every HTTP exchange as WARC/1.1, and extract
+    each article's text and metadata as normalised JSON.
+
+    \b
+    Examples:
+      scraper crawl https://example.com/news/article-1
+      scraper crawl -i urls.txt --depth 1 --out /data/archive
+      scraper show https://example.com/news/article-1 --format markdown
+    """
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@click.option("-i", "--input", "input_file", metavar="FILE|-",
+              help="Read seed URLs from FILE (or '-' for stdin): one per line, '#' comments.")
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
+              show_default=True, help="Archive root; the crawl goes to OUT/crawls/<crawl_id>/.")
+@click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Follow links this many hops from the seeds, on the seeds' hosts. 0: the seeds only.")
+@click.option("--max-pages", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stop scheduling pages after this many (0: no limit).")
+@click.option("--jsonl", metavar="PATH|-", help="Also write the page records to PATH, or stream them to stdout (-).")
+@click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
+@click.option("--contact", metavar="URL", help="Contact URL or e-mail to put in the User-Agent.")
+@click.option("--user-agent", metavar="UA", help="Replace the User-Agent altogether.")
+@click.option("--warc-max-size", metavar="SIZE", default="1G", show_default=True,
+              help="Start a new WARC file when the current one reaches SIZE.")
+@click.option("--no-extract", is_flag=True, help="Archive only; write records without extracted text.")
+@click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE",
+              help="Set any Scrapy or scraper setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
+def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, max_pages: int,
+          jsonl: str | None, ignore_robots: bool, contact: str | None, user_agent: str | None,
+          warc_max_size: str, no_extract: bool, set_options: tuple[str, ...], quiet: bool, verbose: int) -> None:
+    """Crawl URLs and archive them into OUT (WARC files, pages.jsonl, manifest.json).
+
+    \b
+    Exit status: 0 all pages archived; 1 some pages failed (network errors,
+    HTTP 4xx/5xx) or none could be archived; 2 usage error; 130 interrupted.
+    """
+    seeds: list[str] = []
+    try:
+        seeds = [validate_url(u) for u in urls]
+    except InvalidSeed as exc:
+        fail(str(exc))
+    if input_file:
+        seeds += read_seed_file(input_file)
+    seeds = dedupe_seeds(seeds)
+    if not seeds:
+        fail("no URLs to crawl: give URLs as arguments or with -i FILE")
+    try:
+        check_writable_root(out)
+    except ArchiveRootError as exc:
+        fail(f"--out: {exc}")
+    if jsonl and jsonl != "-":
+        try:
+            Path(jsonl).open("a").close()
+        except OSError as exc:
+            fail(f"--jsonl: cannot write {jsonl}: {exc.strerror or exc}")
+
+    overrides: dict[str, Any] = {
+        "ARCHIVE_ROOT": str(out),
+        "ARCHIVE_CRAWL_ID": new_crawl_id(),
+        "ARCHIVE_SEEDS": seeds,
+        "ARCHIVE_DEPTH": depth,
+        "ARCHIVE_MAX_PAGES": max_pages,
+        "ARCHIVE_JSONL": jsonl,
+        "ARCHIVE_WARC_MAX_BYTES": parse_size(warc_max_size),
+        "ARCHIVE_PROGRESS": not quiet and sys.stderr.isatty(),
+        "LOG_LEVEL": ("DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"),
+        "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
+    }
+    if ignore_robots:
+        overrides["ROBOTSTXT_OBEY"] = False
+    if no_extract:
+        overrides["EXTRACT_ENABLED"] = False
+    if user_agent:
+        overrides["USER_AGENT"] = user_agent
+    elif contact:
+        overrides["USER_AGENT"] = f"scraper/{__version__} (web archiver; +{contact})"
+        overrides["ARCHIVE_CONTACT"] = contact
+    overrides.update(parse_set_options(set_options))
+
+    from scraper.runner import build_settings, run_crawl  # Scrapy loads only for a crawl
+
+    try:
+        result = run_crawl(build_settings(overrides))
+    except KeyboardInterrupt:
+        fail("interrupted", ExitStatus.INTERRUPTED)
+        return
+    except ArchiveRootError as exc:
+        fail(str(exc))
+        return
+    counts = result.counts
+    if not quiet:
+        print_summary(result.layout.directory, result.manifest, jsonl)
+    if result.finish_reason == "shutdown":
+        raise SystemExit(int(ExitStatus.INTERRUPTED))
+    if counts.get("pages_failed", 0) or not counts.get("pages", 0):
+        raise SystemExit(int(ExitStatus.PAGES_FAILED))
+
+
+def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    counts = manifest.get("counts", {})
+    table = Table(title=f"crawl {manifest['crawl_id']} ({manifest['finish_reason']})", show_header=False,
+                  title_justify="left", box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("pages archived", f"{counts.get('pages', 0)} ({counts.get('pages_extracted', 0)} extracted)")
+    table.add_row("HTTP exchanges", f"{counts.get('exchanges_archived', 0)} "
+                                    f"({counts.get('warc_records', 0)} WARC records)")
+    table.add_row("WARC", f"{len(manifest.get('warc_files', []))} file(s), {counts.get('warc_bytes', 0):,} bytes")
+    table.add_row("records", str(directory / manifest.get("pages_file", "pages.jsonl"))
+                  + (f" (+ {jsonl})" if jsonl else ""))
+    if counts.get("robots_denied"):
+        table.add_row("robots.txt", f"{counts['robots_denied']} page(s) not fetched (disallowed)")
+    if counts.get("skipped_max_pages"):
+        table.add_row("--max-pages", f"{counts['skipped_max_pages']} link(s) not followed")
+    errors = counts.get("errors", {})
+    table.add_row("errors", ", ".join(f"{kind} ×{n}" for kind, n in errors.items()) if errors else "none")
+    Console(stderr=True).print(table)
+
+
+@cli.command()
+@click.argument("url")
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
+              show_default=True, help="Archive root to look in.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json",
+              show_default=True, help="json: the page record; markdown: an article document; text: title and body.")
+def show(url: str, out: Path, fmt: str) -> None:
+    """Print the latest archived record of URL (final, requested or canonical URL)."""
+    from scraper.records import render_markdown, render_text
+    from scraper.storage.lookup import latest_record
+
+    try:
+        validate_url(url)
+    except InvalidSeed as exc:
+        fail(str(exc))
+    if not out.is_dir():
+        fail(f"no archive at {out}")
+    record = latest_record(out, url)
+    if record is None:
+        fail(f"not in the archive: {url}", ExitStatus.PAGES_FAILED)
+        return
+    if fmt == "json":
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+    elif fmt == "markdown":
+        click.echo(render_markdown(record), nl=False)
+    else:
+        click.echo(render_text(record), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="scraper", standalone_mode=True)
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except KeyboardInterrupt:
+        click.echo("scraper: interrupted", err=True)
+        return int(ExitStatus.INTERRUPTED)
+    return 0

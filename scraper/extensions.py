@@ -1,0 +1,209 @@
+"""Crawl-wide components: the archive run (folder, WARC writer, JSONL, manifest)
+and the live progress display."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+import weakref
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from scraper import __version__
+from scraper.storage.jsonl import JsonlWriter
+from scraper.storage.layout import CrawlLayout, new_crawl_id, write_json_atomically
+from scraper.storage.warc import WarcFileWriter
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+# Settings recorded in warcinfo and the manifest: the ones that change what is archived.
+RECORDED_SETTINGS = (
+    "USER_AGENT", "ROBOTSTXT_OBEY", "ARCHIVE_DEPTH", "ARCHIVE_MAX_PAGES", "CONCURRENT_REQUESTS_PER_DOMAIN",
+    "DOWNLOAD_DELAY", "AUTOTHROTTLE_ENABLED", "DOWNLOAD_MAXSIZE", "RETRY_TIMES", "ARCHIVE_WARC_MAX_BYTES",
+)
+
+
+def package_versions() -> dict[str, str]:
+    out = {"scraper": __version__, "python": platform.python_version()}
+    for name in ("scrapy", "warcio", "trafilatura", "twisted", "lxml"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ArchiveRun:
+    """One crawl's archive: its folder, the WARC writer, the JSONL sinks, the manifest.
+
+    Shared by the capture middleware (exchanges), the record pipeline (page
+    records) and the extension below (opening and closing), one per crawler.
+    """
+
+    _instances: weakref.WeakKeyDictionary[Crawler, ArchiveRun] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> ArchiveRun:
+        if crawler not in cls._instances:
+            cls._instances[crawler] = cls(crawler)
+        return cls._instances[crawler]
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.layout = CrawlLayout(Path(settings.get("ARCHIVE_ROOT")), settings.get("ARCHIVE_CRAWL_ID") or new_crawl_id())
+        self.layout.create()
+        self.started_at = _now()
+        self.recorded_settings = {name: settings.get(name) for name in RECORDED_SETTINGS}
+        self.seeds: list[str] = list(settings.getlist("ARCHIVE_SEEDS"))
+        info = {"crawl-id": self.layout.crawl_id, "software": f"scraper/{__version__}",
+                **{f"software-{k}": v for k, v in package_versions().items() if k != "scraper"},
+                "http-header-user-agent": str(settings.get("USER_AGENT")),
+                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                "depth": str(settings.getint("ARCHIVE_DEPTH")),
+                "isPartOf": self.layout.crawl_id,
+                "description": "scraper crawl; per-record notes: X-Archive-Orig-Transfer-Encoding holds a "
+                               "transfer coding that was removed because the stored body is de-chunked"}
+        self.warc = WarcFileWriter(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"),
+                                   max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info)
+        self.pages = JsonlWriter.open(self.layout.pages_path)
+        self.extra_jsonl: JsonlWriter | None = None
+        target = settings.get("ARCHIVE_JSONL")
+        if target == "-":
+            self.extra_jsonl = JsonlWriter(sys.stdout, owns_stream=False)
+        elif target:
+            self.extra_jsonl = JsonlWriter.open(Path(target))
+        self.closed = False
+
+    def write_page_record(self, record: dict[str, Any]) -> None:
+        self.pages.write(record)
+        if self.extra_jsonl is not None:
+            self.extra_jsonl.write(record)
+
+    def close(self, reason: str) -> dict[str, Any]:
+        """Close the WARC (renaming it from .open), the JSONL files, and write the manifest."""
+        if self.closed:
+            return self.manifest(reason)
+        self.closed = True
+        self.warc.close()
+        self.pages.close()
+        if self.extra_jsonl is not None:
+            self.extra_jsonl.close()
+        manifest = self.manifest(reason)
+        write_json_atomically(self.layout.manifest_path, manifest)
+        return manifest
+
+    def manifest(self, reason: str) -> dict[str, Any]:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        return {
+            "crawl_id": self.layout.crawl_id,
+            "started_at": self.started_at,
+            "finished_at": _now(),
+            "finish_reason": reason,
+            "seeds": self.seeds,
+            "settings": self.recorded_settings,
+            "warc_files": list(self.warc.closed_files),
+            "pages_file": self.layout.pages_path.name,
+            "counts": summarise_stats(stats),
+            "versions": package_versions(),
+        }
+
+
+def summarise_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """The figures a person (and the exit code) care about, from Scrapy's stats."""
+    errors = {key.removeprefix("scraper/errors/"): value for key, value in sorted(stats.items())
+              if key.startswith("scraper/errors/")}
+    return {
+        "requests": stats.get("downloader/request_count", 0),
+        "responses": stats.get("downloader/response_count", 0),
+        "exchanges_archived": stats.get("scraper/warc/exchanges", 0),
+        "warc_records": stats.get("scraper/warc/records", 0),
+        "warc_bytes": stats.get("scraper/warc/bytes", 0),
+        "pages": stats.get("scraper/pages/recorded", 0),
+        "pages_extracted": stats.get("scraper/pages/extracted", 0),
+        "pages_failed": stats.get("scraper/pages/failed", 0),
+        "robots_denied": stats.get("scraper/robots_denied", 0),
+        "skipped_max_pages": stats.get("scraper/skipped/max_pages", 0),
+        "errors": errors,
+    }
+
+
+class ArchiveRunExtension:
+    """Opens the archive when the crawl starts and closes it when the spider closes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run = ArchiveRun.of(crawler)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchiveRunExtension:
+        return cls(crawler)
+
+    def spider_closed(self, reason: str) -> None:
+        # The stats' final figures (warc bytes) must be in before the manifest is written.
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.set_value("scraper/warc/bytes", self.run.warc.bytes_written)
+            stats.set_value("scraper/warc/files", self.run.warc.files_opened)
+        self.run.close(reason)
+
+
+class CrawlProgress:
+    """A live one-line display on stderr: pages fetched, archived, errors, rate."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self.crawler = crawler
+        self.console = Console(stderr=True)
+        self.live = Live("", console=self.console, transient=True, refresh_per_second=4)
+        self.started = time.monotonic()
+        self.task: Any = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlProgress:
+        if not crawler.settings.getbool("ARCHIVE_PROGRESS"):
+            raise NotConfigured
+        return cls(crawler)
+
+    def render(self) -> str:
+        stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
+        counts = summarise_stats(stats)
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        errors = sum(counts["errors"].values())
+        return (f"[bold]crawling[/] {counts['responses']} fetched · {counts['pages']} pages archived · "
+                f"{counts['warc_bytes'] / 1e6:.1f} MB WARC · {errors} errors · "
+                f"{counts['pages'] / elapsed:.1f} pages/s · {elapsed:.0f}s")
+
+    def spider_opened(self) -> None:
+        from twisted.internet import task
+
+        self.started = time.monotonic()
+        self.live.start()
+        self.task = task.LoopingCall(self._refresh)
+        self.task.start(0.25, now=True)
+
+    def _refresh(self) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value("scraper/warc/bytes", ArchiveRun.of(self.crawler).warc.bytes_written)
+        self.live.update(self.render())
+
+    def spider_closed(self) -> None:
+        if self.task is not None and self.task.running:
+            self.task.stop()
+        self.live.stop()

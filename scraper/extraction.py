@@ -1,0 +1,269 @@
+"""Article extraction: HTML in, :class:`Article` out.
+
+Pure: imports trafilatura and lxml, never Scrapy.  trafilatura decides the body
+and most metadata; this module normalises what it returns (author lists, ISO
+dates with their own offsets, language codes, absolute URLs) and fills gaps from
+the page's structured data (JSON-LD, ``<meta>``, ``<link rel=canonical>``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from configparser import ConfigParser
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import trafilatura
+from lxml.html import HtmlElement
+from trafilatura.core import bare_extraction
+from trafilatura.settings import use_config
+from trafilatura.utils import load_html
+from trafilatura.xml import xmltotxt
+
+EXTRACTOR_NAME = "trafilatura"
+EXTRACTOR_VERSION: str = trafilatura.__version__
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractionOptions:
+    """How to extract; one frozen object shared by every call (cf. trafilatura's Extractor)."""
+
+    favor_precision: bool = False
+    favor_recall: bool = False
+    include_comments: bool = False
+    include_tables: bool = True
+    # trafilatura drops bodies shorter than this (its default, 250 characters).
+    min_extracted_size: int = 250
+    detect_language: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Article:
+    text: str | None = None
+    markdown: str | None = None
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None
+    modified: str | None = None
+    site_name: str | None = None
+    description: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    image: str | None = None
+    tags: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+
+
+@functools.lru_cache(maxsize=8)
+def _trafilatura_config(min_extracted_size: int) -> ConfigParser:
+    # A private copy: mutating trafilatura's DEFAULT_CONFIG would leak into every caller.
+    config = use_config()
+    config.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(min_extracted_size))
+    return config
+
+
+# -- small normalisers -----------------------------------------------------------
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_BYLINE_PREFIX = re.compile(r"^\s*(?:by|von|par|por|di|door|av|af)\s*[:\-]?\s+", re.IGNORECASE)
+_AUTHOR_SPLIT = re.compile(r"\s*(?:;|\||\s+and\s+|\s+&\s+|\s+und\s+)\s*", re.IGNORECASE)
+
+
+def clean_text(value: str | None) -> str | None:
+    """Collapse runs of spaces, strip each line, drop blank-line runs; ``None`` if empty."""
+    if value is None:
+        return None
+    lines = [_SPACES.sub(" ", line).strip() for line in value.splitlines()]
+    text = "\n".join(line for line in lines if line)
+    return text or None
+
+
+def clean_field(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", str(value)).strip()
+    return text if text and text.lower() not in {"none", "null", "undefined"} else None
+
+
+def split_authors(value: str | None) -> list[str]:
+    """``"By Jane Doe; John Roe"`` -> ``["Jane Doe", "John Roe"]``."""
+    if not value:
+        return []
+    names: list[str] = []
+    for part in _AUTHOR_SPLIT.split(value):
+        name = _BYLINE_PREFIX.sub("", part).strip(" ,.:-–—\t")
+        if name and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return names
+
+
+def clean_list(values: Any) -> list[str]:
+    if not values:
+        return []
+    if isinstance(values, str):
+        values = values.split(",")
+    out: list[str] = []
+    for value in values:
+        item = clean_field(value)
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+def language_code(value: str | None) -> str | None:
+    """``"en-US"`` / ``"en_GB"`` -> ``"en"``: the primary subtag, lower case."""
+    if not value:
+        return None
+    primary = re.split(r"[-_]", value.strip())[0].lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def normalise_date(value: str | None) -> str | None:
+    """ISO 8601, keeping the page's own offset; a date-only value stays date-only.
+
+    A publication time is not shifted to UTC: that can move it to another day.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value).isoformat()
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.isoformat()
+
+
+def merge_dates(day: str | None, timestamp: str | None) -> str | None:
+    """Prefer a full timestamp from structured data when it agrees with trafilatura's day."""
+    full = normalise_date(timestamp)
+    if day is None:
+        return full
+    if full is not None and full[:10] == day:
+        return full
+    return normalise_date(day)
+
+
+# -- structured data ---------------------------------------------------------------
+_PUBLISHED_META = ("article:published_time", "datepublished", "og:published_time", "dc.date.issued",
+                   "publish-date", "pubdate", "dcterms.created")
+_MODIFIED_META = ("article:modified_time", "datemodified", "og:updated_time", "dcterms.modified",
+                  "last-modified")
+
+
+@dataclass(frozen=True)
+class StructuredHints:
+    html_lang: str | None = None
+    canonical: str | None = None
+    published: str | None = None
+    modified: str | None = None
+
+
+def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for script in tree.iterfind(".//script[@type='application/ld+json']"):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, TypeError):
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                objects.append(item)
+                if isinstance(item.get("@graph"), list):
+                    stack.extend(item["@graph"])
+    return objects
+
+
+def read_structured_hints(tree: HtmlElement) -> StructuredHints:
+    """What the page states about itself, read before trafilatura prunes the tree."""
+    metas: dict[str, str] = {}
+    for meta in tree.iterfind(".//meta"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get("http-equiv") or "")
+        content = meta.get("content")
+        if key and content and key.lower() not in metas:
+            metas[key.lower()] = content
+    published = next((metas[k] for k in _PUBLISHED_META if k in metas), None)
+    modified = next((metas[k] for k in _MODIFIED_META if k in metas), None)
+    for obj in _json_ld_objects(tree):
+        if published is None and isinstance(obj.get("datePublished"), str):
+            published = obj["datePublished"]
+        if modified is None and isinstance(obj.get("dateModified"), str):
+            modified = obj["dateModified"]
+    canonical = None
+    for link in tree.iterfind(".//link[@rel]"):
+        if "canonical" in link.get("rel", "").lower().split() and link.get("href"):
+            canonical = link.get("href", "").strip()
+            break
+    canonical = canonical or metas.get("og:url")
+    html_lang = tree.get("lang") or tree.get("xml:lang") or metas.get("content-language")
+    return StructuredHints(html_lang=html_lang, canonical=canonical, published=published, modified=modified)
+
+
+def detect_language(text: str) -> str | None:
+    """py3langid ships its model inside the package: no download at run time."""
+    try:
+        import py3langid
+    except ImportError:  # optional: without it the language stays unknown
+        return None
+    code, _score = py3langid.classify(text[:5000])
+    return str(code) if code else None
+
+
+def _absolute(url: str | None, base: str) -> str | None:
+    if not url:
+        return None
+    absolute = urljoin(base, url.strip())
+    return absolute if absolute.startswith(("http://", "https://")) else None
+
+
+def extract_page(html: str | bytes, url: str, options: ExtractionOptions = ExtractionOptions(), *,
+                 content_language: str | None = None) -> Article | None:
+    """Extract the article of one page; ``None`` when the input is not parseable HTML.
+
+    An Article whose ``text`` is ``None`` means the page parsed but held no main text.
+    """
+    tree = load_html(html)
+    if tree is None:
+        return None
+    hints = read_structured_hints(tree)
+    document = bare_extraction(
+        tree, url=url, with_metadata=True,
+        include_comments=options.include_comments, include_tables=options.include_tables,
+        include_formatting=True,  # keeps headings/emphasis for the markdown rendering
+        favor_precision=options.favor_precision, favor_recall=options.favor_recall,
+        deduplicate=False,  # trafilatura's dedup keeps state across pages
+        config=_trafilatura_config(options.min_extracted_size),
+    )
+    body = getattr(document, "body", None) if document is not None else None
+    text = clean_text(xmltotxt(body, False)) if body is not None else None
+    markdown = (xmltotxt(body, True).strip() or None) if body is not None and text else None
+
+    def meta(name: str) -> Any:
+        return getattr(document, name, None) if document is not None else None
+
+    language = language_code(hints.html_lang) or language_code(content_language)
+    if language is None and options.detect_language and text:
+        language = detect_language(text)
+    return Article(
+        text=text,
+        markdown=markdown,
+        title=clean_field(meta("title")),
+        authors=split_authors(clean_field(meta("author"))),
+        published=merge_dates(clean_field(meta("date")), hints.published),
+        modified=normalise_date(hints.modified),
+        site_name=clean_field(meta("sitename")),
+        description=clean_field(meta("description")),
+        language=language,
+        canonical_url=_absolute(hints.canonical, url),
+        image=_absolute(clean_field(meta("image")), url),
+        tags=clean_list(meta("tags")),
+        categories=clean_list(meta("categories")),
+    )

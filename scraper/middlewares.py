@@ -1,0 +1,109 @@
+"""WarcCaptureMiddleware: every HTTP exchange, as received, into the WARC.
+
+Thin on purpose: it turns Scrapy's request and response into a storage-level
+:class:`HttpExchange` and hands it to the run's WARC writer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from scraper.extensions import ArchiveRun
+from scraper.records import WarcPointer
+from scraper.storage.warc import HttpExchange
+
+import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
+from tldextract import TLDExtract
+
+# Scrapy's CookiesMiddleware asks tldextract for the Public Suffix List, which by
+# default downloads it from the web on first use. An archiver must not make requests
+# nobody asked for (nor reach outside loopback in tests): use the bundled snapshot.
+_scrapy_cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Headers, Response
+
+# Twisted has already removed the transfer coding: the stored body is de-chunked, so
+# the header is kept under this name instead of contradicting the body.
+REMOVED_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
+WARC_META = "warc_capture"
+
+
+def header_pairs(headers: Headers) -> list[tuple[str, str]]:
+    """Every header value, repeated ones (Set-Cookie) kept; bytes kept via latin-1."""
+    pairs: list[tuple[str, str]] = []
+    for name, values in headers.items():
+        key = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        for value in values:
+            text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+            pairs.append((key, text))
+    return pairs
+
+
+def reason_phrase(status: int) -> str:
+    # Scrapy does not keep the phrase the server sent; the standard one stands in.
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def exchange_from(request: Request, response: Response, fetched_at: datetime) -> HttpExchange:
+    request_headers = header_pairs(request.headers)
+    if not any(name.lower() == "host" for name, _ in request_headers):
+        netloc = urlsplit(request.url).netloc.rsplit("@", 1)[-1]
+        request_headers.insert(0, ("Host", netloc))
+    if request.body and not any(name.lower() == "content-length" for name, _ in request_headers):
+        request_headers.append(("Content-Length", str(len(request.body))))
+    response_headers = [
+        (REMOVED_TRANSFER_ENCODING, value) if name.lower() == "transfer-encoding" else (name, value)
+        for name, value in header_pairs(response.headers)
+    ]
+    truncated = "length" if "download_maxsize" in response.flags or "dataloss" in response.flags else None
+    return HttpExchange(
+        url=response.url,
+        method=request.method,
+        request_headers=request_headers,
+        request_body=request.body or b"",
+        protocol=response.protocol or "HTTP/1.1",
+        status=response.status,
+        reason=reason_phrase(response.status),
+        response_headers=response_headers,
+        response_body=response.body,
+        fetched_at=fetched_at,
+        remote_ip=str(response.ip_address) if response.ip_address else None,
+        truncated=truncated,
+    )
+
+
+class WarcCaptureMiddleware:
+    """Downloader middleware at order ~950: the response before any other component changes it."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run = ArchiveRun.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        fetched_at = datetime.now(UTC)
+        location = self.run.warc.write_exchange(exchange_from(request, response, fetched_at))
+        # The last capture wins: after redirects, meta describes the final response.
+        request.meta[WARC_META] = {
+            "pointer": WarcPointer(file=location.response.file, offset=location.response.offset,
+                                   length=location.response.length, record_id=location.response.record_id),
+            "payload_digest": location.payload_digest,
+            "fetched_at": fetched_at,
+        }
+        stats = self.crawler.stats
+        if stats is not None:
+            stats.inc_value("scraper/warc/exchanges")
+            stats.inc_value("scraper/warc/records", 2)
+        return response

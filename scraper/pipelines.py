@@ -1,0 +1,128 @@
+"""Item pipelines: extraction in worker processes, then the page record.
+
+Thin: the work is done by the pure modules (extraction, records, storage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from scraper.extensions import ArchiveRun
+from scraper.extraction import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article, ExtractionOptions, extract_page
+from scraper.items import PageItem
+from scraper.records import Capture, build_page_record
+from scraper.storage.warc import metadata_uri
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+PAGE_RECORD_CONTENT_TYPE = "application/json"
+
+
+def _warm_up_worker() -> None:
+    # Import trafilatura's heavy modules once per worker, not on the first page.
+    import scraper.extraction  # noqa: F401
+
+
+def options_from_settings(crawler: Crawler) -> ExtractionOptions:
+    settings = crawler.settings
+    return ExtractionOptions(
+        favor_precision=settings.getbool("EXTRACT_FAVOR_PRECISION"),
+        favor_recall=settings.getbool("EXTRACT_FAVOR_RECALL"),
+        min_extracted_size=settings.getint("EXTRACT_MIN_TEXT_SIZE"),
+    )
+
+
+class ExtractPipeline:
+    """Runs trafilatura on HTML pages in a process pool, so the crawl never waits on it.
+
+    The reactor awaits each extraction; Scrapy's scraper slot limits how many
+    responses are in flight, which is the back-pressure on the pool.
+    """
+
+    def __init__(self, crawler: Crawler, workers: int) -> None:
+        self.crawler = crawler
+        self.options = options_from_settings(crawler)
+        self.executor: Executor | None = None
+        if workers > 0:
+            # forkserver: never fork the reactor's process with its threads and sockets.
+            self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_warm_up_worker,
+                                                mp_context=multiprocessing.get_context("forkserver"))
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        if not crawler.settings.getbool("EXTRACT_ENABLED"):
+            raise NotConfigured
+        workers = crawler.settings.get("EXTRACT_WORKERS")
+        count = (os.cpu_count() or 1) if workers in (None, "") else int(workers)
+        return cls(crawler, count)
+
+    async def process_item(self, item: PageItem) -> PageItem:
+        if item.html is None:
+            return item
+        try:
+            item.article = await self._extract(item)
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value("scraper/pages/extracted")
+        except Exception as exc:  # one bad page must not stop the crawl
+            item.extraction_error = f"{type(exc).__name__}: {exc}"
+            logger.warning("extraction failed for %s: %s", item.url, item.extraction_error)
+            if self.crawler.stats is not None:
+                self.crawler.stats.inc_value("scraper/errors/extraction")
+        item.html = None  # free it: the WARC holds the page
+        return item
+
+    async def _extract(self, item: PageItem) -> Article | None:
+        assert item.html is not None
+        if self.executor is None:
+            return extract_page(item.html, item.url, self.options, content_language=item.content_language)
+        future = self.executor.submit(extract_page, item.html, item.url, self.options,
+                                      content_language=item.content_language)
+        return await asyncio.wrap_future(future)
+
+    def spider_closed(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class RecordPipeline:
+    """Writes each page's record: a WARC metadata record, then a line in pages.jsonl."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.run = ArchiveRun.of(crawler)
+        self.extractor = {"name": EXTRACTOR_NAME, "version": EXTRACTOR_VERSION}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: PageItem) -> PageItem:
+        capture = Capture(
+            crawl_id=self.run.layout.crawl_id, requested_url=item.requested_url, url=item.url,
+            status=item.status, content_type=item.content_type, fetched_at=item.fetched_at,
+            payload_digest=item.payload_digest, warc=item.warc, depth=item.depth,
+            referrer=item.referrer, redirects=item.redirects,
+        )
+        record = build_page_record(capture, item.article, self.extractor).to_dict()
+        body = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        # WARC first: a record in the JSONL always has its WARC records on disk before it.
+        self.run.warc.write_metadata(metadata_uri(item.url), item.warc.record_id, body,
+                                     PAGE_RECORD_CONTENT_TYPE, item.fetched_at)
+        self.run.warc.flush()
+        self.run.write_page_record(record)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("scraper/pages/recorded")
+            self.crawler.stats.inc_value("scraper/warc/records")
+        return item

@@ -1,0 +1,51 @@
+"""Build Scrapy settings and run one crawl in this process."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from scraper.spiders.archive import ArchiveSpider
+from scraper.storage.layout import CrawlLayout
+
+SETTINGS_MODULE = "scraper.settings"
+
+
+def build_settings(overrides: dict[str, Any]) -> Settings:
+    """Project defaults at "project" priority, command-line choices at "cmdline"."""
+    settings = Settings()
+    settings.setmodule(SETTINGS_MODULE, priority="project")
+    settings.update(overrides, priority="cmdline")
+    return settings
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    layout: CrawlLayout
+    manifest: dict[str, Any]
+
+    @property
+    def finish_reason(self) -> str:
+        return str(self.manifest.get("finish_reason"))
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return dict(self.manifest.get("counts", {}))
+
+
+def run_crawl(settings: Settings) -> CrawlResult:
+    """Run the archive spider to the end (the Twisted reactor runs once per process)."""
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(ArchiveSpider)
+    process.crawl(crawler)
+    process.start()
+    layout = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])
+    if not layout.manifest_path.is_file():
+        raise RuntimeError(f"the crawl ended without writing {layout.manifest_path}")
+    manifest = json.loads(layout.manifest_path.read_text(encoding="utf-8"))
+    return CrawlResult(layout, manifest)

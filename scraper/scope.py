@@ -1,0 +1,42 @@
+"""URL canonicalisation and crawl scope. Pure: no Scrapy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from w3lib.url import canonicalize_url
+
+
+def url_key(url: str) -> str:
+    """The key under which two URLs count as the same page for deduplication.
+
+    Fragments dropped, query arguments sorted, percent-encoding and default
+    ports normalised.  The URL actually fetched stays the one the page linked to.
+    """
+    return canonicalize_url(url, keep_fragments=False)
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which discovered links the crawl may follow."""
+
+    hosts: frozenset[str]
+    max_depth: int = 0
+
+    @classmethod
+    def for_seeds(cls, seeds: Iterable[str], max_depth: int = 0) -> Scope:
+        return cls(frozenset(host_of(s) for s in seeds), max_depth)
+
+    def allows(self, url: str, depth: int) -> bool:
+        if depth > self.max_depth:
+            return False
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return False
+        return (parts.hostname or "").lower() in self.hosts

@@ -1,0 +1,1 @@
+"""Storage: WARC files, JSONL records and where they live. No Scrapy here."""

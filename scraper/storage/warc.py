@@ -1,0 +1,308 @@
+"""WARC/1.1 writing and reading: the only module that imports warcio.
+
+Vocabulary follows warcio: ``create_*`` builds a record, ``write_*`` puts it on
+disk, ``iter_*`` reads records back.  Each record is compressed as its own gzip
+member (WARC 1.1 Annex D), so the offset and length that :class:`RecordLocation`
+reports address exactly one record, the way CDXJ indexes and pywb expect.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordbuilder import RecordBuilder
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import BufferWARCWriter
+
+WARC_VERSION = "WARC/1.1"
+OPEN_SUFFIX = ".open"
+DEFAULT_MAX_BYTES = 1_000_000_000
+# warcio hard-codes gzip level 9; level 6 costs ~15% less CPU for ~1% more bytes.
+GZIP_LEVEL = 6
+
+Headers = Sequence[tuple[str, str]]
+
+
+def format_warc_date(moment: datetime) -> str:
+    """WARC-Date as WARC 1.1 wants it: UTC, ``Z`` suffix, microseconds.
+
+    ``datetime.isoformat()`` would give ``+00:00``, which cdxj-indexer, pywb and
+    py-wacz reject.
+    """
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_record_id() -> str:
+    return RecordBuilder._make_warc_id()  # <urn:uuid:...>, warcio's own format
+
+
+@dataclass(frozen=True)
+class RecordLocation:
+    """Where one record lives: enough to read it back without an index."""
+
+    file: str
+    offset: int
+    length: int
+    record_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "offset": self.offset, "length": self.length, "record_id": self.record_id}
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One HTTP request and the response to it, as they crossed the wire."""
+
+    url: str
+    method: str
+    request_headers: Headers
+    request_body: bytes
+    protocol: str
+    status: int
+    reason: str
+    response_headers: Headers
+    response_body: bytes
+    fetched_at: datetime
+    remote_ip: str | None = None
+    truncated: str | None = None  # WARC-Truncated reason, e.g. "length"
+
+
+@dataclass(frozen=True)
+class ExchangeLocation:
+    request: RecordLocation
+    response: RecordLocation
+    payload_digest: str
+    warc_date: str
+
+
+class _RawHeaders(StatusAndHeaders):  # type: ignore[misc]
+    """Headers serialised byte for byte as received.
+
+    warcio percent-encodes any non-ASCII header value; HTTP/1.1 headers are
+    octets, so values decoded as latin-1 go back to the same bytes here.
+    """
+
+    def compute_headers_buffer(self, header_filter: Any = None) -> None:
+        self.headers_buff = self.to_str(header_filter).encode("latin-1", "replace") + b"\r\n"
+
+
+def request_target(url: str) -> str:
+    """The request-target of the request line: path *and* query."""
+    parts = urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return target
+
+
+def warc_file_name(prefix: str, started: datetime, serial: int, host: str) -> str:
+    """``prefix-timestamp-serial-host.warc.gz`` (WARC 1.1 Annex C)."""
+    stamp = started.astimezone(UTC).strftime("%Y%m%d%H%M%S") + f"{started.microsecond // 1000:03d}"
+    safe_host = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host) or "localhost"
+    return f"{prefix}-{stamp}-{serial:05d}-{safe_host}.warc.gz"
+
+
+def _gzip_member(data: bytes) -> bytes:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
+    return compressor.compress(data) + compressor.flush()
+
+
+@dataclass
+class WarcFileWriter:
+    """Writes records into rotating WARC files under ``directory``.
+
+    A file is written as ``NAME.warc.gz.open`` and renamed when closed, so a
+    reader never mistakes a file being written for a finished one.  A new file
+    starts when the current one reaches ``max_bytes``; every file begins with
+    its own ``warcinfo`` record.
+    """
+
+    directory: Path
+    prefix: str = "scraper"
+    max_bytes: int = DEFAULT_MAX_BYTES
+    info: dict[str, str] = field(default_factory=dict)
+    host: str = field(default_factory=socket.gethostname)
+
+    def __post_init__(self) -> None:
+        self._builder = RecordBuilder(warc_version=WARC_VERSION)
+        self._fh: io.BufferedWriter | None = None
+        self._name: str | None = None
+        self._warcinfo_id: str | None = None
+        self._serial = 0
+        self.closed_files: list[str] = []
+        self.records_written = 0
+        self.bytes_written = 0
+
+    # -- files -------------------------------------------------------------
+    @property
+    def current_file(self) -> str | None:
+        return self._name
+
+    @property
+    def files_opened(self) -> int:
+        return self._serial
+
+    def _open_next(self) -> None:
+        self._serial += 1
+        name = warc_file_name(self.prefix, datetime.now(UTC), self._serial, self.host)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - lives until close()
+        self._name = name
+        warcinfo = self.create_warcinfo_record(name)
+        self._warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
+        self._write(warcinfo)
+
+    def _ensure_room(self) -> None:
+        if self._fh is not None and self._fh.tell() >= self.max_bytes:
+            self._close_current()
+        if self._fh is None:
+            self._open_next()
+
+    def _close_current(self) -> None:
+        if self._fh is None or self._name is None:
+            return
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+        self.closed_files.append(self._name)
+        self._fh = None
+        self._name = None
+
+    def close(self) -> None:
+        self._close_current()
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    # -- records -----------------------------------------------------------
+    def create_warcinfo_record(self, filename: str) -> Any:
+        fields = {"software": "scraper", "format": "WARC File Format 1.1",
+                  "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"}
+        fields.update(self.info)
+        return self._builder.create_warcinfo_record(filename, fields)
+
+    def _write(self, record: Any) -> RecordLocation:
+        """Serialise one record, compress it as one gzip member, append it."""
+        assert self._fh is not None and self._name is not None
+        if self._warcinfo_id and record.rec_type != "warcinfo":
+            record.rec_headers.replace_header("WARC-Warcinfo-ID", self._warcinfo_id)
+        buffer = BufferWARCWriter(gzip=False, warc_version=WARC_VERSION)
+        buffer.write_record(record)
+        member = _gzip_member(buffer.get_contents())
+        offset = self._fh.tell()
+        # One write per record: a crash leaves at worst one torn member at the end.
+        self._fh.write(member)
+        self.records_written += 1
+        self.bytes_written += len(member)
+        return RecordLocation(self._name, offset, len(member), record.rec_headers.get_header("WARC-Record-ID"))
+
+    def write_exchange(self, exchange: HttpExchange) -> ExchangeLocation:
+        """Write a ``request`` + ``response`` pair linked by WARC-Concurrent-To."""
+        self._ensure_room()
+        warc_date = format_warc_date(exchange.fetched_at)
+        response_headers = {"WARC-Date": warc_date}
+        if exchange.remote_ip:
+            response_headers["WARC-IP-Address"] = exchange.remote_ip
+        if exchange.truncated:
+            response_headers["WARC-Truncated"] = exchange.truncated
+        status_line = f"{exchange.status} {exchange.reason}".rstrip()
+        response = self._builder.create_warc_record(
+            exchange.url, "response",
+            payload=io.BytesIO(exchange.response_body), length=len(exchange.response_body),
+            http_headers=_RawHeaders(status_line, list(exchange.response_headers), protocol=exchange.protocol),
+            warc_headers_dict=response_headers,
+        )
+        response_id = response.rec_headers.get_header("WARC-Record-ID")
+        # warcio puts `protocol` first (a status line); a request line ends with it instead.
+        request_line = f"{exchange.method} {request_target(exchange.url)} {exchange.protocol}"
+        request = self._builder.create_warc_record(
+            exchange.url, "request",
+            payload=io.BytesIO(exchange.request_body), length=len(exchange.request_body),
+            http_headers=_RawHeaders(request_line, list(exchange.request_headers), protocol="",
+                                     is_http_request=True),
+            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id},
+        )
+        request_location = self._write(request)
+        response_location = self._write(response)
+        return ExchangeLocation(request_location, response_location,
+                                response.rec_headers.get_header("WARC-Payload-Digest"), warc_date)
+
+    def write_metadata(self, target_uri: str, concurrent_to: str, body: bytes,
+                       content_type: str, fetched_at: datetime) -> RecordLocation:
+        """A ``metadata`` record about an earlier response (e.g. its extracted page record)."""
+        self._ensure_room()
+        record = self._builder.create_warc_record(
+            target_uri, "metadata", payload=io.BytesIO(body), length=len(body),
+            warc_content_type=content_type,
+            warc_headers_dict={"WARC-Date": format_warc_date(fetched_at), "WARC-Concurrent-To": concurrent_to},
+        )
+        return self._write(record)
+
+
+def metadata_uri(url: str) -> str:
+    """A target URI for our metadata records that never shadows the page in replay."""
+    return "metadata://" + url.split("://", 1)[-1]
+
+
+# -- reading -------------------------------------------------------------------
+@dataclass(frozen=True)
+class StoredRecord:
+    rec_type: str
+    record_id: str
+    target_uri: str | None
+    date: str | None
+    offset: int
+    length: int
+    warc_headers: list[tuple[str, str]]
+    http_status_line: str | None
+    http_headers: list[tuple[str, str]]
+    content: bytes  # HTTP payload as stored (still content-encoded), or the whole block
+
+
+def _stored(record: Any, offset: int, length: int) -> StoredRecord:
+    http = record.http_headers
+    return StoredRecord(
+        rec_type=record.rec_type,
+        record_id=record.rec_headers.get_header("WARC-Record-ID"),
+        target_uri=record.rec_headers.get_header("WARC-Target-URI"),
+        date=record.rec_headers.get_header("WARC-Date"),
+        offset=offset,
+        length=length,
+        warc_headers=list(record.rec_headers.headers),
+        http_status_line=(f"{http.protocol} {http.statusline}" if http is not None else None),
+        http_headers=list(http.headers) if http is not None else [],
+        content=record.raw_stream.read(),
+    )
+
+
+def iter_records(path: Path) -> Iterator[StoredRecord]:
+    """Every record of a WARC file, with its offset and length in the file."""
+    with open(path, "rb") as fh:
+        iterator = ArchiveIterator(fh)
+        for record in iterator:
+            # The content must be read before the iterator can measure the record.
+            offset = iterator.get_record_offset()
+            stored = _stored(record, offset, -1)
+            yield StoredRecord(**{**stored.__dict__, "length": iterator.get_record_length()})
+
+
+def read_record_at(path: Path, offset: int) -> StoredRecord:
+    """The record that starts at ``offset`` (a WARC pointer's file and offset)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh):
+            return _stored(record, offset, -1)
+    raise ValueError(f"no WARC record at offset {offset} of {path}")
