@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def url_key(url: str) -> str:
@@ -15,7 +17,11 @@ def url_key(url: str) -> str:
     Fragments dropped, query arguments sorted, percent-encoding and default
     ports normalised.  The URL actually fetched stays the one the page linked to.
     """
-    return canonicalize_url(url, keep_fragments=False)
+    key = canonicalize_url(url, keep_fragments=False)
+    parts = urlsplit(key)
+    if parts.port is not None and DEFAULT_PORTS.get(parts.scheme) == parts.port:
+        key = urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]))
+    return key
 
 
 def host_of(url: str) -> str:

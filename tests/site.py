@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -147,6 +148,9 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 body = SMALL_PAGE.format(title="Search", body=f"Results for {query.get('q', [''])[0]}, "
                                                                f"page {query.get('page', ['1'])[0]}.")
                 self.send(200, body.encode())
+            elif path.startswith("/slow/"):
+                time.sleep(0.4)  # lets a test interrupt a crawl in the middle
+                self.send(200, SMALL_PAGE.format(title="Slow " + path, body="This page took its time.").encode())
             elif path == "/report.pdf":
                 self.send(200, make_pdf("Annual report"), "application/pdf")
             elif path == "/chunked":

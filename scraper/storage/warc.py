@@ -13,7 +13,7 @@ import os
 import socket
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -293,10 +293,9 @@ def iter_records(path: Path) -> Iterator[StoredRecord]:
     with open(path, "rb") as fh:
         iterator = ArchiveIterator(fh)
         for record in iterator:
-            # The content must be read before the iterator can measure the record.
-            offset = iterator.get_record_offset()
-            stored = _stored(record, offset, -1)
-            yield StoredRecord(**{**stored.__dict__, "length": iterator.get_record_length()})
+            # Read the content first: asking for the offset makes warcio skip to the record's end.
+            stored = _stored(record, -1, -1)
+            yield replace(stored, offset=iterator.get_record_offset(), length=iterator.get_record_length())
 
 
 def read_record_at(path: Path, offset: int) -> StoredRecord:

@@ -1,0 +1,57 @@
+"""Shared fixtures: the local test site, a helper that runs the real CLI, the schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from scraper.schema import page_record_schema
+from tests.site import Site, SiteServer
+
+REPO = Path(__file__).resolve().parents[1]
+# Tests want results, not politeness towards their own loopback server.
+FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_MAX_DELAY=0.5"]
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[Site]:
+    with SiteServer() as running:
+        yield running
+
+
+def run_scraper(*args: str, cwd: Path | None = None, stdin: str | None = None,
+                timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``python -m scraper ARGS`` in a subprocess, as a user would run it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "scraper", *args], cwd=cwd or REPO, input=stdin,
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def crawl_dirs(root: Path) -> list[Path]:
+    return sorted((root / "crawls").iterdir()) if (root / "crawls").is_dir() else []
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def record_validator() -> Draft202012Validator:
+    schema = page_record_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def assert_valid_records(validator: Draft202012Validator, records: list[dict[str, Any]]) -> None:
+    assert records, "no records to validate"
+    for record in records:
+        errors = sorted(validator.iter_errors(record), key=str)
+        assert not errors, f"{record.get('url')}: {[e.message for e in errors][:3]}"

@@ -1,0 +1,93 @@
+"""Bad input ends in one clear line and a meaningful exit status, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scraper.storage.warc import iter_records
+from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl, run_scraper
+from tests.site import Site
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], status: int, words: str) -> None:
+    assert proc.returncode == status, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert any(words in line for line in lines), proc.stderr
+    assert lines[-1].startswith(("scraper: error:", "Error:")), proc.stderr
+
+
+def test_bad_url(tmp_path: Path) -> None:
+    proc = run_scraper("crawl", "example.com/page", "--out", str(tmp_path))
+    assert_one_line_error(proc, 2, "http:// or https://")
+    assert not crawl_dirs(tmp_path)
+
+
+def test_missing_seed_file(tmp_path: Path) -> None:
+    proc = run_scraper("crawl", "-i", str(tmp_path / "nope.txt"), "--out", str(tmp_path))
+    assert_one_line_error(proc, 2, "seed file not found")
+
+
+def test_bad_line_in_seed_file(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("http://127.0.0.1:9/ok\nftp://x.test/file\n")
+    assert_one_line_error(run_scraper("crawl", "-i", str(seeds), "--out", str(tmp_path)), 2, "line 2")
+
+
+def test_unwritable_out(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = run_scraper("crawl", "http://127.0.0.1:9/", "--out", str(blocker / "archive"))
+    assert_one_line_error(proc, 2, "--out")
+
+
+def test_no_urls_at_all(tmp_path: Path) -> None:
+    assert_one_line_error(run_scraper("crawl", "--out", str(tmp_path)), 2, "no URLs")
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    proc = run_scraper("crawl", "--no-such-flag")
+    assert proc.returncode == 2 and "No such option" in proc.stderr
+
+
+def test_help_explains() -> None:
+    proc = run_scraper("crawl", "--help")
+    assert proc.returncode == 0
+    for flag in ["--input", "--out", "--depth", "--max-pages", "--jsonl", "--ignore-robots", "Exit status"]:
+        assert flag in proc.stdout
+
+
+def test_unreachable_host_fails_cleanly(tmp_path: Path) -> None:
+    # Port 9 (discard) on loopback: connection refused, no network beyond 127.0.0.1.
+    proc = run_scraper("crawl", "http://127.0.0.1:9/page", "--out", str(tmp_path), *FAST,
+                       "-s", "RETRY_TIMES=0", "--ignore-robots")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "connectionrefusederror" in proc.stderr.lower()
+
+
+def test_sigint_stops_gracefully_with_130_and_readable_files(site: Site, tmp_path: Path) -> None:
+    urls = [site.url(f"/slow/{i}") for i in range(40)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "scraper", "crawl", *urls, "--out", str(tmp_path), *FAST,
+                             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some pages are archived
+        dirs = crawl_dirs(tmp_path)
+        if dirs and (dirs[0] / "pages.jsonl").is_file() and len(read_jsonl(dirs[0] / "pages.jsonl")) >= 2:
+            break
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    directory = crawl_dirs(tmp_path)[0]
+    assert not list(directory.glob("*.open"))
+    records = read_jsonl(directory / "pages.jsonl")
+    assert 2 <= len(records) < len(urls)
+    warc_urls = {r.target_uri for p in directory.glob("*.warc.gz") for r in iter_records(p) if r.rec_type == "response"}
+    assert {r["url"] for r in records} <= warc_urls

@@ -1,0 +1,37 @@
+"""Dependencies run one way: the pure modules never import Scrapy; only storage.warc imports warcio."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "scraper"
+PURE = ["scraper.extraction", "scraper.records", "scraper.scope", "scraper.seeds", "scraper.storage.warc",
+        "scraper.storage.layout", "scraper.storage.jsonl", "scraper.storage.lookup", "scraper.schema"]
+
+
+def test_pure_modules_import_without_scrapy() -> None:
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in PURE)
+            + "bad = sorted(m for m in sys.modules if m == 'scrapy' or m.startswith(('scrapy.', 'twisted')))\n"
+            + "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent)
+    assert out.stdout.strip() == ""
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_only_storage_warc_imports_warcio() -> None:
+    importers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                       if any(n == "warcio" or n.startswith("warcio.") for n in imported_modules(p)))
+    assert importers == ["storage/warc.py"]
