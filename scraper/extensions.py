@@ -3,6 +3,7 @@ and the live progress display."""
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 import time
@@ -10,7 +11,7 @@ import weakref
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -33,10 +34,8 @@ RECORDED_SETTINGS = (
 def package_versions() -> dict[str, str]:
     out = {"scraper": __version__, "python": platform.python_version()}
     for name in ("scrapy", "warcio", "trafilatura", "twisted", "lxml"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
-        except PackageNotFoundError:
-            pass
     return out
 
 
@@ -51,7 +50,7 @@ class ArchiveRun:
     records) and the extension below (opening and closing), one per crawler.
     """
 
-    _instances: weakref.WeakKeyDictionary[Crawler, ArchiveRun] = weakref.WeakKeyDictionary()
+    _instances: ClassVar[weakref.WeakKeyDictionary[Crawler, ArchiveRun]] = weakref.WeakKeyDictionary()
 
     @classmethod
     def of(cls, crawler: Crawler) -> ArchiveRun:
@@ -62,7 +61,8 @@ class ArchiveRun:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         settings = crawler.settings
-        self.layout = CrawlLayout(Path(settings.get("ARCHIVE_ROOT")), settings.get("ARCHIVE_CRAWL_ID") or new_crawl_id())
+        crawl_id = settings.get("ARCHIVE_CRAWL_ID") or new_crawl_id()
+        self.layout = CrawlLayout(Path(settings.get("ARCHIVE_ROOT")), crawl_id)
         self.layout.create()
         self.started_at = _now()
         self.recorded_settings = {name: settings.get(name) for name in RECORDED_SETTINGS}

@@ -11,12 +11,12 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
+from tldextract import TLDExtract
+
 from scraper.extensions import ArchiveRun
 from scraper.records import WarcPointer
 from scraper.storage.warc import HttpExchange
-
-import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
-from tldextract import TLDExtract
 
 # Scrapy's CookiesMiddleware asks tldextract for the Public Suffix List, which by
 # default downloads it from the web on first use. An archiver must not make requests

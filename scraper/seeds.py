@@ -6,8 +6,8 @@ blank lines are ignored, a UTF-8 BOM and CRLF line ends are tolerated.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from scraper.scope import url_key

@@ -9,6 +9,7 @@ from typing import Any
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response
+from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
@@ -38,7 +39,7 @@ def failure_kind(failure: Failure) -> str:
         return "dns"
     if failure.check(TimeoutError, TCPTimedOutError):
         return "timeout"
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         return f"http_{failure.value.response.status}"
     return type(failure.value).__name__.lower()
 
@@ -52,23 +53,29 @@ class ArchiveSpider(scrapy.Spider):
         self._arg_urls = _split_urls(urls)
         self._arg_depth = depth
         self._arg_max_pages = max_pages
+        self.seeds: list[str] = []
+        self.scope = Scope(frozenset())
+        self.max_pages = 0
+        self.seen: set[str] = set()  # canonical keys of every page request made
+        self.scheduled = 0
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ArchiveSpider:
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
-        settings = crawler.settings
-        raw = spider._arg_urls or settings.getlist("ARCHIVE_SEEDS")
+        spider.configure(crawler.settings)
+        return spider
+
+    def configure(self, settings: BaseSettings) -> None:
+        """Spider arguments (``-a urls=...``) win over the ARCHIVE_* settings."""
+        raw = self._arg_urls or settings.getlist("ARCHIVE_SEEDS")
         try:
-            spider.seeds = dedupe_seeds(validate_url(u) for u in raw)
+            self.seeds = dedupe_seeds(validate_url(u) for u in raw)
         except InvalidSeed as exc:
             raise ValueError(str(exc)) from None
-        depth = spider._arg_depth if spider._arg_depth is not None else settings.getint("ARCHIVE_DEPTH")
-        max_pages = spider._arg_max_pages if spider._arg_max_pages is not None else settings.getint("ARCHIVE_MAX_PAGES")
-        spider.max_pages = int(max_pages or 0)
-        spider.scope = Scope.for_seeds(spider.seeds, int(depth or 0))
-        spider.seen = set()
-        spider.scheduled = 0
-        return spider
+        depth = self._arg_depth if self._arg_depth is not None else settings.getint("ARCHIVE_DEPTH")
+        max_pages = self._arg_max_pages if self._arg_max_pages is not None else settings.getint("ARCHIVE_MAX_PAGES")
+        self.max_pages = int(max_pages or 0)
+        self.scope = Scope.for_seeds(self.seeds, int(depth or 0))
 
     # -- scheduling ---------------------------------------------------------------
     def _budget_left(self) -> bool:
@@ -121,7 +128,7 @@ class ArchiveSpider(scrapy.Spider):
             html=response.text if is_html and ok else None,
             content_language=_header(response, b"Content-Language"),
         )
-        if is_html and ok and depth < self.scope.max_depth:
+        if isinstance(response, HtmlResponse) and ok and depth < self.scope.max_depth:
             yield from self._follow_links(response, depth + 1)
 
     def _follow_links(self, response: HtmlResponse, depth: int) -> Iterator[scrapy.Request]:

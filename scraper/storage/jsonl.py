@@ -22,7 +22,7 @@ class JsonlWriter:
 
     @classmethod
     def open(cls, path: Path) -> JsonlWriter:
-        return cls(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - closed by close()
+        return cls(open(path, "a", encoding="utf-8"))
 
     def write(self, record: dict[str, Any]) -> None:
         self._stream.write(dumps_line(record))

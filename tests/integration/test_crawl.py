@@ -6,6 +6,7 @@ import base64
 import gzip
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -79,7 +80,8 @@ def test_every_exchange_is_a_linked_request_response_pair(site_crawl: Crawl, sit
         assert site.url(path) in archived, path
     # 500 is retried (RETRY_TIMES=2): every attempt is what the server said, so all are archived.
     assert len(site_crawl.responses(site.url("/error"))) == 3
-    assert [r.http_status_line for r in site_crawl.responses(site.url("/redirect/1"))] == ["HTTP/1.1 301 Moved Permanently"]
+    (redirect,) = site_crawl.responses(site.url("/redirect/1"))
+    assert redirect.http_status_line == "HTTP/1.1 301 Moved Permanently"
 
 
 def test_files_are_named_closed_and_start_with_warcinfo(site_crawl: Crawl) -> None:
@@ -132,7 +134,8 @@ def test_chunked_body_is_stored_dechunked_without_contradicting_headers(site_cra
     assert b"\r\n0\r\n" not in response.content  # no chunk framing left in the payload
 
 
-def test_records_validate_and_point_at_their_responses(site_crawl: Crawl, record_validator: Draft202012Validator) -> None:
+def test_records_validate_and_point_at_their_responses(site_crawl: Crawl,
+                                                       record_validator: Draft202012Validator) -> None:
     assert_valid_records(record_validator, site_crawl.records)
     for record in site_crawl.records:
         pointer = record["warc"]
@@ -288,3 +291,22 @@ def test_scrapy_crawl_command_does_the_same_crawl(site: Site, tmp_path: Path) ->
     crawl = load_crawl(proc, tmp_path)
     assert [r["url"] for r in crawl.records] == [url]
     assert {r.rec_type for r in crawl.warc_records} == {"warcinfo", "request", "response", "metadata"}
+
+
+# -- the independent validator ------------------------------------------------------------
+WARC_CHECK = REPO.parent / "shared" / "tools" / "warc-check"
+WARC_CHECK_VENV = Path(os.environ.get("WARC_CHECK_VENV", "/tmp/warc-check-venv"))
+
+
+def test_independent_warc_check_passes(site_crawl: Crawl) -> None:
+    """../shared/tools/warc-check: warcio, FastWARC, warcio.js, cdxj-indexer, py-wacz and pywb replay."""
+    if not (WARC_CHECK / "check.sh").is_file() or not (WARC_CHECK_VENV / "bin" / "python").is_file():
+        if os.environ.get("CI"):
+            pytest.fail("warc-check is not set up: .ci/run must run ../shared/tools/warc-check/setup.sh")
+        pytest.skip("warc-check not set up here (run ../shared/tools/warc-check/setup.sh)")
+    proc = subprocess.run(["bash", str(WARC_CHECK / "check.sh"), str(site_crawl.directory)],
+                          capture_output=True, text=True, timeout=600)
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
+    assert proc.returncode == 0, "\n".join(line for line in proc.stdout.splitlines() if "FAIL" in line)
+    assert re.fullmatch(r"warc-check: \d+ passed, 0 failed", summary), summary
+    assert "pywb-replay" in proc.stdout and "FAIL" not in proc.stdout
