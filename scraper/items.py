@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
 from scraper.extraction import Article
-from scraper.records import WarcPointer
+from scraper.records import Capture
 
 
 @dataclass(kw_only=True)
 class PageItem:
     """One page response, with what the pipelines need to describe and extract it."""
 
-    requested_url: str
-    url: str
-    status: int
-    content_type: str | None
-    fetched_at: datetime
-    payload_digest: str | None
-    warc: WarcPointer
-    depth: int = 0
-    referrer: str | None = None
-    redirects: list[str] = field(default_factory=list)
+    capture: Capture
     html: str | None = None  # decoded text of an HTML response worth extracting
     content_language: str | None = None
     article: Article | None = None

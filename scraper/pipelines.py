@@ -19,7 +19,7 @@ from scrapy.exceptions import NotConfigured
 from scraper.extensions import ArchiveRun
 from scraper.extraction import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article, ExtractionOptions, extract_page
 from scraper.items import PageItem
-from scraper.records import Capture, build_page_record
+from scraper.records import build_page_record
 from scraper.storage.warc import metadata_uri
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class ExtractPipeline:
                 self.crawler.stats.inc_value("scraper/pages/extracted")
         except Exception as exc:  # one bad page must not stop the crawl
             item.extraction_error = f"{type(exc).__name__}: {exc}"
-            logger.warning("extraction failed for %s: %s", item.url, item.extraction_error)
+            logger.warning("extraction failed for %s: %s", item.capture.url, item.extraction_error)
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value("scraper/errors/extraction")
         item.html = None  # free it: the WARC holds the page
@@ -86,8 +86,8 @@ class ExtractPipeline:
     async def _extract(self, item: PageItem) -> Article | None:
         assert item.html is not None
         if self.executor is None:
-            return extract_page(item.html, item.url, self.options, content_language=item.content_language)
-        future = self.executor.submit(extract_page, item.html, item.url, self.options,
+            return extract_page(item.html, item.capture.url, self.options, content_language=item.content_language)
+        future = self.executor.submit(extract_page, item.html, item.capture.url, self.options,
                                       content_language=item.content_language)
         return await asyncio.wrap_future(future)
 
@@ -109,17 +109,12 @@ class RecordPipeline:
         return cls(crawler)
 
     def process_item(self, item: PageItem) -> PageItem:
-        capture = Capture(
-            crawl_id=self.run.layout.crawl_id, requested_url=item.requested_url, url=item.url,
-            status=item.status, content_type=item.content_type, fetched_at=item.fetched_at,
-            payload_digest=item.payload_digest, warc=item.warc, depth=item.depth,
-            referrer=item.referrer, redirects=item.redirects,
-        )
-        record = build_page_record(capture, item.article, self.extractor).to_dict()
+        capture = item.capture
+        record = build_page_record(self.run.layout.crawl_id, capture, item.article, self.extractor).to_dict()
         body = json.dumps(record, ensure_ascii=False).encode("utf-8")
         # WARC first: a record in the JSONL always has its WARC records on disk before it.
-        self.run.warc.write_metadata(metadata_uri(item.url), item.warc.record_id, body,
-                                     PAGE_RECORD_CONTENT_TYPE, item.fetched_at)
+        self.run.warc.write_metadata(metadata_uri(capture.url), capture.warc.record_id, body,
+                                     PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
         self.run.warc.flush()
         self.run.write_page_record(record)
         if self.crawler.stats is not None:

@@ -53,7 +53,6 @@ class WarcPointer:
 class Capture:
     """What the crawler knows about one fetched page, apart from its content."""
 
-    crawl_id: str
     requested_url: str
     url: str
     status: int
@@ -101,12 +100,13 @@ class PageRecord:
         return asdict(self)
 
 
-def build_page_record(capture: Capture, article: Article | None, extractor: dict[str, str] | None) -> PageRecord:
+def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
+                      extractor: dict[str, str] | None) -> PageRecord:
     """Combine a capture and (when the page was extracted) its article into one record."""
     art = article or Article()
     return PageRecord(
         schema_version=SCHEMA_VERSION,
-        crawl_id=capture.crawl_id,
+        crawl_id=crawl_id,
         requested_url=capture.requested_url,
         url=capture.url,
         canonical_url=art.canonical_url,

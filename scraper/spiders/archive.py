@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 
 from scraper.items import PageItem
 from scraper.middlewares import WARC_META
+from scraper.records import Capture
 from scraper.scope import Scope, url_key
 from scraper.seeds import InvalidSeed, dedupe_seeds, validate_url
 
@@ -104,8 +105,8 @@ class ArchiveSpider(scrapy.Spider):
     # -- responses ------------------------------------------------------------------
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         meta = response.meta
-        capture = meta.get(WARC_META)
-        if capture is None:  # not captured (the capture middleware is off): nothing to describe
+        captured = meta.get(WARC_META)
+        if captured is None:  # not captured (the capture middleware is off): nothing to describe
             return
         depth = int(meta.get("page_depth", 0))
         redirects = list(meta.get("redirect_urls", []))
@@ -114,20 +115,20 @@ class ArchiveSpider(scrapy.Spider):
         if response.status >= 400:
             self.crawler.stats.inc_value("scraper/pages/failed")
             self.crawler.stats.inc_value(f"scraper/errors/http_{response.status}")
-        yield PageItem(
+        capture = Capture(
             requested_url=redirects[0] if redirects else response.url,
             url=response.url,
             status=response.status,
             content_type=_header(response, b"Content-Type"),
-            fetched_at=capture["fetched_at"],
-            payload_digest=capture["payload_digest"],
-            warc=capture["pointer"],
+            fetched_at=captured["fetched_at"],
+            payload_digest=captured["payload_digest"],
+            warc=captured["pointer"],
             depth=depth,
             referrer=meta.get("referrer"),
             redirects=redirects,
-            html=response.text if is_html and ok else None,
-            content_language=_header(response, b"Content-Language"),
         )
+        yield PageItem(capture=capture, html=response.text if is_html and ok else None,
+                       content_language=_header(response, b"Content-Language"))
         if isinstance(response, HtmlResponse) and ok and depth < self.scope.max_depth:
             yield from self._follow_links(response, depth + 1)
 

@@ -19,13 +19,14 @@ from scraper.records import (
 )
 from tests.conftest import assert_valid_records
 
+CRAWL_ID = "20240301T123045Z-abcdef"
 POINTER = WarcPointer(file="scraper-20240301123045123-00001-h.warc.gz", offset=123, length=456,
                       record_id="<urn:uuid:12345678-1234-1234-1234-123456789abc>")
 
 
 def capture(**overrides: object) -> Capture:
     fields: dict[str, object] = dict(
-        crawl_id="20240301T123045Z-abcdef", requested_url="http://example.test/r", url="http://example.test/a",
+        requested_url="http://example.test/r", url="http://example.test/a",
         status=200, content_type="text/html; charset=UTF-8",
         fetched_at=datetime(2024, 3, 1, 14, 30, 45, tzinfo=timezone(timedelta(hours=2))),
         payload_digest="sha1:UPE7SFSL2X75ZIU4UI2WCCVS7MVVVMAK", warc=POINTER, depth=1,
@@ -41,7 +42,7 @@ ARTICLE = Article(text="First paragraph here.\nSecond one.", markdown="## Head\n
 
 
 def test_record_from_article_validates(record_validator: Draft202012Validator) -> None:
-    record = build_page_record(capture(), ARTICLE, {"name": "trafilatura", "version": "2.3.1"}).to_dict()
+    record = build_page_record(CRAWL_ID, capture(), ARTICLE, {"name": "trafilatura", "version": "2.3.1"}).to_dict()
     assert_valid_records(record_validator, [record])
     assert record["fetched_at"] == "2024-03-01T12:30:45Z"  # UTC
     assert record["published"] == "2014-01-10T23:30:00+04:00"  # the page's own offset
@@ -52,7 +53,7 @@ def test_record_from_article_validates(record_validator: Draft202012Validator) -
 
 
 def test_record_without_article_uses_null_not_empty(record_validator: Draft202012Validator) -> None:
-    record = build_page_record(capture(content_type="application/pdf", redirects=[]), None,
+    record = build_page_record(CRAWL_ID, capture(content_type="application/pdf", redirects=[]), None,
                                {"name": "trafilatura", "version": "2.3.1"}).to_dict()
     assert_valid_records(record_validator, [record])
     assert record["extractor"] is None and record["text"] is None and record["title"] is None
@@ -61,14 +62,14 @@ def test_record_without_article_uses_null_not_empty(record_validator: Draft20201
 
 
 def test_schema_rejects_what_the_contract_forbids(record_validator: Draft202012Validator) -> None:
-    good = build_page_record(capture(), ARTICLE, {"name": "t", "version": "1"}).to_dict()
+    good = build_page_record(CRAWL_ID, capture(), ARTICLE, {"name": "t", "version": "1"}).to_dict()
     for key, bad in [("title", ""), ("fetched_at", "2024-03-01T12:30:45+00:00"), ("language", "English"),
                      ("authors", "Jane Doe"), ("published", "10/01/2014"), ("url", "/relative")]:
         assert not record_validator.is_valid({**good, key: bad}), key
 
 
 def test_markdown_document_form() -> None:
-    record = build_page_record(capture(), ARTICLE, {"name": "t", "version": "1"}).to_dict()
+    record = build_page_record(CRAWL_ID, capture(), ARTICLE, {"name": "t", "version": "1"}).to_dict()
     lines = render_markdown(record).splitlines()
     assert lines[0] == "# A title"
     assert "By Jane Doe and John Roe" in lines
