@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
@@ -209,15 +209,64 @@ class Crawl:
     texts: Texts
     records: int  # records in pages.jsonl that map to a corpus page
     wall_s: float
-    peak_rss_mib: float
+    peak_rss_mib: float  # ru_maxrss of RUSAGE_CHILDREN
+    process_peaks_mib: list[float]  # VmHWM of each process in the crawl's tree, sampled; largest first
     returncode: int
     stderr: str
 
 
 def peak_child_rss_mib() -> float:
-    """ru_maxrss of the largest waited-for descendant (not a sum): KiB on Linux, bytes on macOS."""
+    """ru_maxrss of the largest waited-for descendant (not a sum): KiB on Linux, bytes on macOS.
+
+    A child's figure starts from this process's own peak at the time it was spawned (Linux carries
+    the high-water mark across fork and exec), and descendants that no one waited for are missing.
+    """
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (Linux /proc; just ``pid`` elsewhere)."""
+    tree, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        tree.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with suppress(OSError, ValueError):
+                stack.extend(int(child) for child in children.read_text().split())
+    return tree
+
+
+def vm_hwm_kib(pid: int) -> int:
+    """Peak resident set size of a live process, from /proc/<pid>/status (0 when unknown)."""
+    with suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+@contextmanager
+def sample_tree_memory(pid: int, interval_s: float = 0.05) -> Iterator[dict[int, int]]:
+    """Yield ``{pid: peak KiB}`` for the process tree of ``pid``, filled in by a thread until the block ends.
+
+    Unlike RUSAGE_CHILDREN this sees the extraction workers, which the crawl process never waits for.
+    """
+    peaks: dict[int, int] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(interval_s):
+            for member in process_tree(pid):
+                peaks[member] = max(peaks.get(member, 0), vm_hwm_kib(member))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield peaks
+    finally:
+        stop.set()
+        thread.join()
 
 
 def crawl_command(seed_file: Path, out: Path) -> list[str]:
@@ -230,8 +279,10 @@ def run_crawl(urls: dict[str, str], workdir: Path) -> Crawl:
     seed_file, out = workdir / "seeds.txt", workdir / "archive"
     seed_file.write_text("".join(f"{url}\n" for url in urls.values()), encoding="utf-8")
     start = time.perf_counter()
-    process = subprocess.run(crawl_command(seed_file, out), cwd=REPO_ROOT, capture_output=True, text=True,
-                             check=False)
+    process = subprocess.Popen(crawl_command(seed_file, out), cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    with sample_tree_memory(process.pid) as peaks:
+        _, stderr = process.communicate()
     wall_s = time.perf_counter() - start
     ids_by_url = {url: page_id for page_id, url in urls.items()}
     texts: Texts = {}
@@ -241,7 +292,8 @@ def run_crawl(urls: dict[str, str], workdir: Path) -> Crawl:
             if page_id is not None:
                 texts[page_id] = record.get("text")  # None for a failed page (status >= 400)
     return Crawl(texts=texts, records=len(texts), wall_s=wall_s, peak_rss_mib=peak_child_rss_mib(),
-                 returncode=process.returncode, stderr=process.stderr)
+                 process_peaks_mib=sorted((kib / 1024 for kib in peaks.values() if kib), reverse=True),
+                 returncode=process.returncode, stderr=stderr)
 
 
 Extractor = Callable[[str, str], str | None]  # (html, url) -> text
@@ -394,6 +446,10 @@ def print_report(figures: dict[str, Any]) -> None:
                   fmt(s.get("warm_up_ms"), ".0f"), fmt(s["pages_per_s"], ".1f"), fmt(s["wall_s"], ".2f"),
                   fmt(s.get("peak_rss_mib"), ".0f")]
                  for name, s in systems.items()])
+    peaks = systems[CRAWL]["process_peaks_mib"]
+    print("peak RSS MiB: ru_maxrss of RUSAGE_CHILDREN, the largest process that the crawl's waits reached")
+    print(f"crawl process tree, VmHWM sampled every 50 ms: {len(peaks)} processes peaked at "
+          f"{', '.join(f'{mib:.0f}' for mib in peaks) or '—'} MiB (sum {sum(peaks):.0f})")
     print(f"\nmedian ms ratio, extract_page / trafilatura.extract: {figures['median_ratio']:.2f}x")
     for diff in figures["differences"]:
         print(f"\n{diff['b']} vs {diff['a']}: {len(diff['pages'])} page(s) with different tokens"
@@ -414,6 +470,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
+    if not (args.corpus / "ground-truth.json").is_file():
+        parser.error(f"no corpus at {args.corpus} (ground-truth.json not found); give it with --corpus DIR")
     return args
 
 
@@ -424,18 +482,19 @@ def progress(message: str) -> None:
 def run_benchmark(pages: Sequence[Page], corpus: Path) -> dict[str, Any]:
     with serve(pages) as base, tempfile.TemporaryDirectory(prefix="bench-extraction-") as workdir:
         urls = {page.id: base + page.path for page in pages}  # in-process calls see the crawl's URLs
+        # The crawl first, while this process is small: a child's ru_maxrss starts from its parent's peak.
+        progress(f"crawling {len(pages)} pages from {base} ...")
+        crawl = run_crawl(urls, Path(workdir))
         progress(f"timing trafilatura.extract on {len(pages)} pages ...")
         plain = time_extractor(plain_trafilatura, pages, urls)
         progress(f"timing extract_page on {len(pages)} pages ...")
         in_process = time_extractor(scraper_extract_page, pages, urls)
-        progress(f"crawling {len(pages)} pages from {base} ...")
-        crawl = run_crawl(urls, Path(workdir))
     if crawl.returncode != 0 or crawl.stderr.strip():
         progress(f"crawl exited with status {crawl.returncode}; its stderr:\n{crawl.stderr.strip()[-4000:]}")
-    systems = {
+    systems: dict[str, dict[str, Any]] = {
         CRAWL: {"pages": crawl.records, **quality(pages, crawl.texts), "wall_s": crawl.wall_s,
                 "pages_per_s": crawl.records / crawl.wall_s, "peak_rss_mib": crawl.peak_rss_mib,
-                "returncode": crawl.returncode},
+                "process_peaks_mib": crawl.process_peaks_mib, "returncode": crawl.returncode},
         EXTRACT_PAGE: {"pages": len(pages), **quality(pages, in_process.texts), **timing(in_process)},
         TRAFILATURA: {"pages": len(pages), **quality(pages, plain.texts), **timing(plain)},
     }

@@ -29,9 +29,15 @@ logger = logging.getLogger(__name__)
 PAGE_RECORD_CONTENT_TYPE = "application/json"
 
 
+_WARM_UP_PAGE = ("<html><head><title>Warm-up</title><meta name='author' content='A B'></head><body><article>"
+                 + "<p>Loading the language model, date parser and stop lists takes a second.</p>" * 8
+                 + "</article></body></html>")
+
+
 def _warm_up_worker() -> None:
-    # Import trafilatura's heavy modules once per worker, not on the first page.
-    import scraper.extraction  # noqa: F401
+    # py3langid's model, dateparser's tables and jusText's stop lists load on first use
+    # (about 1.2 s): pay that when the worker starts, not on the first page it is given.
+    extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/", ExtractionOptions(min_extracted_size=10))
 
 
 def options_from_settings(crawler: Crawler) -> ExtractionOptions:
