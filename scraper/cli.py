@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from scraper import __version__
-from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, validate_url
+from scraper.scope import parse_resolve
+from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, parse_since, validate_url
 from scraper.storage.layout import ArchiveRootError, check_writable_root, new_crawl_id
 
 
@@ -37,6 +38,18 @@ def parse_size(text: str) -> int:
     if not match:
         raise click.BadParameter(f"{text!r} is not a size (e.g. 500M, 1G)")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
+_SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"30m"``, ``"2h"``, ``"1d"``, ``"45"`` -> seconds."""
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise click.BadParameter(f"{text!r} is not a duration (e.g. 90s, 30m, 2h)")
+    return float(match.group(1)) * _SECONDS[(match.group(2) or "").lower()]
 
 
 def fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> None:
@@ -95,6 +108,29 @@ def cli() -> None:
               help="Follow links this many hops from the seeds, on the seeds' hosts. 0: the seeds only.")
 @click.option("--max-pages", type=click.IntRange(min=0), default=0, show_default=True,
               help="Stop scheduling pages after this many (0: no limit).")
+@click.option("--sitemap", "sitemaps", multiple=True, metavar="URL",
+              help="Seed from a sitemap (repeatable): indexes, .xml.gz, news and image sitemaps.")
+@click.option("--sitemap-from-robots", is_flag=True,
+              help="Also seed from the Sitemap: lines of each seed host's robots.txt.")
+@click.option("--feed", "feeds", multiple=True, metavar="URL", help="Seed from an RSS or Atom feed (repeatable).")
+@click.option("--discover", "discover", multiple=True, metavar="URL",
+              help="Find a page's feeds (link rel=alternate) and sitemaps and seed from them (repeatable).")
+@click.option("--since", metavar="DATE", help="Only sitemap/feed entries dated on or after DATE (YYYY-MM-DD).")
+@click.option("--scope", type=click.Choice(["page", "host", "domain", "prefix"]),
+              help="Which links --depth follows: the seeds only, their hosts (default), their registered "
+                   "domains, or URLs under the seeds' folders.")
+@click.option("--allow", multiple=True, metavar="REGEX", help="Follow only links matching one of these (repeatable).")
+@click.option("--deny", multiple=True, metavar="REGEX", help="Never follow links matching these (repeatable).")
+@click.option("--max-bytes", metavar="SIZE", help="Stop after downloading SIZE (e.g. 500M).")
+@click.option("--max-time", metavar="DURATION", help="Stop after DURATION (e.g. 90s, 30m, 2h).")
+@click.option("--requisites", is_flag=True,
+              help="Also archive what each page needs to render (images, CSS, JS, fonts), for replay.")
+@click.option("--respect-noarchive", is_flag=True,
+              help="Do not store pages whose X-Robots-Tag or meta robots says noarchive.")
+@click.option("--allow-private", is_flag=True,
+              help="Let discovered links reach loopback/private addresses (seed hosts always may).")
+@click.option("--resolve", "resolve", multiple=True, metavar="HOST:ADDRESS",
+              help="Answer DNS for HOST with ADDRESS (repeatable), like curl --resolve.")
 @click.option("--jsonl", metavar="PATH|-", help="Also write the page records to PATH, or stream them to stdout (-).")
 @click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
 @click.option("--contact", metavar="URL", help="Contact URL or e-mail to put in the User-Agent.")
@@ -107,8 +143,12 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
 def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, max_pages: int,
-          jsonl: str | None, ignore_robots: bool, contact: str | None, user_agent: str | None,
-          warc_max_size: str, no_extract: bool, set_options: tuple[str, ...], quiet: bool, verbose: int) -> None:
+          sitemaps: tuple[str, ...], sitemap_from_robots: bool, feeds: tuple[str, ...], discover: tuple[str, ...],
+          since: str | None, scope: str | None, allow: tuple[str, ...], deny: tuple[str, ...],
+          max_bytes: str | None, max_time: str | None, requisites: bool, respect_noarchive: bool,
+          allow_private: bool, resolve: tuple[str, ...], jsonl: str | None, ignore_robots: bool, contact: str | None,
+          user_agent: str | None, warc_max_size: str, no_extract: bool, set_options: tuple[str, ...],
+          quiet: bool, verbose: int) -> None:
     """Crawl URLs and archive them into OUT (WARC files, pages.jsonl, manifest.json).
 
     \b
@@ -123,8 +163,29 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     if input_file:
         seeds += read_seed_file(input_file)
     seeds = dedupe_seeds(seeds)
-    if not seeds:
-        fail("no URLs to crawl: give URLs as arguments or with -i FILE")
+    sources: dict[str, list[str]] = {}
+    for option, values in (("--sitemap", sitemaps), ("--feed", feeds), ("--discover", discover)):
+        try:
+            sources[option] = dedupe_seeds(validate_url(u) for u in values)
+        except InvalidSeed as exc:
+            fail(f"{option}: {exc}")
+    if not seeds and not any(sources.values()):
+        fail("no URLs to crawl: give URLs as arguments, with -i FILE, or --sitemap/--feed/--discover")
+    for option, patterns in (("--allow", allow), ("--deny", deny)):
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                fail(f"{option}: {pattern!r} is not a regular expression: {exc}")
+    try:
+        parse_resolve(resolve)
+    except ValueError as exc:
+        fail(f"--resolve: {exc}")
+    if since:
+        try:
+            parse_since(since)
+        except ValueError as exc:
+            fail(f"--since: {exc}")
     try:
         check_writable_root(out)
     except ArchiveRootError as exc:
@@ -147,6 +208,17 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         "LOG_LEVEL": ("DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"),
         "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
     }
+    overrides.update({
+        "ARCHIVE_SITEMAPS": sources["--sitemap"], "ARCHIVE_FEEDS": sources["--feed"],
+        "ARCHIVE_DISCOVER": sources["--discover"], "ARCHIVE_SITEMAPS_FROM_ROBOTS": sitemap_from_robots,
+        "ARCHIVE_SINCE": since, "ARCHIVE_SCOPE": scope, "ARCHIVE_ALLOW": list(allow), "ARCHIVE_DENY": list(deny),
+        "ARCHIVE_REQUISITES": requisites, "ARCHIVE_RESPECT_NOARCHIVE": respect_noarchive,
+        "ARCHIVE_ALLOW_PRIVATE": allow_private, "ARCHIVE_RESOLVE": list(resolve),
+    })
+    if max_bytes:
+        overrides["ARCHIVE_MAX_BYTES"] = parse_size(max_bytes)
+    if max_time:
+        overrides["CLOSESPIDER_TIMEOUT"] = parse_duration(max_time)
     if ignore_robots:
         overrides["ROBOTSTXT_OBEY"] = False
     if no_extract:
@@ -168,13 +240,22 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     except ArchiveRootError as exc:
         fail(str(exc))
         return
-    counts = result.counts
     if not quiet:
         print_summary(result.layout.directory, result.manifest, jsonl)
-    if result.finish_reason == "shutdown":
-        raise SystemExit(int(ExitStatus.INTERRUPTED))
-    if counts.get("pages_failed", 0) or not counts.get("pages", 0):
-        raise SystemExit(int(ExitStatus.PAGES_FAILED))
+    raise SystemExit(int(exit_status(result.manifest)))
+
+
+def exit_status(manifest: dict[str, Any]) -> ExitStatus:
+    """0 when every page was archived; 1 when some failed, or nothing was archived for a reason."""
+    counts = manifest.get("counts", {})
+    if manifest.get("finish_reason") == "shutdown":
+        return ExitStatus.INTERRUPTED
+    if counts.get("pages_failed", 0):
+        return ExitStatus.PAGES_FAILED
+    nothing = not counts.get("pages", 0)
+    if nothing and (counts.get("errors") or counts.get("robots_denied") or manifest.get("warnings")):
+        return ExitStatus.PAGES_FAILED
+    return ExitStatus.OK
 
 
 def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) -> None:
@@ -192,12 +273,35 @@ def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) 
     table.add_row("WARC", f"{len(manifest.get('warc_files', []))} file(s), {counts.get('warc_bytes', 0):,} bytes")
     table.add_row("records", str(directory / manifest.get("pages_file", "pages.jsonl"))
                   + (f" (+ {jsonl})" if jsonl else ""))
+    if counts.get("requisites"):
+        table.add_row("requisites", f"{counts['requisites']} (images, styles, scripts, fonts)")
+    if counts.get("seeds_from_sources"):
+        table.add_row("from sources", f"{counts['seeds_from_sources']} page(s) seeded from sitemaps/feeds")
     if counts.get("robots_denied"):
         table.add_row("robots.txt", f"{counts['robots_denied']} page(s) not fetched (disallowed)")
+    if counts.get("noarchive_skipped"):
+        table.add_row("noarchive", f"{counts['noarchive_skipped']} page(s) not stored (--respect-noarchive)")
+    if counts.get("guard_refused"):
+        table.add_row("address guard", f"{counts['guard_refused']} link(s) to private addresses refused")
     if counts.get("skipped_max_pages"):
         table.add_row("--max-pages", f"{counts['skipped_max_pages']} link(s) not followed")
+    if counts.get("filtered"):
+        table.add_row("filtered", ", ".join(f"{rule} ×{n}" for rule, n in counts["filtered"].items()))
+    delays = counts.get("host_delay", {})
+    if delays:
+        crawl_delay = counts.get("crawl_delay", {})
+        table.add_row("per-host delay", ", ".join(
+            f"{host} ≤{delay:g}s" + (f" (Crawl-delay {crawl_delay[host]:g}s)" if host in crawl_delay else "")
+            for host, delay in list(delays.items())[:5]))
+    if counts.get("retry_after_waits"):
+        table.add_row("Retry-After", f"{counts['retry_after_waits']} wait(s), {counts['retry_after_seconds']:g}s "
+                                     f"in all; {counts.get('retries', 0)} retries")
+    if counts.get("pages_truncated"):
+        table.add_row("truncated", f"{counts['pages_truncated']} page(s) over the size limit")
     errors = counts.get("errors", {})
     table.add_row("errors", ", ".join(f"{kind} ×{n}" for kind, n in errors.items()) if errors else "none")
+    for warning in manifest.get("warnings", [])[:20]:
+        table.add_row("warning", warning)
     Console(stderr=True).print(table)
 
 

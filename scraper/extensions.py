@@ -4,6 +4,7 @@ and the live progress display."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import platform
 import sys
 import time
@@ -20,6 +21,8 @@ from scraper import __version__
 from scraper.storage.jsonl import JsonlWriter
 from scraper.storage.layout import CrawlLayout, new_crawl_id, write_json_atomically
 from scraper.storage.warc import WarcFileWriter
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -85,6 +88,15 @@ class ArchiveRun:
         elif target:
             self.extra_jsonl = JsonlWriter.open(Path(target))
         self.closed = False
+        self.warnings: list[str] = []
+
+    MAX_WARNINGS = 100
+
+    def warn(self, message: str) -> None:
+        """A one-line warning for the summary and the manifest (first 100 distinct ones kept)."""
+        logger.warning(message)
+        if message not in self.warnings and len(self.warnings) < self.MAX_WARNINGS:
+            self.warnings.append(message)
 
     def write_page_record(self, record: dict[str, Any]) -> None:
         self.pages.write(record)
@@ -116,14 +128,17 @@ class ArchiveRun:
             "warc_files": list(self.warc.closed_files),
             "pages_file": self.layout.pages_path.name,
             "counts": summarise_stats(stats),
+            "warnings": list(self.warnings),
             "versions": package_versions(),
         }
 
 
+def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {key.removeprefix(prefix): value for key, value in sorted(stats.items()) if key.startswith(prefix)}
+
+
 def summarise_stats(stats: dict[str, Any]) -> dict[str, Any]:
     """The figures a person (and the exit code) care about, from Scrapy's stats."""
-    errors = {key.removeprefix("scraper/errors/"): value for key, value in sorted(stats.items())
-              if key.startswith("scraper/errors/")}
     return {
         "requests": stats.get("downloader/request_count", 0),
         "responses": stats.get("downloader/response_count", 0),
@@ -133,9 +148,20 @@ def summarise_stats(stats: dict[str, Any]) -> dict[str, Any]:
         "pages": stats.get("scraper/pages/recorded", 0),
         "pages_extracted": stats.get("scraper/pages/extracted", 0),
         "pages_failed": stats.get("scraper/pages/failed", 0),
+        "pages_truncated": stats.get("scraper/pages/truncated", 0),
+        "requisites": stats.get("scraper/requisites/fetched", 0),
+        "seeds_from_sources": stats.get("scraper/sources/entries", 0),
         "robots_denied": stats.get("scraper/robots_denied", 0),
+        "noarchive_skipped": stats.get("scraper/skipped/noarchive", 0),
+        "guard_refused": stats.get("scraper/guard/refused", 0),
         "skipped_max_pages": stats.get("scraper/skipped/max_pages", 0),
-        "errors": errors,
+        "filtered": _prefixed(stats, "scraper/filtered/"),
+        "host_delay": _prefixed(stats, "scraper/host_delay/"),
+        "crawl_delay": _prefixed(stats, "scraper/crawl_delay/"),
+        "retry_after_waits": stats.get("scraper/retry_after/waits", 0),
+        "retry_after_seconds": stats.get("scraper/retry_after/seconds", 0),
+        "retries": stats.get("retry/count", 0),
+        "errors": _prefixed(stats, "scraper/errors/"),
     }
 
 

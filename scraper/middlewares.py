@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
+from scrapy.http import HtmlResponse
 from tldextract import TLDExtract
 
+from scraper.access import read_access_signals, robots_txt_problem
 from scraper.extensions import ArchiveRun
 from scraper.records import WarcPointer
 from scraper.storage.warc import HttpExchange
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 # the header is kept under this name instead of contradicting the body.
 REMOVED_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
 WARC_META = "warc_capture"
+ACCESS_META = "access_signals"
+MAXSIZE_LIFTED = "scraper_maxsize_lifted"  # set by politeness.BodySizeLimit
 
 
 def header_pairs(headers: Headers) -> list[tuple[str, str]]:
@@ -64,7 +68,8 @@ def exchange_from(request: Request, response: Response, fetched_at: datetime) ->
         (REMOVED_TRANSFER_ENCODING, value) if name.lower() == "transfer-encoding" else (name, value)
         for name, value in header_pairs(response.headers)
     ]
-    truncated = "length" if "download_maxsize" in response.flags or "dataloss" in response.flags else None
+    # The body is incomplete: cut at the size limit, or the connection lost data.
+    truncated = "length" if {"download_stopped", "dataloss"} & set(response.flags) else None
     return HttpExchange(
         url=response.url,
         method=request.method,
@@ -87,6 +92,7 @@ class WarcCaptureMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run = ArchiveRun.of(crawler)
+        self.respect_noarchive = crawler.settings.getbool("ARCHIVE_RESPECT_NOARCHIVE")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
@@ -94,6 +100,23 @@ class WarcCaptureMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         fetched_at = datetime.now(UTC)
+        if request.meta.pop(MAXSIZE_LIFTED, False):
+            del request.meta["download_maxsize"]  # decompression is bounded by DOWNLOAD_MAXSIZE again
+        access = read_access_signals(
+            (v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")), response.body,
+            _header(response, b"Content-Encoding"), isinstance(response, HtmlResponse))
+        request.meta[ACCESS_META] = access
+        stats = self.crawler.stats
+        if request.url.endswith("/robots.txt") and response.status == 200:
+            problem = robots_txt_problem(response.body, _header(response, b"Content-Type"))
+            if problem is not None:
+                self.run.warn(f"{response.url} is {problem}, not robots.txt rules; read as allowing everything")
+        if self.respect_noarchive and access.forbids_archiving:
+            # The page asks not to be archived: neither its bytes nor its record are kept.
+            request.meta[WARC_META] = None
+            if stats is not None:
+                stats.inc_value("scraper/skipped/noarchive")
+            return response
         location = self.run.warc.write_exchange(exchange_from(request, response, fetched_at))
         # The last capture wins: after redirects, meta describes the final response.
         request.meta[WARC_META] = {
@@ -101,9 +124,14 @@ class WarcCaptureMiddleware:
                                    length=location.response.length, record_id=location.response.record_id),
             "payload_digest": location.payload_digest,
             "fetched_at": fetched_at,
+            "truncated": "download_stopped" in response.flags,
         }
-        stats = self.crawler.stats
         if stats is not None:
             stats.inc_value("scraper/warc/exchanges")
             stats.inc_value("scraper/warc/records", 2)
         return response
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None

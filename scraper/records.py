@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scraper.extraction import Article
+from scraper.scope import url_key
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://scraper.invalid/schema/page-record/v1.json"
@@ -63,6 +64,8 @@ class Capture:
     depth: int = 0
     referrer: str | None = None
     redirects: list[str] = field(default_factory=list)
+    access: dict[str, list[str]] | None = None  # X-Robots-Tag and meta robots directives
+    truncated: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,11 +74,14 @@ class PageRecord:
     crawl_id: str
     requested_url: str
     url: str
+    normalized_url: str
     canonical_url: str | None
     redirects: list[str]
     status: int
     content_type: str | None
     fetched_at: str
+    truncated: bool
+    access: dict[str, list[str]]
     depth: int
     referrer: str | None
     title: str | None
@@ -109,11 +115,14 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         crawl_id=crawl_id,
         requested_url=capture.requested_url,
         url=capture.url,
+        normalized_url=url_key(capture.url),
         canonical_url=art.canonical_url,
         redirects=list(capture.redirects),
         status=capture.status,
         content_type=mime_type(capture.content_type),
         fetched_at=utc_timestamp(capture.fetched_at),
+        truncated=capture.truncated,
+        access=capture.access or {"x_robots_tag": [], "meta_robots": []},
         depth=capture.depth,
         referrer=capture.referrer,
         title=art.title,

@@ -1,23 +1,50 @@
-"""URL canonicalisation and crawl scope. Pure: no Scrapy."""
+"""URL canonicalisation, crawl scope and the address guard's rules. Pure: no Scrapy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+SCOPES = ("page", "host", "domain", "prefix")
+
+# Parameters that identify a campaign or a click, not a page: dropped from the dedup key.
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
+    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id", "vero_id", "_openstat",
+    "ref_src", "ref_url", "spm", "s_cid", "cmpid", "ncid", "sr_share", "at_medium", "at_campaign",
+})
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+
+
+def is_tracking_param(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def strip_tracking(url: str) -> str:
+    """The URL without well-known tracking parameters (utm_*, fbclid, gclid, ...)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def url_key(url: str) -> str:
     """The key under which two URLs count as the same page for deduplication.
 
-    Fragments dropped, query arguments sorted, percent-encoding and default
-    ports normalised.  The URL actually fetched stays the one the page linked to.
+    Fragments dropped, tracking parameters removed, query arguments sorted,
+    percent-encoding, host case and default ports normalised.  The URL actually
+    fetched stays the one the page linked to.
     """
-    key = canonicalize_url(url, keep_fragments=False)
+    key = canonicalize_url(strip_tracking(url), keep_fragments=False)
     parts = urlsplit(key)
     if parts.port is not None and DEFAULT_PORTS.get(parts.scheme) == parts.port:
         key = urlunsplit(parts._replace(netloc=parts.netloc.rsplit(":", 1)[0]))
@@ -28,21 +55,123 @@ def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+@cache
+def _domain_extractor():  # type: ignore[no-untyped-def]
+    from tldextract import TLDExtract
+
+    # The bundled Public Suffix List snapshot: never download it during a crawl.
+    return TLDExtract(suffix_list_urls=(), include_psl_private_domains=False)
+
+
+def registered_domain(host: str) -> str:
+    """``news.bbc.co.uk`` -> ``bbc.co.uk``; an IP address or a bare name stays itself."""
+    host = host.lower().strip("[]")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    parts = _domain_extractor()(host)
+    return parts.top_domain_under_public_suffix or host
+
+
+def url_prefix(url: str) -> str:
+    """The folder of a seed URL: ``https://h/a/b/page.html`` -> ``https://h/a/b/``."""
+    parts = urlsplit(url_key(url))
+    folder = parts.path[: parts.path.rfind("/") + 1] or "/"
+    return urlunsplit((parts.scheme, parts.netloc, folder, "", ""))
+
+
 @dataclass(frozen=True)
 class Scope:
-    """Which discovered links the crawl may follow."""
+    """Which discovered links the crawl may follow, and why a link is refused.
 
-    hosts: frozenset[str]
+    ``verdict`` returns ``None`` for a link in scope, else the name of the rule
+    that refused it, so the summary can say what each rule filtered.
+    """
+
+    seeds: tuple[str, ...] = ()
+    mode: str = "host"
     max_depth: int = 0
+    allow: tuple[re.Pattern[str], ...] = ()
+    deny: tuple[re.Pattern[str], ...] = ()
+    _hosts: frozenset[str] = field(default=frozenset(), repr=False)
+    _domains: frozenset[str] = field(default=frozenset(), repr=False)
+    _prefixes: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
-    def for_seeds(cls, seeds: Iterable[str], max_depth: int = 0) -> Scope:
-        return cls(frozenset(host_of(s) for s in seeds), max_depth)
+    def for_seeds(cls, seeds: Iterable[str], max_depth: int = 0, mode: str = "host",
+                  allow: Iterable[str] = (), deny: Iterable[str] = ()) -> Scope:
+        if mode not in SCOPES:
+            raise ValueError(f"unknown scope {mode!r} (choose from {', '.join(SCOPES)})")
+        seed_list = tuple(seeds)
+        hosts = frozenset(host_of(s) for s in seed_list)
+        return cls(
+            seeds=seed_list, mode=mode, max_depth=max_depth,
+            allow=tuple(re.compile(p) for p in allow), deny=tuple(re.compile(p) for p in deny),
+            _hosts=hosts, _domains=frozenset(registered_domain(h) for h in hosts),
+            _prefixes=tuple(url_prefix(s) for s in seed_list),
+        )
+
+    @property
+    def seed_hosts(self) -> frozenset[str]:
+        return self._hosts
+
+    def verdict(self, url: str, depth: int) -> str | None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return "scheme"
+        if depth > self.max_depth:
+            return "depth"
+        if self.mode == "page":
+            return "scope:page"
+        host = parts.hostname.lower()
+        if self.mode == "host" and host not in self._hosts:
+            return "scope:host"
+        if self.mode == "domain" and registered_domain(host) not in self._domains:
+            return "scope:domain"
+        if self.mode == "prefix" and not url_key(url).startswith(self._prefixes):
+            return "scope:prefix"
+        if any(p.search(url) for p in self.deny):
+            return "deny"
+        if self.allow and not any(p.search(url) for p in self.allow):
+            return "allow"
+        return None
+
+    def seed_verdict(self, url: str) -> str | None:
+        """For URLs that are not discovered links (sitemap and feed entries, requisites):
+        only the scheme and the person's own --allow/--deny rules apply."""
+        if urlsplit(url).scheme not in ("http", "https"):
+            return "scheme"
+        if any(p.search(url) for p in self.deny):
+            return "deny"
+        if self.allow and not any(p.search(url) for p in self.allow):
+            return "allow"
+        return None
 
     def allows(self, url: str, depth: int) -> bool:
-        if depth > self.max_depth:
-            return False
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return False
-        return (parts.hostname or "").lower() in self.hosts
+        return self.verdict(url, depth) is None
+
+
+def parse_resolve(entries: Sequence[str]) -> dict[str, str]:
+    """``["news.example.com:127.0.0.1"]`` -> ``{"news.example.com": "127.0.0.1"}``."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        host, sep, address = entry.partition(":")
+        if not sep or not host or not address:
+            raise ValueError(f"{entry!r} is not HOST:ADDRESS")
+        out[host.strip().lower()] = address.strip().strip("[]")
+    return out
+
+
+# -- the address guard's rules ------------------------------------------------------------
+def is_special_address(address: str) -> bool:
+    """Loopback, private, link-local, multicast, reserved or unspecified: not the public web."""
+    try:
+        ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified)

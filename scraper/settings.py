@@ -15,7 +15,7 @@ USER_AGENT = f"scraper/{__version__} (web archiver; +{ARCHIVE_CONTACT})"
 ROBOTSTXT_OBEY = True
 ROBOTSTXT_PARSER = "scrapy.robotstxt.ProtegoRobotParser"
 CONCURRENT_REQUESTS = 16
-CONCURRENT_REQUESTS_PER_DOMAIN = 2
+CONCURRENT_REQUESTS_PER_DOMAIN = 1  # per host: one request at a time
 DOWNLOAD_DELAY = 0.0
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
@@ -24,9 +24,10 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 DOWNLOAD_TIMEOUT = 30
-# Bodies above this are cut off by Scrapy; the WARC then says WARC-Truncated.
-DOWNLOAD_MAXSIZE = 100 * 1024 * 1024
-DOWNLOAD_WARNSIZE = 32 * 1024 * 1024
+# Scrapy discards a response over DOWNLOAD_MAXSIZE (and bounds decompression by it);
+# ARCHIVE_MAX_BODY_BYTES, lower, keeps the first bytes instead (WARC-Truncated: length).
+DOWNLOAD_MAXSIZE = 1024 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 64 * 1024 * 1024
 REDIRECT_MAX_TIMES = 20
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
@@ -36,6 +37,11 @@ CONCURRENT_ITEMS = 10
 
 # -- components ----------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # First of all: a discovered link to a private address is refused before robots.txt.
+    "scraper.guard.AddressGuardMiddleware": 50,
+    # Retries that wait as long as Retry-After says (replaces Scrapy's at the same place).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "scraper.politeness.RetryAfterMiddleware": 550,
     # Above HttpCompressionMiddleware (590): sees the body as received, still compressed,
     # and every response before redirects and retries act on it.
     "scraper.middlewares.WarcCaptureMiddleware": 950,
@@ -46,6 +52,10 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "scraper.extensions.ArchiveRunExtension": 0,
+    "scraper.politeness.BodySizeLimit": 10,
+    "scraper.politeness.CrawlLimits": 10,
+    # After AutoThrottle (0): lifts the delay it computes back to robots.txt's Crawl-delay.
+    "scraper.politeness.CrawlDelay": 50,
     "scraper.extensions.CrawlProgress": 100,
 }
 
@@ -59,6 +69,24 @@ ARCHIVE_SEEDS: list[str] = []
 ARCHIVE_DEPTH = 0
 ARCHIVE_MAX_PAGES = 0  # 0: no limit
 ARCHIVE_PROGRESS = False  # the live display; the CLI turns it on
+ARCHIVE_SITEMAPS: list[str] = []
+ARCHIVE_FEEDS: list[str] = []
+ARCHIVE_DISCOVER: list[str] = []
+ARCHIVE_SITEMAPS_FROM_ROBOTS = False
+ARCHIVE_SINCE = None  # YYYY-MM-DD: sitemap/feed entries dated on or after it
+ARCHIVE_SCOPE = None  # page | host | domain | prefix; None: host when ARCHIVE_DEPTH > 0
+ARCHIVE_ALLOW: list[str] = []  # regexes a followed URL must match (one of)
+ARCHIVE_DENY: list[str] = []  # regexes no followed URL may match
+ARCHIVE_REQUISITES = False  # also capture images, stylesheets, scripts, fonts of each page
+ARCHIVE_RESPECT_NOARCHIVE = False
+ARCHIVE_ALLOW_PRIVATE = False  # let discovered links reach loopback/private addresses
+ARCHIVE_MAX_BYTES = 0  # stop the crawl after downloading this much (0: no limit)
+ARCHIVE_MAX_BODY_BYTES = 100 * 1024 * 1024  # keep at most this much of one response
+ARCHIVE_MAX_SOURCE_BYTES = 50 * 1024 * 1024  # of one sitemap or feed (sitemaps.org's limit)
+ARCHIVE_MAX_CRAWL_DELAY = 60.0  # a larger robots.txt Crawl-delay is capped (and reported)
+ARCHIVE_MAX_RETRY_AFTER = 120.0  # a longer Retry-After is not waited for
+ARCHIVE_RESOLVE: list[str] = []  # HOST:ADDRESS pairs answered without DNS (--resolve)
+TWISTED_DNS_RESOLVER = "scraper.resolver.StaticHostsResolver"
 
 # -- extraction ------------------------------------------------------------------
 EXTRACT_ENABLED = True

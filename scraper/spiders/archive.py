@@ -1,29 +1,51 @@
-"""ArchiveSpider: seeds in; page items and in-scope requests out."""
+"""ArchiveSpider: seeds and seed sources in; page items and in-scope requests out.
+
+Request kinds (``meta["kind"]``): ``page`` (archived and recorded), ``sitemap``,
+``feed``, ``discover`` and ``robots`` (sources of page seeds, archived too: they
+are part of what the site said), and ``requisite`` (archived so pages replay
+with their images and styles; neither recorded nor extracted).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import date
 from typing import Any
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
+from scraper.extensions import ArchiveRun
+from scraper.guard import AddressGuardRefused
 from scraper.items import PageItem
-from scraper.middlewares import WARC_META
+from scraper.middlewares import ACCESS_META, WARC_META
 from scraper.records import Capture
+from scraper.requisites import css_urls, html_requisites
 from scraper.scope import Scope, url_key
-from scraper.seeds import InvalidSeed, dedupe_seeds, validate_url
+from scraper.seeds import (
+    SeedSourceError,
+    SourceEntry,
+    dedupe_seeds,
+    discover_sources,
+    is_since,
+    parse_feed,
+    parse_since,
+    parse_sitemap,
+    sitemaps_from_robots,
+    validate_url,
+)
 
 logger = logging.getLogger(__name__)
 
 # Page requests see every status: a 404 or 500 is what the server said, and is recorded.
 ALL_ERROR_STATUSES = list(range(400, 600))
+MAX_REQUISITE_DEPTH = 3  # a stylesheet importing a stylesheet importing a font
 
 
 def _split_urls(value: str | list[str] | None) -> list[str]:
@@ -42,7 +64,14 @@ def failure_kind(failure: Failure) -> str:
         return "timeout"
     if isinstance(failure.value, HttpError):
         return f"http_{failure.value.response.status}"
+    if failure.check(IgnoreRequest) and "redirections" in failure.getErrorMessage():
+        return "redirect_limit"
     return type(failure.value).__name__.lower()
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 class ArchiveSpider(scrapy.Spider):
@@ -55,9 +84,17 @@ class ArchiveSpider(scrapy.Spider):
         self._arg_depth = depth
         self._arg_max_pages = max_pages
         self.seeds: list[str] = []
-        self.scope = Scope(frozenset())
+        self.sitemaps: list[str] = []
+        self.feeds: list[str] = []
+        self.discover: list[str] = []
+        self.sitemaps_from_robots = False
+        self.requisites = False
+        self.since: date | None = None
+        self.scope = Scope()
         self.max_pages = 0
-        self.seen: set[str] = set()  # canonical keys of every page request made
+        self.source_max_bytes = 0
+        self.seen: set[str] = set()  # canonical keys of every request made
+        self.filtered: set[str] = set()  # canonical keys of links refused by scope, counted once
         self.scheduled = 0
 
     @classmethod
@@ -68,53 +105,110 @@ class ArchiveSpider(scrapy.Spider):
 
     def configure(self, settings: BaseSettings) -> None:
         """Spider arguments (``-a urls=...``) win over the ARCHIVE_* settings."""
-        raw = self._arg_urls or settings.getlist("ARCHIVE_SEEDS")
-        try:
-            self.seeds = dedupe_seeds(validate_url(u) for u in raw)
-        except InvalidSeed as exc:
-            raise ValueError(str(exc)) from None
+        self.seeds = dedupe_seeds(validate_url(u) for u in (self._arg_urls or settings.getlist("ARCHIVE_SEEDS")))
+        self.sitemaps = dedupe_seeds(validate_url(u) for u in settings.getlist("ARCHIVE_SITEMAPS"))
+        self.feeds = dedupe_seeds(validate_url(u) for u in settings.getlist("ARCHIVE_FEEDS"))
+        self.discover = dedupe_seeds(validate_url(u) for u in settings.getlist("ARCHIVE_DISCOVER"))
+        self.sitemaps_from_robots = settings.getbool("ARCHIVE_SITEMAPS_FROM_ROBOTS")
+        self.requisites = settings.getbool("ARCHIVE_REQUISITES")
+        since = settings.get("ARCHIVE_SINCE")
+        self.since = parse_since(since) if since else None
         depth = self._arg_depth if self._arg_depth is not None else settings.getint("ARCHIVE_DEPTH")
         max_pages = self._arg_max_pages if self._arg_max_pages is not None else settings.getint("ARCHIVE_MAX_PAGES")
         self.max_pages = int(max_pages or 0)
-        self.scope = Scope.for_seeds(self.seeds, int(depth or 0))
+        self.source_max_bytes = settings.getint("ARCHIVE_MAX_SOURCE_BYTES")
+        mode = settings.get("ARCHIVE_SCOPE") or ("host" if int(depth or 0) > 0 else "page")
+        self.scope = Scope.for_seeds(self.seed_urls(), int(depth or 0),
+                                     mode=mode, allow=settings.getlist("ARCHIVE_ALLOW"),
+                                     deny=settings.getlist("ARCHIVE_DENY"))
 
-    # -- scheduling ---------------------------------------------------------------
-    def _budget_left(self) -> bool:
-        return self.max_pages <= 0 or self.scheduled < self.max_pages
+    def seed_urls(self) -> list[str]:
+        """Every URL the person named: page seeds and seed sources."""
+        return [*self.seeds, *self.sitemaps, *self.feeds, *self.discover]
 
-    def _page_request(self, url: str, depth: int, referrer: str | None) -> scrapy.Request | None:
+    # -- helpers ------------------------------------------------------------------------
+    def _stat(self, key: str, count: int = 1) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key, count)
+
+    def _warn(self, message: str) -> None:
+        ArchiveRun.of(self.crawler).warn(message)
+
+    def _claim(self, url: str) -> bool:
+        """True the first time a (canonical) URL is asked for in this crawl."""
         key = url_key(url)
         if key in self.seen:
-            return None
-        if not self._budget_left():
-            self.crawler.stats.inc_value("scraper/skipped/max_pages")
-            return None
+            return False
         self.seen.add(key)
+        return True
+
+    def _filter(self, url: str, rule: str) -> None:
+        key = url_key(url)
+        if key not in self.filtered:
+            self.filtered.add(key)
+            self._stat(f"scraper/filtered/{rule}")
+
+    # -- scheduling -------------------------------------------------------------------------
+    def _page_request(self, url: str, depth: int, referrer: str | None, *, seed: bool = False) -> scrapy.Request | None:
+        if self.max_pages > 0 and self.scheduled >= self.max_pages:
+            if url_key(url) not in self.seen:
+                self._stat("scraper/skipped/max_pages")
+            return None
+        if not self._claim(url):
+            return None
         self.scheduled += 1
         return scrapy.Request(
-            url, callback=self.parse, errback=self.on_error, dont_filter=depth == 0,
-            meta={"page_depth": depth, "referrer": referrer, "handle_httpstatus_list": ALL_ERROR_STATUSES},
+            url, callback=self.parse, errback=self.on_error, dont_filter=seed,
+            meta={"kind": "page", "page_depth": depth, "referrer": referrer,
+                  "handle_httpstatus_list": ALL_ERROR_STATUSES},
         )
 
+    def _source_request(self, url: str, kind: str, referrer: str | None = None) -> scrapy.Request | None:
+        if not self._claim(url) and kind != "robots":
+            return None
+        callbacks = {"sitemap": self.parse_sitemap, "feed": self.parse_feed, "discover": self.parse_discover,
+                     "robots": self.parse_robots}
+        meta: dict[str, Any] = {"kind": kind, "referrer": referrer, "handle_httpstatus_list": ALL_ERROR_STATUSES,
+                                "max_body_bytes": self.source_max_bytes}
+        if kind == "robots":
+            meta["dont_obey_robotstxt"] = True
+        return scrapy.Request(url, callback=callbacks[kind], errback=self.on_source_error, meta=meta,
+                              dont_filter=kind == "robots")
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        sources: list[scrapy.Request | None] = []
+        sources += [self._source_request(u, "sitemap") for u in self.sitemaps]
+        sources += [self._source_request(u, "feed") for u in self.feeds]
+        sources += [self._source_request(u, "discover") for u in self.discover]
+        if self.sitemaps_from_robots:
+            roots = dedupe_seeds(f"{u.split('://')[0]}://{u.split('/')[2]}/robots.txt" for u in
+                                 [*self.seeds, *self.discover, *self.sitemaps, *self.feeds])
+            sources += [self._source_request(u, "robots") for u in roots]
+        for request in sources:
+            if request is not None:
+                yield request
         for url in self.seeds:
-            request = self._page_request(url, 0, None)
+            request = self._page_request(url, 0, None, seed=True)
             if request is not None:
                 yield request
 
-    # -- responses ------------------------------------------------------------------
+    # -- pages ------------------------------------------------------------------------------
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         meta = response.meta
         captured = meta.get(WARC_META)
-        if captured is None:  # not captured (the capture middleware is off): nothing to describe
+        if captured is None:  # not archived (noarchive respected): nothing to describe
             return
         depth = int(meta.get("page_depth", 0))
         redirects = list(meta.get("redirect_urls", []))
         is_html = isinstance(response, HtmlResponse)
         ok = 200 <= response.status < 300
         if response.status >= 400:
-            self.crawler.stats.inc_value("scraper/pages/failed")
-            self.crawler.stats.inc_value(f"scraper/errors/http_{response.status}")
+            self._stat("scraper/pages/failed")
+            self._stat(f"scraper/errors/http_{response.status}")
+        if captured.get("truncated"):
+            self._stat("scraper/pages/truncated")
+            self._warn(f"{response.url}: body over the size limit; archived truncated (WARC-Truncated: length)")
+        access = meta.get(ACCESS_META)
         capture = Capture(
             requested_url=redirects[0] if redirects else response.url,
             url=response.url,
@@ -126,42 +220,161 @@ class ArchiveSpider(scrapy.Spider):
             depth=depth,
             referrer=meta.get("referrer"),
             redirects=redirects,
+            access=access.as_dict() if access is not None else None,
+            truncated=bool(captured.get("truncated")),
         )
         yield PageItem(capture=capture, html=response.text if is_html and ok else None,
                        content_language=_header(response, b"Content-Language"))
-        if isinstance(response, HtmlResponse) and ok and depth < self.scope.max_depth:
-            yield from self._follow_links(response, depth + 1)
+        if isinstance(response, HtmlResponse) and ok:
+            if self.requisites:
+                yield from self._requisite_requests(html_requisites(response.text, response.url), response.url, 1)
+            if depth < self.scope.max_depth:
+                yield from self._follow_links(response, depth + 1)
 
     def _follow_links(self, response: HtmlResponse, depth: int) -> Iterator[scrapy.Request]:
         for href in response.xpath("//a/@href").getall():
             try:
-                url = response.urljoin(href.strip())
+                url = response.urljoin(href.strip()).split("#", 1)[0]
             except ValueError:
                 continue
-            url = url.split("#", 1)[0]
-            if not self.scope.allows(url, depth):
+            verdict = self.scope.verdict(url, depth)
+            if verdict is not None:
+                self._filter(url, verdict)
                 continue
             request = self._page_request(url, depth, response.url)
             if request is not None:
                 yield request
 
+    def _seed_entries(self, entries: Iterable[SourceEntry], source: str) -> Iterator[scrapy.Request]:
+        """Entries of a sitemap or feed become seeds: --since and allow/deny still apply."""
+        for entry in entries:
+            if self.since is not None and not is_since(entry.date, self.since):
+                self._filter(entry.url, "since" if entry.date else "since:undated")
+                continue
+            verdict = self.scope.seed_verdict(entry.url)
+            if verdict is not None:
+                self._filter(entry.url, verdict)
+                continue
+            request = self._page_request(entry.url, 0, source)
+            if request is not None:
+                self._stat("scraper/sources/entries")
+                yield request
+
+    # -- seed sources --------------------------------------------------------------------------
+    def _source_ok(self, response: Response, what: str) -> bool:
+        if response.status >= 400:
+            self._warn(f"{what} {response.url}: HTTP {response.status}; skipped")
+            self._stat(f"scraper/errors/{what}_http_{response.status}")
+            return False
+        if "download_stopped" in response.flags:
+            self._warn(f"{what} {response.url}: larger than {self.source_max_bytes:,} bytes; read only that much")
+        return True
+
+    def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
+        if not self._source_ok(response, "sitemap"):
+            return
+        try:
+            sitemap = parse_sitemap(response.body, response.url, max_bytes=self.source_max_bytes)
+        except SeedSourceError as exc:
+            self._warn(f"sitemap: {exc}")
+            self._stat("scraper/errors/bad_sitemap")
+            return
+        if sitemap.kind == "sitemapindex":
+            for child in sitemap.entries:
+                if self.since is not None and child.date is not None and not is_since(child.date, self.since):
+                    self._filter(child.url, "since")
+                    continue
+                request = self._source_request(child.url, "sitemap", response.url)
+                if request is not None:
+                    yield request
+        else:
+            yield from self._seed_entries(sitemap.entries, response.url)
+
+    def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
+        if not self._source_ok(response, "feed"):
+            return
+        try:
+            entries = parse_feed(response.body, response.url)
+        except SeedSourceError as exc:
+            self._warn(f"feed: {exc}")
+            self._stat("scraper/errors/bad_feed")
+            return
+        yield from self._seed_entries(entries, response.url)
+
+    def parse_discover(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
+        if not self._source_ok(response, "discover"):
+            return
+        if not isinstance(response, TextResponse):
+            self._warn(f"discover {response.url}: not an HTML page")
+            return
+        found = discover_sources(response.text, response.url)
+        if not found.feeds and not found.sitemaps:
+            self._warn(f"discover {response.url}: no feeds or sitemaps linked from the page")
+        for url in found.feeds:
+            request = self._source_request(url, "feed", response.url)
+            if request is not None:
+                yield request
+        for url in found.sitemaps:
+            request = self._source_request(url, "sitemap", response.url)
+            if request is not None:
+                yield request
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        if not self._source_ok(response, "robots.txt"):
+            return
+        sitemaps = sitemaps_from_robots(response.body, response.url)
+        if not sitemaps:
+            self._warn(f"robots.txt {response.url}: no Sitemap lines")
+        for url in sitemaps:
+            request = self._source_request(url, "sitemap", response.url)
+            if request is not None:
+                yield request
+
+    # -- requisites ------------------------------------------------------------------------------
+    def _requisite_requests(self, urls: Iterable[str], referrer: str, level: int) -> Iterator[scrapy.Request]:
+        for url in urls:
+            verdict = self.scope.seed_verdict(url)  # any host (CDNs), but --deny still applies
+            if verdict is not None:
+                self._filter(url, verdict)
+                continue
+            if self._claim(url):
+                yield scrapy.Request(url, callback=self.parse_requisite, errback=self.on_requisite_error,
+                                     meta={"kind": "requisite", "referrer": referrer, "requisite_level": level},
+                                     priority=1)
+
+    def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
+        self._stat("scraper/requisites/fetched")
+        level = int(response.meta.get("requisite_level", 1))
+        content_type = (_header(response, b"Content-Type") or "").lower()
+        if level < MAX_REQUISITE_DEPTH and isinstance(response, TextResponse) and (
+                "css" in content_type or response.url.split("?")[0].endswith(".css")):
+            yield from self._requisite_requests(css_urls(response.text, response.url), response.url, level + 1)
+
+    # -- failures ---------------------------------------------------------------------------------
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        if _forbidden_by_robots(failure):
-            self.crawler.stats.inc_value("scraper/robots_denied")
+        if failure.check(AddressGuardRefused):
+            return  # counted and reported by the guard
+        if failure.check(IgnoreRequest) and "forbidden by robots" in failure.getErrorMessage().lower():
+            self._stat("scraper/robots_denied")
             logger.info("robots.txt forbids %s", request.url)
             return
         kind = failure_kind(failure)
-        self.crawler.stats.inc_value("scraper/pages/failed")
-        self.crawler.stats.inc_value(f"scraper/errors/{kind}")
+        self._stat("scraper/pages/failed")
+        self._stat(f"scraper/errors/{kind}")
+        if kind == "redirect_limit":
+            self._warn(f"{request.url}: redirect loop or chain longer than the limit; given up")
         logger.warning("failed %s: %s", request.url, failure.getErrorMessage())
 
+    def on_source_error(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(AddressGuardRefused):
+            return
+        kind = request.meta.get("kind", "source")
+        self._warn(f"{kind} {request.url}: {failure_kind(failure)}: {failure.getErrorMessage()}")
+        self._stat(f"scraper/errors/{kind}_{failure_kind(failure)}")
 
-def _forbidden_by_robots(failure: Failure) -> bool:
-    return bool(failure.check(IgnoreRequest)) and "forbidden by robots" in failure.getErrorMessage().lower()
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None
-
+    def on_requisite_error(self, failure: Failure) -> None:
+        self._stat("scraper/requisites/failed")
+        logger.info("requisite not archived: %s (%s)", failure.request.url,  # type: ignore[attr-defined]
+                    failure.getErrorMessage())

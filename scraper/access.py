@@ -1,0 +1,127 @@
+"""Access signals a page sends about itself: X-Robots-Tag and meta robots. Pure: no Scrapy."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from lxml import html as lxml_html
+
+# Meta tags that speak to all robots, or to us by our product token.
+ROBOTS_META_NAMES = ("robots", "scraper")
+# Directives that ask not to be archived ("none" = noindex, nofollow, and by common reading noarchive).
+NOARCHIVE = frozenset({"noarchive", "none"})
+SNIFF_BYTES = 256 * 1024  # meta robots sits in <head>: no need to decode the whole body
+
+
+@dataclass(frozen=True)
+class AccessSignals:
+    x_robots_tag: list[str] = field(default_factory=list)
+    meta_robots: list[str] = field(default_factory=list)
+
+    @property
+    def directives(self) -> frozenset[str]:
+        return frozenset(self.x_robots_tag) | frozenset(self.meta_robots)
+
+    @property
+    def forbids_archiving(self) -> bool:
+        return bool(self.directives & NOARCHIVE)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"x_robots_tag": list(self.x_robots_tag), "meta_robots": list(self.meta_robots)}
+
+
+def _directives(text: str) -> list[str]:
+    out: list[str] = []
+    for part in text.split(","):
+        directive = part.strip().lower()
+        if directive and directive not in out:
+            out.append(directive)
+    return out
+
+
+def parse_x_robots_tag(values: Iterable[str], product_token: str = "scraper") -> list[str]:
+    """Directives of X-Robots-Tag header values that apply to every robot or to us.
+
+    ``"noindex, nofollow"`` applies to all; ``"googlebot: noarchive"`` only to that robot.
+    Values such as ``unavailable_after: <date>`` keep their argument.
+    """
+    out: list[str] = []
+    for value in values:
+        head, sep, rest = value.partition(":")
+        agent = head.strip().lower()
+        if sep and agent and " " not in agent and "," not in agent and agent not in {"unavailable_after", "max-snippet",
+                                                                                    "max-image-preview",
+                                                                                    "max-video-preview"}:
+            if agent not in (product_token.lower(), "*"):
+                continue
+            value = rest
+        for directive in _directives(value):
+            if directive not in out:
+                out.append(directive)
+    return out
+
+
+def parse_meta_robots(html: bytes | str) -> list[str]:
+    """Directives of ``<meta name="robots">`` (and ``name="scraper"``) in a page."""
+    if not html:
+        return []
+    try:
+        tree = lxml_html.fromstring(html[:SNIFF_BYTES])
+    except (ValueError, lxml_html.etree.ParserError):
+        return []
+    out: list[str] = []
+    for meta in tree.iterfind(".//meta[@name]"):
+        if meta.get("name", "").strip().lower() in ROBOTS_META_NAMES:
+            for directive in _directives(meta.get("content", "")):
+                if directive not in out:
+                    out.append(directive)
+    return out
+
+
+def decode_for_sniffing(body: bytes, content_encoding: str | None) -> bytes:
+    """The start of a content-encoded body, decoded: enough to read a page's <head>."""
+    coding = (content_encoding or "").strip().lower()
+    try:
+        if coding in ("gzip", "x-gzip", "deflate"):
+            wbits = 47 if coding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
+            return zlib.decompressobj(wbits).decompress(body, SNIFF_BYTES)
+        if coding == "br":
+            import brotli
+
+            return bytes(brotli.decompress(body))[:SNIFF_BYTES]
+    except (zlib.error, ImportError, Exception):  # a broken encoding just means nothing to read
+        return b""
+    return body[:SNIFF_BYTES]
+
+
+def read_access_signals(x_robots_values: Iterable[str], body: bytes, content_encoding: str | None,
+                        is_html: bool) -> AccessSignals:
+    return AccessSignals(
+        x_robots_tag=parse_x_robots_tag(x_robots_values),
+        meta_robots=parse_meta_robots(decode_for_sniffing(body, content_encoding)) if is_html else [],
+    )
+
+
+def robots_txt_problem(body: bytes, content_type: str | None) -> str | None:
+    """Why a robots.txt body is not a robots.txt file, or None when it looks like one.
+
+    Protego reads anything leniently (garbage means "allow all"), which is right, but
+    the person should hear that the site's rules could not be read.
+    """
+    head = body[:2048]
+    if b"\x00" in head:
+        return "binary data"
+    lowered = head.lower()
+    if b"<html" in lowered or b"<!doctype html" in lowered or "html" in (content_type or "").lower():
+        return "an HTML page"
+    try:
+        text = body[:65536].decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if lines and not any(":" in line for line in lines):
+        return "no 'field: value' lines"
+    return None

@@ -1,0 +1,204 @@
+"""Politeness components: robots.txt Crawl-delay, Retry-After, body size and crawl limits.
+
+Scrapy's RobotsTxtMiddleware obeys Allow/Disallow but ignores Crawl-delay, and its
+RetryMiddleware retries a 429 or 503 at once whatever Retry-After says; these fill
+those gaps by raising the per-host download slot's delay.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+import weakref
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import NotConfigured, StopDownload
+from scrapy.utils.defer import _schedule_coro
+
+from scraper.extensions import ArchiveRun
+from scraper.middlewares import MAXSIZE_LIFTED
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.core.downloader import Slot
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+
+def _slot(crawler: Crawler, request: Request) -> tuple[str, Slot | None]:
+    downloader = crawler.engine.downloader if crawler.engine else None
+    if downloader is None:
+        return "", None
+    key = request.meta.get("download_slot") or downloader.get_slot_key(request)
+    return key, downloader.slots.get(key)
+
+
+def parse_retry_after(value: str, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After value: delta-seconds or an HTTP date."""
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now_dt = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    return max(0.0, (when - now_dt).total_seconds())
+
+
+class CrawlDelay:
+    """Obeys robots.txt ``Crawl-delay`` as a floor under the host's download delay.
+
+    Listed after AutoThrottle in EXTENSIONS so that, on every response, it runs
+    after AutoThrottle has adjusted the delay and lifts it back to the floor.
+    Also records each host's largest delay for the summary.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.max_delay = crawler.settings.getfloat("ARCHIVE_MAX_CRAWL_DELAY")
+        self.floors: dict[str, float] = {}
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlDelay:
+        return cls(crawler)
+
+    def robots_parsed(self, robotparser: Any, request: Request) -> None:
+        protego = getattr(robotparser, "rp", None)
+        user_agent = self.crawler.settings.get("USER_AGENT") or "*"
+        delay = protego.crawl_delay(user_agent) if protego is not None else None
+        if not delay:
+            return
+        key, slot = _slot(self.crawler, request)
+        floor = min(float(delay), self.max_delay)
+        if float(delay) > self.max_delay:
+            ArchiveRun.of(self.crawler).warn(f"robots.txt of {key} asks Crawl-delay {delay}s; capped at {floor:g}s")
+        self.floors[key] = floor
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value(f"scraper/crawl_delay/{key}", floor)
+        if slot is not None:
+            self._apply(key, slot)
+
+    def _apply(self, key: str, slot: Slot) -> None:
+        floor = self.floors.get(key)
+        if floor is not None and slot.delay < floor:
+            slot.delay = floor
+        if floor is not None:
+            slot.jitter = 0  # a random 0.5x-1.5x factor would undercut the floor
+        if self.crawler.stats is not None:
+            self.crawler.stats.max_value(f"scraper/host_delay/{key}", round(slot.delay, 3))
+
+    def response_downloaded(self, response: Response, request: Request) -> None:
+        key, slot = _slot(self.crawler, request)
+        if slot is not None:
+            self._apply(key, slot)
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """RetryMiddleware that waits as long as a 429/503's ``Retry-After`` asks, within a bound.
+
+    The wait is the host's slot delay, so no other request goes to that host in
+    the meantime either; the previous delay returns with the next good response.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.max_wait = settings.getfloat("ARCHIVE_MAX_RETRY_AFTER")
+        self._saved_delays: dict[str, float] = {}
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        key, slot = _slot(self.crawler, request)
+        if response.status in (429, 503) and not request.meta.get("dont_retry", False):
+            header = response.headers.get(b"Retry-After")
+            wait = parse_retry_after(header.decode("latin-1")) if header else None
+            if wait is not None:
+                stats = self.crawler.stats
+                if wait > self.max_wait:
+                    ArchiveRun.of(self.crawler).warn(
+                        f"{response.status} from {key} asks to retry after {wait:.0f}s (over "
+                        f"{self.max_wait:g}s): not retried")
+                    if stats is not None:
+                        stats.inc_value("scraper/retry_after/too_long")
+                    return response
+                if slot is not None:
+                    self._saved_delays.setdefault(key, slot.delay)
+                    slot.delay = max(slot.delay, wait)
+                if stats is not None:
+                    stats.inc_value("scraper/retry_after/waits")
+                    stats.inc_value("scraper/retry_after/seconds", round(wait))
+                logger.info("%s answered %s with Retry-After %.0fs: waiting", key, response.status, wait)
+        elif slot is not None and key in self._saved_delays and response.status < 400:
+            slot.delay = self._saved_delays.pop(key)
+        return super().process_response(request, response)
+
+
+class BodySizeLimit:
+    """Stops a download past its size limit and keeps what arrived (marked ``download_stopped``).
+
+    Scrapy's own DOWNLOAD_MAXSIZE discards the whole response; an archive keeps the
+    part it got, and the WARC says ``WARC-Truncated: length``.
+    """
+
+    def __init__(self, crawler: Crawler, limit: int) -> None:
+        self.limit = limit
+        self.scrapy_maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.received: weakref.WeakKeyDictionary[Request, int] = weakref.WeakKeyDictionary()
+        crawler.signals.connect(self.headers_received, signal=signals.headers_received)
+        crawler.signals.connect(self.bytes_received, signal=signals.bytes_received)
+
+    def headers_received(self, headers: Any, body_length: int, request: Request) -> None:
+        # Scrapy would cancel a response that announces more than DOWNLOAD_MAXSIZE before
+        # reading a byte; lift that for this download so its first bytes are archived.
+        # The capture middleware restores the limit, which still bounds decompression.
+        # body_length is Twisted's UNKNOWN_LENGTH (not an int) without a Content-Length.
+        if self.scrapy_maxsize and isinstance(body_length, int) and body_length > self.scrapy_maxsize:
+            request.meta["download_maxsize"] = 0
+            request.meta[MAXSIZE_LIFTED] = True
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BodySizeLimit:
+        limit = crawler.settings.getint("ARCHIVE_MAX_BODY_BYTES")
+        if limit <= 0:
+            raise NotConfigured
+        return cls(crawler, limit)
+
+    def bytes_received(self, data: bytes, request: Request) -> None:
+        total = self.received.get(request, 0) + len(data)
+        self.received[request] = total
+        if total > int(request.meta.get("max_body_bytes", self.limit)):
+            raise StopDownload(fail=False)
+
+
+class CrawlLimits:
+    """Closes the crawl when it has downloaded ``ARCHIVE_MAX_BYTES`` (``--max-bytes``)."""
+
+    def __init__(self, crawler: Crawler, max_bytes: int) -> None:
+        self.crawler = crawler
+        self.max_bytes = max_bytes
+        self.received = 0
+        self.closing = False
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> CrawlLimits:
+        max_bytes = crawler.settings.getint("ARCHIVE_MAX_BYTES")
+        if max_bytes <= 0:
+            raise NotConfigured
+        return cls(crawler, max_bytes)
+
+    def response_downloaded(self, response: Response, request: Request) -> None:
+        self.received += len(response.body)
+        if self.received >= self.max_bytes and not self.closing and self.crawler.engine is not None:
+            self.closing = True
+            ArchiveRun.of(self.crawler).warn(f"--max-bytes reached ({self.received:,} bytes downloaded): stopping")
+            _schedule_coro(self.crawler.engine.close_spider_async(reason="max_bytes"))
