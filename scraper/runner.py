@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,32 @@ class CrawlResult:
         return dict(self.manifest.get("counts", {}))
 
 
+class OneLineErrors(logging.Filter):
+    """Log records keep their message but lose their traceback: errors stay one line.
+
+    Scrapy logs some expected failures (a DNS error fetching robots.txt) with the
+    whole traceback; -vv keeps them for debugging.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})" if exc else record.getMessage()
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def run_crawl(settings: Settings) -> CrawlResult:
     """Run the archive spider to the end (the Twisted reactor runs once per process)."""
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ArchiveSpider)
     process.crawl(crawler)
+    if settings.get("LOG_LEVEL") != "DEBUG":
+        # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(OneLineErrors())
     process.start()
     layout = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])
     if not layout.manifest_path.is_file():

@@ -54,7 +54,7 @@ def make_pdf(text: str) -> bytes:
 SMALL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
 <body><h1>{title}</h1><p>{body}</p></body></html>"""
 
-ROBOTS = "User-agent: *\nDisallow: /private/\n"
+ROBOTS = "User-agent: *\nDisallow: /private/\nSitemap: /sitemap_index.xml\n"
 
 
 @dataclass
@@ -64,7 +64,10 @@ class Site:
     host: str
     port: int
     requests: list[str] = field(default_factory=list)
+    times: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, path) of each request
     error_hits: int = 0
+    robots: str = ROBOTS
+    hits: dict[str, int] = field(default_factory=dict)
 
     @property
     def base(self) -> str:
@@ -88,6 +91,7 @@ def index_html(site_pages: list[str]) -> str:
         '<li><a href="/search?q=warc&amp;page=2">search</a></li>',
         '<li><a href="/report.pdf">report</a></li>',
         '<li><a href="/chunked">chunked</a></li>',
+        '<li><a href="/styled.html">styled page</a></li>',
         '<li><a href="/private/secret.html">private</a></li>',
         '<li><a href="https://elsewhere.invalid/offsite">offsite</a></li>',
         '<li><a href="/articles/' + site_pages[0] + '.html#comments">same page, fragment</a></li>',
@@ -123,8 +127,38 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
             site.requests.append(self.requestline)
             parts = urlsplit(self.path)
             path = parts.path
+            site.times.append((time.monotonic(), path))
+            site.hits[path] = site.hits.get(path, 0) + 1
             if path == "/robots.txt":
-                self.send(200, ROBOTS.encode(), "text/plain")
+                self.send(200, site.robots.encode("latin-1"), "text/plain")
+            elif path in SOURCES:
+                body, content_type = SOURCES[path](site, names)
+                self.send(200, body, content_type)
+            elif path in STATIC:
+                self.send(200, *STATIC[path])
+            elif path == "/sitemaps/huge.xml":
+                self.send_huge()
+            elif path == "/limited":
+                if site.hits[path] == 1:
+                    self.send(429, b"slow down", "text/plain", headers=[("Retry-After", "1")])
+                else:
+                    self.send(200, SMALL_PAGE.format(title="Limited", body="Served after waiting.").encode())
+            elif path == "/loop/a":
+                self.send(302, b"", headers=[("Location", "/loop/b")])
+            elif path == "/loop/b":
+                self.send(302, b"", headers=[("Location", "/loop/a")])
+            elif path == "/noarchive-header":
+                self.send(200, SMALL_PAGE.format(title="No archive (header)", body="Please do not archive.").encode(),
+                          headers=[("X-Robots-Tag", "noarchive, noai"), ("X-Robots-Tag", "otherbot: noindex")])
+            elif path == "/noarchive-meta":
+                body = SMALL_PAGE.replace("<meta charset=\"utf-8\">",
+                                          "<meta charset=\"utf-8\"><meta name=\"robots\" content=\"noarchive\">")
+                self.send(200, body.format(title="No archive (meta)", body="Please do not archive.").encode())
+            elif path == "/link-to":
+                target = parse_qs(parts.query)["url"][0]
+                body = (f"<!doctype html><html><head><title>Links out</title></head><body><h1>Links out</h1>"
+                        f"<p><a href='{target}'>a link</a><img src='{target}' alt=''></p></body></html>")
+                self.send(200, body.encode())
             elif path == "/":
                 self.send(200, index_html(names).encode())
             elif path.startswith("/articles/") and path.removeprefix("/articles/").removesuffix(".html") in pages:
@@ -166,15 +200,147 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
             else:
                 self.send(404, SMALL_PAGE.format(title="Not found", body="No such page.").encode())
 
+        def send_huge(self) -> None:
+            """A "2 GB sitemap": announces 2 GiB and streams until the client stops reading."""
+            self.send_response(200)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(2 * 1024**3))
+            self.end_headers()
+            self.wfile.write(b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">')
+            entry = f"<url><loc>{site.base}/search?q=huge</loc></url>".encode() * 200
+            try:
+                for _ in range(2 * 1024**3 // len(entry)):
+                    self.wfile.write(entry)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
+
     return Handler
+
+
+# -- seed sources and page requisites served by the site --------------------------------------------
+def _sitemap_index(site: Site, names: list[str]) -> tuple[bytes, str]:
+    return (f"""<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <sitemap><loc>{site.base}/sitemaps/pages.xml</loc><lastmod>2020-01-16</lastmod></sitemap>
+  <sitemap><loc>{site.base}/sitemaps/news.xml.gz</loc><lastmod>2020-02-04T00:01:00+00:00</lastmod></sitemap>
+</sitemapindex>""".encode(), "application/xml")
+
+
+def _sitemap_pages(site: Site, names: list[str]) -> tuple[bytes, str]:
+    return (f"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <url><loc>{site.base}/articles/{names[0]}.html</loc><lastmod>2020-01-16</lastmod></url>
+  <url><loc>{site.base}/articles/{names[1]}.html</loc><lastmod>2019-11-19T10:00:00+00:00</lastmod></url>
+</urlset>""".encode(), "application/xml")
+
+
+def _sitemap_news(site: Site, names: list[str]) -> tuple[bytes, str]:
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+  <url><loc>{site.base}/articles/{names[2]}.html</loc>
+    <news:news><news:publication><news:name>Test</news:name><news:language>en</news:language></news:publication>
+    <news:publication_date>2020-02-04T00:01:00+00:00</news:publication_date><news:title>Dezuka</news:title></news:news>
+  </url>
+  <url><loc>{site.base}/articles/{names[3]}.html</loc>
+    <news:news><news:publication><news:name>Test</news:name><news:language>en</news:language></news:publication>
+    <news:publication_date>2020-01-19T23:30:00-05:00</news:publication_date><news:title>AI</news:title></news:news>
+  </url>
+</urlset>"""
+    return gzip.compress(xml.encode(), mtime=0), "application/gzip"
+
+
+def _feed_rss(site: Site, names: list[str]) -> tuple[bytes, str]:
+    return (f"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>Test feed</title><link>{site.base}/</link><description>d</description>
+  <item><title>Cookies</title><link>{site.base}/cookies</link><pubDate>Mon, 04 Mar 2024 10:00:00 +0000</pubDate></item>
+  <item><title>Search</title><link>{site.base}/search?q=rss</link>
+    <pubDate>Sun, 01 Jan 2023 10:00:00 +0000</pubDate></item>
+</channel></rss>""".encode(), "application/rss+xml")
+
+
+def _feed_atom(site: Site, names: list[str]) -> tuple[bytes, str]:
+    return (f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Test atom</title><id>urn:test</id>
+  <updated>2024-03-01T00:00:00Z</updated>
+  <entry><title>Chunked</title><id>urn:1</id><link rel="alternate" href="{site.base}/chunked"/>
+    <updated>2024-03-01T00:00:00Z</updated></entry>
+  <entry><title>Article</title><id>urn:2</id><link rel="alternate" href="{site.base}/articles/{names[4]}.html"/>
+    <updated>2024-02-01T00:00:00Z</updated></entry>
+</feed>""".encode(), "application/atom+xml")
+
+
+def _news_front(site: Site, names: list[str]) -> tuple[bytes, str]:
+    return (b"""<!doctype html><html><head><title>News</title>
+<link rel="alternate" type="application/rss+xml" href="/feed.rss">
+<link rel="alternate" type="application/atom+xml" href="/feed.atom">
+<link rel="sitemap" type="application/xml" href="/sitemaps/pages.xml">
+</head><body><h1>News front page</h1></body></html>""", "text/html; charset=utf-8")
+
+
+def _bomb(site: Site, names: list[str]) -> tuple[bytes, str]:
+    entities = '<!ENTITY a "ha">' + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
+                                             for i in range(9))
+    return (f"""<?xml version="1.0"?><!DOCTYPE urlset [{entities}]>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+<url><loc>{site.base}/bomb?&j;</loc></url></urlset>""".encode(),
+            "application/xml")
+
+
+def _html_feed(site: Site, names: list[str]) -> tuple[bytes, str]:
+    return SMALL_PAGE.format(title="Not a feed", body="This is a web page.").encode(), "application/rss+xml"
+
+
+def _scoped(site: Site, names: list[str]) -> tuple[bytes, str]:
+    port = site.port
+    links = ["/scoped/a.html", "/scoped/sub/b.html", "/other/c.html", "/scoped/skip-me.html",
+             f"http://news.example.com:{port}/scoped/news.html", f"http://other.example.net:{port}/scoped/net.html"]
+    body = "".join(f"<li><a href='{link}'>{link}</a></li>" for link in links)
+    return (f"<!doctype html><html><head><title>Scoped</title></head><body><ul>{body}</ul></body></html>".encode(),
+            "text/html; charset=utf-8")
+
+
+def _styled(site: Site, names: list[str]) -> tuple[bytes, str]:
+    return (b"""<!doctype html><html><head><title>Styled page</title>
+<link rel="stylesheet" href="/static/site.css"><link rel="icon" href="/static/logo.png">
+<style>.hero { background-image: url("/static/inline.png"); }</style>
+<script src="/static/app.js"></script></head>
+<body><h1 class="hero">Styled page</h1>
+<img src="/static/logo.png" srcset="/static/logo.png 1x, /static/logo@2x.png 2x" alt="logo">
+<p style="background: url('/static/bg.png')">A page that needs its assets to look right.</p>
+<a href="/cookies">a link, not a requisite</a></body></html>""", "text/html; charset=utf-8")
+
+
+SOURCES = {
+    "/sitemap_index.xml": _sitemap_index, "/sitemaps/pages.xml": _sitemap_pages,
+    "/sitemaps/news.xml.gz": _sitemap_news, "/feed.rss": _feed_rss, "/feed.atom": _feed_atom,
+    "/news/": _news_front, "/sitemaps/bomb.xml": _bomb, "/feeds/html-feed": _html_feed, "/scoped/": _scoped,
+    "/styled.html": _styled,
+}
+
+PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+STATIC = {
+    "/static/site.css": (b'@import url("/static/print.css");\n'
+                         b'@font-face { font-family: T; src: url(/static/font.woff2) format("woff2"); }\n'
+                         b'body { background: url(bg.png) }\n', "text/css"),
+    "/static/print.css": (b"@media print { body { color: black } }\n", "text/css"),
+    "/static/app.js": (b"document.documentElement.className += ' js';\n", "application/javascript"),
+    "/static/font.woff2": (b"wOF2\x00\x01\x00\x00" + bytes(64), "font/woff2"),
+    "/static/logo.png": (PNG_1PX, "image/png"),
+    "/static/logo@2x.png": (PNG_1PX, "image/png"),
+    "/static/bg.png": (PNG_1PX, "image/png"),
+    "/static/inline.png": (PNG_1PX, "image/png"),
+}
 
 
 class SiteServer:
     """Start with ``with SiteServer() as site:``; it stops when the block ends."""
 
-    def __init__(self) -> None:
-        self.site = Site("127.0.0.1", 0)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.site))
+    def __init__(self, host: str = "127.0.0.1", robots: str = ROBOTS) -> None:
+        self.site = Site(host, 0, robots=robots)
+        self.server = ThreadingHTTPServer((host, 0), make_handler(self.site))
         self.server.daemon_threads = True
         self.site.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

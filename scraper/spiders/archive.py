@@ -273,8 +273,10 @@ class ArchiveSpider(scrapy.Spider):
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         if not self._source_ok(response, "sitemap"):
             return
+        # A sitemap cut at the size limit still yields the entries before the cut.
+        body = response.body[:self.source_max_bytes] if "download_stopped" in response.flags else response.body
         try:
-            sitemap = parse_sitemap(response.body, response.url, max_bytes=self.source_max_bytes)
+            sitemap = parse_sitemap(body, response.url, max_bytes=self.source_max_bytes)
         except SeedSourceError as exc:
             self._warn(f"sitemap: {exc}")
             self._stat("scraper/errors/bad_sitemap")

@@ -51,7 +51,9 @@ def load_crawl(proc: subprocess.CompletedProcess[str], root: Path) -> Crawl:
 @pytest.fixture(scope="module")
 def site_crawl(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     root = tmp_path_factory.mktemp("site-crawl")
-    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--out", str(root), *FAST)
+    # The real pages' requisites live on their original hosts: --deny keeps the crawl on loopback.
+    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--requisites", "--deny", r"^https?://(?!127\.0\.0\.1)",
+                       "--out", str(root), *FAST)
     return load_crawl(proc, root)
 
 
@@ -304,9 +306,13 @@ def test_independent_warc_check_passes(site_crawl: Crawl) -> None:
         if os.environ.get("CI"):
             pytest.fail("warc-check is not set up: .ci/run must run ../shared/tools/warc-check/setup.sh")
         pytest.skip("warc-check not set up here (run ../shared/tools/warc-check/setup.sh)")
+    # Replay every capture, the styled page's requisites among them (WARC_CHECK_REPLAY_MAX=0).
     proc = subprocess.run(["bash", str(WARC_CHECK / "check.sh"), str(site_crawl.directory)],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "WARC_CHECK_REPLAY_MAX": "0"})
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
     assert proc.returncode == 0, "\n".join(line for line in proc.stdout.splitlines() if "FAIL" in line)
     assert re.fullmatch(r"warc-check: \d+ passed, 0 failed", summary), summary
     assert "pywb-replay" in proc.stdout and "FAIL" not in proc.stdout
+    replayed = re.findall(r"PASS\s+pywb-replay\s+(\S+)", proc.stdout)
+    for path in ["/styled.html", "/static/site.css", "/static/font.woff2", "/static/logo@2x.png", "/static/inline.png"]:
+        assert any(url.endswith(path) for url in replayed), f"{path} not replayed by pywb"
