@@ -25,6 +25,7 @@ class ExitStatus(IntEnum):
     OK = 0
     PAGES_FAILED = 1  # the crawl ran, but some pages could not be archived (or none were)
     USAGE = 2  # bad arguments or input: nothing was crawled
+    LOCKED = 75  # EX_TEMPFAIL: another rearchive run holds the lock
     INTERRUPTED = 130  # Ctrl-C / SIGINT
 
 
@@ -104,6 +105,7 @@ def cli() -> None:
               help="Read seed URLs from FILE (or '-' for stdin): one per line, '#' comments.")
 @click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help="Archive root; the crawl goes to OUT/crawls/<crawl_id>/.")
+@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
 @click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
               help="Follow links this many hops from the seeds, on the seeds' hosts. 0: the seeds only.")
 @click.option("--max-pages", type=click.IntRange(min=0), default=0, show_default=True,
@@ -148,7 +150,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
           max_bytes: str | None, max_time: str | None, requisites: bool, respect_noarchive: bool,
           allow_private: bool, resolve: tuple[str, ...], jsonl: str | None, ignore_robots: bool, contact: str | None,
           user_agent: str | None, warc_max_size: str, no_extract: bool, set_options: tuple[str, ...],
-          quiet: bool, verbose: int) -> None:
+          quiet: bool, verbose: int, db: str | None) -> None:
     """Crawl URLs and archive them into OUT (WARC files, pages.jsonl, manifest.json).
 
     \b
@@ -197,16 +199,12 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
             fail(f"--jsonl: cannot write {jsonl}: {exc.strerror or exc}")
 
     overrides: dict[str, Any] = {
-        "ARCHIVE_ROOT": str(out),
-        "ARCHIVE_CRAWL_ID": new_crawl_id(),
+        **base_overrides(out, db, quiet, verbose),
         "ARCHIVE_SEEDS": seeds,
         "ARCHIVE_DEPTH": depth,
         "ARCHIVE_MAX_PAGES": max_pages,
         "ARCHIVE_JSONL": jsonl,
         "ARCHIVE_WARC_MAX_BYTES": parse_size(warc_max_size),
-        "ARCHIVE_PROGRESS": not quiet and sys.stderr.isatty(),
-        "LOG_LEVEL": ("DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"),
-        "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
     }
     overrides.update({
         "ARCHIVE_SITEMAPS": sources["--sitemap"], "ARCHIVE_FEEDS": sources["--feed"],
@@ -229,20 +227,37 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         overrides["USER_AGENT"] = f"scraper/{__version__} (web archiver; +{contact})"
         overrides["ARCHIVE_CONTACT"] = contact
     overrides.update(parse_set_options(set_options))
+    manifest = execute_crawl(overrides, quiet=quiet, jsonl=jsonl)
+    raise SystemExit(int(exit_status(manifest)))
 
+
+def base_overrides(out: Path, db: str | None, quiet: bool, verbose: int) -> dict[str, Any]:
+    """Settings every crawl gets from the command line."""
+    return {
+        "ARCHIVE_ROOT": str(out),
+        "ARCHIVE_DB": db,
+        "ARCHIVE_CRAWL_ID": new_crawl_id(),
+        "ARCHIVE_PROGRESS": not quiet and sys.stderr.isatty(),
+        "LOG_LEVEL": ("DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING"),
+        "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
+    }
+
+
+def execute_crawl(overrides: dict[str, Any], *, quiet: bool, jsonl: str | None = None) -> dict[str, Any]:
+    """Run one crawl in this process and print its summary; returns its manifest."""
     from scraper.runner import build_settings, run_crawl  # Scrapy loads only for a crawl
 
     try:
         result = run_crawl(build_settings(overrides))
     except KeyboardInterrupt:
         fail("interrupted", ExitStatus.INTERRUPTED)
-        return
+        raise  # unreachable: fail() exits
     except ArchiveRootError as exc:
         fail(str(exc))
-        return
+        raise
     if not quiet:
         print_summary(result.layout.directory, result.manifest, jsonl)
-    raise SystemExit(int(exit_status(result.manifest)))
+    return result.manifest
 
 
 def exit_status(manifest: dict[str, Any]) -> ExitStatus:
@@ -273,6 +288,11 @@ def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) 
     table.add_row("WARC", f"{len(manifest.get('warc_files', []))} file(s), {counts.get('warc_bytes', 0):,} bytes")
     table.add_row("records", str(directory / manifest.get("pages_file", "pages.jsonl"))
                   + (f" (+ {jsonl})" if jsonl else ""))
+    if counts.get("revisits"):
+        table.add_row("unchanged", f"{sum(counts['revisits'].values())} revisit record(s): " + ", ".join(
+            f"{profile} ×{n}" for profile, n in counts["revisits"].items()))
+    if counts.get("new_versions"):
+        table.add_row("changed", f"{counts['new_versions']} page(s) with a new version")
     if counts.get("requisites"):
         table.add_row("requisites", f"{counts['requisites']} (images, styles, scripts, fonts)")
     if counts.get("seeds_from_sources"):
@@ -309,9 +329,10 @@ def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) 
 @click.argument("url")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help="Archive root to look in.")
+@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
 @click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json",
               show_default=True, help="json: the page record; markdown: an article document; text: title and body.")
-def show(url: str, out: Path, fmt: str) -> None:
+def show(url: str, out: Path, db: str | None, fmt: str) -> None:
     """Print the latest archived record of URL (final, requested or canonical URL)."""
     from scraper.records import render_markdown, render_text
     from scraper.storage.lookup import latest_record
@@ -322,7 +343,7 @@ def show(url: str, out: Path, fmt: str) -> None:
         fail(str(exc))
     if not out.is_dir():
         fail(f"no archive at {out}")
-    record = latest_record(out, url)
+    record = latest_record(out, url, db)
     if record is None:
         fail(f"not in the archive: {url}", ExitStatus.PAGES_FAILED)
         return
@@ -343,3 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("scraper: interrupted", err=True)
         return int(ExitStatus.INTERRUPTED)
     return 0
+
+
+# The re-archiving commands register themselves on the group.
+from scraper import cli_rearchive as _cli_rearchive  # noqa: E402,F401

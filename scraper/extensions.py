@@ -18,6 +18,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from scraper import __version__
+from scraper.storage.catalog import Catalog
 from scraper.storage.jsonl import JsonlWriter
 from scraper.storage.layout import CrawlLayout, new_crawl_id, write_json_atomically
 from scraper.storage.warc import WarcFileWriter
@@ -40,6 +41,15 @@ def package_versions() -> dict[str, str]:
         with contextlib.suppress(PackageNotFoundError):
             out[name] = version(name)
     return out
+
+
+def _safe_db_url(url: str) -> str:
+    """A database URL without its password, for the manifest."""
+    head, sep, tail = url.partition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, credentials = head.partition("://")
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{tail}"
 
 
 def _now() -> str:
@@ -81,6 +91,7 @@ class ArchiveRun:
         self.warc = WarcFileWriter(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"),
                                    max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info)
         self.pages = JsonlWriter.open(self.layout.pages_path)
+        self.catalog = Catalog.open(self.layout.root, settings.get("ARCHIVE_DB"))
         self.extra_jsonl: JsonlWriter | None = None
         target = settings.get("ARCHIVE_JSONL")
         if target == "-":
@@ -110,6 +121,8 @@ class ArchiveRun:
         self.closed = True
         self.warc.close()
         self.pages.close()
+        # Only now, with every WARC closed, do this crawl's captures become visible in the catalog.
+        self.committed = self.catalog.commit_crawl(self.layout.crawl_id)
         if self.extra_jsonl is not None:
             self.extra_jsonl.close()
         manifest = self.manifest(reason)
@@ -129,6 +142,7 @@ class ArchiveRun:
             "pages_file": self.layout.pages_path.name,
             "counts": summarise_stats(stats),
             "warnings": list(self.warnings),
+            "catalog": {"url": _safe_db_url(self.catalog.url), "captures_committed": getattr(self, "committed", 0)},
             "versions": package_versions(),
         }
 
@@ -150,6 +164,8 @@ def summarise_stats(stats: dict[str, Any]) -> dict[str, Any]:
         "pages_failed": stats.get("scraper/pages/failed", 0),
         "pages_truncated": stats.get("scraper/pages/truncated", 0),
         "requisites": stats.get("scraper/requisites/fetched", 0),
+        "revisits": _prefixed(stats, "scraper/revisits/"),
+        "new_versions": stats.get("scraper/versions/new", 0),
         "seeds_from_sources": stats.get("scraper/sources/entries", 0),
         "robots_denied": stats.get("scraper/robots_denied", 0),
         "noarchive_skipped": stats.get("scraper/skipped/noarchive", 0),

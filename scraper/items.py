@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from scraper.extraction import Article
 from scraper.records import Capture
@@ -17,3 +18,5 @@ class PageItem:
     content_language: str | None = None
     article: Article | None = None
     extraction_error: str | None = None
+    previous: dict[str, Any] | None = None  # the page record of the URL's last good capture
+    catalog: dict[str, Any] = field(default_factory=dict)  # etag, last_modified, warc_date, original

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
@@ -18,7 +18,16 @@ from tldextract import TLDExtract
 from scraper.access import read_access_signals, robots_txt_problem
 from scraper.extensions import ArchiveRun
 from scraper.records import WarcPointer
-from scraper.storage.warc import HttpExchange
+from scraper.storage.catalog import PreviousCapture
+from scraper.storage.warc import (
+    IDENTICAL_PAYLOAD,
+    SERVER_NOT_MODIFIED,
+    HttpExchange,
+    OriginalRef,
+    metadata_uri,
+    payload_digest,
+    read_record_at,
+)
 
 # Scrapy's CookiesMiddleware asks tldextract for the Public Suffix List, which by
 # default downloads it from the web on first use. An archiver must not make requests
@@ -35,6 +44,7 @@ if TYPE_CHECKING:
 REMOVED_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
 WARC_META = "warc_capture"
 ACCESS_META = "access_signals"
+PREVIOUS_META = "previous_capture"  # the URL's last good capture, set by the spider
 MAXSIZE_LIFTED = "scraper_maxsize_lifted"  # set by politeness.BodySizeLimit
 
 
@@ -117,19 +127,96 @@ class WarcCaptureMiddleware:
             if stats is not None:
                 stats.inc_value("scraper/skipped/noarchive")
             return response
-        location = self.run.warc.write_exchange(exchange_from(request, response, fetched_at))
+        exchange = exchange_from(request, response, fetched_at)
+        previous: PreviousCapture | None = request.meta.get(PREVIOUS_META)
+        if previous is not None and previous.original_target_uri != response.url:
+            previous = None  # redirected elsewhere: not the capture the condition was about
+        capture = self._write(exchange, response, previous)
         # The last capture wins: after redirects, meta describes the final response.
-        request.meta[WARC_META] = {
-            "pointer": WarcPointer(file=location.response.file, offset=location.response.offset,
-                                   length=location.response.length, record_id=location.response.record_id),
-            "payload_digest": location.payload_digest,
-            "fetched_at": fetched_at,
-            "truncated": "download_stopped" in response.flags,
-        }
+        request.meta[WARC_META] = capture
         if stats is not None:
             stats.inc_value("scraper/warc/exchanges")
             stats.inc_value("scraper/warc/records", 2)
         return response
+
+
+    def _write(self, exchange: HttpExchange, response: Response, previous: PreviousCapture | None) -> dict[str, Any]:
+        """Write a response, or a revisit when the payload is one the archive already holds."""
+        warc = self.run.warc
+        truncated = "download_stopped" in response.flags
+        profile = None
+        if previous is not None and previous.payload_digest and response.status == 304:
+            profile = SERVER_NOT_MODIFIED
+            status_line, headers = self._freshened_original(previous, exchange)
+            location = warc.write_revisit(exchange, profile=profile, original=_original_ref(previous),
+                                          http_status_line=status_line, http_headers=headers)
+            # the 304 itself, byte for byte, beside the revisit that replays as the original
+            warc.write_metadata(metadata_uri(exchange.url), location.response.record_id,
+                                _http_head(exchange), "application/http; msgtype=response", exchange.fetched_at)
+        elif (previous is not None and 200 <= response.status < 300 and not truncated
+              and payload_digest(response.body) == previous.payload_digest):
+            profile = IDENTICAL_PAYLOAD
+            location = warc.write_revisit(exchange, profile=profile, original=_original_ref(previous))
+        else:
+            location = warc.write_exchange(exchange)
+        pointer = WarcPointer(file=location.response.file, offset=location.response.offset,
+                              length=location.response.length, record_id=location.response.record_id)
+        if profile is not None and previous is not None:
+            original = {"record_id": previous.original_record_id, "warc_date": previous.original_warc_date,
+                        "target_uri": previous.original_target_uri, **previous.original_warc}
+            self._stat(f"scraper/revisits/{profile.rsplit('/', 1)[-1]}")
+        elif 200 <= response.status < 300:
+            original = {"record_id": pointer.record_id, "warc_date": location.warc_date, "target_uri": exchange.url,
+                        "crawl_id": self.run.layout.crawl_id, "file": pointer.file, "offset": pointer.offset,
+                        "length": pointer.length}
+        else:
+            original = {}
+        return {
+            "pointer": pointer,
+            "payload_digest": location.payload_digest,
+            "fetched_at": exchange.fetched_at,
+            "warc_date": location.warc_date,
+            "truncated": truncated,
+            "record_kind": "revisit" if profile else "response",
+            "revisit_profile": profile.rsplit("/", 1)[-1] if profile else None,
+            "original": original,
+            "previous": previous,
+            "etag": _header(response, b"ETag") or (previous.etag if previous and response.status == 304 else None),
+            "last_modified": _header(response, b"Last-Modified")
+            or (previous.last_modified if previous and response.status == 304 else None),
+        }
+
+    def _freshened_original(self, previous: PreviousCapture,
+                            exchange: HttpExchange) -> tuple[str, list[tuple[str, str]]]:
+        """The original's status line and headers, updated by the 304's (RFC 9111 §3.2), as a cache would."""
+        where = previous.original_warc
+        original = read_record_at(self.run.layout.root / "crawls" / str(where["crawl_id"]) / str(where["file"]),
+                                  int(where["offset"]))
+        status_line = (original.http_status_line or "HTTP/1.1 200 OK").split(" ", 1)[1]
+        updates = {name.lower() for name, _ in exchange.response_headers} - NOT_FRESHENED
+        headers = [(n, v) for n, v in original.http_headers if n.lower() not in updates]
+        headers += [(n, v) for n, v in exchange.response_headers if n.lower() in updates]
+        return status_line, headers
+
+    def _stat(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+
+# Headers a 304 does not update: they describe the stored payload itself.
+NOT_FRESHENED = frozenset({"content-length", "content-encoding", "content-type", "transfer-encoding",
+                           "content-range", REMOVED_TRANSFER_ENCODING.lower()})
+
+
+def _original_ref(previous: PreviousCapture) -> OriginalRef:
+    return OriginalRef(record_id=previous.original_record_id, target_uri=previous.original_target_uri,
+                       warc_date=previous.original_warc_date, payload_digest=str(previous.payload_digest))
+
+
+def _http_head(exchange: HttpExchange) -> bytes:
+    lines = [f"{exchange.protocol} {exchange.status} {exchange.reason}".rstrip()]
+    lines += [f"{name}: {value}" for name, value in exchange.response_headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -19,7 +19,8 @@ from scrapy.exceptions import NotConfigured
 from scraper.extensions import ArchiveRun
 from scraper.extraction import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article, ExtractionOptions, extract_page
 from scraper.items import PageItem
-from scraper.records import build_page_record
+from scraper.records import article_from_record, build_page_record
+from scraper.scope import url_key
 from scraper.storage.warc import metadata_uri
 
 if TYPE_CHECKING:
@@ -114,15 +115,31 @@ class RecordPipeline:
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
         return cls(crawler)
 
+    def _stat(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
     def process_item(self, item: PageItem) -> PageItem:
         capture = item.capture
-        record = build_page_record(self.run.layout.crawl_id, capture, item.article, self.extractor).to_dict()
+        article, extractor = item.article, self.extractor
+        if capture.record_kind == "revisit" and item.previous is not None:
+            # Same payload as before: the content is the original's, extracted then.
+            article = article_from_record(item.previous)
+            extractor = item.previous.get("extractor") or self.extractor
+        record = build_page_record(self.run.layout.crawl_id, capture, article, extractor,
+                                   previous=item.previous).to_dict()
+        if item.previous is not None and record["version"] is not None and record["changed_fields"]:
+            self._stat("scraper/versions/new")
         body = json.dumps(record, ensure_ascii=False).encode("utf-8")
         # WARC first: a record in the JSONL always has its WARC records on disk before it.
         self.run.warc.write_metadata(metadata_uri(capture.url), capture.warc.record_id, body,
                                      PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
         self.run.warc.flush()
         self.run.write_page_record(record)
+        self.run.catalog.add_capture(url_key(capture.requested_url), record,
+                                     etag=item.catalog.get("etag"), last_modified=item.catalog.get("last_modified"),
+                                     warc_date=item.catalog.get("warc_date", ""),
+                                     original=item.catalog.get("original", {}))
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("scraper/pages/recorded")
             self.crawler.stats.inc_value("scraper/warc/records")

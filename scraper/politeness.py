@@ -114,7 +114,7 @@ class RetryAfterMiddleware(RetryMiddleware):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.max_wait = settings.getfloat("ARCHIVE_MAX_RETRY_AFTER")
-        self._saved_delays: dict[str, float] = {}
+        self._saved: dict[str, tuple[float, float]] = {}  # the delay and jitter before a wait
 
     def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
         key, slot = _slot(self.crawler, request)
@@ -131,14 +131,17 @@ class RetryAfterMiddleware(RetryMiddleware):
                         stats.inc_value("scraper/retry_after/too_long")
                     return response
                 if slot is not None:
-                    self._saved_delays.setdefault(key, slot.delay)
-                    slot.delay = max(slot.delay, wait)
+                    self._saved.setdefault(key, (slot.delay, slot.jitter))
+                    # The slot counts its delay from when the last request was sent; Retry-After
+                    # counts from now. No jitter either: it could shorten the wait by half.
+                    slot.delay = max(slot.delay, wait + max(0.0, time.monotonic() - slot.lastseen))
+                    slot.jitter = 0
                 if stats is not None:
                     stats.inc_value("scraper/retry_after/waits")
                     stats.inc_value("scraper/retry_after/seconds", round(wait))
                 logger.info("%s answered %s with Retry-After %.0fs: waiting", key, response.status, wait)
-        elif slot is not None and key in self._saved_delays and response.status < 400:
-            slot.delay = self._saved_delays.pop(key)
+        elif slot is not None and key in self._saved and response.status < 400:
+            slot.delay, slot.jitter = self._saved.pop(key)
         return super().process_response(request, response)
 
 

@@ -66,6 +66,9 @@ class Capture:
     redirects: list[str] = field(default_factory=list)
     access: dict[str, list[str]] | None = None  # X-Robots-Tag and meta robots directives
     truncated: bool = False
+    record_kind: str = "response"  # or "revisit"
+    revisit_profile: str | None = None  # identical-payload-digest | server-not-modified
+    refers_to: dict[str, Any] | None = None  # the original response of a revisit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,16 +103,75 @@ class PageRecord:
     text_sha256: str | None
     payload_digest: str | None
     warc: WarcPointer
+    record_kind: str
+    revisit_profile: str | None
+    refers_to: dict[str, Any] | None
+    version: int | None
+    previous: dict[str, Any] | None
+    changed_fields: list[str]
+    text_simhash: str | None
     extractor: dict[str, str] | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+KEY_FIELDS = ("text", "title", "authors", "published", "modified")
+
+
+def simhash(text: str | None) -> str | None:
+    """A 64-bit SimHash of the text's word 3-grams: near-identical texts get near-identical hashes."""
+    if not text:
+        return None
+    words = _WORD.findall(text.lower())
+    grams = [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))]
+    weights = [0] * 64
+    for gram in grams:
+        value = int.from_bytes(hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    return f"{sum(1 << bit for bit in range(64) if weights[bit] > 0):016x}"
+
+
+def article_from_record(record: dict[str, Any]) -> Article:
+    """The article fields of an earlier record (a revisit's content is its original's)."""
+    return Article(text=record.get("text"), markdown=record.get("markdown"), title=record.get("title"),
+                   authors=list(record.get("authors") or []), published=record.get("published"),
+                   modified=record.get("modified"), site_name=record.get("site_name"),
+                   description=record.get("description"), language=record.get("language"),
+                   canonical_url=record.get("canonical_url"), image=record.get("image"),
+                   tags=list(record.get("tags") or []), categories=list(record.get("categories") or []))
+
+
+def next_version(previous: dict[str, Any] | None, article: Article | None, status: int) -> tuple[int | None, list[str]]:
+    """A page's version goes up only when its text or key metadata changes.
+
+    Boilerplate churn changes the payload but not the extracted text, so it makes
+    no version.  A capture without content (404, 500, not extracted) has none.
+    """
+    has_content = article is not None and (article.text is not None or article.title is not None)
+    if not has_content:
+        return None, (["status"] if previous is not None and previous.get("status") != status else [])
+    assert article is not None
+    if previous is None or previous.get("version") is None:
+        return 1, []
+    current = {"text": text_sha256(article.text), "title": article.title, "authors": list(article.authors),
+               "published": article.published, "modified": article.modified}
+    before = {"text": previous.get("text_sha256"), "title": previous.get("title"),
+              "authors": list(previous.get("authors") or []), "published": previous.get("published"),
+              "modified": previous.get("modified")}
+    changed = [name for name in KEY_FIELDS if current[name] != before[name]]
+    return int(previous["version"]) + (1 if changed else 0), changed
+
+
 def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
-                      extractor: dict[str, str] | None) -> PageRecord:
-    """Combine a capture and (when the page was extracted) its article into one record."""
+                      extractor: dict[str, str] | None, previous: dict[str, Any] | None = None) -> PageRecord:
+    """Combine a capture and (when the page was extracted) its article into one record.
+
+    ``previous`` is the page record of the URL's last good capture, if any.
+    """
     art = article or Article()
+    version, changed = next_version(previous, article, capture.status)
     return PageRecord(
         schema_version=SCHEMA_VERSION,
         crawl_id=crawl_id,
@@ -141,6 +203,15 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         text_sha256=text_sha256(art.text),
         payload_digest=capture.payload_digest,
         warc=capture.warc,
+        record_kind=capture.record_kind,
+        revisit_profile=capture.revisit_profile,
+        refers_to=capture.refers_to,
+        version=version,
+        previous=({"crawl_id": previous.get("crawl_id"), "fetched_at": previous.get("fetched_at"),
+                   "version": previous.get("version"), "record_id": previous.get("warc", {}).get("record_id")}
+                  if previous is not None else None),
+        changed_fields=changed,
+        text_simhash=simhash(art.text),
         extractor=extractor if article is not None else None,
     )
 

@@ -85,6 +85,7 @@ ARCHIVE_MAX_BODY_BYTES = 100 * 1024 * 1024  # keep at most this much of one resp
 ARCHIVE_MAX_SOURCE_BYTES = 50 * 1024 * 1024  # of one sitemap or feed (sitemaps.org's limit)
 ARCHIVE_MAX_CRAWL_DELAY = 60.0  # a larger robots.txt Crawl-delay is capped (and reported)
 ARCHIVE_MAX_RETRY_AFTER = 120.0  # a longer Retry-After is not waited for
+ARCHIVE_DB = None  # catalog database URL; None: sqlite:///<ARCHIVE_ROOT>/catalog.sqlite
 ARCHIVE_RESOLVE: list[str] = []  # HOST:ADDRESS pairs answered without DNS (--resolve)
 TWISTED_DNS_RESOLVER = "scraper.resolver.StaticHostsResolver"
 

@@ -58,6 +58,27 @@ ROBOTS = "User-agent: *\nDisallow: /private/\nSitemap: /sitemap_index.xml\n"
 
 
 @dataclass
+class LivePage:
+    """A page whose answer a test sets: status, body, headers, and validators for 304s."""
+
+    body: bytes = b""
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+def live_article(title: str, paragraphs: list[str], most_read: list[str]) -> bytes:
+    """A news article page: the article, plus a "most read" box that changes on its own."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    box = "".join(f"<li><a href='/live/x{i}'>{item}</a></li>" for i, item in enumerate(most_read))
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+            f"<meta name='author' content='Ann Writer'></head><body><nav><a href='/'>Home</a></nav>"
+            f"<article><h1>{title}</h1>{body}</article><aside><h2>Most read</h2><ul>{box}</ul></aside>"
+            f"<footer>Copyright Test News</footer></body></html>").encode()
+
+
+@dataclass
 class Site:
     """The running server; ``requests`` logs every request line it answered."""
 
@@ -68,6 +89,8 @@ class Site:
     error_hits: int = 0
     robots: str = ROBOTS
     hits: dict[str, int] = field(default_factory=dict)
+    live: dict[str, LivePage] = field(default_factory=dict)  # /live/<name>: pages a test changes
+    conditional: list[tuple[str, str]] = field(default_factory=list)  # (path, If-None-Match/-Modified-Since)
 
     @property
     def base(self) -> str:
@@ -131,6 +154,8 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
             site.hits[path] = site.hits.get(path, 0) + 1
             if path == "/robots.txt":
                 self.send(200, site.robots.encode("latin-1"), "text/plain")
+            elif path.startswith("/live/"):
+                self.send_live(path, site.live.get(path.removeprefix("/live/")))
             elif path in SOURCES:
                 body, content_type = SOURCES[path](site, names)
                 self.send(200, body, content_type)
@@ -199,6 +224,27 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(b"0\r\n\r\n")
             else:
                 self.send(404, SMALL_PAGE.format(title="Not found", body="No such page.").encode())
+
+        def send_live(self, path: str, page: LivePage | None) -> None:
+            if page is None:
+                self.send(404, SMALL_PAGE.format(title="Not found", body="No such page.").encode())
+                return
+            validators = [("ETag", page.etag)] if page.etag else []
+            validators += [("Last-Modified", page.last_modified)] if page.last_modified else []
+            condition = self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since")
+            if condition:
+                site.conditional.append((path, condition))
+            etag_matches = page.etag and self.headers.get("If-None-Match") == page.etag
+            date_matches = (page.last_modified and not page.etag
+                            and self.headers.get("If-Modified-Since") == page.last_modified)
+            if etag_matches or date_matches:
+                self.send_response(304)
+                for name, value in validators:
+                    self.send_header(name, value)
+                self.send_header("Date", self.date_time_string())
+                self.end_headers()
+                return
+            self.send(page.status, page.body, headers=[*page.headers, *validators])
 
         def send_huge(self) -> None:
             """A "2 GB sitemap": announces 2 GiB and streams until the client stops reading."""

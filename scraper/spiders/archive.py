@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from scraper.extensions import ArchiveRun
 from scraper.guard import AddressGuardRefused
 from scraper.items import PageItem
-from scraper.middlewares import ACCESS_META, WARC_META
+from scraper.middlewares import ACCESS_META, PREVIOUS_META, WARC_META
 from scraper.records import Capture
 from scraper.requisites import css_urls, html_requisites
 from scraper.scope import Scope, url_key
@@ -157,11 +157,19 @@ class ArchiveSpider(scrapy.Spider):
         if not self._claim(url):
             return None
         self.scheduled += 1
-        return scrapy.Request(
-            url, callback=self.parse, errback=self.on_error, dont_filter=seed,
-            meta={"kind": "page", "page_depth": depth, "referrer": referrer,
-                  "handle_httpstatus_list": ALL_ERROR_STATUSES},
-        )
+        meta: dict[str, Any] = {"kind": "page", "page_depth": depth, "referrer": referrer,
+                                "handle_httpstatus_list": [304, *ALL_ERROR_STATUSES]}
+        headers: dict[str, str] = {}
+        previous = ArchiveRun.of(self.crawler).catalog.previous_capture(url_key(url))
+        if previous is not None:
+            # Ask the server whether the page changed since the last capture (RFC 9110 §13).
+            meta[PREVIOUS_META] = previous
+            if previous.etag:
+                headers["If-None-Match"] = previous.etag
+            if previous.last_modified:
+                headers["If-Modified-Since"] = previous.last_modified
+        return scrapy.Request(url, callback=self.parse, errback=self.on_error, dont_filter=seed, meta=meta,
+                              headers=headers)
 
     def _source_request(self, url: str, kind: str, referrer: str | None = None) -> scrapy.Request | None:
         if not self._claim(url) and kind != "robots":
@@ -201,7 +209,7 @@ class ArchiveSpider(scrapy.Spider):
         depth = int(meta.get("page_depth", 0))
         redirects = list(meta.get("redirect_urls", []))
         is_html = isinstance(response, HtmlResponse)
-        ok = 200 <= response.status < 300
+        ok = 200 <= response.status < 300 and captured["record_kind"] == "response"
         if response.status >= 400:
             self._stat("scraper/pages/failed")
             self._stat(f"scraper/errors/http_{response.status}")
@@ -222,10 +230,17 @@ class ArchiveSpider(scrapy.Spider):
             redirects=redirects,
             access=access.as_dict() if access is not None else None,
             truncated=bool(captured.get("truncated")),
+            record_kind=captured["record_kind"],
+            revisit_profile=captured["revisit_profile"],
+            refers_to=captured["original"] if captured["record_kind"] == "revisit" else None,
         )
+        previous = captured.get("previous")
         yield PageItem(capture=capture, html=response.text if is_html and ok else None,
-                       content_language=_header(response, b"Content-Language"))
-        if isinstance(response, HtmlResponse) and ok:
+                       content_language=_header(response, b"Content-Language"),
+                       previous=previous.record if previous is not None else None,
+                       catalog={"etag": captured["etag"], "last_modified": captured["last_modified"],
+                                "warc_date": captured["warc_date"], "original": captured["original"]})
+        if isinstance(response, HtmlResponse) and 200 <= response.status < 300:
             if self.requisites:
                 yield from self._requisite_requests(html_requisites(response.text, response.url), response.url, 1)
             if depth < self.scope.max_depth:

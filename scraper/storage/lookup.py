@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from scraper.scope import url_key
+from scraper.storage.catalog import CATALOG_FILE, Catalog
 from scraper.storage.jsonl import iter_jsonl
 from scraper.storage.layout import iter_crawls
 
@@ -24,8 +25,21 @@ def iter_records_for(root: Path, url: str) -> Iterator[dict[str, Any]]:
         yield from reversed(matches)
 
 
-def latest_record(root: Path, url: str) -> dict[str, Any] | None:
-    """The newest record of ``url``; a successful capture wins over a later failed one."""
+def latest_record(root: Path, url: str, db: str | None = None) -> dict[str, Any] | None:
+    """The newest record of ``url``; a successful capture wins over a later failed one.
+
+    The catalog answers when it knows the URL; the crawls' pages.jsonl files otherwise
+    (an archive copied without its catalog, or a crawl whose catalog rows never committed).
+    """
+    if db or (root / CATALOG_FILE).is_file():
+        catalog = Catalog.open(root, db)
+        try:
+            history = catalog.history(url_key(url))
+        finally:
+            catalog.close()
+        good = [r for r in history if r.get("version") is not None]
+        if good or history:
+            return (good or history)[-1]
     fallback = None
     for record in iter_records_for(root, url):
         if 200 <= int(record.get("status", 0)) < 300:

@@ -8,6 +8,8 @@ reports address exactly one record, the way CDXJ indexes and pywb expect.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import os
 import socket
@@ -76,6 +78,25 @@ class HttpExchange:
     fetched_at: datetime
     remote_ip: str | None = None
     truncated: str | None = None  # WARC-Truncated reason, e.g. "length"
+
+
+IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+
+
+@dataclass(frozen=True)
+class OriginalRef:
+    """The response record a revisit refers to."""
+
+    record_id: str
+    target_uri: str
+    warc_date: str
+    payload_digest: str
+
+
+def payload_digest(body: bytes) -> str:
+    """WARC-Payload-Digest of a body as stored: sha1, base32."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -194,12 +215,15 @@ class WarcFileWriter:
         fields.update(self.info)
         return self._builder.create_warcinfo_record(filename, fields)
 
-    def _write(self, record: Any) -> RecordLocation:
+    def _write(self, record: Any, payload_digest: bool = True) -> RecordLocation:
         """Serialise one record, compress it as one gzip member, append it."""
         assert self._fh is not None and self._name is not None
         if self._warcinfo_id and record.rec_type != "warcinfo":
             record.rec_headers.replace_header("WARC-Warcinfo-ID", self._warcinfo_id)
         buffer = BufferWARCWriter(gzip=False, warc_version=WARC_VERSION)
+        if not payload_digest:
+            record.rec_headers.remove_header("WARC-Payload-Digest")
+            buffer.NO_PAYLOAD_DIGEST_TYPES = (*buffer.NO_PAYLOAD_DIGEST_TYPES, record.rec_type)
         buffer.write_record(record)
         member = _gzip_member(buffer.get_contents())
         offset = self._fh.tell()
@@ -225,6 +249,39 @@ class WarcFileWriter:
             http_headers=_RawHeaders(status_line, list(exchange.response_headers), protocol=exchange.protocol),
             warc_headers_dict=response_headers,
         )
+        digest = response.rec_headers.get_header("WARC-Payload-Digest")
+        return self._write_pair(exchange, response, digest, warc_date)
+
+    def write_revisit(self, exchange: HttpExchange, *, profile: str, original: OriginalRef,
+                      http_status_line: str | None = None,
+                      http_headers: Headers | None = None) -> ExchangeLocation:
+        """A ``request`` + ``revisit`` pair: the payload is that of ``original``.
+
+        ``profile`` is :data:`IDENTICAL_PAYLOAD` or :data:`SERVER_NOT_MODIFIED`.  The
+        revisit's HTTP block is the response's own headers, or (for a 304) the given
+        status line and headers: the original's, freshened by the 304's, so that replay
+        tools serve the original content instead of an empty 304.
+        """
+        self._ensure_room()
+        warc_date = format_warc_date(exchange.fetched_at)
+        status_line = http_status_line or f"{exchange.status} {exchange.reason}".rstrip()
+        headers = list(http_headers if http_headers is not None else exchange.response_headers)
+        warc_headers = {
+            "WARC-Date": warc_date, "WARC-Profile": profile, "WARC-Refers-To": original.record_id,
+            "WARC-Refers-To-Target-URI": original.target_uri, "WARC-Refers-To-Date": original.warc_date,
+            "WARC-Payload-Digest": original.payload_digest,
+        }
+        if exchange.remote_ip:
+            warc_headers["WARC-IP-Address"] = exchange.remote_ip
+        revisit = self._builder.create_warc_record(
+            exchange.url, "revisit", payload=io.BytesIO(b""), length=0,
+            http_headers=_RawHeaders(status_line, headers, protocol=exchange.protocol),
+            warc_headers_dict=warc_headers,
+        )
+        return self._write_pair(exchange, revisit, original.payload_digest, warc_date)
+
+    def _write_pair(self, exchange: HttpExchange, response: Any, payload_digest: str,
+                    warc_date: str) -> ExchangeLocation:
         response_id = response.rec_headers.get_header("WARC-Record-ID")
         # warcio puts `protocol` first (a status line); a request line ends with it instead.
         request_line = f"{exchange.method} {request_target(exchange.url)} {exchange.protocol}"
@@ -237,19 +294,20 @@ class WarcFileWriter:
         )
         request_location = self._write(request)
         response_location = self._write(response)
-        return ExchangeLocation(request_location, response_location,
-                                response.rec_headers.get_header("WARC-Payload-Digest"), warc_date)
+        return ExchangeLocation(request_location, response_location, payload_digest, warc_date)
 
     def write_metadata(self, target_uri: str, concurrent_to: str, body: bytes,
                        content_type: str, fetched_at: datetime) -> RecordLocation:
         """A ``metadata`` record about an earlier response (e.g. its extracted page record)."""
         self._ensure_room()
+        warc_headers = {"WARC-Date": format_warc_date(fetched_at), "WARC-Concurrent-To": concurrent_to}
         record = self._builder.create_warc_record(
             target_uri, "metadata", payload=io.BytesIO(body), length=len(body),
-            warc_content_type=content_type,
-            warc_headers_dict={"WARC-Date": format_warc_date(fetched_at), "WARC-Concurrent-To": concurrent_to},
+            warc_content_type=content_type, warc_headers_dict=warc_headers,
         )
-        return self._write(record)
+        # Readers disagree on what the "payload" of an HTTP message in a metadata record is
+        # (warcio: the block; FastWARC: the body after the head): give it a block digest only.
+        return self._write(record, payload_digest=not content_type.startswith("application/http"))
 
 
 def metadata_uri(url: str) -> str:

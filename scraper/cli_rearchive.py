@@ -1,0 +1,326 @@
+"""``scraper watch``, ``rearchive``, ``history`` and ``diff``: re-archiving on a schedule.
+
+``rearchive`` captures every watched URL that is due, once, then exits: made for
+cron and systemd timers.  A lock keeps two runs from overlapping; a missed run
+simply finds its URLs due and catches up once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from scraper.cli import (
+    ExitStatus,
+    base_overrides,
+    cli,
+    execute_crawl,
+    exit_status,
+    fail,
+    parse_duration,
+    parse_set_options,
+    read_seed_file,
+)
+from scraper.scope import url_key
+from scraper.seeds import InvalidSeed, dedupe_seeds, validate_url
+from scraper.storage.catalog import Catalog, Watch
+from scraper.storage.layout import ArchiveRootError, check_writable_root
+
+LOCK_FILE = ".rearchive.lock"
+
+out_option = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
+                          show_default=True, help="Archive root.")
+db_option = click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
+
+
+def open_catalog(out: Path, db: str | None) -> Catalog:
+    try:
+        check_writable_root(out)
+    except ArchiveRootError as exc:
+        fail(f"--out: {exc}")
+    try:
+        return Catalog.open(out, db)
+    except Exception as exc:  # a bad --db URL or an unreachable server: one line, not a traceback
+        fail(f"cannot open the catalog: {exc}")
+        raise
+
+
+def valid_urls(urls: tuple[str, ...] | list[str]) -> list[str]:
+    try:
+        return dedupe_seeds(validate_url(u) for u in urls)
+    except InvalidSeed as exc:
+        fail(str(exc))
+        raise
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else "never"
+
+
+def _schedule(watch: Watch) -> str:
+    if watch.cron:
+        return f"cron {watch.cron}"
+    seconds = watch.every_seconds or 86400
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"every {int(seconds // size)}{unit}"
+    return f"every {seconds:g}s"
+
+
+def schedule_options(every: str | None, cron: str | None) -> tuple[float | None, str | None]:
+    if every and cron:
+        fail("give --every or --cron, not both")
+    if cron:
+        from croniter import croniter
+
+        if not croniter.is_valid(cron):
+            fail(f"--cron: {cron!r} is not a cron expression (e.g. '0 * * * *')")
+        return None, cron
+    return (parse_duration(every) if every else 86400.0), None
+
+
+# -- watch -----------------------------------------------------------------------------------------
+@cli.group()
+def watch() -> None:
+    """Watch URLs for `scraper rearchive` (add, list, remove, import)."""
+
+
+@watch.command("add")
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@click.option("--every", metavar="DURATION", help="Re-archive this often (default 1d): 30m, 6h, 1d ...")
+@click.option("--cron", metavar="EXPR", help='Re-archive on a cron schedule, e.g. "0 * * * *" (UTC).')
+@out_option
+@db_option
+def watch_add(urls: tuple[str, ...], every: str | None, cron: str | None, out: Path, db: str | None) -> None:
+    """Watch URLs; they are due at once, then on their schedule."""
+    every_seconds, cron_expr = schedule_options(every, cron)
+    _add_watches(valid_urls(urls), every_seconds, cron_expr, out, db)
+
+
+def _add_watches(urls: list[str], every_seconds: float | None, cron: str | None, out: Path, db: str | None) -> None:
+    catalog = open_catalog(out, db)
+    added = sum(catalog.add_watch(url_key(u), u, every_seconds, cron) for u in urls)
+    catalog.close()
+    click.echo(f"{added} watch(es) added, {len(urls) - added} updated", err=True)
+
+
+@watch.command("import")
+@click.argument("file", metavar="FILE|-")
+@click.option("--every", metavar="DURATION", help="Re-archive this often (default 1d).")
+@click.option("--cron", metavar="EXPR", help="Re-archive on a cron schedule (UTC).")
+@out_option
+@db_option
+def watch_import(file: str, every: str | None, cron: str | None, out: Path, db: str | None) -> None:
+    """Watch every URL of a seed file (one per line, '#' comments)."""
+    every_seconds, cron_expr = schedule_options(every, cron)
+    _add_watches(dedupe_seeds(read_seed_file(file)), every_seconds, cron_expr, out, db)
+
+
+@watch.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per watch, on stdout.")
+@out_option
+@db_option
+def watch_list(as_json: bool, out: Path, db: str | None) -> None:
+    """List watched URLs with their schedule and when they are next due."""
+    catalog = open_catalog(out, db)
+    watches = catalog.list_watches()
+    catalog.close()
+    if as_json:
+        for w in watches:
+            click.echo(json.dumps({"url": w.url, "every_seconds": w.every_seconds, "cron": w.cron,
+                                   "last_captured_at": _when(w.last_captured_at), "next_due_at": _when(w.next_due_at)}))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("url", "schedule", "last captured", "next due", box=None)
+    for w in watches:
+        table.add_row(w.url, _schedule(w), _when(w.last_captured_at), _when(w.next_due_at))
+    Console().print(table if watches else "no watched URLs (scraper watch add URL)")
+
+
+@watch.command("remove")
+@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@out_option
+@db_option
+def watch_remove(urls: tuple[str, ...], out: Path, db: str | None) -> None:
+    """Stop watching URLs (their captures stay in the archive)."""
+    catalog = open_catalog(out, db)
+    removed = sum(catalog.remove_watch(url_key(u)) for u in valid_urls(urls))
+    catalog.close()
+    click.echo(f"{removed} watch(es) removed", err=True)
+    if removed < len(urls):
+        raise SystemExit(int(ExitStatus.PAGES_FAILED))
+
+
+# -- rearchive ----------------------------------------------------------------------------------------
+def acquire_lock(out: Path) -> IO[str] | None:
+    """An exclusive, non-blocking lock on OUT/.rearchive.lock; None when another run holds it.
+
+    flock is released by the kernel when the process dies: a killed run never leaves a stale lock.
+    """
+    handle = open(out / LOCK_FILE, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip()
+        handle.close()
+        click.echo(f"scraper: another rearchive is running ({holder or 'unknown'}); nothing done", err=True)
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()} since {_when(datetime.now(UTC))}\n")
+    handle.flush()
+    return handle
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, metavar="[URL]...")
+@click.option("--all", "all_watches", is_flag=True, help="Every watched URL, due or not.")
+@click.option("--loop", is_flag=True, help="Keep going in the foreground: one crawl process per due batch.")
+@out_option
+@db_option
+@click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
+@click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE", help="Any setting (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr.")
+def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, db: str | None,
+              ignore_robots: bool, set_options: tuple[str, ...], quiet: bool, verbose: int) -> None:
+    """Capture every watched URL that is due (or --all, or the URLs given), once, then exit.
+
+    \b
+    Unchanged pages are stored as WARC revisit records (304 Not Modified to a
+    conditional request, or an identical payload); a page's version goes up only
+    when its text or key metadata changes.
+    \b
+    Exit status: 0 done (or nothing due); 1 some pages failed; 2 usage error;
+    75 another rearchive holds the lock; 130 interrupted.
+    """
+    if loop:
+        run_loop(out, db, [a for a in sys.argv[2:] if a != "--loop"], quiet)
+        return
+    catalog = open_catalog(out, db)
+    lock = acquire_lock(out)
+    if lock is None:
+        raise SystemExit(int(ExitStatus.LOCKED))
+    try:
+        if urls:
+            seeds = valid_urls(urls)
+        elif all_watches:
+            seeds = [w.url for w in catalog.list_watches()]
+        else:
+            seeds = [w.url for w in catalog.due_watches()]
+        if not seeds:
+            upcoming = catalog.list_watches()
+            message = (f"nothing due; next: {upcoming[0].url} at {_when(upcoming[0].next_due_at)}" if upcoming
+                       else "no watched URLs (scraper watch add URL)")
+            click.echo(f"scraper: {message}", err=True)
+            return
+        overrides = {**base_overrides(out, db, quiet, verbose), "ARCHIVE_SEEDS": seeds}
+        if ignore_robots:
+            overrides["ROBOTSTXT_OBEY"] = False
+        overrides.update(parse_set_options(set_options))
+        manifest = execute_crawl(overrides, quiet=quiet)
+        if manifest.get("finish_reason") != "shutdown":
+            # Every URL tried counts as captured, failures too: a gone page is not retried every minute.
+            catalog.mark_captured([url_key(u) for u in seeds], datetime.now(UTC))
+        raise SystemExit(int(exit_status(manifest)))
+    finally:
+        catalog.close()
+        lock.close()
+
+
+def run_loop(out: Path, db: str | None, args: list[str], quiet: bool) -> None:
+    """One crawl process per cycle (Twisted's reactor cannot restart), sleeping until the next due URL."""
+    try:
+        while True:
+            subprocess.run([sys.executable, "-m", "scraper", "rearchive", *args], check=False)
+            catalog = open_catalog(out, db)
+            upcoming = catalog.list_watches()
+            catalog.close()
+            wait = 60.0
+            if upcoming:
+                wait = max(1.0, min(wait, (upcoming[0].next_due_at - datetime.now(UTC)).total_seconds()))
+            if not quiet:
+                click.echo(f"scraper: next check in {wait:.0f}s", err=True)
+            time.sleep(wait)
+    except KeyboardInterrupt:
+        raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
+
+
+# -- history and diff ----------------------------------------------------------------------------------
+def _history(url: str, out: Path, db: str | None) -> list[dict[str, Any]]:
+    catalog = open_catalog(out, db)
+    records = catalog.history(url_key(valid_urls([url])[0]))
+    catalog.close()
+    if not records:
+        fail(f"no captures of {url} in the catalog", ExitStatus.PAGES_FAILED)
+    return records
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="The page records, one per line, on stdout.")
+@out_option
+@db_option
+def history(url: str, as_json: bool, out: Path, db: str | None) -> None:
+    """List a URL's captures: when, status, record kind, version, what changed."""
+    records = _history(url, out, db)
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("fetched", "status", "record", "version", "changed", "words", "WARC", box=None)
+    for r in records:
+        kind = r["record_kind"] + (f" ({r['revisit_profile']})" if r.get("revisit_profile") else "")
+        changed = ", ".join(r["changed_fields"]) or "-"
+        table.add_row(r["fetched_at"], str(r["status"]), kind, str(r["version"] or "-"), changed,
+                      str(r["word_count"]), f"{r['crawl_id']}/{r['warc']['file']}")
+    Console().print(table)
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--from", "from_version", type=int, help="Older version (default: the one before --to).")
+@click.option("--to", "to_version", type=int, help="Newer version (default: the latest).")
+@out_option
+@db_option
+def diff(url: str, from_version: int | None, to_version: int | None, out: Path, db: str | None) -> None:
+    """Show what changed in a URL's extracted text and metadata between two versions."""
+    versions: dict[int, dict[str, Any]] = {}
+    for record in _history(url, out, db):
+        if record.get("version") is not None:
+            versions.setdefault(int(record["version"]), record)  # the first capture of each version
+    if not versions:
+        fail(f"{url} has no captured content", ExitStatus.PAGES_FAILED)
+    to_version = to_version or max(versions)
+    from_version = from_version or max([v for v in versions if v < to_version], default=to_version)
+    for wanted in (from_version, to_version):
+        if wanted not in versions:
+            fail(f"{url} has no version {wanted} (versions: {', '.join(map(str, sorted(versions)))})",
+                 ExitStatus.PAGES_FAILED)
+    old, new = versions[from_version], versions[to_version]
+    click.echo(f"--- version {from_version} ({old['fetched_at']})")
+    click.echo(f"+++ version {to_version} ({new['fetched_at']})")
+    for name in ("title", "authors", "published", "modified", "description"):
+        if old.get(name) != new.get(name):
+            click.echo(f"{name}: {json.dumps(old.get(name), ensure_ascii=False)} -> "
+                       f"{json.dumps(new.get(name), ensure_ascii=False)}")
+    lines = difflib.unified_diff((old.get("text") or "").splitlines(), (new.get("text") or "").splitlines(),
+                                 "text", "text", lineterm="", n=1)
+    for line in list(lines)[2:]:
+        click.echo(line)

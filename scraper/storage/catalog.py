@@ -1,0 +1,287 @@
+"""The catalog: every URL, every capture, every watch (SQLAlchemy Core).
+
+SQLite in WAL mode by default (``<root>/catalog.sqlite``); any SQLAlchemy URL
+(PostgreSQL) works too.  Captures are written while a crawl runs with
+``committed = false`` and marked committed once their WARC files are closed, so
+readers never see a capture whose records are not in a closed WARC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+CATALOG_FILE = "catalog.sqlite"
+metadata = MetaData()
+
+urls = Table(
+    "urls", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url_key", String, nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+captures = Table(
+    "captures", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url_id", Integer, ForeignKey("urls.id"), nullable=False),
+    Column("crawl_id", String, nullable=False),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("record_kind", String, nullable=False),  # response | revisit
+    Column("revisit_profile", String),
+    Column("payload_digest", String),
+    Column("text_sha256", String),
+    Column("text_simhash", String),
+    Column("version", Integer),
+    Column("follows_id", Integer, ForeignKey("captures.id")),
+    Column("changed_fields", Text, nullable=False, default="[]"),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("warc_file", String, nullable=False),
+    Column("warc_offset", Integer, nullable=False),
+    Column("warc_length", Integer, nullable=False),
+    Column("warc_record_id", String, nullable=False),
+    Column("warc_date", String, nullable=False),
+    # the response record that holds the payload (itself, or a revisit's original)
+    Column("original_record_id", String),
+    Column("original_warc_date", String),
+    Column("original_target_uri", Text),
+    Column("original_crawl_id", String),
+    Column("original_warc_file", String),
+    Column("original_warc_offset", Integer),
+    Column("original_warc_length", Integer),
+    Column("record_json", Text, nullable=False),
+    Column("committed", Boolean, nullable=False, default=False),
+)
+Index("captures_by_url", captures.c.url_id, captures.c.fetched_at)
+Index("captures_by_crawl", captures.c.crawl_id)
+
+watches = Table(
+    "watches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url_key", String, nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("every_seconds", Float),
+    Column("cron", String),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("last_captured_at", DateTime(timezone=True)),
+    Column("next_due_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def catalog_url(root: Path, db: str | None = None) -> str:
+    return db or f"sqlite:///{(root / CATALOG_FILE).resolve()}"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes: they were stored as UTC.
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class PreviousCapture:
+    """What re-archiving needs to know about a URL's last good capture."""
+
+    capture_id: int
+    version: int | None
+    status: int
+    etag: str | None
+    last_modified: str | None
+    payload_digest: str | None
+    text_sha256: str | None
+    original_record_id: str
+    original_warc_date: str
+    original_target_uri: str
+    original_warc: dict[str, Any]  # {crawl_id, file, offset, length}
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Watch:
+    url: str
+    url_key: str
+    every_seconds: float | None
+    cron: str | None
+    added_at: datetime
+    last_captured_at: datetime | None
+    next_due_at: datetime
+
+
+def next_due(after: datetime, every_seconds: float | None, cron: str | None) -> datetime:
+    if cron:
+        from croniter import croniter
+
+        return _utc(croniter(cron, after.astimezone(UTC)).get_next(datetime)) or after
+    return after + timedelta(seconds=every_seconds or 86400)
+
+
+class Catalog:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            @event.listens_for(self.engine, "connect")
+            def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the crawl's writes
+                cursor.execute("PRAGMA synchronous=NORMAL")
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.close()
+        metadata.create_all(self.engine)
+
+    @classmethod
+    def open(cls, root: Path, db: str | None = None) -> Catalog:
+        return cls(catalog_url(root, db))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- captures -----------------------------------------------------------------------------
+    def _url_id(self, conn: Any, url_key: str, url: str, when: datetime) -> int:
+        row = conn.execute(select(urls.c.id).where(urls.c.url_key == url_key)).first()
+        if row is not None:
+            conn.execute(update(urls).where(urls.c.id == row.id).values(last_seen=when))
+            return int(row.id)
+        inserted = conn.execute(urls.insert().values(url_key=url_key, url=url, first_seen=when, last_seen=when))
+        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
+
+    def add_capture(self, url_key: str, record: dict[str, Any], *, etag: str | None, last_modified: str | None,
+                    warc_date: str, original: dict[str, Any]) -> int:
+        """One capture, uncommitted until ``commit_crawl``; returns its id."""
+        fetched_at = datetime.fromisoformat(record["fetched_at"].replace("Z", "+00:00"))
+        with self.engine.begin() as conn:
+            url_id = self._url_id(conn, url_key, record["requested_url"], fetched_at)
+            previous = record.get("previous") or {}
+            result = conn.execute(captures.insert().values(
+                url_id=url_id, crawl_id=record["crawl_id"], fetched_at=fetched_at, status=record["status"],
+                url=record["url"], record_kind=record["record_kind"], revisit_profile=record["revisit_profile"],
+                payload_digest=record["payload_digest"], text_sha256=record["text_sha256"],
+                text_simhash=record.get("text_simhash"), version=record.get("version"),
+                follows_id=previous.get("capture_id"), changed_fields=json.dumps(record.get("changed_fields", [])),
+                etag=etag, last_modified=last_modified,
+                warc_file=record["warc"]["file"], warc_offset=record["warc"]["offset"],
+                warc_length=record["warc"]["length"], warc_record_id=record["warc"]["record_id"],
+                warc_date=warc_date,
+                original_record_id=original.get("record_id"), original_warc_date=original.get("warc_date"),
+                original_target_uri=original.get("target_uri"), original_crawl_id=original.get("crawl_id"),
+                original_warc_file=original.get("file"), original_warc_offset=original.get("offset"),
+                original_warc_length=original.get("length"),
+                record_json=json.dumps(record, ensure_ascii=False), committed=False,
+            ))
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def commit_crawl(self, crawl_id: str) -> int:
+        """Mark a crawl's captures readable: call once its WARC files are closed."""
+        with self.engine.begin() as conn:
+            result = conn.execute(update(captures).where(captures.c.crawl_id == crawl_id).values(committed=True))
+            return int(result.rowcount or 0)
+
+    def previous_capture(self, url_key: str) -> PreviousCapture | None:
+        """The latest committed capture of a URL that holds (or refers to) a 2xx payload."""
+        query = (select(captures).join(urls, urls.c.id == captures.c.url_id)
+                 .where(urls.c.url_key == url_key, captures.c.committed.is_(True),
+                        captures.c.status >= 200, captures.c.status < 300,
+                        captures.c.original_record_id.is_not(None))
+                 .order_by(captures.c.fetched_at.desc(), captures.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return None
+        return PreviousCapture(
+            capture_id=row.id, version=row.version, status=row.status, etag=row.etag,
+            last_modified=row.last_modified, payload_digest=row.payload_digest, text_sha256=row.text_sha256,
+            original_record_id=row.original_record_id, original_warc_date=row.original_warc_date,
+            original_target_uri=row.original_target_uri,
+            original_warc={"crawl_id": row.original_crawl_id, "file": row.original_warc_file,
+                           "offset": row.original_warc_offset, "length": row.original_warc_length},
+            record=json.loads(row.record_json),
+        )
+
+    def latest_status(self, url_key: str) -> int | None:
+        query = (select(captures.c.status).join(urls, urls.c.id == captures.c.url_id)
+                 .where(urls.c.url_key == url_key, captures.c.committed.is_(True))
+                 .order_by(captures.c.fetched_at.desc(), captures.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return int(row.status) if row is not None else None
+
+    def history(self, url_key: str) -> list[dict[str, Any]]:
+        """Every committed capture of a URL, oldest first, as page records."""
+        query = (select(captures.c.record_json).join(urls, urls.c.id == captures.c.url_id)
+                 .where(urls.c.url_key == url_key, captures.c.committed.is_(True))
+                 .order_by(captures.c.fetched_at, captures.c.id))
+        with self.engine.connect() as conn:
+            return [json.loads(row.record_json) for row in conn.execute(query)]
+
+    def iter_records(self) -> Iterator[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(captures.c.record_json).where(captures.c.committed.is_(True))
+                                    .order_by(captures.c.id)):
+                yield json.loads(row.record_json)
+
+    # -- watches --------------------------------------------------------------------------------
+    def add_watch(self, url_key: str, url: str, every_seconds: float | None, cron: str | None,
+                  now: datetime | None = None) -> bool:
+        """Watch a URL (due at once); an existing watch gets the new schedule. True if new."""
+        now = now or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(watches.c.id).where(watches.c.url_key == url_key)).first()
+            if row is not None:
+                conn.execute(update(watches).where(watches.c.id == row.id)
+                             .values(every_seconds=every_seconds, cron=cron))
+                return False
+            conn.execute(watches.insert().values(url_key=url_key, url=url, every_seconds=every_seconds, cron=cron,
+                                                 added_at=now, next_due_at=now))
+            return True
+
+    def remove_watch(self, url_key: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(watches.delete().where(watches.c.url_key == url_key)).rowcount)
+
+    def list_watches(self) -> list[Watch]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(watches).order_by(watches.c.next_due_at, watches.c.id)).all()
+        return [Watch(url=r.url, url_key=r.url_key, every_seconds=r.every_seconds, cron=r.cron,
+                      added_at=_utc(r.added_at) or r.added_at, last_captured_at=_utc(r.last_captured_at),
+                      next_due_at=_utc(r.next_due_at) or r.next_due_at) for r in rows]
+
+    def due_watches(self, now: datetime | None = None) -> list[Watch]:
+        now = now or datetime.now(UTC)
+        return [w for w in self.list_watches() if w.next_due_at <= now]
+
+    def mark_captured(self, url_keys: list[str], when: datetime) -> None:
+        """After a re-archive: a missed run catches up once, then the schedule resumes from now."""
+        with self.engine.begin() as conn:
+            for watch in conn.execute(select(watches).where(watches.c.url_key.in_(url_keys))).all():
+                conn.execute(update(watches).where(watches.c.id == watch.id).values(
+                    last_captured_at=when, next_due_at=next_due(when, watch.every_seconds, watch.cron)))
