@@ -11,6 +11,7 @@ import difflib
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -245,7 +246,7 @@ def run_loop(out: Path, db: str | None, args: list[str], quiet: bool) -> None:
     """One crawl process per cycle (Twisted's reactor cannot restart), sleeping until the next due URL."""
     try:
         while True:
-            subprocess.run([sys.executable, "-m", "scraper", "rearchive", *args], check=False)
+            run_cycle([sys.executable, "-m", "scraper", "rearchive", *args])
             catalog = open_catalog(out, db)
             upcoming = catalog.list_watches()
             catalog.close()
@@ -257,6 +258,21 @@ def run_loop(out: Path, db: str | None, args: list[str], quiet: bool) -> None:
             time.sleep(wait)
     except KeyboardInterrupt:
         raise SystemExit(int(ExitStatus.INTERRUPTED)) from None
+
+
+def run_cycle(argv: list[str]) -> int:
+    """Run one rearchive process; Ctrl-C reaches it once, as a graceful stop, and is waited for.
+
+    The child has its own session, so a terminal's Ctrl-C (sent to the whole process group)
+    does not arrive twice, which Scrapy would take as "stop at once".
+    """
+    child = subprocess.Popen(argv, start_new_session=True)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.send_signal(signal.SIGINT)
+        child.wait()
+        raise
 
 
 # -- history and diff ----------------------------------------------------------------------------------

@@ -71,6 +71,10 @@ class ArchiveRun:
             cls._instances[crawler] = cls(crawler)
         return cls._instances[crawler]
 
+    @classmethod
+    def existing(cls, crawler: Crawler) -> ArchiveRun | None:
+        return cls._instances.get(crawler)
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         settings = crawler.settings

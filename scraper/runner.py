@@ -11,6 +11,7 @@ from typing import Any
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from scraper.extensions import ArchiveRun
 from scraper.spiders.archive import ArchiveSpider
 from scraper.storage.layout import CrawlLayout
 
@@ -60,12 +61,19 @@ def run_crawl(settings: Settings) -> CrawlResult:
     """Run the archive spider to the end (the Twisted reactor runs once per process)."""
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ArchiveSpider)
-    process.crawl(crawler)
-    if settings.get("LOG_LEVEL") != "DEBUG":
-        # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(OneLineErrors())
-    process.start()
+    try:
+        process.crawl(crawler)
+        if settings.get("LOG_LEVEL") != "DEBUG":
+            # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(OneLineErrors())
+        process.start()
+    except KeyboardInterrupt:
+        # Ctrl-C before Scrapy's own handlers were installed: still close what was opened.
+        run = ArchiveRun.existing(crawler)
+        if run is not None:
+            run.close("shutdown")
+        raise
     layout = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])
     if not layout.manifest_path.is_file():
         raise RuntimeError(f"the crawl ended without writing {layout.manifest_path}")

@@ -7,7 +7,9 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -228,3 +230,24 @@ def test_readme_systemd_units_run(tmp_path: Path) -> None:
                               env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr
     assert len(crawl_dirs(tmp_path)) == 1
+
+
+def test_loop_runs_one_crawl_process_per_cycle(tmp_path: Path) -> None:
+    with SiteServer() as site:
+        added = run_scraper("watch", "add", site.url("/cookies"), "--every", "2s", "--out", str(tmp_path))
+        assert added.returncode == 0
+        loop = subprocess.Popen([sys.executable, "-m", "scraper", "rearchive", "--loop", "--out", str(tmp_path),
+                                 "-q", *FAST], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while len(crawl_dirs(tmp_path)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        loop.send_signal(signal.SIGINT)
+        _out, err = loop.communicate(timeout=60)
+    assert loop.returncode == 130, err
+    # every cycle's crawl finished or stopped gracefully: a manifest each, no WARC left open
+    dirs = crawl_dirs(tmp_path)
+    assert len(dirs) >= 2
+    assert all((d / "manifest.json").is_file() and not list(d.glob("*.open")) for d in dirs)
+    finished = [json.loads((d / "manifest.json").read_text())["finish_reason"] for d in dirs]
+    assert finished.count("finished") >= 1 and set(finished) <= {"finished", "shutdown"}

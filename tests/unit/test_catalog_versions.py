@@ -1,0 +1,100 @@
+"""storage.catalog on a real SQLite file, and the versioning rules of records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from scraper.extraction import Article
+from scraper.records import next_version, simhash, text_sha256
+from scraper.storage.catalog import Catalog, next_due
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def record(url: str, fetched: datetime, *, status: int = 200, version: int | None = 1, text: str = "Body",
+           kind: str = "response") -> dict[str, Any]:
+    return {"crawl_id": "20260301T120000Z-abcdef", "requested_url": url, "url": url, "status": status,
+            "fetched_at": fetched.strftime("%Y-%m-%dT%H:%M:%SZ"), "record_kind": kind, "revisit_profile": None,
+            "payload_digest": "sha1:AAAA", "text_sha256": text_sha256(text), "version": version,
+            "changed_fields": [], "text": text,
+            "warc": {"file": "f.warc.gz", "offset": 0, "length": 10, "record_id": f"<urn:uuid:{fetched.minute}>"}}
+
+
+ORIGINAL = {"record_id": "<urn:uuid:1>", "warc_date": "2026-03-01T12:00:00.000000Z",
+            "target_uri": "http://a.test/p", "crawl_id": "c", "file": "f.warc.gz", "offset": 0, "length": 10}
+
+
+def test_captures_are_invisible_until_their_crawl_commits(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path)
+    catalog.add_capture("http://a.test/p", record("http://a.test/p", T0), etag='"e1"', last_modified=None,
+                        warc_date=ORIGINAL["warc_date"], original=ORIGINAL)
+    assert catalog.previous_capture("http://a.test/p") is None and catalog.history("http://a.test/p") == []
+    assert catalog.commit_crawl("20260301T120000Z-abcdef") == 1
+    previous = catalog.previous_capture("http://a.test/p")
+    assert previous is not None and previous.etag == '"e1"' and previous.original_warc["file"] == "f.warc.gz"
+    with catalog.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    catalog.close()
+    assert (tmp_path / "catalog.sqlite").is_file()
+
+
+def test_previous_capture_skips_failures(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path)
+    catalog.add_capture("k", record("http://a.test/p", T0), etag=None, last_modified=None,
+                        warc_date="d", original=ORIGINAL)
+    catalog.add_capture("k", record("http://a.test/p", T0 + timedelta(hours=1), status=404, version=None),
+                        etag=None, last_modified=None, warc_date="d", original={})
+    catalog.commit_crawl("20260301T120000Z-abcdef")
+    previous = catalog.previous_capture("k")
+    assert previous is not None and previous.status == 200  # the 404 holds no payload to refer to
+    assert catalog.latest_status("k") == 404
+    assert [r["status"] for r in catalog.history("k")] == [200, 404]
+
+
+def test_watches_due_and_schedule(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path)
+    assert catalog.add_watch("k1", "http://a.test/1", 3600, None, now=T0)
+    assert not catalog.add_watch("k1", "http://a.test/1", 60, None, now=T0)  # updated, not duplicated
+    assert catalog.add_watch("k2", "http://a.test/2", None, "0 * * * *", now=T0)
+    assert {w.url_key for w in catalog.due_watches(now=T0)} == {"k1", "k2"}
+    catalog.mark_captured(["k1", "k2"], T0 + timedelta(minutes=5))
+    due = {w.url_key: w.next_due_at for w in catalog.list_watches()}
+    assert due["k1"] == T0 + timedelta(minutes=6)  # every 60 s
+    assert due["k2"] == T0 + timedelta(hours=1)  # the next top of the hour
+    assert catalog.due_watches(now=T0 + timedelta(minutes=5, seconds=30)) == []
+    assert catalog.remove_watch("k1") and not catalog.remove_watch("k1")
+
+
+def test_next_due_from_cron_is_utc() -> None:
+    assert next_due(T0 + timedelta(minutes=1), None, "30 12 * * *") == T0 + timedelta(minutes=30)
+    assert next_due(T0, 90, None) == T0 + timedelta(seconds=90)
+
+
+PREVIOUS = {"version": 3, "status": 200, "text_sha256": text_sha256("Same text."), "title": "T",
+            "authors": ["A"], "published": "2024-01-01", "modified": None}
+
+
+@pytest.mark.parametrize(("article", "status", "expected"), [
+    (Article(text="Same text.", title="T", authors=["A"], published="2024-01-01"), 200, (3, [])),
+    (Article(text="New text.", title="T", authors=["A"], published="2024-01-01"), 200, (4, ["text"])),
+    (Article(text="Same text.", title="T2", authors=["A", "B"], published="2024-01-01"), 200,
+     (4, ["title", "authors"])),
+    (None, 404, (None, ["status"])),
+])
+def test_versions(article: Article | None, status: int, expected: tuple[int | None, list[str]]) -> None:
+    assert next_version(PREVIOUS, article, status) == expected
+    assert next_version(None, Article(text="x"), 200) == (1, [])
+
+
+def test_simhash_is_near_for_near_texts() -> None:
+    base = " ".join(f"word{i}" for i in range(300))
+    near = base.replace("word150", "changed")
+    far = " ".join(f"other{i}" for i in range(300))
+    a, b, c = (int(simhash(t) or "0", 16) for t in (base, near, far))
+    assert bin(a ^ b).count("1") < bin(a ^ c).count("1")
+    assert simhash(None) is None
