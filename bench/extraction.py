@@ -1,17 +1,26 @@
 """Article-extraction benchmark: quality and speed of the scraper against plain trafilatura.
 
-One run, three systems, the same pages:
+``--corpus DIR`` takes either of two corpus layouts, told apart by the files present:
 
-* ``scraper crawl (end to end)``: the real CLI in a subprocess crawls the corpus pages from a
-  loopback HTTP server; the ``text`` of each record in ``pages.jsonl`` is scored.
-* ``scraper extract_page (in-process)``: :func:`scraper.extraction.extract_page`, timed per page.
-* ``trafilatura.extract``: the benchmark's own call, ``trafilatura.extract(html, include_comments=False)``.
+* ``article-extraction`` (``ground-truth.json`` and ``ids.txt``): the development part of the
+  Zyte/ScrapingHub article-extraction benchmark, scored on the main text by 4-token shingles
+  (:func:`score`).  One run, three systems, the same pages:
 
-The corpus is the development part of the Zyte/ScrapingHub article-extraction benchmark; its
-README.md describes the layout and the scoring method that :func:`score` implements.
+  * ``scraper crawl (end to end)``: the real CLI in a subprocess crawls the corpus pages from a
+    loopback HTTP server; the ``text`` of each record in ``pages.jsonl`` is scored.
+  * ``scraper extract_page (in-process)``: :func:`scraper.extraction.extract_page`, timed per page.
+  * ``trafilatura.extract``: the benchmark's own call, ``trafilatura.extract(html, include_comments=False)``.
+
+* ``trafilatura-eval`` (``evaldata.json`` and ``html/``): trafilatura's own evaluation pages, with
+  snippets the main text must or must not contain and metadata expectations (title, author, date,
+  ...).  No crawl: ``extract_page``, ``trafilatura.extract`` (the body) and
+  ``trafilatura.bare_extraction`` (the metadata) each run in-process on the raw bytes.
+
+Each corpus README.md describes the layout and the scoring method restated here.
 This prints figures; it asserts nothing and is not part of the test run.
 
-    .venv/bin/python bench/extraction.py [--limit N] [--json PATH] [--corpus DIR]
+    .venv/bin/python bench/extraction.py [--corpus DIR] [--limit N] [--json PATH] [--misses FIELD]
+    .venv/bin/python bench/extraction.py --replay PATH [--misses FIELD]
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -47,6 +56,7 @@ from scraper.storage.jsonl import iter_jsonl
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared/corpus/article-extraction"
 
+ARTICLE_LAYOUT = "article-extraction"
 CRAWL = "scraper crawl (end to end)"
 EXTRACT_PAGE = "scraper extract_page (in-process)"
 TRAFILATURA = "trafilatura.extract"
@@ -410,6 +420,321 @@ def machine() -> dict[str, Any]:
     }
 
 
+# == the trafilatura-eval layout =======================================================================
+# evaldata.json maps each page's URL to snippets that the main text must contain (``with``) or must not
+# (``without``) and to optional metadata expectations; the corpus README defines the scoring restated here.
+# No crawl: the pages are not all UTF-8, and the loopback server above labels every page as UTF-8.
+EVAL_LAYOUT = "trafilatura-eval"
+TRAFILATURA_BARE = "trafilatura.bare_extraction"
+EVAL_SYSTEMS = (EXTRACT_PAGE, TRAFILATURA, TRAFILATURA_BARE)
+SNIPPET_METRICS = ("f1", "precision", "recall", "accuracy")
+# Fields scored per page, in report order: the first three are the main figures, the rest are extra lines.
+META_FIELDS = ("title", "author", "date", "description", "sitename", "categories", "tags")
+MISS_FIELDS = (*META_FIELDS, "text")
+TITLE_CASELESS = "title, case-insensitive"  # an extra line, not the README's rule: see bench/README.md
+_WHITESPACE = re.compile(r"\s+")
+# An author annotation is one string or a list; either may hold several names.  Both sides are cut the same way.
+_NAME_SEPARATORS = re.compile(r"\s*(?:[;,&|]|\band\b|\bund\b)\s*", re.IGNORECASE)
+
+
+def collapse(text: str) -> str:
+    """Runs of white space to one space, ends stripped (the upstream ``norm``)."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class EvalPage:
+    url: str  # the key in evaldata.json; also given to the extractors
+    file: str  # under html/
+    body: bytes  # raw bytes as captured, decompressed; not always UTF-8
+    with_snippets: tuple[str, ...]
+    without_snippets: tuple[str, ...]
+    expected: dict[str, Any]  # the metadata fields the page annotates, as annotated (empty values included)
+
+
+def detect_layout(corpus: Path) -> str | None:
+    """``article-extraction`` (ground-truth.json), ``trafilatura-eval`` (evaldata.json), or ``None``."""
+    if (corpus / "ground-truth.json").is_file() and (corpus / "ids.txt").is_file():
+        return ARTICLE_LAYOUT
+    if (corpus / "evaldata.json").is_file() and (corpus / "html").is_dir():
+        return EVAL_LAYOUT
+    return None
+
+
+def load_eval_corpus(corpus: Path, limit: int | None = None) -> list[EvalPage]:
+    """The pages in evaldata.json's own order; ``limit`` keeps the first N."""
+    data = json.loads((corpus / "evaldata.json").read_text(encoding="utf-8"))
+    return [EvalPage(url=url, file=item["file"], body=gzip.decompress((corpus / "html" / item["file"]).read_bytes()),
+                     with_snippets=tuple(item["with"]), without_snippets=tuple(item["without"]),
+                     expected={name: item[name] for name in META_FIELDS if name in item})
+            for url, item in list(data.items())[:limit]]
+
+
+# -- snippet scoring (main text) -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SnippetCounts:
+    tp: int  # ``with`` snippets found
+    fp: int  # ``without`` snippets found
+    fn: int  # ``with`` snippets missing
+    tn: int  # ``without`` snippets missing
+    missed: tuple[str, ...] = ()  # the ``with`` snippets not found
+    unwanted: tuple[str, ...] = ()  # the ``without`` snippets found
+
+    def __add__(self, other: SnippetCounts) -> SnippetCounts:
+        return SnippetCounts(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn, self.tn + other.tn)
+
+
+def count_snippets(page: EvalPage, text: str | None) -> SnippetCounts:
+    """Whitespace-collapsed substring tests; no text finds nothing."""
+    found = collapse(text) if text else None
+
+    def present(snippet: str) -> bool:
+        return found is not None and collapse(snippet) in found
+
+    missed = tuple(s for s in page.with_snippets if not present(s))
+    unwanted = tuple(s for s in page.without_snippets if present(s))
+    return SnippetCounts(tp=len(page.with_snippets) - len(missed), fp=len(unwanted), fn=len(missed),
+                         tn=len(page.without_snippets) - len(unwanted), missed=missed, unwanted=unwanted)
+
+
+def snippet_metrics(counts: Iterable[SnippetCounts]) -> dict[str, float]:
+    """Micro figures over all snippets of all pages; 0.0 for an empty denominator."""
+    total = sum(counts, SnippetCounts(0, 0, 0, 0))
+    precision = total.tp / (total.tp + total.fp) if total.tp + total.fp else 0.0
+    recall = total.tp / (total.tp + total.fn) if total.tp + total.fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    everything = total.tp + total.fp + total.fn + total.tn
+    return {"f1": f1, "precision": precision, "recall": recall,
+            "accuracy": (total.tp + total.tn) / everything if everything else 0.0,
+            "tp": total.tp, "fp": total.fp, "fn": total.fn, "tn": total.tn}
+
+
+def score_snippets(counts: Sequence[SnippetCounts], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> dict[str, float]:
+    """:func:`snippet_metrics` plus ``*_std``: bootstrap over pages (their snippets stay together)."""
+    figures = snippet_metrics(counts)
+    rng = random.Random(seed)
+    samples = [snippet_metrics(rng.choices(counts, k=len(counts))) for _ in range(rounds)] if len(counts) > 1 else []
+    for metric in SNIPPET_METRICS:
+        figures[f"{metric}_std"] = statistics.stdev(s[metric] for s in samples) if samples else 0.0
+    return figures
+
+
+# -- metadata scoring ----------------------------------------------------------------------------------------
+def author_names(value: Any) -> frozenset[str]:
+    """A set of lower-cased names: each string is cut at ``;`` ``,`` ``&`` ``|`` ``and`` ``und``."""
+    items = [value] if isinstance(value, str) else list(value or [])
+    return frozenset(name.casefold() for item in items for name in _NAME_SEPARATORS.split(collapse(str(item)))
+                     if name)
+
+
+def term_set(value: Any) -> frozenset[str]:
+    """Categories and tags: a set of whitespace-collapsed items; a string is taken as comma-separated."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return frozenset(collapse(str(item)) for item in items if collapse(str(item)))
+
+
+def is_empty(value: Any) -> bool:
+    """No value: ``None``, an empty or blank string, an empty list."""
+    if isinstance(value, str):
+        return not value.strip()
+    return not value
+
+
+def field_correct(key: str, expected: Any, got: Any) -> bool:
+    """Does ``got`` (one system's value) match a page's non-empty annotation ``expected``?"""
+    if is_empty(got):
+        return False
+    if key == "author":
+        return author_names(got) == author_names(expected)
+    if key in ("categories", "tags"):
+        return term_set(got) == term_set(expected)
+    if key == "date":  # ours may carry a time: compare the day
+        return collapse(str(got))[:10] == collapse(str(expected))
+    if key == TITLE_CASELESS:
+        return collapse(str(got)).casefold() == collapse(str(expected)).casefold()
+    return collapse(str(got)) == collapse(str(expected))
+
+
+def field_source(key: str) -> str:
+    """The stored field a scored line reads (the case-insensitive title line reads ``title``)."""
+    return "title" if key == TITLE_CASELESS else key
+
+
+def bootstrap_share(hits: Sequence[bool], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> float:
+    if len(hits) < 2:
+        return 0.0
+    rng = random.Random(seed)
+    return statistics.stdev(statistics.fmean(rng.choices(hits, k=len(hits))) for _ in range(rounds))
+
+
+def score_metadata(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per field: the share of pages with a non-empty annotation that each system gets right.
+
+    Pages annotated with an empty value are counted apart (``empty_pages``), with how often each
+    system gives nothing there too; they are left out of the share.
+    """
+    figures: dict[str, dict[str, Any]] = {}
+    systems = (EXTRACT_PAGE, TRAFILATURA_BARE)
+    for key in (*META_FIELDS[:1], TITLE_CASELESS, *META_FIELDS[1:]):
+        source = field_source(key)
+        annotated = [r for r in records if source in r["expected"] and not is_empty(r["expected"][source])]
+        empty = [r for r in records if source in r["expected"] and is_empty(r["expected"][source])]
+        hits = {name: [field_correct(key, r["expected"][source], r["systems"][name]["meta"].get(source))
+                       for r in annotated] for name in systems}
+        row: dict[str, Any] = {"pages": len(annotated), "empty_pages": len(empty)}
+        for name in systems:
+            row[name] = statistics.fmean(hits[name]) if annotated else 0.0
+            row[f"{name}_std"] = bootstrap_share(hits[name])
+            row[f"{name}_none_on_empty"] = sum(is_empty(r["systems"][name]["meta"].get(source)) for r in empty)
+        row["only_scraper"] = sum(a and not b for a, b in zip(*hits.values(), strict=True))
+        row["only_trafilatura"] = sum(b and not a for a, b in zip(*hits.values(), strict=True))
+        figures[key] = row
+    return figures
+
+
+# -- the systems, on raw bytes ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Extraction:
+    text: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # META_FIELDS -> value as the system gives it
+    error: str | None = None  # the exception, if the call raised (the page then counts as empty)
+
+
+def scraper_eval(page: EvalPage) -> Extraction:
+    article = extract_page(page.body, page.url)
+    if article is None:
+        return Extraction()
+    return Extraction(text=article.text, meta={
+        "title": article.title, "author": article.authors, "date": article.published,
+        "description": article.description, "sitename": article.site_name,
+        "categories": article.categories, "tags": article.tags})
+
+
+def trafilatura_body(page: EvalPage) -> Extraction:
+    """The README's body call; the metadata comes from :func:`trafilatura_metadata`."""
+    return Extraction(text=trafilatura.extract(page.body, include_comments=False))
+
+
+def trafilatura_metadata(page: EvalPage) -> Extraction:
+    document = trafilatura.bare_extraction(page.body, url=page.url, include_comments=False, with_metadata=True)
+    if document is None:
+        return Extraction()
+    return Extraction(text=getattr(document, "text", None),
+                      meta={name: getattr(document, name, None) for name in META_FIELDS})
+
+
+EVAL_EXTRACTORS: dict[str, Callable[[EvalPage], Extraction]] = {
+    TRAFILATURA: trafilatura_body, TRAFILATURA_BARE: trafilatura_metadata, EXTRACT_PAGE: scraper_eval}
+CACHED_PACKAGES = ("trafilatura", "htmldate", "courlan", "justext", "dateparser")
+
+
+def clear_page_caches() -> int:
+    """Empty the size-bounded ``lru_cache``s of the extraction libraries; returns how many.
+
+    They hold per-page results keyed by string (htmldate's date parsing above all), so the system
+    timed second would otherwise find the first one's work done.  Unbounded caches hold one-off
+    set-up (parsers, tables) and are kept.
+    """
+    cleared = 0
+    for name, module in list(sys.modules.items()):
+        if module is None or name.split(".")[0] not in CACHED_PACKAGES:
+            continue
+        for value in list(vars(module).values()):
+            parameters = getattr(value, "cache_parameters", None)
+            if callable(parameters) and parameters().get("maxsize") is not None:
+                value.cache_clear()
+                cleared += 1
+    return cleared
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    results: dict[str, Extraction]  # url -> extraction
+    ms_by_url: dict[str, float]
+    warm_up_ms: float
+
+    @property
+    def ms(self) -> list[float]:
+        return list(self.ms_by_url.values())
+
+
+def time_eval(extract: Callable[[EvalPage], Extraction], pages: Sequence[EvalPage]) -> EvalRun:
+    """Clear the per-page caches, warm up untimed, then time each call on its own; an exception is recorded."""
+    clear_page_caches()
+    start = time.perf_counter()
+    for html in WARM_UP_PAGES:
+        extract(EvalPage(url=WARM_UP_URL, file="", body=html.encode("utf-8"), with_snippets=(),
+                         without_snippets=(), expected={}))
+    warm_up_ms = elapsed_ms(start)
+    results: dict[str, Extraction] = {}
+    ms: dict[str, float] = {}
+    for page in pages:
+        start = time.perf_counter()
+        try:
+            results[page.url] = extract(page)
+        except Exception as error:  # a crash counts as an empty extraction, as upstream does
+            results[page.url] = Extraction(error=f"{type(error).__name__}: {error}")
+        ms[page.url] = elapsed_ms(start)
+    return EvalRun(results, ms, warm_up_ms)
+
+
+def jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple | set | frozenset) else value
+
+
+def page_record(page: EvalPage, runs: dict[str, EvalRun]) -> dict[str, Any]:
+    """One page: the annotation and, per system, its snippet counts, metadata values and time."""
+    systems: dict[str, Any] = {}
+    for name, run in runs.items():
+        result = run.results[page.url]
+        entry: dict[str, Any] = {"meta": {k: jsonable(v) for k, v in result.meta.items()},
+                                 "ms": run.ms_by_url[page.url]}
+        if name != TRAFILATURA_BARE:  # the body of plain trafilatura is scored from extract()
+            counts = count_snippets(page, result.text)
+            entry["snippets"] = {"tp": counts.tp, "fp": counts.fp, "fn": counts.fn, "tn": counts.tn,
+                                 "missed": list(counts.missed), "unwanted": list(counts.unwanted)}
+        if result.error:
+            entry["error"] = result.error
+        systems[name] = entry
+    return {"url": page.url, "file": page.file, "expected": page.expected,
+            "with": list(page.with_snippets), "without": list(page.without_snippets), "systems": systems}
+
+
+def run_eval_benchmark(pages: Sequence[EvalPage], corpus: Path) -> dict[str, Any]:
+    runs: dict[str, EvalRun] = {}
+    for name, extract in EVAL_EXTRACTORS.items():
+        progress(f"timing {name} on {len(pages)} pages ...")
+        runs[name] = time_eval(extract, pages)
+    records = [page_record(page, runs) for page in pages]
+    systems: dict[str, dict[str, Any]] = {}
+    for name in EVAL_SYSTEMS:
+        run = runs[name]
+        row: dict[str, Any] = {"pages": len(pages), **timing(TimedRun({}, run.ms, run.warm_up_ms)),
+                               "errors": sum(1 for r in run.results.values() if r.error)}
+        if name != TRAFILATURA_BARE:
+            row.update(score_snippets([count_snippets(p, run.results[p.url].text) for p in pages]))
+        systems[name] = row
+    bare_texts = {url: r.text for url, r in runs[TRAFILATURA_BARE].results.items()}
+    body_texts = {url: r.text for url, r in runs[TRAFILATURA].results.items()}
+    return {
+        "layout": EVAL_LAYOUT,
+        "machine": machine(),
+        "corpus": str(corpus),
+        "pages": len(pages),
+        "snippets": {"with": sum(len(p.with_snippets) for p in pages),
+                     "without": sum(len(p.without_snippets) for p in pages)},
+        "systems": systems,
+        "metadata": score_metadata(records),
+        "median_ratio": {name: systems[EXTRACT_PAGE]["ms_median"] / systems[name]["ms_median"]
+                         for name in (TRAFILATURA, TRAFILATURA_BARE)},
+        "bare_text": {  # how far bare_extraction().text is from extract(): why the body is scored from extract()
+            "pages_differing": sum(collapse(bare_texts[p.url] or "") != collapse(body_texts[p.url] or "")
+                                   for p in pages),
+            **snippet_metrics(count_snippets(p, bare_texts[p.url]) for p in pages)},
+        "page_records": records,
+    }
+
+
 # -- printing -----------------------------------------------------------------------------------------
 def fmt(value: float | None, spec: str = ".3f") -> str:
     return "—" if value is None else format(value, spec)
@@ -460,18 +785,154 @@ def print_report(figures: dict[str, Any]) -> None:
                   f"R {fmt(a['recall'])} -> {fmt(b['recall'])}  tokens {a['tokens']} -> {b['tokens']}  {row['url']}")
 
 
+# -- printing: the trafilatura-eval layout ------------------------------------------------------------------
+def print_eval_report(figures: dict[str, Any]) -> None:
+    m = figures["machine"]
+    print(f"machine: {m['platform']}; {m['cpu']}; {m['cpu_count']} CPUs; {m['python']}; "
+          f"trafilatura {m['trafilatura']}, lxml {m['lxml']}, scrapy {m['scrapy']}")
+    snippets = figures["snippets"]
+    print(f"corpus:  {figures['corpus']} ({figures['pages']} pages; {snippets['with']} 'with' and "
+          f"{snippets['without']} 'without' snippets)\n")
+    systems = figures["systems"]
+    scored = [name for name in EVAL_SYSTEMS if "f1" in systems[name]]
+    print("Main text: snippets found in the whitespace-collapsed text, summed over all pages "
+          "(± = bootstrap standard deviation, 1000 resamplings of the pages)")
+    print_table(["system", "pages", "F1", "precision", "recall", "accuracy", "TP", "FP", "FN", "TN", "errors"],
+                [[name, str(systems[name]["pages"]),
+                  *(f"{fmt(systems[name][k])} ± {fmt(systems[name][k + '_std'])}" for k in SNIPPET_METRICS),
+                  *(str(systems[name][k]) for k in ("tp", "fp", "fn", "tn")), str(systems[name]["errors"])]
+                 for name in scored])
+    bare = figures["bare_text"]
+    print(f"the body of plain trafilatura is scored from trafilatura.extract(); {TRAFILATURA_BARE}().text differs "
+          f"from it on {bare['pages_differing']} page(s) after collapsing white space (its snippet F1 "
+          f"{fmt(bare['f1'])})")
+
+    print("\nMetadata: share of the pages with a non-empty annotation that are right (± = bootstrap standard "
+          "deviation); title, author, date are the main figures, the rest are extra lines")
+    metadata = figures["metadata"]
+    print_table(["field", "pages", EXTRACT_PAGE, TRAFILATURA_BARE, "only scraper right", "only trafilatura right",
+                 "annotated empty", "none given there (scraper / trafilatura)"],
+                [[name, str(row["pages"]), share(row, EXTRACT_PAGE), share(row, TRAFILATURA_BARE),
+                  str(row["only_scraper"]), str(row["only_trafilatura"]), str(row["empty_pages"]),
+                  f"{row[EXTRACT_PAGE + '_none_on_empty']} / {row[TRAFILATURA_BARE + '_none_on_empty']}"]
+                 for name, row in metadata.items()])
+    print("title and the extra fields: equal after collapsing white space; title, case-insensitive: the same, "
+          "ignoring case; author: the same set of names, case-insensitive, cut at ; , & | and und; date: the "
+          "first 10 characters; categories, tags: the same set of items")
+
+    print("\nSpeed (per call, after an untimed warm-up; the libraries' per-page caches are emptied before each "
+          "system)")
+    print_table(["system", "pages", "ms/page mean", "ms/page median", "warm-up ms", "pages/s", "total s"],
+                [[name, str(s["pages"]), fmt(s["ms_mean"], ".1f"), fmt(s["ms_median"], ".1f"),
+                  fmt(s["warm_up_ms"], ".0f"), fmt(s["pages_per_s"], ".1f"), fmt(s["wall_s"], ".2f")]
+                 for name, s in systems.items()])
+    ratio = figures["median_ratio"]
+    print(f"\nmedian ms ratio, extract_page / {TRAFILATURA_BARE} (both extract metadata): "
+          f"{ratio[TRAFILATURA_BARE]:.2f}x")
+    print(f"median ms ratio, extract_page / {TRAFILATURA} (body only, as on article-extraction): "
+          f"{ratio[TRAFILATURA]:.2f}x")
+
+    differing = [r for r in figures["page_records"]
+                 if snippet_signature(r, EXTRACT_PAGE) != snippet_signature(r, TRAFILATURA)]
+    print(f"\n{EXTRACT_PAGE} vs {TRAFILATURA}: {len(differing)} page(s) where they find different snippets"
+          + (f"; 'with' found and 'without' found, {TRAFILATURA} -> extract_page" if differing else ""))
+    for record in differing:
+        a, b = record["systems"][TRAFILATURA]["snippets"], record["systems"][EXTRACT_PAGE]["snippets"]
+        print(f"  with {a['tp']} -> {b['tp']} of {a['tp'] + a['fn']}  without {a['fp']} -> {b['fp']} of "
+              f"{a['fp'] + a['tn']}  {record['url']}")
+
+
+def share(row: dict[str, Any], system: str) -> str:
+    return f"{fmt(row[system])} ± {fmt(row[system + '_std'])}" if row["pages"] else "—"
+
+
+def snippet_signature(record: dict[str, Any], system: str) -> tuple[list[str], list[str]]:
+    snippets = record["systems"][system]["snippets"]
+    return snippets["missed"], snippets["unwanted"]
+
+
+def shown(value: Any) -> str:
+    return "—" if is_empty(value) else repr(value)
+
+
+def eval_misses(figures: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The pages where extract_page's ``key`` is wrong; those where plain trafilatura is right come first."""
+    rows = []
+    for record in figures["page_records"]:
+        ours, theirs = record["systems"][EXTRACT_PAGE], record["systems"][TRAFILATURA_BARE]
+        if key == "text":
+            mine = snippet_signature(record, EXTRACT_PAGE)
+            if mine == ([], []):
+                continue
+            rows.append({"url": record["url"], "expected": mine, "ours": ours["snippets"],
+                         "trafilatura": record["systems"][TRAFILATURA]["snippets"],
+                         "trafilatura_right": snippet_signature(record, TRAFILATURA) == ([], [])})
+            continue
+        expected = record["expected"].get(key)
+        if is_empty(expected) or field_correct(key, expected, ours["meta"].get(key)):
+            continue
+        rows.append({"url": record["url"], "expected": expected, "ours": ours["meta"].get(key),
+                     "trafilatura": theirs["meta"].get(key),
+                     "trafilatura_right": field_correct(key, expected, theirs["meta"].get(key))})
+    return sorted(rows, key=lambda row: not row["trafilatura_right"])  # stable: corpus order within each part
+
+
+def print_misses(figures: dict[str, Any], key: str) -> None:
+    rows = eval_misses(figures, key)
+    if key == "text":
+        total = figures["pages"]
+        print(f"\nmisses, text: {EXTRACT_PAGE} misses a 'with' snippet or keeps a 'without' one on {len(rows)} of "
+              f"{total} pages; {TRAFILATURA} gets all of them right on {sum(r['trafilatura_right'] for r in rows)} "
+              "(listed first)")
+        for row in rows:
+            ours, theirs = row["ours"], row["trafilatura"]
+            print(f"  {row['url']}")
+            print(f"    missing 'with':    {' | '.join(map(repr, ours['missed'])) or '—'}")
+            print(f"    found 'without':   {' | '.join(map(repr, ours['unwanted'])) or '—'}")
+            print(f"    trafilatura:       missing {len(theirs['missed'])}, found {len(theirs['unwanted'])}"
+                  + ("  [right]" if row["trafilatura_right"] else ""))
+        return
+    total = figures["metadata"][key]["pages"]
+    print(f"\nmisses, {key}: {EXTRACT_PAGE} is wrong on {len(rows)} of {total} annotated pages; "
+          f"{TRAFILATURA_BARE} is right on {sum(r['trafilatura_right'] for r in rows)} of them (listed first)")
+    for row in rows:
+        print(f"  {row['url']}")
+        print(f"    expected:     {shown(row['expected'])}")
+        print(f"    scraper:      {shown(row['ours'])}")
+        print(f"    trafilatura:  {shown(row['trafilatura'])}" + ("  [right]" if row["trafilatura_right"] else ""))
+
+
 # -- main --------------------------------------------------------------------------------------------
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, metavar="DIR",
-                        help=f"article-extraction corpus (default: {DEFAULT_CORPUS})")
-    parser.add_argument("--limit", type=int, metavar="N", help="use the first N ids of ids.txt only")
+                        help=f"an article-extraction or trafilatura-eval corpus, told apart by its files "
+                             f"(default: {DEFAULT_CORPUS})")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="use the first N pages only (article-extraction: of ids.txt; trafilatura-eval: in "
+                             "evaldata.json's order)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
+    parser.add_argument("--misses", action="append", choices=MISS_FIELDS, default=[], metavar="FIELD",
+                        help=f"trafilatura-eval only: after the figures, list the pages where extract_page is "
+                             f"wrong on FIELD, with the expected value and both systems' values; FIELD is one of "
+                             f"{', '.join(MISS_FIELDS)}; may be repeated")
+    parser.add_argument("--replay", type=Path, metavar="PATH",
+                        help="do not extract: print the figures (and --misses) from a JSON file that --json wrote")
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit < 1:
         parser.error("--limit must be at least 1")
-    if not (args.corpus / "ground-truth.json").is_file():
-        parser.error(f"no corpus at {args.corpus} (ground-truth.json not found); give it with --corpus DIR")
+    if args.replay is not None:
+        if args.limit is not None or args.json is not None:
+            parser.error("--replay takes no --limit or --json")
+        if not args.replay.is_file():
+            parser.error(f"no such file: {args.replay}")
+        return args
+    args.layout = detect_layout(args.corpus)
+    if args.layout is None:
+        parser.error(f"no corpus at {args.corpus} (neither ground-truth.json and ids.txt nor evaldata.json and "
+                     "html/ found); give it with --corpus DIR")
+    if args.misses and args.layout != EVAL_LAYOUT:
+        parser.error("--misses needs a trafilatura-eval corpus")
     return args
 
 
@@ -513,12 +974,28 @@ def run_benchmark(pages: Sequence[Page], corpus: Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    corpus = args.corpus.resolve()
-    pages = load_corpus(corpus, args.limit)
-    figures = run_benchmark(pages, corpus)
-    print_report(figures)
+    if args.replay is not None:
+        figures = json.loads(args.replay.read_text(encoding="utf-8"))
+    elif args.layout == EVAL_LAYOUT:
+        corpus = args.corpus.resolve()
+        figures = run_eval_benchmark(load_eval_corpus(corpus, args.limit), corpus)
+    else:
+        corpus = args.corpus.resolve()
+        pages = load_corpus(corpus, args.limit)
+        figures = run_benchmark(pages, corpus)
+    if figures.get("layout") == EVAL_LAYOUT:
+        print_eval_report(figures)
+        for key in args.misses:
+            print_misses(figures, key)
+    elif args.misses:
+        progress("--misses needs figures from a trafilatura-eval corpus")
+        return 2
+    else:
+        print_report(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if figures.get("layout") == EVAL_LAYOUT:
+        return 0
     return 0 if figures["systems"][CRAWL]["returncode"] == 0 else 1
 
 

@@ -9,13 +9,15 @@ the page's structured data (JSON-LD, ``<meta>``, ``<link rel=canonical>``).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
+from collections.abc import Callable
 from configparser import ConfigParser
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml.html import HtmlElement
@@ -161,6 +163,9 @@ class StructuredHints:
     canonical: str | None = None
     published: str | None = None
     modified: str | None = None
+    site_names: tuple[str, ...] = ()  # og:site_name, application-name, JSON-LD publisher/WebSite names
+    headings: tuple[str, ...] = ()  # the page's first <h1> texts
+    titles: tuple[str, ...] = ()  # title strings as the page writes them: og:title, twitter:title, <title>
 
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
@@ -192,11 +197,20 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
             metas[key.lower()] = content
     published = next((metas[k] for k in _PUBLISHED_META if k in metas), None)
     modified = next((metas[k] for k in _MODIFIED_META if k in metas), None)
+    site_names = [metas[k] for k in ("og:site_name", "application-name", "apple-mobile-web-app-title") if k in metas]
     for obj in _json_ld_objects(tree):
         if published is None and isinstance(obj.get("datePublished"), str):
             published = obj["datePublished"]
         if modified is None and isinstance(obj.get("dateModified"), str):
             modified = obj["dateModified"]
+        kind = obj.get("@type")
+        if kind in ("WebSite", "Organization", "NewsMediaOrganization") and isinstance(obj.get("name"), str):
+            site_names.append(obj["name"])
+        publisher = obj.get("publisher")
+        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
+            site_names.append(publisher["name"])
+    headings = tuple(text for h1 in itertools.islice(tree.iterfind(".//h1"), 3)
+                     if (text := clean_field(h1.text_content())))
     canonical = None
     for link in tree.iterfind(".//link[@rel]"):
         if "canonical" in link.get("rel", "").lower().split() and link.get("href"):
@@ -204,7 +218,118 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
             break
     canonical = canonical or metas.get("og:url")
     html_lang = tree.get("lang") or tree.get("xml:lang") or metas.get("content-language")
-    return StructuredHints(html_lang=html_lang, canonical=canonical, published=published, modified=modified)
+    title_element = tree.find(".//title")
+    raw_titles = [metas.get("og:title"), metas.get("twitter:title"),
+                  title_element.text_content() if title_element is not None else None]
+    return StructuredHints(html_lang=html_lang, canonical=canonical, published=published, modified=modified,
+                           site_names=tuple(n for n in (clean_field(x) for x in site_names) if n),
+                           headings=headings, titles=tuple(t for t in (clean_field(x) for x in raw_titles) if t))
+
+
+# trafilatura turns typographic quotes and dashes into ASCII; fold both sides to compare,
+# then give back the page's own characters.
+_FOLD = str.maketrans({"’": "'", "‘": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
+                       "–": "-", "—": "-", "\u00a0": " "})
+
+
+def _restore_characters(text: str, sources: tuple[str, ...]) -> str:
+    folded = text.translate(_FOLD).lower()
+    for source in sources:
+        index = source.translate(_FOLD).lower().find(folded)
+        if index >= 0 and len(source.lower()) == len(source):
+            return source[index:index + len(text)]
+    return text
+
+
+# Separators between a title and the site's name: "Story | Site", "Site - Story", "Story :: Site".
+_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·»/:]{1,2}\s+|\s*[|]\s*|\s+::\s*")
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def site_matcher(url: str, hints: StructuredHints, *, loose: bool = True) -> Callable[[str], bool]:
+    """A test for "this text is the site's name": og:site_name, the publisher, or the host.
+
+    ``loose`` also accepts near matches of the host name ("Herr Pfleger" on herrpfleger.de);
+    for authors it is off, since a blogger's name is often the host (lemire.me).
+    """
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    labels = [_squash(label) for label in host.split(".") if len(label) > 3]
+    names = {_squash(n) for n in hints.site_names} | {_squash(host)}
+
+    def site_like(segment: str) -> bool:
+        squashed = _squash(segment)
+        if not squashed:
+            return True
+        if squashed in names:
+            return True
+        return loose and any(squashed == label or (len(squashed) > 4 and squashed in label)
+                             or (len(label) > 4 and label in squashed and len(squashed) < len(label) + 8)
+                             for label in labels)
+
+    return site_like
+
+
+_AUTHOR_LABEL = re.compile(r"^(?:(?:view|see)\s+all\s+posts\s+by|all\s+posts\s+by|posted\s+by|written\s+by|"
+                           r"autor(?:in)?|author|text|redaktion|editor|von|by)\s*[:：]?\s+", re.IGNORECASE)
+_NOT_NAMES = frozenset({"name", "admin", "administrator", "wordpressadmin", "human", "user", "guest", "no author",
+                        "webmaster"})
+
+
+def clean_authors(names: list[str], url: str, hints: StructuredHints) -> list[str]:
+    """Byline names: labels ("Posted by", "责任编辑：") cut, placeholders ("Name", "admin") and sentences dropped."""
+    out: list[str] = []
+    for name in names:
+        name = _AUTHOR_LABEL.sub("", name).strip()
+        _label, sep, rest = name.partition("：")
+        if sep and rest.strip():
+            name = rest.strip()
+        words = name.split()
+        # Organisations and newsrooms ("Redaktion", "Reuters") are bylines too: they stay.
+        if (not words or len(words) > 4 or name.lower() in _NOT_NAMES
+                or any(ch.isdigit() for ch in name) or "@" in name or "http" in name.lower()):
+            continue
+        if name.lower() not in {n.lower() for n in out}:
+            out.append(name)
+    return out
+
+
+def clean_title(title: str | None, url: str, hints: StructuredHints) -> str | None:
+    """The article's title without the site name that pages add to <title>.
+
+    A segment at either end counts as the site's name when it matches og:site_name or
+    the publisher's name, or the host name (``"Herr Pfleger"`` on herrpfleger.de).
+    A title that is only the site's name gives way to the page's <h1>.
+    """
+    if not title:
+        return None
+    site_like = site_matcher(url, hints)
+
+    if site_like(title) and hints.headings:
+        return hints.headings[0]
+    title = _restore_characters(title, (*hints.headings, *hints.titles))
+    for heading in hints.headings:
+        # "Heading: kicker | Site" or "Kicker: Heading": the page's own <h1> is the headline.
+        if (heading != title and len(heading) >= 0.4 * len(title) and not site_like(heading)
+                and _squash(heading) in _squash(title)):
+            return heading
+    pieces = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    if len(pieces) < 2:
+        return title
+    start, end = 0, len(pieces)
+    while end - start > 1 and site_like(pieces[end - 1]):
+        end -= 1
+    while end - start > 1 and site_like(pieces[start]):
+        start += 1
+    if (start, end) == (0, len(pieces)):
+        return title
+    kept = pieces[start]
+    for index in range(start + 1, end):
+        kept += separators[index - 1] + pieces[index]
+    return kept.strip() or title
 
 
 def detect_language(text: str) -> str | None:
@@ -255,8 +380,8 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = Extra
     return Article(
         text=text,
         markdown=markdown,
-        title=clean_field(meta("title")),
-        authors=split_authors(clean_field(meta("author"))),
+        title=clean_title(clean_field(meta("title")), url, hints),
+        authors=clean_authors(split_authors(clean_field(meta("author"))), url, hints),
         published=merge_dates(clean_field(meta("date")), hints.published),
         modified=normalise_date(hints.modified),
         site_name=clean_field(meta("sitename")),
