@@ -1,0 +1,58 @@
+"""Titles and bylines as the page means them (issue 5): real pages, then the rules."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from scraper.extraction import StructuredHints, clean_authors, clean_title, extract_page
+
+CASES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
+NAMES = sorted(p.name for p in CASES.iterdir() if (p / "expected.json").is_file())
+
+
+def collapse(text: str | None) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_page_metadata(name: str) -> None:
+    expected = json.loads((CASES / name / "expected.json").read_text(encoding="utf-8"))
+    article = extract_page(gzip.decompress((CASES / name / "page.html.gz").read_bytes()), expected["url"])
+    assert article is not None
+    assert collapse(article.title) == collapse(expected["title"])
+    if "date" in expected:
+        assert (article.published or "")[:10] == expected["date"]
+
+
+HINTS = StructuredHints(site_names=("The Daily Example",), headings=("Council backs harbour plan",),
+                        titles=("Council backs harbour plan – a “historic” vote | The Daily Example",))
+
+
+@pytest.mark.parametrize(("title", "cleaned"), [
+    ("Council backs harbour plan | The Daily Example", "Council backs harbour plan"),
+    ("The Daily Example - Council backs harbour plan", "Council backs harbour plan"),
+    ("Harbour: Council backs harbour plan", "Council backs harbour plan"),  # the <h1> over a kicker
+    ("The Daily Example", "Council backs harbour plan"),  # only the site's name: the <h1>
+    ("Ferry strike - what we know", "Ferry strike - what we know"),  # a dash inside the title stays
+    ("Ferry strike | dailyexample.com", "Ferry strike"),  # the host name
+])
+def test_clean_title(title: str, cleaned: str) -> None:
+    assert clean_title(title, "https://www.dailyexample.com/news/1", HINTS) == cleaned
+
+
+def test_title_gets_the_pages_own_quotes_and_dashes() -> None:
+    hints = StructuredHints(titles=("Council backs harbour plan – a “historic” vote | The Daily Example",))
+    assert clean_title('Council backs harbour plan - a "historic" vote', "https://x.test/", hints) == (
+        "Council backs harbour plan – a “historic” vote")
+
+
+def test_clean_authors() -> None:
+    names = ["View all posts by Daniel Lemire", "责任编辑：孔德明", "Name", "Martin is a full-stack engineer at Toptal",
+             "Redaktion", "daniel lemire"]
+    assert clean_authors(names, "https://lemire.me/blog/", StructuredHints()) == ["Daniel Lemire", "孔德明",
+                                                                                  "Redaktion"]
