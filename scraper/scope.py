@@ -132,6 +132,10 @@ class Scope:
             return "scope:domain"
         if self.mode == "prefix" and not url_key(url).startswith(self._prefixes):
             return "scope:prefix"
+        return self._pattern_verdict(url)
+
+    def _pattern_verdict(self, url: str) -> str | None:
+        """The person's own --allow/--deny rules."""
         if any(p.search(url) for p in self.deny):
             return "deny"
         if self.allow and not any(p.search(url) for p in self.allow):
@@ -143,11 +147,7 @@ class Scope:
         only the scheme and the person's own --allow/--deny rules apply."""
         if urlsplit(url).scheme not in ("http", "https"):
             return "scheme"
-        if any(p.search(url) for p in self.deny):
-            return "deny"
-        if self.allow and not any(p.search(url) for p in self.allow):
-            return "allow"
-        return None
+        return self._pattern_verdict(url)
 
     def allows(self, url: str, depth: int) -> bool:
         return self.verdict(url, depth) is None
