@@ -174,11 +174,12 @@ def test_lock_keeps_runs_from_overlapping(tmp_path: Path) -> None:
 def test_missed_runs_catch_up_once(tmp_path: Path) -> None:
     with SiteServer() as site:
         url = site.url("/cookies")
-        assert run_scraper("watch", "add", url, "--every", "2s", "--out", str(tmp_path)).returncode == 0
+        # 5 s: long enough that the second run, started at once, surely finds nothing due
+        assert run_scraper("watch", "add", url, "--every", "5s", "--out", str(tmp_path)).returncode == 0
         assert run_scraper("rearchive", "--out", str(tmp_path), *FAST).returncode == 0
         nothing = run_scraper("rearchive", "--out", str(tmp_path), *FAST)
         assert nothing.returncode == 0 and "nothing due" in nothing.stderr
-        time.sleep(4.5)  # two runs missed
+        time.sleep(11)  # two runs missed
         assert run_scraper("rearchive", "--out", str(tmp_path), *FAST).returncode == 0
         captures = json.loads("[" + ",".join(run_scraper("history", url, "--json", "--out", str(tmp_path))
                                              .stdout.splitlines()) + "]")
