@@ -209,8 +209,9 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
         publisher = obj.get("publisher")
         if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
             site_names.append(publisher["name"])
+    # itertext joined by spaces: "<span>Kicker</span><span>Headline</span>" must not run together.
     headings = tuple(text for h1 in itertools.islice(tree.iterfind(".//h1"), 3)
-                     if (text := clean_field(h1.text_content())))
+                     if (text := clean_field(" ".join(h1.itertext()))))
     canonical = None
     for link in tree.iterfind(".//link[@rel]"):
         if "canonical" in link.get("rel", "").lower().split() and link.get("href"):
@@ -242,7 +243,7 @@ def _restore_characters(text: str, sources: tuple[str, ...]) -> str:
 
 
 # Separators between a title and the site's name: "Story | Site", "Site - Story", "Story :: Site".
-_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·»/:]{1,2}\s+|\s*[|]\s*|\s+::\s*")
+_TITLE_SEPARATOR = re.compile(r"\s+[|\-–—·»/:]{1,2}\s+|\s*[|]\s*|\s+::\s*|(?<=\w):\s+")
 
 
 def _squash(text: str) -> str:
@@ -310,12 +311,14 @@ def clean_title(title: str | None, url: str, hints: StructuredHints) -> str | No
     if site_like(title) and hints.headings:
         return hints.headings[0]
     title = _restore_characters(title, (*hints.headings, *hints.titles))
-    for heading in hints.headings:
-        # "Heading: kicker | Site" or "Kicker: Heading": the page's own <h1> is the headline.
-        if (heading != title and len(heading) >= 0.4 * len(title) and not site_like(heading)
-                and _squash(heading) in _squash(title)):
-            return heading
     pieces = _TITLE_SEPARATOR.split(title)
+    for heading in hints.headings:
+        # "Kicker: Heading | Site": the page's own <h1> is the headline when it is one or
+        # more whole segments of the title.
+        wanted = _squash(heading)
+        runs = (_squash("".join(pieces[i:j])) for i in range(len(pieces)) for j in range(i + 1, len(pieces) + 1))
+        if heading != title and not site_like(heading) and wanted in runs:
+            return heading
     separators = _TITLE_SEPARATOR.findall(title)
     if len(pieces) < 2:
         return title
