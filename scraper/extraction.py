@@ -12,6 +12,7 @@ import functools
 import itertools
 import json
 import re
+import unicodedata
 from collections.abc import Callable
 from configparser import ConfigParser
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.core import bare_extraction
 from trafilatura.settings import use_config
@@ -166,6 +168,17 @@ class StructuredHints:
     site_names: tuple[str, ...] = ()  # og:site_name, application-name, JSON-LD publisher/WebSite names
     headings: tuple[str, ...] = ()  # the page's first <h1> texts
     titles: tuple[str, ...] = ()  # title strings as the page writes them: og:title, twitter:title, <title>
+    bylines: tuple[str, ...] = ()  # texts of author markup: rel=author, itemprop=author, .byline, /author/ links
+    author_names: tuple[str, ...] = ()  # names as written: meta author, article:author, JSON-LD author
+
+
+# Markup that names a page's author, most specific first (microdata, rel=author, WordPress/hAtom
+# classes, author archive links); read only when trafilatura found no author.
+_BYLINE_PATH = etree.XPath(
+    "//*[@itemprop='author']//*[@itemprop='name'] | //*[@itemprop='author' and not(.//*[@itemprop='name'])]"
+    " | //a[@rel='author'] | //*[contains(concat(' ', normalize-space(@class), ' '), ' author ')]//*[contains("
+    "concat(' ', normalize-space(@class), ' '), ' fn ')] | //*[contains(concat(' ', normalize-space(@class), ' '),"
+    " ' byline ')] | //a[contains(@href, '/author/')]")
 
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
@@ -198,6 +211,7 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
     published = next((metas[k] for k in _PUBLISHED_META if k in metas), None)
     modified = next((metas[k] for k in _MODIFIED_META if k in metas), None)
     site_names = [metas[k] for k in ("og:site_name", "application-name", "apple-mobile-web-app-title") if k in metas]
+    author_names = [metas[k] for k in ("author", "article:author", "dc.creator", "parsely-author") if k in metas]
     for obj in _json_ld_objects(tree):
         if published is None and isinstance(obj.get("datePublished"), str):
             published = obj["datePublished"]
@@ -206,6 +220,12 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
         kind = obj.get("@type")
         if kind in ("WebSite", "Organization", "NewsMediaOrganization") and isinstance(obj.get("name"), str):
             site_names.append(obj["name"])
+        authors_ld = obj.get("author")
+        for person in authors_ld if isinstance(authors_ld, list) else [authors_ld]:
+            if isinstance(person, dict) and isinstance(person.get("name"), str):
+                author_names.append(person["name"])
+            elif isinstance(person, str):
+                author_names.append(person)
         publisher = obj.get("publisher")
         if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
             site_names.append(publisher["name"])
@@ -219,12 +239,16 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
             break
     canonical = canonical or metas.get("og:url")
     html_lang = tree.get("lang") or tree.get("xml:lang") or metas.get("content-language")
+    bylines = tuple(text for element in itertools.islice(_BYLINE_PATH(tree), 6)
+                    if (text := clean_field(" ".join(element.itertext()))))
     title_element = tree.find(".//title")
     raw_titles = [metas.get("og:title"), metas.get("twitter:title"),
                   title_element.text_content() if title_element is not None else None]
     return StructuredHints(html_lang=html_lang, canonical=canonical, published=published, modified=modified,
                            site_names=tuple(n for n in (clean_field(x) for x in site_names) if n),
-                           headings=headings, titles=tuple(t for t in (clean_field(x) for x in raw_titles) if t))
+                           headings=headings, titles=tuple(t for t in (clean_field(x) for x in raw_titles) if t),
+                           bylines=bylines,
+                           author_names=tuple(n for n in (clean_field(x) for x in author_names) if n))
 
 
 # trafilatura turns typographic quotes and dashes into ASCII; fold both sides to compare,
@@ -279,6 +303,24 @@ _NOT_NAMES = frozenset({"name", "admin", "administrator", "wordpressadmin", "hum
                         "webmaster"})
 
 
+def _ascii_key(text: str) -> str:
+    """"Guido Beyß" and "Guido Beyss", "Gàbor" and "Gabor", "Herr_Rein" and "Herr Rein": one key."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"[^\W_]+", stripped.lower()))
+
+
+def _as_written(name: str, hints: StructuredHints) -> str:
+    """trafilatura flattens accents and punctuation in names; the page's own spelling wins."""
+    key = _ascii_key(name)
+    for source in (*hints.author_names, *hints.bylines):
+        for candidate in re.split(r"\s*(?:[,;|&]|\band\b|\bund\b)\s*", source):
+            candidate = _AUTHOR_LABEL.sub("", candidate).strip()
+            if candidate and _ascii_key(candidate) == key:
+                return candidate
+    return name
+
+
 def clean_authors(names: list[str], url: str, hints: StructuredHints) -> list[str]:
     """Byline names: labels ("Posted by", "责任编辑：") cut, placeholders ("Name", "admin") and sentences dropped."""
     out: list[str] = []
@@ -292,9 +334,16 @@ def clean_authors(names: list[str], url: str, hints: StructuredHints) -> list[st
         if (not words or len(words) > 4 or name.lower() in _NOT_NAMES
                 or any(ch.isdigit() for ch in name) or "@" in name or "http" in name.lower()):
             continue
+        name = _as_written(name, hints)
         if name.lower() not in {n.lower() for n in out}:
             out.append(name)
     return out
+
+
+def pick_authors(found: str | None, url: str, hints: StructuredHints) -> list[str]:
+    """trafilatura's authors, else the page's author markup (rel=author, itemprop, .byline)."""
+    return (clean_authors(split_authors(found), url, hints)
+            or clean_authors([next(iter(hints.bylines), "")], url, hints))
 
 
 def clean_title(title: str | None, url: str, hints: StructuredHints) -> str | None:
@@ -384,7 +433,7 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = Extra
         text=text,
         markdown=markdown,
         title=clean_title(clean_field(meta("title")), url, hints),
-        authors=clean_authors(split_authors(clean_field(meta("author"))), url, hints),
+        authors=pick_authors(clean_field(meta("author")), url, hints),
         published=merge_dates(clean_field(meta("date")), hints.published),
         modified=normalise_date(hints.modified),
         site_name=clean_field(meta("sitename")),

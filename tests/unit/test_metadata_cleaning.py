@@ -56,3 +56,18 @@ def test_clean_authors() -> None:
              "Redaktion", "daniel lemire"]
     assert clean_authors(names, "https://lemire.me/blog/", StructuredHints()) == ["Daniel Lemire", "孔德明",
                                                                                   "Redaktion"]
+
+
+def test_byline_markup_when_trafilatura_finds_no_author() -> None:
+    body = "<p>" + "A paragraph of the post that is long enough to be the main text of this page. " * 6 + "</p>"
+    html = (f"<html><head><title>Post</title></head><body><article><h1>Post</h1>{body}"
+            "<footer class='entry-meta'>Posted on 3 March by <span class='author vcard'><a class='url fn' "
+            "href='/author/gnaddrig/'>gnaddrig</a></span></footer></article></body></html>")
+    article = extract_page(html, "https://blog.example.org/2020/post/")
+    assert article is not None and article.authors == ["gnaddrig"]
+
+
+def test_names_keep_the_pages_spelling() -> None:
+    hints = StructuredHints(author_names=("Guido Beyß",), bylines=("Von Gàbor Muniér und Ann Lee",))
+    assert clean_authors(["Guido Beyss", "Gabor Munier", "ann lee"], "https://x.test/", hints) == [
+        "Guido Beyß", "Gàbor Muniér", "Ann Lee"]
