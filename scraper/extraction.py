@@ -168,6 +168,7 @@ class StructuredHints:
     site_names: tuple[str, ...] = ()  # og:site_name, application-name, JSON-LD publisher/WebSite names
     headings: tuple[str, ...] = ()  # the page's first <h1> texts
     titles: tuple[str, ...] = ()  # title strings as the page writes them: og:title, twitter:title, <title>
+    document_title: str | None = None  # the <title> element
     bylines: tuple[str, ...] = ()  # texts of author markup: rel=author, itemprop=author, .byline, /author/ links
     author_names: tuple[str, ...] = ()  # names as written: meta author, article:author, JSON-LD author
 
@@ -248,6 +249,8 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
                            site_names=tuple(n for n in (clean_field(x) for x in site_names) if n),
                            headings=headings, titles=tuple(t for t in (clean_field(x) for x in raw_titles) if t),
                            bylines=bylines,
+                           document_title=clean_field(title_element.text_content()) if title_element is not None
+                           else None,
                            author_names=tuple(n for n in (clean_field(x) for x in author_names) if n))
 
 
@@ -346,6 +349,21 @@ def pick_authors(found: str | None, url: str, hints: StructuredHints) -> list[st
             or clean_authors([next(iter(hints.bylines), "")], url, hints))
 
 
+def pick_title(found: str | None, url: str, hints: StructuredHints) -> str | None:
+    """trafilatura's title, unless the page's <title> and <h1>s both disagree with it.
+
+    trafilatura sometimes takes a navigation label ("Hauptmenü") for the headline; the
+    document's own <title>, cleaned of the site name, is then the better witness.
+    """
+    page_title = hints.document_title
+    if found and page_title and _squash(found) not in _squash(page_title) and not any(
+            _squash(found) == _squash(h) for h in hints.headings):
+        cleaned = clean_title(page_title, url, hints)
+        if cleaned and not site_matcher(url, hints)(cleaned):
+            return cleaned
+    return clean_title(found, url, hints)
+
+
 def clean_title(title: str | None, url: str, hints: StructuredHints) -> str | None:
     """The article's title without the site name that pages add to <title>.
 
@@ -432,7 +450,7 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = Extra
     return Article(
         text=text,
         markdown=markdown,
-        title=clean_title(clean_field(meta("title")), url, hints),
+        title=pick_title(clean_field(meta("title")), url, hints),
         authors=pick_authors(clean_field(meta("author")), url, hints),
         published=merge_dates(clean_field(meta("date")), hints.published),
         modified=normalise_date(hints.modified),

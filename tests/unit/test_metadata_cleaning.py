@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.extraction import StructuredHints, clean_authors, clean_title, extract_page
+from scraper.extraction import StructuredHints, clean_authors, clean_title, extract_page, pick_title
 
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
 NAMES = sorted(p.name for p in CASES.iterdir() if (p / "expected.json").is_file())
@@ -71,3 +71,11 @@ def test_names_keep_the_pages_spelling() -> None:
     hints = StructuredHints(author_names=("Guido Beyß",), bylines=("Von Gàbor Muniér und Ann Lee",))
     assert clean_authors(["Guido Beyss", "Gabor Munier", "ann lee"], "https://x.test/", hints) == [
         "Guido Beyß", "Gàbor Muniér", "Ann Lee"]
+
+
+def test_a_navigation_label_gives_way_to_the_document_title() -> None:
+    hints = StructuredHints(document_title="Reparaturcafé am 31. Januar - Stadt Ahlen", site_names=("Stadt Ahlen",),
+                            headings=("Aktuelles",))
+    assert pick_title("Hauptmenü", "https://www.ahlen.de/aktuelles/1", hints) == "Reparaturcafé am 31. Januar"
+    # trafilatura's choice stands when the <title> or an <h1> agrees with it
+    assert pick_title("Aktuelles", "https://www.ahlen.de/aktuelles/1", hints) == "Aktuelles"
