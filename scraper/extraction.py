@@ -169,6 +169,7 @@ class StructuredHints:
     headings: tuple[str, ...] = ()  # the page's first <h1> texts
     titles: tuple[str, ...] = ()  # title strings as the page writes them: og:title, twitter:title, <title>
     document_title: str | None = None  # the <title> element
+    heading_parts: tuple[tuple[str, ...], ...] = ()  # each <h1>'s text pieces (kicker, headline, subtitle)
     bylines: tuple[str, ...] = ()  # texts of author markup: rel=author, itemprop=author, .byline, /author/ links
     author_names: tuple[str, ...] = ()  # names as written: meta author, article:author, JSON-LD author
 
@@ -231,8 +232,12 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
         if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
             site_names.append(publisher["name"])
     # itertext joined by spaces: "<span>Kicker</span><span>Headline</span>" must not run together.
-    headings = tuple(text for h1 in itertools.islice(tree.iterfind(".//h1"), 3)
-                     if (text := clean_field(" ".join(h1.itertext()))))
+    # Pieces of an <h1> are the lines of its text: a kicker or subtitle sits on a line of its own,
+    # inline markup ("Hot <em>and</em> Fresh") does not break a line.
+    h1s = [[part for line in re.split(r"\s*\n\s*", "".join(h1.itertext())) if (part := " ".join(line.split()))]
+           for h1 in itertools.islice(tree.iterfind(".//h1"), 3)]
+    headings = tuple(" ".join(parts) for parts in h1s if parts)
+    heading_parts = tuple(tuple(parts) for parts in h1s if parts)
     canonical = None
     for link in tree.iterfind(".//link[@rel]"):
         if "canonical" in link.get("rel", "").lower().split() and link.get("href"):
@@ -248,7 +253,7 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
     return StructuredHints(html_lang=html_lang, canonical=canonical, published=published, modified=modified,
                            site_names=tuple(n for n in (clean_field(x) for x in site_names) if n),
                            headings=headings, titles=tuple(t for t in (clean_field(x) for x in raw_titles) if t),
-                           bylines=bylines,
+                           bylines=bylines, heading_parts=heading_parts,
                            document_title=clean_field(title_element.text_content()) if title_element is not None
                            else None,
                            author_names=tuple(n for n in (clean_field(x) for x in author_names) if n))
@@ -349,12 +354,31 @@ def pick_authors(found: str | None, url: str, hints: StructuredHints) -> list[st
             or clean_authors([next(iter(hints.bylines), "")], url, hints))
 
 
+def _headline_of(parts: tuple[str, ...], *witnesses: str | None) -> str:
+    """The headline among an <h1>'s pieces ("Kicker", "Headline", "Subtitle"): the piece the
+    page's titles also carry, else the longest one."""
+    pieces = [p for p in parts if len(p.split()) >= 2] or list(parts)
+    if len(pieces) == 1:
+        return pieces[0]
+    for piece in pieces:
+        if any(w and _squash(piece) in _squash(w) for w in witnesses):
+            return piece
+    return max(pieces, key=len)
+
+
 def pick_title(found: str | None, url: str, hints: StructuredHints) -> str | None:
     """trafilatura's title, unless the page's <title> and <h1>s both disagree with it.
 
     trafilatura sometimes takes a navigation label ("Hauptmenü") for the headline; the
     document's own <title>, cleaned of the site name, is then the better witness.
     """
+    site_like = site_matcher(url, hints)
+    if found and len(hints.headings) == 1:
+        parts = hints.heading_parts[0] if hints.heading_parts else (hints.headings[0],)
+        heading = _headline_of(parts, found, hints.document_title)
+        # One <h1> that reads like a headline: what the reader sees above the article.
+        if len(heading.split()) >= 3 and not site_like(heading) and _squash(heading) != _squash(found):
+            return heading
     page_title = hints.document_title
     if found and page_title and _squash(found) not in _squash(page_title) and not any(
             _squash(found) == _squash(h) for h in hints.headings):
