@@ -192,6 +192,13 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         check_writable_root(out)
     except ArchiveRootError as exc:
         fail(f"--out: {exc}")
+    if db:
+        try:
+            from scraper.storage.catalog import Catalog
+
+            Catalog(db).close()
+        except Exception as exc:  # a bad URL, a missing driver, a server that does not answer
+            fail(f"--db: cannot open the catalog: {exc}")
     if jsonl and jsonl != "-":
         try:
             Path(jsonl).open("a").close()

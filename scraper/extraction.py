@@ -282,12 +282,9 @@ def _squash(text: str) -> str:
     return re.sub(r"[\W_]+", "", text.lower())
 
 
-def site_matcher(url: str, hints: StructuredHints, *, loose: bool = True) -> Callable[[str], bool]:
-    """A test for "this text is the site's name": og:site_name, the publisher, or the host.
-
-    ``loose`` also accepts near matches of the host name ("Herr Pfleger" on herrpfleger.de);
-    for authors it is off, since a blogger's name is often the host (lemire.me).
-    """
+def site_matcher(url: str, hints: StructuredHints) -> Callable[[str], bool]:
+    """A test for "this text is the site's name": og:site_name, the publisher, or the host,
+    also near matches of the host name ("Herr Pfleger" on herrpfleger.de)."""
     host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
     labels = [_squash(label) for label in host.split(".") if len(label) > 3]
     names = {_squash(n) for n in hints.site_names} | {_squash(host)}
@@ -298,7 +295,7 @@ def site_matcher(url: str, hints: StructuredHints, *, loose: bool = True) -> Cal
             return True
         if squashed in names:
             return True
-        return loose and any(squashed == label or (len(squashed) > 4 and squashed in label)
+        return any(squashed == label or (len(squashed) > 4 and squashed in label)
                              or (len(label) > 4 and label in squashed and len(squashed) < len(label) + 8)
                              for label in labels)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 
 from scraper.extensions import ArchiveRun
@@ -57,23 +58,35 @@ class OneLineErrors(logging.Filter):
         return True
 
 
+def _close_if_open(crawler: Crawler, reason: str) -> None:
+    run = ArchiveRun.existing(crawler)
+    if run is not None and not run.closed:
+        run.close(reason)
+
+
 def run_crawl(settings: Settings) -> CrawlResult:
     """Run the archive spider to the end (the Twisted reactor runs once per process)."""
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ArchiveSpider)
     try:
-        process.crawl(crawler)
-        if settings.get("LOG_LEVEL") != "DEBUG":
-            # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
-            for handler in logging.getLogger().handlers:
-                handler.addFilter(OneLineErrors())
+        # A Ctrl-C while the archive run is being set up waits until the run exists and can be
+        # closed properly: it is delivered when the mask is restored, inside this try.
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            process.crawl(crawler)
+            if settings.get("LOG_LEVEL") != "DEBUG":
+                # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
+                for handler in logging.getLogger().handlers:
+                    handler.addFilter(OneLineErrors())
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
         process.start()
     except KeyboardInterrupt:
         # Ctrl-C before Scrapy's own handlers were installed: still close what was opened.
-        run = ArchiveRun.existing(crawler)
-        if run is not None:
-            run.close("shutdown")
+        _close_if_open(crawler, "shutdown")
         raise
+    # A stop before the engine opened the spider never sends spider_closed: close here.
+    _close_if_open(crawler, "shutdown")
     layout = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])
     if not layout.manifest_path.is_file():
         raise RuntimeError(f"the crawl ended without writing {layout.manifest_path}")

@@ -91,3 +91,9 @@ def test_sigint_stops_gracefully_with_130_and_readable_files(site: Site, tmp_pat
     assert 2 <= len(records) < len(urls)
     warc_urls = {r.target_uri for p in directory.glob("*.warc.gz") for r in iter_records(p) if r.rec_type == "response"}
     assert {r["url"] for r in records} <= warc_urls
+
+
+def test_bad_catalog_url(tmp_path: Path) -> None:
+    proc = run_scraper("crawl", "http://127.0.0.1:9/", "--db", "nosuchdb://x", "--out", str(tmp_path))
+    assert_one_line_error(proc, 2, "--db: cannot open the catalog")
+    assert not crawl_dirs(tmp_path)
