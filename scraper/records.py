@@ -232,9 +232,12 @@ def render_markdown(record: dict[str, Any]) -> str:
         lines += [f"Published {record['published']}", ""]
     if record.get("modified"):
         lines += [f"Updated {record['modified']}", ""]
-    body = record.get("markdown") or record.get("text")
+    body = (record.get("markdown") or record.get("text") or "").strip()
+    first, _, rest = body.partition("\n")
+    if record.get("title") and first.lstrip("# ").strip() == record["title"]:
+        body = rest.strip()  # the page's own headline is already the document's title
     if body:
-        lines += [body.strip(), ""]
+        lines += [body, ""]
     lines += [f"Original url: {record.get('url')}"]
     return "\n".join(lines) + "\n"
 

@@ -83,3 +83,9 @@ def test_small_helpers() -> None:
     assert word_count("Hello, world—again") == 3 and word_count(None) == 0
     assert utc_timestamp(datetime(2024, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1)))) == "2023-12-31T23:30:00Z"
     assert utc_timestamp(datetime(2024, 1, 1, tzinfo=UTC)).endswith("Z")
+
+
+def test_markdown_does_not_repeat_the_headline() -> None:
+    article = Article(text="A title\nBody.", markdown="# A title\n\nBody.", title="A title")
+    record = build_page_record(CRAWL_ID, capture(), article, {"name": "t", "version": "1"}).to_dict()
+    assert render_markdown(record).count("A title") == 1
