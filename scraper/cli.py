@@ -6,9 +6,11 @@ traceback.  Exit statuses are :class:`ExitStatus`.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
+from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,21 @@ def parse_duration(text: str) -> float:
 def fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> None:
     click.echo(f"scraper: error: {message}", err=True)
     raise SystemExit(int(status))
+
+
+def require(option: str, check: Callable[[], object], errors: type[BaseException] | tuple[type[BaseException], ...]
+            = ValueError, prefix: str = "") -> None:
+    """Run a check of an option's value; its failure is one usage-error line naming the option."""
+    try:
+        check()
+    except errors as exc:
+        fail(f"{option}: {prefix}{exc}")
+
+
+def open_catalog_or_raise(db: str) -> None:
+    from scraper.storage.catalog import Catalog
+
+    Catalog(db).close()
 
 
 def parse_set_options(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -175,30 +192,15 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         fail("no URLs to crawl: give URLs as arguments, with -i FILE, or --sitemap/--feed/--discover")
     for option, patterns in (("--allow", allow), ("--deny", deny)):
         for pattern in patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                fail(f"{option}: {pattern!r} is not a regular expression: {exc}")
-    try:
-        parse_resolve(resolve)
-    except ValueError as exc:
-        fail(f"--resolve: {exc}")
+            require(option, functools.partial(re.compile, pattern), re.error,
+                    f"{pattern!r} is not a regular expression: ")
+    require("--resolve", lambda: parse_resolve(resolve))
     if since:
-        try:
-            parse_since(since)
-        except ValueError as exc:
-            fail(f"--since: {exc}")
-    try:
-        check_writable_root(out)
-    except ArchiveRootError as exc:
-        fail(f"--out: {exc}")
+        require("--since", lambda: parse_since(since))
+    require("--out", lambda: check_writable_root(out), ArchiveRootError)
     if db:
-        try:
-            from scraper.storage.catalog import Catalog
-
-            Catalog(db).close()
-        except Exception as exc:  # a bad URL, a missing driver, a server that does not answer
-            fail(f"--db: cannot open the catalog: {exc}")
+        # a bad URL, a missing driver, a server that does not answer
+        require("--db", lambda: open_catalog_or_raise(db), Exception, "cannot open the catalog: ")
     if jsonl and jsonl != "-":
         try:
             Path(jsonl).open("a").close()
