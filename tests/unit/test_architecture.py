@@ -10,7 +10,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "scraper"
 PURE = ["scraper.extraction", "scraper.records", "scraper.scope", "scraper.seeds", "scraper.storage.warc",
         "scraper.storage.layout", "scraper.storage.jsonl", "scraper.storage.lookup", "scraper.storage.catalog",
-        "scraper.schema", "scraper.access", "scraper.requisites"]
+        "scraper.schema", "scraper.access", "scraper.requisites",
+        "scraper.bylines", "scraper.taxonomy"]
 
 
 def test_pure_modules_import_without_scrapy() -> None:
