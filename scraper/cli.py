@@ -375,5 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-# The re-archiving commands register themselves on the group.
+# The other command groups register themselves on the group.
+from scraper import cli_export as _cli_export  # noqa: E402,F401
+from scraper import cli_interchange as _cli_interchange  # noqa: E402,F401
 from scraper import cli_rearchive as _cli_rearchive  # noqa: E402,F401
+from scraper import cli_verify as _cli_verify  # noqa: E402,F401

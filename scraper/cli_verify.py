@@ -1,0 +1,3 @@
+"""``scraper verify``: reads our WARCs and reports damage, per file."""
+
+from __future__ import annotations
