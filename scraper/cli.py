@@ -27,6 +27,7 @@ class ExitStatus(IntEnum):
     OK = 0
     PAGES_FAILED = 1  # the crawl ran, but some pages could not be archived (or none were)
     USAGE = 2  # bad arguments or input: nothing was crawled
+    DAMAGED = 3  # scraper verify found damage in a WARC file
     LOCKED = 75  # EX_TEMPFAIL: another rearchive run holds the lock
     INTERRUPTED = 130  # Ctrl-C / SIGINT
 

@@ -21,6 +21,7 @@ from scraper import __version__
 from scraper.storage.catalog import Catalog
 from scraper.storage.jsonl import JsonlWriter
 from scraper.storage.layout import CrawlLayout, new_crawl_id, write_json_atomically
+from scraper.storage.verify import summarise, verify_files
 from scraper.storage.warc import WarcFileWriter
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class ArchiveRun:
             return self.manifest(reason)
         self.closed = True
         self.warc.close()
+        self.verify_summary = self.verify_warcs()
         self.pages.close()
         # Only now, with every WARC closed, do this crawl's captures become visible in the catalog.
         self.committed = self.catalog.commit_crawl(self.layout.crawl_id)
@@ -132,6 +134,21 @@ class ArchiveRun:
         manifest = self.manifest(reason)
         write_json_atomically(self.layout.manifest_path, manifest)
         return manifest
+
+    def verify_warcs(self) -> dict[str, Any]:
+        """The cheap `scraper verify --quick` of this crawl's WARC files, for the manifest."""
+        files = [self.layout.directory / name for name in self.warc.closed_files]
+        try:
+            summary = summarise(verify_files(files, deep=False))
+        except Exception as exc:  # a fault in the verifier must never cost the crawl its manifest
+            logger.error("could not verify the WARC files: %s: %s", type(exc).__name__, exc)
+            return {"files": len(files), "records": 0, "faults": [], "ok": False,
+                    "error": f"{type(exc).__name__}: {exc}"}
+        if not summary["ok"]:
+            first = summary["faults"][0]
+            self.warn(f"WARC damaged: {first['file']} {first['kind']} at offset {first['offset']}: "
+                      f"{first['message']} (scraper verify tells more)")
+        return summary
 
     def manifest(self, reason: str) -> dict[str, Any]:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
@@ -143,6 +160,7 @@ class ArchiveRun:
             "seeds": self.seeds,
             "settings": self.recorded_settings,
             "warc_files": list(self.warc.closed_files),
+            "verify": getattr(self, "verify_summary", None),
             "pages_file": self.layout.pages_path.name,
             "counts": summarise_stats(stats),
             "warnings": list(self.warnings),

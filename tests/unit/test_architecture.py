@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "scraper"
 PURE = ["scraper.extraction", "scraper.records", "scraper.scope", "scraper.seeds", "scraper.storage.warc",
         "scraper.storage.layout", "scraper.storage.jsonl", "scraper.storage.lookup", "scraper.storage.catalog",
         "scraper.schema", "scraper.access", "scraper.requisites",
-        "scraper.bylines", "scraper.taxonomy"]
+        "scraper.bylines", "scraper.taxonomy", "scraper.storage.verify"]
 
 
 def test_pure_modules_import_without_scrapy() -> None:

@@ -1,0 +1,379 @@
+"""storage.verify: our own WARCs pass; copies damaged byte by byte are reported with the right fault."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import re
+import shutil
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import brotli
+import pytest
+
+from scraper.storage.verify import FileReport, summarise, verify_files, verify_warc
+from scraper.storage.warc import (
+    IDENTICAL_PAYLOAD,
+    HttpExchange,
+    OriginalRef,
+    RecordLocation,
+    WarcFileWriter,
+    metadata_uri,
+)
+
+MOMENT = datetime(2024, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
+HTML = b"<!doctype html><html><head><title>Hello</title></head><body><p>" + b"Words. " * 300 + b"</p></body></html>"
+
+
+def exchange(url: str, body: bytes = HTML, headers: list[tuple[str, str]] | None = None,
+             truncated: str | None = None) -> HttpExchange:
+    return HttpExchange(
+        url=url, method="GET", request_headers=[("Host", "example.test"), ("User-Agent", "test")], request_body=b"",
+        protocol="HTTP/1.1", status=200, reason="OK",
+        response_headers=headers if headers is not None else [("Content-Type", "text/html"),
+                                                               ("Content-Length", str(len(body)))],
+        response_body=body, fetched_at=MOMENT, remote_ip="127.0.0.1", truncated=truncated,
+    )
+
+
+def sha1_b32(data: bytes) -> str:
+    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode()
+
+
+# -- making WARCs, and damaging copies of them ----------------------------------------------------------
+@dataclass
+class Warc:
+    path: Path
+    records: int
+    responses: list[RecordLocation]  # in writing order: plain html, gzip, br, chunked, truncated
+
+
+def write_warc(directory: Path, prefix: str = "scraper") -> Warc:
+    """A WARC with the kinds of exchange a crawl writes: plain, gzip, br and de-chunked bodies, a truncated one,
+    a metadata record and a revisit."""
+    writer = WarcFileWriter(directory, prefix=prefix, host="test")
+    gzipped, brotlied = gzip.compress(HTML, mtime=0), brotli.compress(HTML)
+    exchanges = [
+        exchange("http://example.test/plain"),
+        exchange("http://example.test/gzip", gzipped, [("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
+                                                       ("Content-Length", str(len(gzipped)))]),
+        exchange("http://example.test/br", brotlied, [("Content-Type", "text/html"), ("Content-Encoding", "br"),
+                                                      ("Content-Length", str(len(brotlied)))]),
+        exchange("http://example.test/chunked", HTML, [("Content-Type", "text/html"),
+                                                       ("X-Archive-Orig-Transfer-Encoding", "chunked")]),
+        exchange("http://example.test/cut", HTML[:100], [("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
+                                                         ("Content-Length", "99999")], truncated="length"),
+    ]
+    responses = [writer.write_exchange(e).response for e in exchanges]
+    writer.write_metadata(metadata_uri(exchanges[0].url), responses[0].record_id, b'{"page": 1}',
+                          "application/json", MOMENT)
+    writer.write_revisit(exchange("http://example.test/plain"), profile=IDENTICAL_PAYLOAD, original=OriginalRef(
+        responses[0].record_id, "http://example.test/plain", "2024-03-01T12:30:45.123456Z", sha1_b32(HTML)))
+    writer.close()
+    return Warc(directory / writer.closed_files[0], writer.records_written, responses)
+
+
+def members(path: Path) -> list[tuple[int, bytes]]:
+    """The file's gzip members, each with its offset."""
+    data = path.read_bytes()
+    out, offset = [], 0
+    while offset < len(data):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        inflater.decompress(data[offset:])
+        end = len(data) - len(inflater.unused_data)
+        out.append((offset, data[offset:end]))
+        offset = end
+    return out
+
+
+def member_of(path: Path, offset: int) -> int:
+    return [start for start, _ in members(path)].index(offset)
+
+
+def replace_member(path: Path, index: int, new: bytes | None, copy_to: Path) -> Path:
+    parts = [member for _, member in members(path)]
+    if new is None:
+        del parts[index]
+    else:
+        parts[index] = new
+    copy_to.write_bytes(b"".join(parts))
+    return copy_to
+
+
+def set_header(head: bytes, name: str, value: str) -> bytes:
+    pattern = re.compile(rb"^" + re.escape(name.encode()) + rb": [^\r]*(?=\r\n)", re.MULTILINE | re.IGNORECASE)
+    assert pattern.search(head), name
+    return pattern.sub(f"{name}: {value}".encode(), head, count=1)
+
+
+def edit_record(member: bytes, *, head: Callable[[bytes], bytes] = lambda h: h,
+                block: Callable[[bytes], bytes] = lambda b: b, fix_length: bool = True,
+                fix_digests: bool = True) -> bytes:
+    """Rewrite one record (one gzip member): edit its WARC head and its block, then, as asked, make its
+    Content-Length and digests agree again, so that only the intended fault remains."""
+    record = gzip.decompress(member)
+    warc_head, _, rest = record.partition(b"\r\n\r\n")
+    assert rest.endswith(b"\r\n\r\n")
+    new_head, new_block = head(warc_head + b"\r\n"), block(rest[:-4])
+    if fix_length:
+        new_head = set_header(new_head, "Content-Length", str(len(new_block)))
+    if fix_digests:
+        new_head = set_header(new_head, "WARC-Block-Digest", sha1_b32(new_block))
+    return gzip.compress(new_head + b"\r\n" + new_block + b"\r\n\r\n")
+
+
+def kinds(report: FileReport) -> list[str]:
+    return [fault.kind for fault in report.faults]
+
+
+@pytest.fixture
+def warc(tmp_path: Path) -> Warc:
+    return write_warc(tmp_path / "crawl")
+
+
+# -- clean files ----------------------------------------------------------------------------------------
+def test_our_own_warc_passes_every_check(warc: Warc) -> None:
+    for deep in (True, False):
+        report = verify_warc(warc.path, deep=deep)
+        assert report.faults == [] and report.ok
+        assert report.records == warc.records == 1 + 2 * 6 + 1
+
+
+def test_plain_uncompressed_warc_passes_and_its_framing_is_checked(warc: Warc, tmp_path: Path) -> None:
+    plain = tmp_path / "copy.warc"
+    plain.write_bytes(gzip.decompress(warc.path.read_bytes()))
+    (report,) = verify_files([plain])
+    assert report.ok and report.faults == [] and report.records == warc.records
+    data = plain.read_bytes()
+    second = data.index(b"WARC/1.1\r\n", 1)  # the first request
+    length = re.compile(rb"Content-Length: (\d+)\r\n").search(data, second)
+    assert length is not None
+    damaged = tmp_path / "damaged.warc"
+    damaged.write_bytes(data[:length.start(1)] + str(int(length.group(1)) + 1).encode() + data[length.end(1):])
+    (report,) = verify_files([damaged])
+    assert kinds(report) == ["framing"] and report.faults[0].offset == second
+    assert report.records == 2  # the warcinfo, the request: a plain file cannot be read on past a framing fault
+
+
+# -- gzip members -----------------------------------------------------------------------------------------
+def test_flipped_byte_inside_a_member_is_a_damaged_member_and_reading_resumes(warc: Warc, tmp_path: Path) -> None:
+    offset, member = members(warc.path)[4]
+    data = bytearray(warc.path.read_bytes())
+    data[offset + len(member) // 2] ^= 0xFF
+    copy = tmp_path / "flipped.warc.gz"
+    copy.write_bytes(bytes(data))
+    (report,) = verify_files([copy])
+    assert not report.ok
+    gzip_faults = [f for f in report.faults if f.kind == "gzip-member"]
+    assert [f.offset for f in gzip_faults] == [offset]
+    assert "damaged gzip member" in gzip_faults[0].message
+    assert report.records == warc.records - 1  # every other member was read
+    # the lost record was a response: its request's Concurrent-To now points nowhere
+    assert "broken-link" in kinds(report)
+
+
+def test_truncated_last_member_is_reported_as_torn(warc: Warc, tmp_path: Path) -> None:
+    last_offset, _ = members(warc.path)[-1]
+    copy = tmp_path / "torn.warc.gz"
+    copy.write_bytes(warc.path.read_bytes()[:-25])
+    (quick,) = verify_files([copy], deep=False)
+    assert kinds(quick) == ["gzip-member"] and quick.faults[0].offset == last_offset
+    assert "ends inside this gzip member" in quick.faults[0].message
+    assert quick.records == warc.records - 1
+    (deep,) = verify_files([copy])
+    # the lost record is the revisit, which its request names
+    assert kinds(deep) == ["broken-link", "gzip-member"] and deep.faults[1] == quick.faults[0]
+
+
+def test_garbage_between_members_is_reported_once(warc: Warc, tmp_path: Path) -> None:
+    parts = members(warc.path)
+    copy = tmp_path / "garbage.warc.gz"
+    copy.write_bytes(b"".join(m for _, m in parts[:3]) + b"\x00" * 5000 + b"".join(m for _, m in parts[3:]))
+    (report,) = verify_files([copy])
+    assert kinds(report) == ["gzip-member"] and report.faults[0].offset == parts[3][0]
+    assert "no gzip member starts here" in report.faults[0].message and "5000 bytes skipped" in report.faults[0].message
+    assert report.records == warc.records
+
+
+# -- framing ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("delta", [-1, 1, 500])
+def test_wrong_content_length_is_a_framing_error(warc: Warc, tmp_path: Path, delta: int) -> None:
+    offset = warc.responses[0].offset
+    index = member_of(warc.path, offset)
+    length = len(gzip.decompress(members(warc.path)[index][1]).partition(b"\r\n\r\n")[2]) - 4
+    damaged = edit_record(members(warc.path)[index][1], fix_length=False, fix_digests=False,
+                          head=lambda h: set_header(h, "Content-Length", str(length + delta)))
+    for deep in (True, False):
+        (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "length.warc.gz")], deep=deep)
+        assert kinds(report) == ["framing"], report.faults
+        assert report.faults[0].offset == offset and report.faults[0].record_id == warc.responses[0].record_id
+        message = report.faults[0].message
+        assert f"Content-Length {length + delta} does not match" in message or "the block ends after" in message
+
+
+def test_record_without_an_id_is_reported(warc: Warc, tmp_path: Path) -> None:
+    index = member_of(warc.path, warc.responses[1].offset)
+    damaged = edit_record(members(warc.path)[index][1], head=lambda h: h.replace(b"WARC-Record-ID", b"X-Record-ID"))
+    (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "noid.warc.gz")])
+    (fault,) = [f for f in report.faults if f.kind == "warc-header"]
+    assert fault.offset == warc.responses[1].offset and "no WARC-Record-ID" in fault.message
+    assert "broken-link" in kinds(report)  # its request's Concurrent-To has nothing to point at now
+
+
+# -- digests ----------------------------------------------------------------------------------------------
+def test_altered_body_byte_fails_both_digests_but_not_the_quick_check(warc: Warc, tmp_path: Path) -> None:
+    offset = warc.responses[0].offset
+    index = member_of(warc.path, offset)
+    damaged = edit_record(members(warc.path)[index][1], fix_digests=False,
+                          block=lambda b: b.replace(b"Words.", b"W0rds.", 1))
+    copy = replace_member(warc.path, index, damaged, tmp_path / "body.warc.gz")
+    (report,) = verify_files([copy])
+    assert kinds(report) == ["block-digest", "payload-digest"]
+    assert {f.offset for f in report.faults} == {offset}
+    assert all(f.record_id == warc.responses[0].record_id for f in report.faults)
+    (quick,) = verify_files([copy], deep=False)
+    assert quick.ok and quick.faults == []
+
+
+def test_wrong_payload_digest_alone(warc: Warc, tmp_path: Path) -> None:
+    index = member_of(warc.path, warc.responses[1].offset)
+    damaged = edit_record(members(warc.path)[index][1],
+                          head=lambda h: set_header(h, "WARC-Payload-Digest", sha1_b32(b"something else")))
+    (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "payload.warc.gz")])
+    assert kinds(report) == ["payload-digest"] and "does not match the payload" in report.faults[0].message
+
+
+# -- record ids and links -----------------------------------------------------------------------------------
+def test_duplicated_record_is_a_duplicate_id(warc: Warc, tmp_path: Path) -> None:
+    parts = members(warc.path)
+    index = member_of(warc.path, warc.responses[2].offset)
+    copy = tmp_path / "dup.warc.gz"
+    copy.write_bytes(b"".join(m for _, m in parts) + parts[index][1])
+    for deep in (True, False):
+        (report,) = verify_files([copy], deep=deep)
+        assert kinds(report) == ["duplicate-id"]
+        fault = report.faults[0]
+        assert fault.offset == warc.path.stat().st_size and fault.record_id == warc.responses[2].record_id
+        assert f"offset {warc.responses[2].offset}" in fault.message
+
+
+def test_duplicate_ids_across_files(warc: Warc, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    copy = Path(shutil.copy(warc.path, other / "copy.warc.gz"))
+    first, second = verify_files([warc.path, copy], deep=False)
+    assert first.ok and not second.ok
+    assert set(kinds(second)) == {"duplicate-id"} and len(second.faults) == warc.records
+    assert warc.path.name in second.faults[0].message
+
+
+def test_concurrent_to_a_missing_record_is_a_broken_link(warc: Warc, tmp_path: Path) -> None:
+    index = member_of(warc.path, warc.responses[0].offset) - 1  # its request
+    missing = "<urn:uuid:00000000-0000-0000-0000-000000000000>"
+    damaged = edit_record(members(warc.path)[index][1], head=lambda h: set_header(h, "WARC-Concurrent-To", missing))
+    copy = replace_member(warc.path, index, damaged, tmp_path / "crawl" / "link.warc.gz")
+    (report,) = verify_files([copy])  # beside the intact original: the folder does not hide a broken link
+    assert kinds(report) == ["broken-link"] and missing in report.faults[0].message
+    assert report.faults[0].offset == members(warc.path)[index][0]
+    assert verify_files([copy], deep=False)[0].ok  # links are not part of the quick check
+
+
+def test_metadata_in_the_next_file_resolves_against_its_crawl_folder(tmp_path: Path) -> None:
+    writer = WarcFileWriter(tmp_path / "crawl", host="test", max_bytes=1)  # every record pair gets its own file
+    response = writer.write_exchange(exchange("http://example.test/a")).response
+    writer.write_metadata(metadata_uri("http://example.test/a"), response.record_id, b"{}", "application/json", MOMENT)
+    writer.close()
+    second = tmp_path / "crawl" / writer.closed_files[1]
+    assert verify_files([second])[0].faults == []
+    loose = Path(shutil.copy(second, tmp_path / "loose.warc.gz"))
+    assert kinds(verify_files([loose])[0]) == ["broken-link"]
+
+
+def revisit_crawls(root: Path) -> tuple[Path, Path]:
+    """Two crawls in an archive root: the second one's revisit refers to the first one's response."""
+    old = write_warc(root / "crawls" / "20240101T000000Z-aaaaaa")
+    writer = WarcFileWriter(root / "crawls" / "20240102T000000Z-bbbbbb", host="test")
+    writer.write_revisit(exchange("http://example.test/plain"), profile=IDENTICAL_PAYLOAD, original=OriginalRef(
+        old.responses[0].record_id, "http://example.test/plain", "2024-03-01T12:30:45.123456Z", sha1_b32(HTML)))
+    writer.close()
+    return old.path, root / "crawls" / "20240102T000000Z-bbbbbb" / writer.closed_files[0]
+
+
+def test_refers_to_resolves_in_older_crawls_of_the_archive(tmp_path: Path) -> None:
+    old, new = revisit_crawls(tmp_path / "archive")
+    assert verify_files([new])[0].faults == []
+    old.unlink()
+    (report,) = verify_files([new])
+    assert kinds(report) == ["broken-link"] and "WARC-Refers-To" in report.faults[0].message
+
+
+def test_refers_to_outside_an_archive_is_only_a_warning(tmp_path: Path) -> None:
+    _, new = revisit_crawls(tmp_path / "archive")
+    loose = Path(shutil.copy(new, tmp_path / "loose.warc.gz"))
+    (report,) = verify_files([loose])
+    assert kinds(report) == ["unresolved-link"] and report.faults[0].severity == "warning" and report.ok
+
+
+# -- HTTP headers against the body ---------------------------------------------------------------------------
+def add_http_header(line: bytes) -> Callable[[bytes], bytes]:
+    return lambda block: block.replace(b"\r\n", b"\r\n" + line + b"\r\n", 1)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "br", "deflate", "zstd"])
+def test_content_encoding_on_a_plain_body_is_reported(warc: Warc, tmp_path: Path, coding: str) -> None:
+    index = member_of(warc.path, warc.responses[0].offset)
+    damaged = edit_record(members(warc.path)[index][1], block=add_http_header(f"Content-Encoding: {coding}".encode()))
+    (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "ce.warc.gz")])
+    assert kinds(report) == ["content-encoding"]  # the payload digest still matches: only the header lies
+    assert f"Content-Encoding: {coding}" in report.faults[0].message and "<!doctype" in report.faults[0].message
+
+
+def test_genuine_deflate_bodies_pass(tmp_path: Path) -> None:
+    writer = WarcFileWriter(tmp_path, host="test")
+    for name, body in (("zlib", zlib.compress(HTML)), ("raw", zlib.compress(HTML, wbits=-15))):
+        writer.write_exchange(exchange(f"http://example.test/{name}", body, [("Content-Encoding", "deflate")]))
+    writer.close()
+    assert verify_files([tmp_path / writer.closed_files[0]])[0].faults == []
+
+
+def test_http_content_length_disagreeing_with_the_body(warc: Warc, tmp_path: Path) -> None:
+    index = member_of(warc.path, warc.responses[0].offset)
+    damaged = edit_record(members(warc.path)[index][1],
+                          block=lambda b: b.replace(f"Content-Length: {len(HTML)}".encode(), b"Content-Length: 99", 1))
+    (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "cl.warc.gz")])
+    assert kinds(report) == ["content-length"]
+    assert f"Content-Length is 99 but the stored body has {len(HTML)} bytes" in report.faults[0].message
+
+
+def test_truncated_records_are_not_held_to_their_headers(warc: Warc, tmp_path: Path) -> None:
+    # The "cut" exchange claims gzip and 99999 bytes; marked WARC-Truncated, it passes (see the clean test).
+    index = member_of(warc.path, warc.responses[4].offset)
+    damaged = edit_record(members(warc.path)[index][1], head=lambda h: h.replace(b"WARC-Truncated", b"X-Truncated"))
+    (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "cut.warc.gz")])
+    assert sorted(kinds(report)) == ["content-encoding", "content-length"]
+
+
+# -- the manifest's summary -----------------------------------------------------------------------------------
+def test_summary_for_the_manifest(warc: Warc, tmp_path: Path) -> None:
+    clean = summarise(verify_files([warc.path], deep=False))
+    assert clean == {"files": 1, "records": warc.records, "faults": [], "ok": True}
+    parts = members(warc.path)
+    copy = tmp_path / "dups.warc.gz"
+    copy.write_bytes(b"".join(m for _, m in parts) * 3)
+    summary = summarise(verify_files([warc.path, copy], deep=False))
+    assert summary["ok"] is False and summary["files"] == 2 and summary["records"] == warc.records * 4
+    assert len(summary["faults"]) == 20
+    assert summary["faults"][0]["file"] == "dups.warc.gz" and summary["faults"][0]["kind"] == "duplicate-id"
+
+
+def test_unreadable_and_empty_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.warc.gz"
+    empty.touch()
+    assert kinds(verify_warc(empty)) == ["framing"]
+    gone = verify_warc(tmp_path / "gone.warc.gz")
+    assert kinds(gone) == ["unreadable"] and not gone.ok
