@@ -1,3 +1,254 @@
-"""``scraper export`` and ``scraper reextract``: records out for downstream tools, and re-extraction from stored WARCs."""
+"""``scraper export`` and ``scraper reextract``: records out for downstream tools; re-extraction from stored WARCs."""
 
 from __future__ import annotations
+
+import functools
+import io
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from scraper.cli import ExitStatus, cli, fail
+
+if TYPE_CHECKING:
+    from scraper.storage.catalog import Catalog
+    from scraper.storage.layout import CrawlLayout
+
+SINCE_HELP = ("Only captures made on or after DATE: YYYY-MM-DD (from midnight UTC) or an ISO date-time "
+              "such as 2024-03-01T12:00:00Z.")
+
+
+def _say(message: str) -> None:
+    click.echo(f"scraper: {message}", err=True)
+
+
+def _since(since: str | None) -> str | None:
+    from scraper.export import parse_since, since_key
+
+    if since is None:
+        return None
+    try:
+        return since_key(parse_since(since))
+    except ValueError as exc:
+        fail(f"--since: {exc}")
+        raise
+
+
+def _crawls(root: Path, names: tuple[str, ...], since: str | None) -> list[CrawlLayout]:
+    """The crawls to read: named ones or all, minus those still being written (with a warning)."""
+    from scraper.export import ArchiveError, being_written, finished_before, select_crawls
+
+    try:
+        crawls = select_crawls(root, names)
+    except ArchiveError as exc:
+        fail(str(exc))
+        raise
+    ready = []
+    for crawl in crawls:
+        if being_written(crawl):
+            _say(f"warning: crawl {crawl.crawl_id} is still being written (or did not finish); skipped")
+        elif since is None or not finished_before(crawl, since):
+            ready.append(crawl)
+    return ready
+
+
+# -- reextract ----------------------------------------------------------------------------------------------
+def _open_catalog(out: Path, db: str | None) -> Catalog | None:
+    """The catalog when there is one: it never gets created here, only read."""
+    from scraper.storage.catalog import CATALOG_FILE, Catalog
+
+    if not db and not (out / CATALOG_FILE).is_file():
+        return None
+    try:
+        return Catalog.open(out, db)
+    except Exception as exc:  # a bad --db URL, a missing driver, a server that does not answer
+        fail(f"--db: cannot open the catalog: {exc}")
+        raise
+
+
+def _manifest_pages(crawl: CrawlLayout) -> int | None:
+    import json
+
+    try:
+        return int(json.loads(crawl.manifest_path.read_text(encoding="utf-8"))["counts"]["pages"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+@cli.command()
+@click.argument("crawls", nargs=-1, metavar="[CRAWL]...")
+@click.option("--since", metavar="DATE", help=SINCE_HELP)
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
+              show_default=True, help="Archive root.")
+@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite); read only.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
+def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | None, quiet: bool) -> None:
+    """Extract the text and metadata of archived pages again, from the stored WARC files.
+
+    Nothing is fetched. CRAWL is a crawl id (a folder in OUT/crawls); none: every
+    crawl, oldest first. Each crawl gets a new file
+    OUT/crawls/<crawl_id>/pages.reextract-<UTC time>.jsonl whose records carry the
+    extractor's name and version; pages.jsonl, the WARC files and the catalog are
+    never changed. `scraper export` reads the newest re-extraction of each page.
+
+    \b
+    Revisit records are extracted from the original response they refer to
+    (WARC-Refers-To, found through the record's refers_to or the catalog); a
+    revisit whose original is missing is skipped and counted. Versions are
+    computed again against each URL's previous capture (re-extracted in the same
+    run, else as the catalog holds it).
+
+    \b
+    Exit status: 0 done; 1 some pages could not be re-extracted; 2 usage error;
+    130 interrupted.
+    """
+    from scraper.reextract import Reextractor
+
+    since_value = _since(since)
+    selected = _crawls(out, crawls, since_value)
+    catalog = _open_catalog(out, db)
+    runner = Reextractor(out, catalog, since=since_value)
+    try:
+        with _progress(quiet) as progress:
+            for crawl in selected:
+                task = progress.add_task(crawl.crawl_id, total=_manifest_pages(crawl))
+                try:
+                    path = runner.run_crawl(crawl, functools.partial(progress.advance, task))
+                except OSError as exc:
+                    fail(f"cannot write re-extracted records into {crawl.directory}: {exc.strerror or exc}")
+                progress.remove_task(task)
+                if path is not None and not quiet:
+                    _say(f"crawl {crawl.crawl_id}: {path}")
+    except KeyboardInterrupt:
+        fail("interrupted", ExitStatus.INTERRUPTED)
+    finally:
+        if catalog is not None:
+            catalog.close()
+    tally = runner.tally
+    if not quiet:
+        extractor = runner.extractor
+        skipped = "; ".join(f"{reason} ×{n}" for reason, n in tally.skipped.items())
+        _say(f"re-extracted {tally.pages} page(s) of {len(selected)} crawl(s) with {extractor['name']} "
+             f"{extractor['version']}: {tally.changed} with changed text, {tally.revisits} revisit(s) read "
+             f"from their originals, {sum(tally.skipped.values())} skipped" + (f" ({skipped})" if skipped else "")
+             + (f", {tally.extraction_errors} extraction error(s)" if tally.extraction_errors else ""))
+    raise SystemExit(int(ExitStatus.PAGES_FAILED if tally.problems else ExitStatus.OK))
+
+
+class _NoProgress:
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: int | None = None) -> int:
+        return 0
+
+    def advance(self, task: int) -> None:
+        return None
+
+    def remove_task(self, task: int) -> None:
+        return None
+
+
+def _progress(quiet: bool) -> Any:
+    """A live bar per crawl on stderr, when stderr is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return _NoProgress()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("re-extracting {task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+
+
+# -- export ---------------------------------------------------------------------------------------------------
+@cli.command()
+@click.argument("crawls", nargs=-1, metavar="[CRAWL]...")
+@click.option("-f", "--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl",
+              show_default=True, help="jsonl: one record per line; csv: flat columns, a header row; "
+                                      "parquet: flat columns, lists as list columns.")
+@click.option("--site", "sites", multiple=True, metavar="HOST",
+              help="Only pages whose URL (after redirects) is on HOST or its subdomains (repeatable); "
+                   "HOST:PORT matches the port too.")
+@click.option("--since", metavar="DATE", help=SINCE_HELP)
+@click.option("--latest", is_flag=True, help="Only the newest record of each URL (by normalized_url).")
+@click.option("--as-crawled", is_flag=True, help="The records as the crawls wrote them, ignoring re-extractions.")
+@click.option("-o", "--output", metavar="FILE|-", default="-", show_default=True,
+              help="Write to FILE (complete or not at all), or '-' for stdout; parquet needs a FILE.")
+@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
+              show_default=True, help="Archive root to read.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str | None, latest: bool,
+           as_crawled: bool, output: str, archive: Path, quiet: bool) -> None:
+    """Write the archived page records for downstream tools, crawl by crawl, oldest first.
+
+    CRAWL is a crawl id (a folder in ARCHIVE/crawls); none: every crawl. Each page's
+    newest re-extraction (`scraper reextract`) stands in for its record unless
+    --as-crawled is given.
+
+    \b
+    Each row begins like an entry of a WACZ pages.jsonl (url, ts, title, text;
+    ts is fetched_at), followed by every page-record field (see
+    scraper/schema/page-record.schema.json). CSV and Parquet flatten nested
+    objects into dotted columns (warc.file, refers_to.record_id, ...); lists are
+    JSON arrays in CSV cells and list<string> columns in Parquet; an empty CSV
+    cell is null.
+
+    \b
+    Exit status: 0 done; 2 usage error (unknown crawl, bad date, unwritable output);
+    130 interrupted.
+    """
+    from scraper.export import Selection, open_sink, selected_records, site_matcher, write_rows
+
+    if fmt == "parquet" and output == "-":
+        fail("--format parquet needs -o FILE: Parquet cannot be streamed to stdout")
+    try:
+        match = site_matcher(sites) if sites else None
+    except ValueError as exc:
+        fail(f"--site: {exc}")
+        raise
+    since_value = _since(since)
+    selection = Selection(since=since_value, site=match, latest=latest, as_crawled=as_crawled)
+    records = selected_records(_crawls(archive, crawls, since_value), selection)
+    count = 0
+    try:
+        if output == "-":
+            stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+            count = write_rows(records, open_sink(fmt, stream))
+            stream.detach()  # stdout stays open for click
+        else:
+            count = _export_to_file(Path(output), fmt, records)
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(int(ExitStatus.OK)) from None
+    except KeyboardInterrupt:
+        fail("interrupted", ExitStatus.INTERRUPTED)
+    except OSError as exc:
+        fail(f"{exc.filename or output}: {exc.strerror or exc}")
+    if not quiet:
+        _say(f"exported {count} record(s) as {fmt} to {'stdout' if output == '-' else output}")
+
+
+def _export_to_file(target: Path, fmt: str, records: Iterator[dict[str, Any]]) -> int:
+    from scraper.export import AtomicFile, open_sink, write_rows
+
+    if target.is_dir():
+        fail(f"-o: {target} is a folder")
+    try:
+        output = AtomicFile(target, binary=fmt == "parquet")
+    except OSError as exc:
+        fail(f"-o: cannot write {target}: {exc.strerror or exc}")
+        raise
+    try:
+        count = write_rows(records, open_sink(fmt, output.handle))
+        output.commit()
+    finally:
+        output.discard()
+    return count

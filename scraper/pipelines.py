@@ -17,9 +17,9 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from scraper.extensions import ArchiveRun
-from scraper.extraction import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article, ExtractionOptions, extract_page
+from scraper.extraction import Article, ExtractionOptions, extract_page
 from scraper.items import PageItem
-from scraper.records import article_from_record, build_page_record
+from scraper.records import PAGE_RECORD_CONTENT_TYPE, current_extractor, record_for_capture
 from scraper.scope import url_key
 from scraper.storage.warc import metadata_uri
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-PAGE_RECORD_CONTENT_TYPE = "application/json"
 
 
 _WARM_UP_PAGE = ("<html><head><title>Warm-up</title><meta name='author' content='A B'></head><body><article>"
@@ -109,7 +108,7 @@ class RecordPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run = ArchiveRun.of(crawler)
-        self.extractor = {"name": EXTRACTOR_NAME, "version": EXTRACTOR_VERSION}
+        self.extractor = current_extractor()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
@@ -121,13 +120,9 @@ class RecordPipeline:
 
     def process_item(self, item: PageItem) -> PageItem:
         capture = item.capture
-        article, extractor = item.article, self.extractor
-        if capture.record_kind == "revisit" and item.previous is not None:
-            # Same payload as before: the content is the original's, extracted then.
-            article = article_from_record(item.previous)
-            extractor = item.previous.get("extractor") or self.extractor
-        record = build_page_record(self.run.layout.crawl_id, capture, article, extractor,
-                                   previous=item.previous).to_dict()
+        # A revisit's item has no article: the record takes the previous capture's content.
+        record = record_for_capture(self.run.layout.crawl_id, capture, item.article, self.extractor,
+                                    previous=item.previous).to_dict()
         if item.previous is not None and record["version"] is not None and record["changed_fields"]:
             self._stat("scraper/versions/new")
         body = json.dumps(record, ensure_ascii=False).encode("utf-8")

@@ -13,11 +13,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from scraper.extraction import Article
+from scraper.extraction import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article
 from scraper.scope import url_key
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://scraper.invalid/schema/page-record/v1.json"
+# The Content-Type of the WARC metadata record that holds a page's record, next to its response.
+PAGE_RECORD_CONTENT_TYPE = "application/json"
 _WORD = re.compile(r"\w+")
 
 
@@ -213,6 +215,38 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         changed_fields=changed,
         text_simhash=simhash(art.text),
         extractor=extractor if article is not None else None,
+    )
+
+
+def current_extractor() -> dict[str, str]:
+    """The ``extractor`` of a record extracted now."""
+    return {"name": EXTRACTOR_NAME, "version": EXTRACTOR_VERSION}
+
+
+def record_for_capture(crawl_id: str, capture: Capture, article: Article | None, extractor: dict[str, str] | None,
+                       previous: dict[str, Any] | None = None) -> PageRecord:
+    """The page record of a capture, as the crawl and ``scraper reextract`` both build it.
+
+    A revisit has no payload of its own: unless its original's payload was extracted
+    (``article``), its content is that of ``previous``, as extracted then.
+    """
+    if capture.record_kind == "revisit" and article is None and previous is not None:
+        article = article_from_record(previous)
+        extractor = previous.get("extractor") or extractor
+    return build_page_record(crawl_id, capture, article, extractor, previous=previous)
+
+
+def capture_from_record(record: dict[str, Any]) -> Capture:
+    """The capture a page record describes: what re-extraction keeps while it replaces the article."""
+    return Capture(
+        requested_url=record["requested_url"], url=record["url"], status=int(record["status"]),
+        content_type=record.get("content_type"),
+        fetched_at=datetime.fromisoformat(str(record["fetched_at"]).replace("Z", "+00:00")),
+        payload_digest=record.get("payload_digest"), warc=WarcPointer(**record["warc"]),
+        depth=int(record.get("depth") or 0), referrer=record.get("referrer"),
+        redirects=list(record.get("redirects") or []), access=record.get("access"),
+        truncated=bool(record.get("truncated")), record_kind=record.get("record_kind", "response"),
+        revisit_profile=record.get("revisit_profile"), refers_to=record.get("refers_to"),
     )
 
 

@@ -1,0 +1,436 @@
+"""Page records out for downstream tools: JSON Lines, CSV or Parquet, streamed crawl by crawl.
+
+Pure: no Scrapy.  Records come from the crawl folders, not the catalog, so an archive
+copied without its catalog exports the same; a crawl's records are read one at a time
+(``pages.jsonl``, with each record replaced by its newest re-extraction from
+``pages.reextract-*.jsonl`` unless asked for the records as crawled), so memory does
+not grow with the archive.
+
+Rows start with the fields of a WACZ ``pages.jsonl`` entry (``url``, ``ts``, ``title``,
+``text``; ``ts`` is the capture time, ``fetched_at``), followed by every field of the
+PageRecord.  JSON Lines rows are the records themselves plus ``ts``; CSV and Parquet
+flatten them into the columns :func:`columns` derives from the page-record schema:
+
+* nested objects become dotted columns (``warc.file``, ``refers_to.record_id``,
+  ``previous.version``, ``extractor.version``); a nullable object (``refers_to``,
+  ``previous``, ``extractor``) is null when all its columns are;
+* lists (authors, tags, categories, redirects, changed_fields, access directives) are
+  list<string> columns in Parquet, and JSON arrays in CSV cells (``["Jane Doe"]``):
+  names may hold any separator, and a JSON array reads back exactly;
+* in CSV an empty cell is null (records never hold empty strings), booleans are
+  ``true``/``false``; in Parquet integers are int64 and booleans bool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import IO, Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+from scraper.schema import page_record_schema
+from scraper.storage.jsonl import dumps_line, iter_jsonl
+from scraper.storage.layout import CRAWLS_DIR, MANIFEST_FILE, CrawlLayout, iter_crawls
+
+FORMATS = ("jsonl", "csv", "parquet")
+WACZ_FIELDS = ("url", "ts", "title", "text")
+REEXTRACT_PREFIX = "pages.reextract-"
+REEXTRACT_SUFFIX = ".jsonl"
+_REEXTRACT_NAME = re.compile(r"^pages\.reextract-(\d{8}T\d{6}Z)(?:-(\d+))?\.jsonl$")
+PARQUET_BATCH_ROWS = 500  # rows held before a Parquet row group is written: texts can be large
+
+
+class ArchiveError(ValueError):
+    """A user error about the archive (no archive, unknown crawl): one line, no traceback."""
+
+
+# -- choosing crawls and records -------------------------------------------------------------
+def select_crawls(root: Path, names: Sequence[str] = ()) -> list[CrawlLayout]:
+    """The named crawls (every crawl when none is named), oldest first."""
+    if not (root / CRAWLS_DIR).is_dir():
+        raise ArchiveError(f"no archive at {root} (no {CRAWLS_DIR} folder)")
+    if not names:
+        return list(iter_crawls(root, newest_first=False))
+    chosen: dict[str, CrawlLayout] = {}
+    for name in names:
+        crawl_id = name.rstrip("/").rsplit("/", 1)[-1]  # the path of a crawl folder names it too
+        if crawl_id in ("", ".", "..") or not (root / CRAWLS_DIR / crawl_id).is_dir():
+            raise ArchiveError(f"unknown crawl {name!r}: no folder {root / CRAWLS_DIR / crawl_id}")
+        chosen[crawl_id] = CrawlLayout(root, crawl_id)
+    return [chosen[crawl_id] for crawl_id in sorted(chosen)]
+
+
+def being_written(crawl: CrawlLayout) -> bool:
+    """A crawl with WARC files still open is running (or died): its records are not settled yet."""
+    return any(crawl.directory.glob("*.open"))
+
+
+def parse_since(text: str) -> datetime:
+    """``--since``: ``YYYY-MM-DD`` (from midnight UTC) or an ISO date-time (without an offset: UTC)."""
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", value):
+            moment = datetime.fromisoformat(value)
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except ValueError:
+        pass
+    shown = value if len(value) <= 40 and value.isprintable() else value[:40].encode("unicode_escape").decode()
+    raise ValueError(f"invalid date {shown!r}: give YYYY-MM-DD or a date-time such as 2024-03-01T12:00:00Z")
+
+
+def since_key(moment: datetime) -> str:
+    """The moment in the form of ``fetched_at``, so that the two compare as strings."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def finished_before(crawl: CrawlLayout, since: str) -> bool:
+    """A crawl that finished before ``since`` holds no capture since then: no need to read it."""
+    try:
+        finished = json.loads((crawl.directory / MANIFEST_FILE).read_text(encoding="utf-8")).get("finished_at")
+    except (OSError, ValueError):
+        return False
+    return isinstance(finished, str) and finished < since
+
+
+def site_matcher(sites: Sequence[str]) -> Callable[[str], bool]:
+    """A test of a URL against ``--site`` values: a host matches itself and its subdomains
+    (``example.com`` matches ``www.example.com``); ``HOST:PORT`` also wants that port."""
+    wanted: list[tuple[str, int | None]] = []
+    for site in sites:
+        value = site.strip().lower()
+        parts = urlsplit(value if "//" in value else "//" + value)
+        try:
+            host, port = (parts.hostname or "").rstrip("."), parts.port
+        except ValueError:
+            host, port = "", None
+        if not host or parts.path not in ("", "/") or parts.query or " " in host:
+            raise ValueError(f"{site!r} is not a host name (e.g. example.com or 127.0.0.1:8080)")
+        with contextlib.suppress(UnicodeError):
+            host = host.encode("idna").decode("ascii")  # URLs in records carry IDNs as punycode
+        wanted.append((host, port))
+
+    def matches(url: str) -> bool:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+        try:
+            port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        except ValueError:
+            return False
+        return any((host == h or host.endswith("." + h)) and (p is None or p == port) for h, p in wanted)
+
+    return matches
+
+
+def reextract_files(directory: Path) -> list[Path]:
+    """A crawl's re-extraction files, oldest first (``pages.reextract-<UTC stamp>[-n].jsonl``)."""
+    found = [(m.group(1), int(m.group(2) or 0), path) for path in directory.glob(REEXTRACT_PREFIX + "*")
+             if (m := _REEXTRACT_NAME.match(path.name))]
+    return [path for _stamp, _n, path in sorted(found)]
+
+
+def _record_id(record: dict[str, Any]) -> str | None:
+    warc = record.get("warc")
+    return warc.get("record_id") if isinstance(warc, dict) else None
+
+
+def _index_reextractions(directory: Path) -> dict[str, tuple[Path, int]]:
+    """Where the newest re-extraction of each capture is: record id -> (file, byte offset).
+
+    Offsets, not records: a crawl's texts are read again when they are written out.
+    """
+    index: dict[str, tuple[Path, int]] = {}
+    for path in reextract_files(directory):
+        with open(path, "rb") as fh:
+            offset = 0
+            for line in fh:
+                if line.endswith(b"\n") and line.strip():
+                    record_id = _record_id(json.loads(line))
+                    if record_id:
+                        index[record_id] = (path, offset)  # a later file overrides an earlier one
+                offset += len(line)
+    return index
+
+
+def crawl_records(crawl: CrawlLayout, *, as_crawled: bool = False) -> Iterator[dict[str, Any]]:
+    """A crawl's page records in the order it wrote them, each in its newest re-extraction.
+
+    Records found only in re-extractions (pages.jsonl deleted, or cut short by a crash)
+    follow, in the order they were re-extracted.
+    """
+    pending = {} if as_crawled else _index_reextractions(crawl.directory)
+    handles: dict[Path, IO[bytes]] = {}
+
+    def read_at(where: tuple[Path, int]) -> dict[str, Any]:
+        path, offset = where
+        if path not in handles:
+            handles[path] = open(path, "rb")  # noqa: SIM115 - closed below, one per file
+        handles[path].seek(offset)
+        record: dict[str, Any] = json.loads(handles[path].readline())
+        return record
+
+    try:
+        if crawl.pages_path.is_file():
+            for record in iter_jsonl(crawl.pages_path):
+                where = pending.pop(_record_id(record) or "", None)
+                yield read_at(where) if where is not None else record
+        for where in pending.values():
+            yield read_at(where)
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which records to export."""
+
+    since: str | None = None  # fetched_at on or after this (the form of since_key)
+    site: Callable[[str], bool] | None = None
+    latest: bool = False  # only the newest record of each normalized_url
+    as_crawled: bool = False  # ignore re-extractions
+
+    def wants(self, record: dict[str, Any]) -> bool:
+        if self.since is not None and str(record.get("fetched_at") or "") < self.since:
+            return False
+        return self.site is None or self.site(str(record.get("url") or ""))
+
+
+def _selected(crawls: Sequence[CrawlLayout], selection: Selection) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
+    for number, crawl in enumerate(crawls):
+        if selection.since is not None and finished_before(crawl, selection.since):
+            continue
+        for position, record in enumerate(crawl_records(crawl, as_crawled=selection.as_crawled)):
+            if selection.wants(record):
+                yield (number, position), record
+
+
+def selected_records(crawls: Sequence[CrawlLayout], selection: Selection) -> Iterator[dict[str, Any]]:
+    """The records to export, oldest crawl first, each crawl in its own order.
+
+    ``latest`` reads the crawls twice, so that memory holds one entry per URL, not the records:
+    the first pass finds where each URL's newest record is, the second writes those.
+    """
+    if not selection.latest:
+        for _place, record in _selected(crawls, selection):
+            yield record
+        return
+    newest: dict[str, tuple[str, int, int]] = {}
+    for (number, position), record in _selected(crawls, selection):
+        key = str(record.get("normalized_url") or record.get("url"))
+        mark = (str(record.get("fetched_at") or ""), number, position)  # a tie goes to the later record
+        if key not in newest or mark > newest[key]:
+            newest[key] = mark
+    chosen = {(number, position) for _fetched, number, position in newest.values()}
+    for place, record in _selected(crawls, selection):
+        if place in chosen:
+            yield record
+
+
+# -- rows and columns ------------------------------------------------------------------------------
+ColumnKind = Literal["string", "integer", "boolean", "list"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # "warc.offset"
+    path: tuple[str, ...]  # ("warc", "offset")
+    kind: ColumnKind
+
+
+def export_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A WACZ page entry (url, ts, title, text) followed by the rest of the page record."""
+    row = {"url": record.get("url"), "ts": record.get("fetched_at"), "title": record.get("title"),
+           "text": record.get("text")}
+    row.update((name, value) for name, value in record.items() if name not in row)
+    return row
+
+
+def _branches(node: dict[str, Any], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alternatives a schema node allows, ``$ref`` and ``oneOf`` resolved."""
+    if "$ref" in node:
+        return _branches(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    if "oneOf" in node:
+        return [branch for sub in node["oneOf"] for branch in _branches(sub, defs)]
+    return [node]
+
+
+def _kind(node: dict[str, Any], defs: dict[str, Any]) -> ColumnKind | dict[str, Any]:
+    """A leaf's column kind, or an object's properties."""
+    for branch in _branches(node, defs):
+        kind = branch.get("type")
+        if kind == "null":
+            continue
+        if kind == "object":
+            return dict(branch["properties"])
+        if kind == "array":
+            return "list"
+        if kind in ("integer", "boolean"):
+            return "integer" if kind == "integer" else "boolean"
+        if isinstance(branch.get("const"), bool):
+            return "boolean"
+        if isinstance(branch.get("const"), int):
+            return "integer"
+        return "string"
+    return "string"
+
+
+@functools.cache
+def columns() -> tuple[Column, ...]:
+    """The flat columns of CSV and Parquet, from the page-record schema: url, ts, title, text first."""
+    schema = page_record_schema()
+    defs = schema.get("$defs", {})
+    found: list[Column] = [Column("ts", ("ts",), "string")]
+    for name, node in schema["properties"].items():
+        kind = _kind(node, defs)
+        if isinstance(kind, dict):
+            for sub, subnode in kind.items():
+                sub_kind = _kind(subnode, defs)
+                found.append(Column(f"{name}.{sub}", (name, sub), sub_kind if isinstance(sub_kind, str) else "string"))
+        else:
+            found.append(Column(name, (name,), kind))
+    first = [next(c for c in found if c.name == name) for name in WACZ_FIELDS]
+    return tuple(first + [c for c in found if c.name not in WACZ_FIELDS])
+
+
+def flat_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in columns():
+        value: Any = row
+        for key in column.path:
+            value = value.get(key) if isinstance(value, dict) else None
+        out[column.name] = value
+    return out
+
+
+def csv_cell(kind: ColumnKind, value: Any) -> str:
+    if value is None:
+        return ""
+    if kind == "list":
+        return json.dumps(list(value), ensure_ascii=False)
+    if kind == "boolean":
+        return "true" if value else "false"
+    return str(value)
+
+
+# -- writers ------------------------------------------------------------------------------------------
+class Sink(Protocol):
+    def write(self, row: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class JsonlSink:
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.stream.write(dumps_line(row))
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class CsvSink:
+    """RFC 4180 CSV with a header row; the stream must be opened with ``newline=""``."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.writer = csv.writer(stream)
+        self.writer.writerow([c.name for c in columns()])
+
+    def write(self, row: dict[str, Any]) -> None:
+        flat = flat_row(row)
+        self.writer.writerow([csv_cell(c.kind, flat[c.name]) for c in columns()])
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+def arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_(), "list": pa.list_(pa.string())}
+    schema = pa.schema([pa.field(c.name, types[c.kind]) for c in columns()])
+    return schema.with_metadata({"page_record_schema": str(page_record_schema().get("$id", ""))})
+
+
+class ParquetSink:
+    """Parquet through pyarrow's ParquetWriter, one row group per batch of rows."""
+
+    def __init__(self, target: str | Path | IO[bytes], batch_rows: int = PARQUET_BATCH_ROWS) -> None:
+        import pyarrow.parquet as pq
+
+        self.schema = arrow_schema()
+        self.writer = pq.ParquetWriter(target, self.schema)
+        self.batch_rows = batch_rows
+        self.rows: list[dict[str, Any]] = []
+
+    def write(self, row: dict[str, Any]) -> None:
+        self.rows.append(flat_row(row))
+        if len(self.rows) >= self.batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if self.rows:
+            self.writer.write_table(pa.Table.from_pylist(self.rows, schema=self.schema))
+            self.rows = []
+
+    def close(self) -> None:
+        self._flush()
+        self.writer.close()
+
+
+def open_sink(fmt: str, stream: IO[Any]) -> Sink:
+    """A writer of ``fmt`` rows into ``stream`` (text for jsonl and csv, binary for parquet)."""
+    if fmt == "jsonl":
+        return JsonlSink(stream)
+    if fmt == "csv":
+        return CsvSink(stream)
+    if fmt == "parquet":
+        return ParquetSink(stream)
+    raise ValueError(f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+def write_rows(records: Iterator[dict[str, Any]], sink: Sink) -> int:
+    count = 0
+    for record in records:
+        sink.write(export_row(record))
+        count += 1
+    sink.close()
+    return count
+
+
+class AtomicFile:
+    """A file that appears at ``path`` complete or not at all: written as a temporary file beside it,
+    renamed by :meth:`commit`.  Opened at once, so an unwritable place fails before any work."""
+
+    def __init__(self, path: Path, binary: bool) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        # closed by commit() or discard()
+        self.handle: IO[Any] = (open(self.tmp, "wb") if binary  # noqa: SIM115
+                                else open(self.tmp, "w", encoding="utf-8", newline=""))  # noqa: SIM115
+
+    def commit(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        """Drop the temporary file (after commit: nothing to do)."""
+        self.handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.tmp.unlink()

@@ -1,0 +1,434 @@
+"""Re-extraction: new page records from the stored WARC files, with the extractor installed now.
+
+Pure: no Scrapy; WARC files are read only through :mod:`scraper.storage.warc`.  Nothing
+is fetched and nothing archived changes: each crawl gets a new file
+``pages.reextract-<UTC stamp>.jsonl`` (written as a temporary file, then renamed), and
+``pages.jsonl``, the WARC files and the catalog stay as they are.
+
+* Pages are found through the metadata records (``application/json``) the crawl wrote
+  beside each page's response: they hold what a response alone cannot tell (requested
+  URL, redirects, depth, referrer, access signals).  Responses without one (robots.txt,
+  sitemaps, requisites, redirect hops) are not pages.  So a crawl whose pages.jsonl is
+  gone re-extracts all the same.
+* The article is extracted again from the response payload, decoded as the crawl decoded
+  it (Scrapy's HttpCompressionMiddleware, response classes and TextResponse.text, see
+  :func:`page_html`), with the default EXTRACT_* settings; the record is then built by
+  :func:`scraper.records.record_for_capture`, as the crawl builds it.
+* A revisit's payload is its original's: the original is found through the revisit's
+  WARC-Refers-To, at the place the page record's ``refers_to`` names (checked against the
+  record id), else at the place the catalog knows for that record id.  A revisit whose
+  original cannot be found is skipped and counted.
+* Versions are computed again, by the same rule, against the URL's previous capture as
+  re-extracted in this run (crawls go oldest first), else as the catalog holds it.  Without
+  either (no catalog) a record keeps the version fields the crawl gave it.  After an
+  extractor upgrade, re-extract every crawl in one run for versions that agree throughout.
+* The catalog does not learn about re-extracted records (yet): ``scraper show``,
+  ``history`` and ``diff`` still read the records as crawled; ``scraper export`` reads
+  each capture's newest re-extraction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import mimetypes
+import os
+import struct
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+    resolve_encoding,
+)
+
+from scraper import settings as defaults
+from scraper.export import REEXTRACT_PREFIX, REEXTRACT_SUFFIX
+from scraper.extraction import Article, ExtractionOptions, extract_page
+from scraper.records import PAGE_RECORD_CONTENT_TYPE, capture_from_record, current_extractor, record_for_capture
+from scraper.scope import url_key
+from scraper.storage.catalog import Catalog, captures
+from scraper.storage.jsonl import dumps_line
+from scraper.storage.layout import CRAWLS_DIR, CrawlLayout
+from scraper.storage.warc import StoredRecord, iter_records, read_record_at
+
+Headers = Sequence[tuple[str, str]]
+
+
+def header(headers: Headers, name: str) -> str | None:
+    """The last value of a header, as Scrapy's ``Headers.get`` gives it."""
+    values = header_values(headers, name)
+    return values[-1] if values else None
+
+
+def header_values(headers: Headers, name: str) -> list[str]:
+    wanted = name.lower()
+    return [value for key, value in headers if key.lower() == wanted]
+
+
+# -- the payload as the crawl read it ----------------------------------------------------------------
+def _gunzip(body: bytes) -> bytes:
+    # Like scrapy.utils.gz.gunzip: as much as can be read; a cut or damaged member keeps what came before.
+    stream, out = gzip.GzipFile(fileobj=io.BytesIO(body)), io.BytesIO()
+    while True:
+        try:
+            chunk = stream.read1(65536)
+        except (OSError, EOFError, struct.error):
+            if out.tell():
+                break
+            raise
+        if not chunk:
+            return out.getvalue()
+        out.write(chunk)
+    return out.getvalue()
+
+
+def _inflate(body: bytes) -> bytes:
+    try:
+        return zlib.decompressobj().decompress(body)
+    except zlib.error:  # raw deflate, as some servers send it
+        return zlib.decompressobj(-15).decompress(body)
+
+
+def _unbrotli(body: bytes) -> bytes:
+    import brotli
+
+    decompressor = brotli.Decompressor()
+    if hasattr(decompressor, "process"):  # Google's brotli
+        return bytes(decompressor.process(body))
+    return bytes(decompressor.decompress(body))  # brotlipy, which installs a module of the same name
+
+
+def _unzstd(body: bytes) -> bytes:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
+    except ImportError:
+        from backports import zstd  # type: ignore[import-not-found,no-redef]
+    out = io.BytesIO()
+    # A cut body: what could be read.
+    with zstd.ZstdFile(io.BytesIO(body)) as stream, contextlib.suppress(EOFError):
+        while chunk := stream.read(65536):
+            out.write(chunk)
+    return out.getvalue()
+
+
+DECODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": _gunzip, "x-gzip": _gunzip, "deflate": _inflate,
+                                                 "br": _unbrotli, "zstd": _unzstd}
+
+
+def decode_content(body: bytes, content_encodings: Sequence[str]) -> tuple[bytes, list[str]]:
+    """Undo Content-Encoding as Scrapy's HttpCompressionMiddleware does: the last coding first,
+    stopping at one it cannot undo.  Returns the body and the codings left on it."""
+    left = [coding.strip().lower() for value in content_encodings for coding in value.split(",")]
+    while left:
+        coding = left.pop()
+        if coding not in DECODERS:
+            left.append(coding)
+            break
+        body = DECODERS[coding](body)
+    return body, left
+
+
+# Scrapy's response classes by media type (scrapy.responsetypes): HtmlResponse, or another text class.
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
+OTHER_TEXT_TYPES = frozenset({"application/atom+xml", "application/rdf+xml", "application/rss+xml",
+                              "application/xml", "application/json", "application/x-json",
+                              "application/json-amazonui-streaming", "application/javascript",
+                              "application/x-javascript", "text/xml"})
+_MIME = mimetypes.MimeTypes()  # the built-in table only: not this machine's /etc/mime.types
+_CONTROL = frozenset(range(32)) - {0, 9, 10, 13}  # what makes scrapy's binary_is_text say "binary"
+
+
+def _typed(mime: str | None) -> bool | None:
+    """True: Scrapy makes an HtmlResponse; False: another text response; None: a plain Response."""
+    if not mime:
+        return None
+    if mime in HTML_TYPES:
+        return True
+    if mime in OTHER_TEXT_TYPES or mime.startswith("text/"):
+        return False
+    return None
+
+
+def _from_filename(name: str) -> bool | None:
+    mime, encoding = _MIME.guess_type(name)
+    return _typed(mime) if mime and not encoding else None
+
+
+def _from_headers(headers: Headers, codings_left: Sequence[str]) -> bool | None:
+    content_type = header(headers, "Content-Type")
+    verdict = None
+    if content_type is not None and not codings_left:
+        verdict = _typed(content_type.split(";", 1)[0].strip().lower())
+    disposition = header(headers, "Content-Disposition")
+    if verdict is None and disposition:
+        with contextlib.suppress(IndexError):  # no filename= in it
+            verdict = _from_filename(disposition.split(";")[1].split("=")[1].strip("\"'"))
+    return verdict
+
+
+def _from_body(body: bytes) -> bool | None:
+    chunk = body[:5000]
+    if any(byte in _CONTROL for byte in chunk):
+        return None
+    lower = chunk.lower()
+    if b"<html>" in lower:
+        return True
+    if b"<?xml" in lower:
+        return False
+    return b"<!doctype html>" in lower
+
+
+def is_html_response(headers: Headers, url: str, body: bytes, codings_left: Sequence[str] = ()) -> bool:
+    """Whether Scrapy would have made an HtmlResponse of it: by Content-Type, file name, URL, then body."""
+    for clue in (lambda: _from_headers(headers, codings_left), lambda: _from_filename(url),
+                 lambda: _from_body(body)):
+        verdict = clue()
+        if verdict is not None:
+            return verdict
+    return False
+
+
+def _guess_encoding(text: bytes) -> str | None:
+    # TextResponse._auto_detect_fun: ascii, utf-8, then charset-normalizer's best guess.
+    for encoding in ("ascii", "utf-8"):
+        try:
+            text.decode(encoding)
+        except UnicodeError:
+            continue
+        return resolve_encoding(encoding)
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:
+        return None
+    match = from_bytes(text).best()
+    return resolve_encoding(match.encoding) if match else None
+
+
+def decode_html(body: bytes, content_type: str | None) -> str:
+    """The text of a body as Scrapy's ``TextResponse.text`` gives it: by the BOM, the header's charset or
+    ``<meta charset>``; else the text of Scrapy's guessing pass itself (not decoded again)."""
+    declared = read_bom(body)[0] or http_content_type_encoding(content_type or "") or html_body_declared_encoding(body)
+    if declared is None:
+        return html_to_unicode(content_type or "", body, auto_detect_fun=_guess_encoding, default_encoding="ascii")[1]
+    return html_to_unicode(f"charset={declared}", body)[1]
+
+
+def page_html(stored: StoredRecord, url: str) -> tuple[str | None, str | None]:
+    """The HTML text of a stored response and its Content-Language, as the crawl handed them to extraction;
+    no text when it is not an HTML page."""
+    headers = stored.http_headers
+    body, left = decode_content(stored.content, header_values(headers, "Content-Encoding"))
+    if not is_html_response(headers, url, body, left):
+        return None, None
+    return decode_html(body, header(headers, "Content-Type")), header(headers, "Content-Language")
+
+
+def default_options() -> ExtractionOptions:
+    """The crawl's extraction options under its default EXTRACT_* settings."""
+    return ExtractionOptions(favor_precision=bool(defaults.EXTRACT_FAVOR_PRECISION),
+                             favor_recall=bool(defaults.EXTRACT_FAVOR_RECALL),
+                             min_extracted_size=int(defaults.EXTRACT_MIN_TEXT_SIZE))
+
+
+# -- the crawl's page records, from its WARC files ----------------------------------------------------------
+def warc_files(crawl: CrawlLayout) -> list[Path]:
+    """The crawl's closed WARC files, in the order they were written (their names carry the time and serial)."""
+    return sorted(p for p in crawl.directory.iterdir() if p.name.endswith((".warc.gz", ".warc")))
+
+
+def stored_page_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The page records a crawl put into one WARC file (metadata records beside the responses)."""
+    for stored in iter_records(path):
+        if stored.rec_type == "metadata" and header(stored.warc_headers, "Content-Type") == PAGE_RECORD_CONTENT_TYPE:
+            yield json.loads(stored.content)
+
+
+@dataclass
+class Tally:
+    """What a run did, for its summary."""
+
+    pages: int = 0  # records written
+    changed: int = 0  # ... whose text differs from the crawl's record
+    revisits: int = 0  # ... of revisits whose original was found and read
+    skipped: dict[str, int] = field(default_factory=dict)  # pages not written, by reason
+    extraction_errors: int = 0  # extraction raised: written without an article, as a crawl does
+    files: list[Path] = field(default_factory=list)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+    @property
+    def problems(self) -> int:
+        return sum(self.skipped.values()) + self.extraction_errors
+
+
+KEEP_RECORDED = object()  # the previous capture is not known: keep the crawl's version fields
+
+
+class Reextractor:
+    """Re-extracts crawls of one archive; remembers each URL's latest record for the next crawl's versions."""
+
+    def __init__(self, root: Path, catalog: Catalog | None = None, *, since: str | None = None,
+                 options: ExtractionOptions | None = None) -> None:
+        self.root = root
+        self.catalog = catalog
+        self.since = since
+        self.options = options or default_options()
+        self.extractor = current_extractor()
+        self.tally = Tally()
+        # url_key(requested_url) -> the latest good record of this run, without its texts
+        self.latest: dict[str, dict[str, Any]] = {}
+
+    # -- one crawl --------------------------------------------------------------------------------------
+    def output_path(self, crawl: CrawlLayout, now: datetime | None = None) -> Path:
+        stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path, serial = crawl.directory / f"{REEXTRACT_PREFIX}{stamp}{REEXTRACT_SUFFIX}", 1
+        while path.exists():  # a second run within the same second
+            path, serial = crawl.directory / f"{REEXTRACT_PREFIX}{stamp}-{serial}{REEXTRACT_SUFFIX}", serial + 1
+        return path
+
+    def run_crawl(self, crawl: CrawlLayout, advance: Callable[[], None] = lambda: None) -> Path | None:
+        """Write the crawl's re-extracted records; returns the new file, or None when no page was selected.
+
+        Raises OSError when the crawl folder cannot be written.
+        """
+        target = self.output_path(crawl)
+        tmp = crawl.directory / f".{target.name}.tmp"
+        written = 0
+        try:
+            with open(tmp, "w", encoding="utf-8") as out:
+                for stored in self._page_records(crawl):
+                    if self.since is not None and str(stored.get("fetched_at", "")) < self.since:
+                        continue
+                    record = self.reextract(crawl, stored)
+                    advance()
+                    if record is not None:
+                        out.write(dumps_line(record))
+                        written += 1
+                out.flush()
+                os.fsync(out.fileno())
+            if written:
+                os.replace(tmp, target)
+                self.tally.files.append(target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        return target if written else None
+
+    def _page_records(self, crawl: CrawlLayout) -> Iterator[dict[str, Any]]:
+        for path in warc_files(crawl):
+            try:
+                yield from stored_page_records(path)
+            except Exception:  # a damaged file: what came before the damage is kept
+                self.tally.skip(f"unreadable WARC file {path.name} (run `scraper verify`)")
+
+    # -- one page ----------------------------------------------------------------------------------------
+    def reextract(self, crawl: CrawlLayout, stored: dict[str, Any]) -> dict[str, Any] | None:
+        """The record of one page, extracted again; None when it cannot be (counted in the tally)."""
+        capture = capture_from_record(stored)
+        article: Article | None = None
+        if capture.record_kind == "revisit":
+            original = self.original_of(crawl, stored)
+            if original is None:
+                self.tally.skip("revisit whose original is not in the archive")
+                return None
+            article = self.extract(original, capture.url)
+            self.tally.revisits += 1
+        elif 200 <= capture.status < 300:
+            response = self._read(crawl.directory / capture.warc.file, capture.warc.offset)
+            if response is None or response.record_id != capture.warc.record_id:
+                self.tally.skip("response not where its record points")
+                return None
+            article = self.extract(response, capture.url)
+        previous = self.previous_of(stored)
+        record = record_for_capture(str(stored.get("crawl_id") or crawl.crawl_id), capture, article,
+                                    self.extractor, previous=None if previous is KEEP_RECORDED else previous,
+                                    ).to_dict()
+        if previous is KEEP_RECORDED:
+            record.update(version=stored.get("version"), previous=stored.get("previous"),
+                          changed_fields=list(stored.get("changed_fields") or []))
+        self.remember(record)
+        self.tally.pages += 1
+        self.tally.changed += record["text_sha256"] != stored.get("text_sha256")
+        return record
+
+    def extract(self, response: StoredRecord, url: str) -> Article | None:
+        html, content_language = page_html(response, url)
+        if html is None:
+            return None
+        try:
+            return extract_page(html, url, self.options, content_language=content_language)
+        except Exception:  # one bad page must not stop the run; the crawl records such a page without article
+            self.tally.extraction_errors += 1
+            return None
+
+    @staticmethod
+    def _read(path: Path, offset: int) -> StoredRecord | None:
+        try:
+            return read_record_at(path, offset)
+        except Exception:  # missing file, bad offset, damaged member
+            return None
+
+    def original_of(self, crawl: CrawlLayout, stored: dict[str, Any]) -> StoredRecord | None:
+        """The response a revisit refers to (WARC-Refers-To): where its record says, else where the catalog says."""
+        revisit = self._read(crawl.directory / stored["warc"]["file"], int(stored["warc"]["offset"]))
+        if revisit is None:
+            return None
+        refers_to = header(revisit.warc_headers, "WARC-Refers-To")
+        pointer = stored.get("refers_to") or {}
+        places = []
+        if pointer.get("crawl_id") and pointer.get("file") and pointer.get("offset") is not None:
+            places.append((str(pointer["crawl_id"]), str(pointer["file"]), int(pointer["offset"])))
+        if refers_to and self.catalog is not None:
+            places += self._catalog_places(refers_to, pointer.get("crawl_id"))
+        for crawl_id, file, offset in places:
+            original = self._read(self.root / CRAWLS_DIR / crawl_id / file, offset)
+            if original is not None and original.record_id == refers_to and original.rec_type == "response":
+                return original
+        return None
+
+    # -- versions -----------------------------------------------------------------------------------------
+    def previous_of(self, stored: dict[str, Any]) -> Any:
+        """The record a capture's version is computed against: the previous capture it followed at crawl time."""
+        pointer = stored.get("previous")
+        if not pointer:
+            return None
+        candidate = self.latest.get(url_key(stored["requested_url"]))
+        if candidate is not None and candidate["warc"]["record_id"] == pointer.get("record_id"):
+            return candidate
+        recorded = self._catalog_record(str(pointer.get("record_id")), pointer.get("crawl_id"))
+        return recorded if recorded is not None else KEEP_RECORDED
+
+    def remember(self, record: dict[str, Any]) -> None:
+        # What the catalog's previous_capture would give the next crawl: the latest 2xx capture of the URL.
+        if 200 <= int(record["status"]) < 300:
+            kept = {name: value for name, value in record.items() if name not in ("text", "markdown")}
+            self.latest[url_key(record["requested_url"])] = kept
+
+    # -- the catalog, read only -------------------------------------------------------------------------
+    def _catalog_rows(self, record_id: str, crawl_id: Any) -> list[Any]:
+        if self.catalog is None:
+            return []
+        query = captures.select().where(captures.c.warc_record_id == record_id, captures.c.committed.is_(True))
+        if crawl_id:
+            query = query.where(captures.c.crawl_id == str(crawl_id))  # uses the catalog's index by crawl
+        with self.catalog.engine.connect() as conn:
+            return list(conn.execute(query).all())
+
+    def _catalog_places(self, record_id: str, crawl_id: Any) -> list[tuple[str, str, int]]:
+        rows = self._catalog_rows(record_id, crawl_id) or (self._catalog_rows(record_id, None) if crawl_id else [])
+        return [(row.crawl_id, row.warc_file, int(row.warc_offset)) for row in rows]
+
+    def _catalog_record(self, record_id: str, crawl_id: Any) -> dict[str, Any] | None:
+        rows = self._catalog_rows(record_id, crawl_id)
+        return json.loads(rows[0].record_json) if rows else None
