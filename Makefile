@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# pywb in an environment of its own: its brotlipy would replace the brotli module Scrapy needs
+REPLAY_VENV  ?= .venv-replay
+REPLAY_STAMP := $(REPLAY_VENV)/.installed
 
-.PHONY: setup crawl test lint bench-extraction clean
+.PHONY: setup crawl replay test lint bench-extraction clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +21,16 @@ setup: $(STAMP)
 crawl: $(STAMP)
 	@if [ -z "$(URL)$(ARGS)" ]; then echo 'usage: make crawl URL="https://..." [ARGS="--depth 1 -i urls.txt"]' >&2; exit 2; fi
 	$(BIN)/scraper crawl $(URL) $(ARGS)
+
+$(REPLAY_STAMP):
+	$(PYTHON) -m venv $(REPLAY_VENV)
+	$(REPLAY_VENV)/bin/pip install --quiet --upgrade pip
+	$(REPLAY_VENV)/bin/pip install --quiet 'pywb>=2.10'
+	touch $(REPLAY_STAMP)
+
+## make replay [ARGS="--port 8090 -o archive"]: pywb on the archive, until Ctrl-C
+replay: $(STAMP) $(REPLAY_STAMP)
+	$(BIN)/scraper replay --pywb-python $(REPLAY_VENV)/bin/python $(ARGS)
 
 ## the whole test suite, plus ruff and mypy
 test: $(STAMP)

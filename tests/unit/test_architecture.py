@@ -37,3 +37,18 @@ def test_only_storage_warc_imports_warcio() -> None:
     importers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                        if any(n == "warcio" or n.startswith("warcio.") for n in imported_modules(p)))
     assert importers == ["storage/warc.py"]
+
+
+def test_pywb_runs_apart_from_the_project() -> None:
+    """pywb's brotlipy breaks Scrapy's brotli: pywb_server runs in pywb's own Python, by path.
+
+    So it imports the standard library and pywb's own dependencies only (never the scraper
+    package), and nothing else imports pywb or gevent.
+    """
+    server = PACKAGE / "interchange" / "pywb_server.py"
+    allowed = set(sys.stdlib_module_names) | {"pywb", "gevent", "yaml"}
+    outside = sorted(n for n in imported_modules(server) if n.split(".")[0] not in allowed)
+    assert outside == []
+    importers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                       if any(n.split(".")[0] in ("pywb", "gevent") for n in imported_modules(p)))
+    assert importers == ["interchange/pywb_server.py"]

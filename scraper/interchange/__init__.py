@@ -1,0 +1,135 @@
+"""The archive in the formats other tools read: CDXJ indexes, WACZ packages, pywb replay.
+
+No Scrapy here, and no warcio either: cdxj-indexer, py-wacz and pywb read the WARCs
+(they use warcio themselves).  Errors meant for the user are :class:`InterchangeError`
+with a one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, iter_crawls
+from scraper.storage.warc import OPEN_SUFFIX
+
+WARC_SUFFIX = ".warc.gz"
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+Warn = Callable[[str], None]
+
+
+def no_warnings(message: str) -> None:
+    """The default ``warn``: callers that do not report warnings drop them."""
+
+
+class InterchangeError(Exception):
+    """Something the user can act on (a damaged WARC, nothing to package): one line, exit status 1."""
+
+
+class UnknownCrawl(InterchangeError):
+    """A crawl named on the command line is not in the archive: a usage error."""
+
+
+@dataclass(frozen=True)
+class WarcFiles:
+    closed: list[Path]  # finished files, by name
+    in_progress: list[Path]  # ``*.warc.gz.open``: still being written, never read
+
+
+def crawl_warcs(directory: Path) -> WarcFiles:
+    """A crawl folder's WARC files; the ``.open`` ones belong to a crawl that is still running."""
+    if not directory.is_dir():
+        return WarcFiles([], [])
+    names = sorted(p for p in directory.iterdir() if p.is_file())
+    return WarcFiles([p for p in names if p.name.endswith(WARC_SUFFIX)],
+                     [p for p in names if p.name.endswith(WARC_SUFFIX + OPEN_SUFFIX)])
+
+
+def warn_in_progress(files: WarcFiles, warn: Warn) -> None:
+    for path in files.in_progress:
+        warn(f"skipping {path} (still being written by a running crawl)")
+
+
+def find_crawl(root: Path, name: str) -> CrawlLayout:
+    """A crawl of ``root`` by id (``20261125T062622Z-2351b5``) or by folder (``archive/crawls/<id>``)."""
+    crawls = root / CRAWLS_DIR
+    if name and os.sep not in name and name not in (".", "..") and (crawls / name).is_dir():
+        return CrawlLayout(root, name)
+    folder = Path(name)
+    if folder.is_dir() and folder.resolve().parent == crawls.resolve():
+        return CrawlLayout(root, folder.resolve().name)
+    if folder.is_dir():
+        raise UnknownCrawl(f"{name} is not a crawl folder of the archive {root} (give its archive root)")
+    raise UnknownCrawl(f"no crawl {name!r} in {crawls}")
+
+
+def find_crawls(root: Path, names: tuple[str, ...] | list[str]) -> list[CrawlLayout]:
+    """The crawls named, in order and without repeats; every crawl of the archive when none are."""
+    if not (root / CRAWLS_DIR).is_dir():
+        raise UnknownCrawl(f"no archive at {root} (no {CRAWLS_DIR}/ folder)")
+    if not names:
+        return list(iter_crawls(root, newest_first=False))
+    found: dict[str, CrawlLayout] = {}
+    for name in names:
+        crawl = find_crawl(root, name)
+        found.setdefault(crawl.crawl_id, crawl)
+    return list(found.values())
+
+
+def root_of_crawl_folders(names: tuple[str, ...] | list[str]) -> Path | None:
+    """The archive root that crawls given as folders (``ROOT/crawls/<id>``) belong to, when they all agree."""
+    roots = set()
+    for name in names:
+        folder = Path(name).resolve()
+        if not folder.is_dir() or folder.parent.name != CRAWLS_DIR:
+            return None
+        roots.add(folder.parent.parent)
+    return roots.pop() if len(roots) == 1 else None
+
+
+def is_replayable_page(record: dict[str, Any]) -> bool:
+    """A page record worth listing as a page: the final HTML answer, with a title or text.
+
+    A revisit of a 304 has no content type of its own, but replays as its HTML original.
+    """
+    if not (record.get("title") or record.get("text")):
+        return False
+    status = int(record.get("status") or 0)
+    if record.get("record_kind") == "revisit" and status == 304:
+        return True
+    return 200 <= status < 300 and record.get("content_type") in HTML_TYPES
+
+
+def timestamp14(iso: str) -> str:
+    """``2026-11-25T06:26:36.913Z`` -> ``20261125062636``: the 14-digit timestamp of CDXJ and replay URLs."""
+    digits = "".join(ch for ch in iso.split(".", 1)[0] if ch.isdigit())
+    return digits[:14].ljust(14, "0")
+
+
+@contextmanager
+def atomic_text_file(path: Path) -> Iterator[IO[str]]:
+    """Write ``path`` through a temporary file in the same folder and a rename: never half a file.
+
+    The temporary name is hidden and unique per process, so two writers never share it and
+    readers globbing for ``*.cdxj`` never see it.
+    """
+    tmp = temporary_sibling(path)
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def temporary_sibling(path: Path) -> Path:
+    """Where to build ``path`` before renaming it into place."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")

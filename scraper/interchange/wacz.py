@@ -1,0 +1,170 @@
+"""WACZ packages of crawls, built by py-wacz, for ReplayWeb.page and ``wacz validate``.
+
+The page list comes from our page records (title and extracted text), not from py-wacz's
+own page detection; the WARCs that hold the originals of the crawls' revisit records go
+into the package too, so that it replays on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from argparse import Namespace
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scraper.interchange import (
+    InterchangeError,
+    Warn,
+    crawl_warcs,
+    is_replayable_page,
+    no_warnings,
+    temporary_sibling,
+    warn_in_progress,
+)
+from scraper.interchange.cdxj import CdxjLine, crawl_lines
+from scraper.storage.jsonl import iter_jsonl
+from scraper.storage.layout import CrawlLayout, iter_crawls
+
+PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Pages"}
+
+
+@dataclass
+class Package:
+    """What goes into one WACZ."""
+
+    warcs: list[Path] = field(default_factory=list)  # the crawls' own WARCs
+    originals: list[Path] = field(default_factory=list)  # other crawls' WARCs holding revisited originals
+    pages: list[dict[str, Any]] = field(default_factory=list)  # pages.jsonl entries, header excluded
+    unresolved: list[str] = field(default_factory=list)  # URLs of revisits whose original is nowhere
+
+    @property
+    def files(self) -> list[Path]:
+        return [*self.warcs, *self.originals]
+
+
+def page_entry(record: dict[str, Any]) -> dict[str, Any]:
+    """A WACZ page from one of our page records: ``ts`` is RFC 3339, as the WACZ spec wants."""
+    record_id = str(record["warc"]["record_id"])
+    entry = {"id": record_id.removeprefix("<urn:uuid:").removesuffix(">").replace("-", ""),
+             "url": record["url"], "ts": record["fetched_at"], "title": record.get("title") or record["url"]}
+    if record.get("text"):
+        entry["text"] = record["text"]
+    return entry
+
+
+def crawl_pages(crawl: CrawlLayout, packaged: set[str]) -> Iterator[dict[str, Any]]:
+    """The crawl's final HTML pages whose WARC record is in the package."""
+    if not crawl.pages_path.is_file():
+        return
+    for record in iter_jsonl(crawl.pages_path):
+        if is_replayable_page(record) and record.get("warc", {}).get("file") in packaged:
+            yield page_entry(record)
+
+
+def _originals_by_capture(root: Path) -> dict[tuple[str, str], list[tuple[str, Path]]]:
+    """(urlkey, payload digest) -> [(timestamp, WARC)] of every non-revisit capture in the archive."""
+    found: dict[tuple[str, str], list[tuple[str, Path]]] = defaultdict(list)
+    for crawl in iter_crawls(root, newest_first=False):
+        for line in crawl_lines(crawl):
+            if not line.is_revisit and line.digest:
+                found[(line.urlkey, line.digest)].append((line.timestamp, (crawl.directory / line.filename).absolute()))
+    return found
+
+
+def original_warcs(root: Path, revisits: Sequence[CdxjLine], packaged: set[Path]) -> tuple[list[Path], list[str]]:
+    """WARCs outside the package that hold the originals of ``revisits``, and the revisits left unresolved.
+
+    A revisit is found again the way replay tools find it: by URL and payload digest.  Of the
+    captures that match, the latest one not after the revisit is its original.
+    """
+    if not revisits:
+        return [], []
+    captures = _originals_by_capture(root)
+    extra: list[Path] = []
+    unresolved: list[str] = []
+    for revisit in revisits:
+        candidates = captures.get((revisit.urlkey, revisit.digest or ""), [])
+        if any(path in packaged for _, path in candidates):
+            continue
+        earlier = [c for c in candidates if c[0] <= revisit.timestamp] or candidates
+        if not earlier:
+            unresolved.append(str(revisit.fields.get("url")))
+            continue
+        path = max(earlier)[1]  # outside the package: candidates inside it were found above
+        packaged.add(path)
+        extra.append(path)
+    return extra, unresolved
+
+
+def plan_package(root: Path, crawls: Sequence[CrawlLayout], warn: Warn = no_warnings) -> Package:
+    package = Package()
+    revisits: list[CdxjLine] = []
+    for crawl in crawls:
+        files = crawl_warcs(crawl.directory)
+        warn_in_progress(files, warn)
+        package.warcs += files.closed
+        package.pages += crawl_pages(crawl, {p.name for p in files.closed})
+        revisits += [line for line in crawl_lines(crawl) if line.is_revisit]
+    if not package.warcs:
+        raise InterchangeError("no finished WARC files to package in " + ", ".join(c.crawl_id for c in crawls))
+    packaged = {p.absolute() for p in package.warcs}
+    originals, package.unresolved = original_warcs(root, revisits, packaged)
+    package.originals = originals
+    for url in package.unresolved:
+        warn(f"the original of a revisit of {url} is not in the archive: it will not replay")
+    clashes = _same_names(package.files)
+    if clashes:
+        raise InterchangeError(f"two WARC files named {clashes[0]}: a WACZ keeps file names only")
+    return package
+
+
+def _same_names(paths: Sequence[Path]) -> list[str]:
+    seen: set[str] = set()
+    clashes = []
+    for path in paths:
+        if path.name in seen:
+            clashes.append(path.name)
+        seen.add(path.name)
+    return clashes
+
+
+def write_pages(path: Path, pages: Sequence[dict[str, Any]]) -> None:
+    # hasText tells ReplayWeb.page to build its full-text search from the pages' text
+    header = {**PAGES_HEADER, **({"hasText": True} if any(p.get("text") for p in pages) else {})}
+    with open(path, "w", encoding="utf-8") as fh:
+        for entry in [header, *pages]:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+
+def write_wacz(package: Package, output: Path, title: str, description: str | None = None) -> None:
+    """Build the WACZ with py-wacz's own ``create`` (the page list copied as we wrote it), then rename it in place."""
+    # imported here: py-wacz changes cdxj-indexer's defaults when imported, and only this needs it
+    from wacz.main import create_wacz
+
+    tmp = temporary_sibling(output)
+    chatter = io.StringIO()
+    try:
+        with tempfile.TemporaryDirectory(prefix="scraper-wacz-") as scratch:
+            pages = Path(scratch) / "pages.jsonl"  # py-wacz takes a page list only from a *.jsonl file
+            write_pages(pages, package.pages)
+            args = Namespace(inputs=[str(p) for p in package.files], output=str(tmp), pages=str(pages),
+                             copy_pages=True, extra_pages=None, detect_pages=False, text=False, hash_type="sha256",
+                             log_directory=None, split_seeds=False, ts=None, url=None, date=None, title=title,
+                             desc=description, signing_url=None, signing_token=None, file=False)
+            with contextlib.redirect_stdout(chatter):  # py-wacz prints its progress on stdout: ours is for data
+                status = create_wacz(args)
+        if status != 0:
+            lines = [ln for ln in chatter.getvalue().splitlines() if ln.strip()] or ["no reason given"]
+            raise InterchangeError(f"py-wacz could not create the package: {lines[-1]}")
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise InterchangeError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
