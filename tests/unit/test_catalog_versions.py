@@ -98,3 +98,25 @@ def test_simhash_is_near_for_near_texts() -> None:
     a, b, c = (int(simhash(t) or "0", 16) for t in (base, near, far))
     assert bin(a ^ b).count("1") < bin(a ^ c).count("1")
     assert simhash(None) is None
+
+
+def reference_simhash(text: str) -> str:
+    """SimHash as usually written: +1/-1 per bit per gram, bit set where the sum is positive."""
+    import hashlib
+    import re
+    words = re.findall(r"\w+", text.lower())
+    weights = [0] * 64
+    for i in range(max(1, len(words) - 2)):
+        value = int.from_bytes(hashlib.blake2b(" ".join(words[i:i + 3]).encode(), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    return f"{sum(1 << bit for bit in range(64) if weights[bit] > 0):016x}"
+
+
+def test_simhash_equals_the_textbook_definition() -> None:
+    import random
+    rng = random.Random(7)
+    vocabulary = ["".join(rng.choice("abcdefgh") for _ in range(rng.randint(1, 7))) for _ in range(200)]
+    texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 900))) for _ in range(60)]
+    for sample in [*texts, "one", "one two", "Grüße aus Köln, drei Wörter"]:
+        assert simhash(sample) == reference_simhash(sample)
