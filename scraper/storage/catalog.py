@@ -206,6 +206,20 @@ class Catalog:
             result = conn.execute(update(captures).where(captures.c.crawl_id == crawl_id).values(committed=True))
             return int(result.rowcount or 0)
 
+    def captured_key_hashes(self) -> set[int]:
+        """``hash(url_key)`` of every URL that :meth:`previous_capture` could find.
+
+        A crawl asks this once, then queries only URLs whose hash is in the set: one query
+        per discovered link cost a sixth of the crawl process's CPU, and on a first crawl
+        every one of them finds nothing.  Hashes, not keys: about 50 bytes a URL instead of
+        150; a collision only costs one query that finds nothing.
+        """
+        query = (select(urls.c.url_key).distinct().join(captures, urls.c.id == captures.c.url_id)
+                 .where(captures.c.committed.is_(True), captures.c.status >= 200, captures.c.status < 300,
+                        captures.c.original_record_id.is_not(None)))
+        with self.engine.connect() as conn:
+            return {hash(key) for key in conn.execute(query).scalars()}
+
     def previous_capture(self, url_key: str) -> PreviousCapture | None:
         """The latest committed capture of a URL that holds (or refers to) a 2xx payload."""
         query = (select(captures).join(urls, urls.c.id == captures.c.url_id)
