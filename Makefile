@@ -41,5 +41,8 @@ test: $(STAMP)
 bench-extraction: $(STAMP)
 	$(BIN)/python bench/extraction.py
 
+bench-crawl: $(STAMP)
+	$(BIN)/python bench/crawl.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -116,31 +116,33 @@ def reap_strays(keep: frozenset[int], timeout_s: float = 60.0) -> list[str]:
         for pid in strays:
             with suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-        if time.monotonic() > deadline:
-            for pid in strays:
+            if time.monotonic() > deadline:
                 killed.append(command_name(pid))
                 with suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            deadline = float("inf")
         time.sleep(0.02)
     return killed
 
 
 @dataclass
-class MemoryPeaks:
+class TreeSamples:
+    """What the 50 ms samples of a pipeline's process tree saw."""
+
     tree_kib: int = 0  # the largest sum of VmRSS over the tree in one sample
     process_kib: dict[int, int] = field(default_factory=dict)  # pid -> VmHWM
-    names: dict[int, str] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)  # pid -> "main" (the pipeline's own process) or "child"
+    cpu_s: dict[int, float] = field(default_factory=dict)  # pid -> utime+stime when last seen
 
-    def sample(self, pids: Sequence[int]) -> None:
+    def sample(self, pids: Sequence[int], main: int | None) -> None:
         total = 0
         for pid in pids:
             figures = status_kib(pid)
             total += figures.get("VmRSS", 0)
             if "VmHWM" in figures:
                 self.process_kib[pid] = max(self.process_kib.get(pid, 0), figures["VmHWM"])
+                self.cpu_s[pid] = cpu_seconds(pid)
                 if pid not in self.names:
-                    self.names[pid] = command_name(pid)
+                    self.names[pid] = "main" if pid == main else "child"
         self.tree_kib = max(self.tree_kib, total)
 
     def largest(self) -> tuple[int, str]:
@@ -151,18 +153,21 @@ class MemoryPeaks:
 
 
 @contextmanager
-def sample_memory(skip: frozenset[int]) -> Iterator[MemoryPeaks]:
-    """Every 50 ms, the memory of all of this process's descendants except the server's tree."""
-    peaks, stop = MemoryPeaks(), threading.Event()
+def sample_tree(skip: frozenset[int]) -> Iterator[tuple[TreeSamples, list[int]]]:
+    """Every 50 ms, all of this process's descendants except the server's tree.
+
+    The caller puts the pipeline's own pid into the yielded list, so that it can be told apart.
+    """
+    samples, main, stop = TreeSamples(), [], threading.Event()
 
     def run() -> None:
         while not stop.wait(SAMPLE_S):
-            peaks.sample(descendants(os.getpid(), skip))
+            samples.sample(descendants(os.getpid(), skip), main[0] if main else None)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        yield peaks
+        yield samples, main
     finally:
         stop.set()
         thread.join()
@@ -270,28 +275,33 @@ class Measurement:
     server_cpu_s: float
     load_before: float
     returncode: int
-    killed: list[str]
+    killed: list[str]  # processes still alive 60 s after the pipeline's own exited
+    process_peaks_mib: list[float]  # VmHWM of each process seen, largest first
+    # utime+stime of each process when last sampled, summed: a lower bound, to cross-check RUSAGE_CHILDREN
+    sampled_cpu_s: float
+    process_cpu_s: list[list[Any]]  # [name, utime+stime when last sampled] per process, largest first
 
     @property
     def cpu_s(self) -> float:
         return self.user_s + self.sys_s
 
 
-def measure(command: Sequence[str], run_dir: Path, server: Server | None, cwd: Path) -> Measurement:
+def measure(command: Sequence[str], run_dir: Path, server: Server, cwd: Path) -> Measurement:
     """Run ``command`` to the end; the CPU time is RUSAGE_CHILDREN's delta, which covers the whole tree.
 
     Every process of the tree is reaped by its parent or, once orphaned, by this process (a
     subreaper), so each one's CPU time reaches RUSAGE_CHILDREN.
     """
-    skip = frozenset(server.pids if server else ())
-    keep = frozenset([server.process.pid] if server else ())
+    skip = frozenset(server.pids)
+    keep = frozenset([server.process.pid])
     load_before = os.getloadavg()[0]
-    server_before = server.cpu_seconds() if server else 0.0
+    server_before = server.cpu_seconds()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with (open(run_dir / "stdout.txt", "wb") as out, open(run_dir / "stderr.txt", "wb") as err,
-          sample_memory(skip) as peaks):
+          sample_tree(skip) as (peaks, main)):
         process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
+        main.append(process.pid)
         returncode = process.wait()
         wall_s = time.perf_counter() - start
         killed = reap_strays(keep)
@@ -300,7 +310,11 @@ def measure(command: Sequence[str], run_dir: Path, server: Server | None, cwd: P
     return Measurement(
         wall_s=wall_s, user_s=after.ru_utime - before.ru_utime, sys_s=after.ru_stime - before.ru_stime,
         tree_peak_mib=peaks.tree_kib / 1024, largest_mib=largest_kib / 1024, largest_name=largest_name,
-        processes=len(peaks.process_kib), server_cpu_s=(server.cpu_seconds() - server_before) if server else 0.0,
+        processes=len(peaks.process_kib), server_cpu_s=server.cpu_seconds() - server_before,
+        process_peaks_mib=sorted((kib / 1024 for kib in peaks.process_kib.values()), reverse=True),
+        sampled_cpu_s=sum(peaks.cpu_s.values()),
+        process_cpu_s=sorted(([peaks.names.get(pid, "?"), cpu] for pid, cpu in peaks.cpu_s.items()),
+                             key=lambda item: -item[1]),
         load_before=load_before, returncode=returncode, killed=killed)
 
 
@@ -488,14 +502,14 @@ def run_pipeline(pipeline: Pipeline, ctx: Context, server: Server) -> dict[str, 
         progress(f"{pipeline.key}: not installed, skipped")
         return None
     progress(f"{pipeline.key}: {' '.join(command)}")
-    used = server if pipeline.uses_server else None
-    figures = measure(command, run_dir, used, REPO_ROOT if pipeline.in_repo else run_dir)
+    figures = measure(command, run_dir, server, REPO_ROOT if pipeline.in_repo else run_dir)
     count = pipeline.count(ctx, run_dir)
     row = {"key": pipeline.key, "label": pipeline.label, "command": command, **asdict(figures),
            "cpu_s": figures.cpu_s, **asdict(count), "expected_pages": len(ctx.site.paths)}
     row["pages_per_s"] = count.pages / figures.wall_s if count.pages and figures.wall_s else 0.0
     row["cpu_ms_per_page"] = 1000 * figures.cpu_s / count.pages if count.pages else None
-    row["server_cpu_ms_per_page"] = 1000 * figures.server_cpu_s / count.pages if used and count.pages else None
+    served = pipeline.uses_server and count.pages
+    row["server_cpu_ms_per_page"] = 1000 * figures.server_cpu_s / count.pages if served else None
     row["few_pages"] = count.pages < FEW_PAGES * len(ctx.site.paths)
     if figures.returncode != 0 or row["few_pages"]:
         row["stderr_tail"] = stderr_tail(run_dir)
@@ -595,6 +609,23 @@ def table_row(row: dict[str, Any]) -> list[str]:
             str(row["returncode"])]
 
 
+def print_tree_notes(rows: dict[str, dict[str, Any]]) -> None:
+    """Each process's peak for multi-process pipelines; CPU from RUSAGE_CHILDREN against the /proc samples."""
+    trees = [row for row in rows.values() if row["processes"] > 1]
+    if trees:
+        print("multi-process pipelines, each process's peak (VmHWM) and CPU time (last /proc sample), largest first:")
+        for row in trees:
+            peaks = row["process_peaks_mib"]
+            cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in row["process_cpu_s"])
+            print(f"  {row['key']}: {', '.join(f'{mib:.0f}' for mib in peaks)} MiB (sum {sum(peaks):.0f}); "
+                  f"CPU s: {cpu}")
+    print("CPU s, RUSAGE_CHILDREN / sum of the 50 ms /proc samples (a lower bound): "
+          + ", ".join(f"{row['key']} {row['cpu_s']:.1f}/{row['sampled_cpu_s']:.1f}" for row in rows.values()))
+    for row in rows.values():
+        if row["killed"]:
+            print(f"! {row['key']}: killed {', '.join(row['killed'])}, still running 60 s after the pipeline exited")
+
+
 def target(value: float | None, goal: float, at_least: bool) -> str:
     if value is None:
         return "—"
@@ -624,7 +655,14 @@ def print_report(figures: dict[str, Any]) -> None:
     notes = [f"  {row['key']}: {row['note']}" for row in rows.values() if row["note"]]
     if notes:
         print("counts cross-checked:\n" + "\n".join(notes))
+    print_tree_notes(rows)
     r = figures["ratios"]
+    if all(r[key] is None for key in ("limit_pages_per_s", "scraper_over_limit", "scraper_over_naive",
+                                      "scraper_over_trafilatura_cli", "scraper_cpu_over_parts")):
+        print("\nratios: not computed (they need the warcio, trafilatura-1, naive, trafilatura-cli and scraper "
+              "pipelines)")
+        print(f"\ntotal run time {figures['total_s']:.0f} s")
+        return
     parts = r["parts_ms"]
     shown = {key: fmt(value, ".2f") for key, value in parts.items()}
     print(f"\nParts, CPU ms/page: scrapy bare {shown['scrapy_bare']} + warcio {shown['warcio_minus_bare']} "
@@ -693,6 +731,8 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # A SIGTERM unwinds like Ctrl-C, so the server and the temp dir are cleaned up.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     if not become_subreaper():
         progress("could not become a child subreaper: CPU time of orphaned processes may be missing")
     workdir = Path(tempfile.mkdtemp(prefix="bench-crawl-"))
