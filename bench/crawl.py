@@ -554,6 +554,18 @@ def machine() -> dict[str, Any]:
     }
 
 
+def code_state() -> str:
+    """The commit under test, and whether scraper/ has uncommitted changes (others edit it during runs)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "scraper"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no git)"
+    return head + (" + uncommitted changes in scraper/" if dirty else "")
+
+
 def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The issue's ratios; a figure is None when a pipeline it needs did not run."""
 
@@ -638,8 +650,12 @@ def print_report(figures: dict[str, Any]) -> None:
     print(f"machine: {m['platform']}; {m['cpu']}; {m['cpu_count']} CPUs; {m['python']}; scrapy {m['scrapy']}, "
           f"twisted {m['twisted']}, warcio {m['warcio']}, trafilatura {m['trafilatura']}, lxml {m['lxml']}; "
           f"{m['nginx']}; {m['wget']}")
-    print(f"date:    {figures['date']}; load average (1 min) {figures['load_start']:.2f} at start, "
-          f"{figures['load_end']:.2f} at end")
+    print(f"date:    {figures['date']} to {figures['end']}; load average (1 min) {figures['load_start']:.2f} at "
+          f"start, {figures['load_end']:.2f} at end")
+    code = figures["code_start"]
+    if figures["code_end"] != code:
+        code += f" at start, {figures['code_end']} at end: the code changed during the run"
+    print(f"code:    {code}")
     print(f"site:    {site['articles']} articles, {site['html_pages']} HTML pages, {site['mib']:.1f} MiB of HTML "
           f"(seed {site['seed']}, generated in {site['generate_s']:.1f} s); served by {figures['server']}\n")
     rows = figures["pipelines"]
@@ -702,6 +718,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     started, load_start = time.perf_counter(), os.getloadavg()[0]
+    date, code_start = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), code_state()
     port = free_port()
     root = workdir / "site"
     progress(f"generating {args.pages} articles into {root} ...")
@@ -720,7 +737,8 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     finally:
         server.stop()
     return {
-        "machine": machine(), "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(), "date": date, "end": datetime.now(UTC).strftime("%H:%M UTC"),
+        "code_start": code_start, "code_end": code_state(),
         "load_start": load_start, "load_end": os.getloadavg()[0], "server": server.kind,
         "site": {"articles": site.articles, "html_pages": len(site.paths), "mib": site.bytes / 2**20,
                  "seed": args.seed, "generate_s": generate_s},
