@@ -36,9 +36,10 @@ from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from scraper.interchange import UnknownCrawl, find_crawls
 from scraper.schema import page_record_schema
 from scraper.storage.jsonl import dumps_line, iter_jsonl
-from scraper.storage.layout import CRAWLS_DIR, MANIFEST_FILE, CrawlLayout, iter_crawls
+from scraper.storage.layout import MANIFEST_FILE, CrawlLayout
 
 FORMATS = ("jsonl", "csv", "parquet")
 WACZ_FIELDS = ("url", "ts", "title", "text")
@@ -55,17 +56,11 @@ class ArchiveError(ValueError):
 # -- choosing crawls and records -------------------------------------------------------------
 def select_crawls(root: Path, names: Sequence[str] = ()) -> list[CrawlLayout]:
     """The named crawls (every crawl when none is named), oldest first."""
-    if not (root / CRAWLS_DIR).is_dir():
-        raise ArchiveError(f"no archive at {root} (no {CRAWLS_DIR} folder)")
-    if not names:
-        return list(iter_crawls(root, newest_first=False))
-    chosen: dict[str, CrawlLayout] = {}
-    for name in names:
-        crawl_id = name.rstrip("/").rsplit("/", 1)[-1]  # the path of a crawl folder names it too
-        if crawl_id in ("", ".", "..") or not (root / CRAWLS_DIR / crawl_id).is_dir():
-            raise ArchiveError(f"unknown crawl {name!r}: no folder {root / CRAWLS_DIR / crawl_id}")
-        chosen[crawl_id] = CrawlLayout(root, crawl_id)
-    return [chosen[crawl_id] for crawl_id in sorted(chosen)]
+    try:
+        crawls = find_crawls(root, list(names))
+    except UnknownCrawl as exc:
+        raise ArchiveError(str(exc)) from exc
+    return sorted(crawls, key=lambda crawl: crawl.crawl_id)
 
 
 def being_written(crawl: CrawlLayout) -> bool:

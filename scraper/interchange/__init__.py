@@ -58,14 +58,15 @@ def warn_in_progress(files: WarcFiles, warn: Warn) -> None:
 def find_crawl(root: Path, name: str) -> CrawlLayout:
     """A crawl of ``root`` by id (``20261125T062622Z-2351b5``) or by folder (``archive/crawls/<id>``)."""
     crawls = root / CRAWLS_DIR
-    if name and os.sep not in name and name not in (".", "..") and (crawls / name).is_dir():
-        return CrawlLayout(root, name)
+    crawl_id = name.rstrip(os.sep)  # "20261125T062622Z-2351b5/", as shell completion writes it
+    if crawl_id and os.sep not in crawl_id and crawl_id not in (".", "..") and (crawls / crawl_id).is_dir():
+        return CrawlLayout(root, crawl_id)
     folder = Path(name)
     if folder.is_dir() and folder.resolve().parent == crawls.resolve():
         return CrawlLayout(root, folder.resolve().name)
     if folder.is_dir():
         raise UnknownCrawl(f"{name} is not a crawl folder of the archive {root} (give its archive root)")
-    raise UnknownCrawl(f"no crawl {name!r} in {crawls}")
+    raise UnknownCrawl(f"unknown crawl: no crawl {name!r} in {crawls}")
 
 
 def find_crawls(root: Path, names: tuple[str, ...] | list[str]) -> list[CrawlLayout]:
