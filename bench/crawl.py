@@ -83,6 +83,19 @@ def status_kib(pid: int) -> dict[str, int]:
     return figures
 
 
+def pss_kib(pid: int) -> int:
+    """Proportional set size: each page shared by n processes counts 1/n in each (0 when gone).
+
+    Summed over a tree, it counts every page once: the memory the tree occupies.  A sum of
+    VmRSS counts a page shared by a forkserver and its workers once per process.
+    """
+    with suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a live process, from /proc/<pid>/stat (0 when gone)."""
     with suppress(OSError, ValueError, IndexError):
@@ -129,21 +142,24 @@ class TreeSamples:
     """What the 50 ms samples of a pipeline's process tree saw."""
 
     tree_kib: int = 0  # the largest sum of VmRSS over the tree in one sample
+    tree_pss_kib: int = 0  # the largest sum of PSS over the tree in one sample
     process_kib: dict[int, int] = field(default_factory=dict)  # pid -> VmHWM
     names: dict[int, str] = field(default_factory=dict)  # pid -> "main" (the pipeline's own process) or "child"
     cpu_s: dict[int, float] = field(default_factory=dict)  # pid -> utime+stime when last seen
 
     def sample(self, pids: Sequence[int], main: int | None) -> None:
-        total = 0
+        total = pss = 0
         for pid in pids:
             figures = status_kib(pid)
             total += figures.get("VmRSS", 0)
+            pss += pss_kib(pid)
             if "VmHWM" in figures:
                 self.process_kib[pid] = max(self.process_kib.get(pid, 0), figures["VmHWM"])
                 self.cpu_s[pid] = cpu_seconds(pid)
                 if pid not in self.names:
                     self.names[pid] = "main" if pid == main else "child"
         self.tree_kib = max(self.tree_kib, total)
+        self.tree_pss_kib = max(self.tree_pss_kib, pss)
 
     def largest(self) -> tuple[int, str]:
         if not self.process_kib:
@@ -269,6 +285,7 @@ class Measurement:
     user_s: float
     sys_s: float
     tree_peak_mib: float
+    tree_pss_mib: float
     largest_mib: float
     largest_name: str
     processes: int
@@ -309,7 +326,8 @@ def measure(command: Sequence[str], run_dir: Path, server: Server, cwd: Path) ->
     largest_kib, largest_name = peaks.largest()
     return Measurement(
         wall_s=wall_s, user_s=after.ru_utime - before.ru_utime, sys_s=after.ru_stime - before.ru_stime,
-        tree_peak_mib=peaks.tree_kib / 1024, largest_mib=largest_kib / 1024, largest_name=largest_name,
+        tree_peak_mib=peaks.tree_kib / 1024, tree_pss_mib=peaks.tree_pss_kib / 1024,
+        largest_mib=largest_kib / 1024, largest_name=largest_name,
         processes=len(peaks.process_kib), server_cpu_s=server.cpu_seconds() - server_before,
         process_peaks_mib=sorted((kib / 1024 for kib in peaks.process_kib.values()), reverse=True),
         sampled_cpu_s=sum(peaks.cpu_s.values()),
@@ -617,6 +635,7 @@ def table_row(row: dict[str, Any]) -> list[str]:
     return [row["label"], pages, fmt(row["extracted"], "d") if row["extracted"] is not None else "—",
             fmt(row["wall_s"]), fmt(row["pages_per_s"]), fmt(row["cpu_ms_per_page"], ".2f"),
             fmt(row["server_cpu_ms_per_page"], ".3f"), fmt(row["tree_peak_mib"], ".0f"),
+            fmt(row["tree_pss_mib"], ".0f"),
             f"{row['largest_mib']:.0f} ({row['largest_name']})", str(row["processes"]), fmt(row["load_before"], ".2f"),
             str(row["returncode"])]
 
@@ -660,9 +679,9 @@ def print_report(figures: dict[str, Any]) -> None:
           f"(seed {site['seed']}, generated in {site['generate_s']:.1f} s); served by {figures['server']}\n")
     rows = figures["pipelines"]
     print("Per pipeline (CPU = user+sys of the whole process tree; server CPU is separate; "
-          "RSS sampled every 50 ms)")
+          "RSS and PSS sampled every 50 ms)")
     print_table(["pipeline", "pages", "extracted", "wall s", "pages/s", "CPU ms/page", "server CPU ms/page",
-                 "peak RSS MiB (tree)", "largest process MiB", "procs", "load", "exit"],
+                 "peak RSS MiB (tree)", "peak PSS MiB (tree)", "largest process MiB", "procs", "load", "exit"],
                 [table_row(row) for row in rows.values()])
     flagged = [row for row in rows.values() if row["few_pages"]]
     if flagged:

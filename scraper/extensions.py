@@ -19,7 +19,7 @@ from scrapy.exceptions import NotConfigured
 
 from scraper import __version__
 from scraper.storage.catalog import Catalog
-from scraper.storage.jsonl import JsonlWriter
+from scraper.storage.jsonl import JsonlWriter, dumps_line
 from scraper.storage.layout import CrawlLayout, new_crawl_id, write_json_atomically
 from scraper.storage.verify import summarise, verify_files
 from scraper.storage.warc import WarcFileWriter
@@ -115,9 +115,13 @@ class ArchiveRun:
             self.warnings.append(message)
 
     def write_page_record(self, record: dict[str, Any]) -> None:
-        self.pages.write(record)
+        self.write_page_line(dumps_line(record))
+
+    def write_page_line(self, line: str) -> None:
+        """A page record serialised by :func:`~scraper.storage.jsonl.dumps_line`."""
+        self.pages.write_line(line)
         if self.extra_jsonl is not None:
-            self.extra_jsonl.write(record)
+            self.extra_jsonl.write_line(line)
 
     def close(self, reason: str) -> dict[str, Any]:
         """Close the WARC (renaming it from .open), the JSONL files, and write the manifest."""

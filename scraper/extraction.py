@@ -16,12 +16,11 @@ import re
 import unicodedata
 from collections.abc import Callable
 from configparser import ConfigParser
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
 from htmldate import find_date
 from lxml.html import HtmlElement
 from trafilatura import metadata as trafilatura_metadata
@@ -31,41 +30,12 @@ from trafilatura.settings import Document, set_date_params, use_config
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
+# The value types live in scraper.article, which the crawl process imports without trafilatura.
+from scraper.article import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article, ExtractionOptions
 from scraper.bylines import find_byline, read_author_markup
 from scraper.taxonomy import find_categories, find_tags
 
-EXTRACTOR_NAME = "trafilatura"
-EXTRACTOR_VERSION: str = trafilatura.__version__
-
-
-@dataclass(frozen=True, kw_only=True)
-class ExtractionOptions:
-    """How to extract; one frozen object shared by every call (cf. trafilatura's Extractor)."""
-
-    favor_precision: bool = False
-    favor_recall: bool = False
-    include_comments: bool = False
-    include_tables: bool = True
-    # trafilatura drops bodies shorter than this (its default, 250 characters).
-    min_extracted_size: int = 250
-    detect_language: bool = True
-
-
-@dataclass(frozen=True, kw_only=True)
-class Article:
-    text: str | None = None
-    markdown: str | None = None
-    title: str | None = None
-    authors: list[str] = field(default_factory=list)
-    published: str | None = None
-    modified: str | None = None
-    site_name: str | None = None
-    description: str | None = None
-    language: str | None = None
-    canonical_url: str | None = None
-    image: str | None = None
-    tags: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
+__all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "Article", "ExtractionOptions", "extract_page"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -466,7 +436,10 @@ def _absolute(url: str | None, base: str) -> str | None:
     return absolute if absolute.startswith(("http://", "https://")) else None
 
 
-def extract_page(html: str | bytes, url: str, options: ExtractionOptions = ExtractionOptions(), *,
+DEFAULT_OPTIONS = ExtractionOptions()
+
+
+def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAULT_OPTIONS, *,
                  content_language: str | None = None) -> Article | None:
     """Extract the article of one page; ``None`` when the input is not parseable HTML.
 

@@ -6,7 +6,6 @@ Thin: the work is done by the pure modules (extraction, records, storage).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import multiprocessing
 import os
@@ -16,28 +15,20 @@ from typing import TYPE_CHECKING
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from scraper.article import ExtractionOptions
 from scraper.extensions import ArchiveRun
-from scraper.extraction import Article, ExtractionOptions, extract_page
+from scraper.extraction_worker import ExtractedPage, extract_for_record, warm_up
 from scraper.items import PageItem
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, current_extractor, record_for_capture
 from scraper.scope import url_key
+from scraper.storage.catalog import NewCapture
+from scraper.storage.jsonl import dumps_line
 from scraper.storage.warc import metadata_uri
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-
-_WARM_UP_PAGE = ("<html><head><title>Warm-up</title><meta name='author' content='A B'></head><body><article>"
-                 + "<p>Loading the language model, date parser and stop lists takes a second.</p>" * 8
-                 + "</article></body></html>")
-
-
-def _warm_up_worker() -> None:
-    # py3langid's model, dateparser's tables and jusText's stop lists load on first use
-    # (about 1.2 s): pay that when the worker starts, not on the first page it is given.
-    extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/", ExtractionOptions(min_extracted_size=10))
 
 
 def options_from_settings(crawler: Crawler) -> ExtractionOptions:
@@ -61,9 +52,13 @@ class ExtractPipeline:
         self.options = options_from_settings(crawler)
         self.executor: Executor | None = None
         if workers > 0:
-            # forkserver: never fork the reactor's process with its threads and sockets.
-            self.executor = ProcessPoolExecutor(max_workers=workers, initializer=_warm_up_worker,
-                                                mp_context=multiprocessing.get_context("forkserver"))
+            # forkserver: never fork the reactor's process with its threads and sockets.  The
+            # forkserver warms extraction up once (scraper.extraction_preload) and the workers
+            # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
+            # Set before the forkserver starts; a later pool in the same process reuses it.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["scraper.extraction_preload"])
+            self.executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_up, mp_context=context)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -78,7 +73,8 @@ class ExtractPipeline:
         if item.html is None:
             return item
         try:
-            item.article = await self._extract(item)
+            extracted = await self._extract(item)
+            item.article, item.fingerprint = extracted.article, extracted.fingerprint
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value("scraper/pages/extracted")
         except Exception as exc:  # one bad page must not stop the crawl
@@ -89,12 +85,12 @@ class ExtractPipeline:
         item.html = None  # free it: the WARC holds the page
         return item
 
-    async def _extract(self, item: PageItem) -> Article | None:
+    async def _extract(self, item: PageItem) -> ExtractedPage:
         assert item.html is not None
         if self.executor is None:
-            return extract_page(item.html, item.capture.url, self.options, content_language=item.content_language)
-        future = self.executor.submit(extract_page, item.html, item.capture.url, self.options,
-                                      content_language=item.content_language)
+            return extract_for_record(item.html, item.capture.url, self.options, item.content_language)
+        future = self.executor.submit(extract_for_record, item.html, item.capture.url, self.options,
+                                      item.content_language)
         return await asyncio.wrap_future(future)
 
     def spider_closed(self) -> None:
@@ -103,12 +99,20 @@ class ExtractPipeline:
 
 
 class RecordPipeline:
-    """Writes each page's record: a WARC metadata record, then a line in pages.jsonl."""
+    """Writes each page's record: a WARC metadata record, a line in pages.jsonl, a catalog row.
+
+    Catalog rows are buffered and written CATALOG_BATCH at a time, and the rest when the
+    spider closes, before the run commits them.  The order (WARC flushed, then JSONL, then
+    catalog) means a record in the JSONL or the catalog always has its WARC records on disk.
+    """
+
+    CATALOG_BATCH = 200
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.run = ArchiveRun.of(crawler)
         self.extractor = current_extractor()
+        self.pending: list[NewCapture] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
@@ -122,20 +126,30 @@ class RecordPipeline:
         capture = item.capture
         # A revisit's item has no article: the record takes the previous capture's content.
         record = record_for_capture(self.run.layout.crawl_id, capture, item.article, self.extractor,
-                                    previous=item.previous).to_dict()
+                                    previous=item.previous, fingerprint=item.fingerprint).to_dict()
         if item.previous is not None and record["version"] is not None and record["changed_fields"]:
             self._stat("scraper/versions/new")
-        body = json.dumps(record, ensure_ascii=False).encode("utf-8")
+        line = dumps_line(record)  # serialised once: the WARC, the JSONL and the catalog hold the same text
         # WARC first: a record in the JSONL always has its WARC records on disk before it.
-        self.run.warc.write_metadata(metadata_uri(capture.url), capture.warc.record_id, body,
-                                     PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
+        self.run.warc.write_metadata(metadata_uri(capture.url), capture.warc.record_id,
+                                     line.rstrip("\n").encode("utf-8"), PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
         self.run.warc.flush()
-        self.run.write_page_record(record)
-        self.run.catalog.add_capture(url_key(capture.requested_url), record,
-                                     etag=item.catalog.get("etag"), last_modified=item.catalog.get("last_modified"),
-                                     warc_date=item.catalog.get("warc_date", ""),
-                                     original=item.catalog.get("original", {}))
+        self.run.write_page_line(line)
+        self.pending.append(NewCapture(url_key(capture.requested_url), record, etag=item.catalog.get("etag"),
+                                       last_modified=item.catalog.get("last_modified"),
+                                       warc_date=item.catalog.get("warc_date", ""),
+                                       original=item.catalog.get("original", {}), record_json=line.rstrip("\n")))
+        if len(self.pending) >= self.CATALOG_BATCH:
+            self.flush_catalog()
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("scraper/pages/recorded")
             self.crawler.stats.inc_value("scraper/warc/records")
         return item
+
+    def flush_catalog(self) -> None:
+        pending, self.pending = self.pending, []
+        self.run.catalog.add_captures(pending)
+
+    def close_spider(self) -> None:
+        # Before the spider_closed signal, on which the run commits the crawl's captures.
+        self.flush_catalog()

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from scraper.extraction import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article
+from scraper.article import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article
 from scraper.scope import url_key
 
 SCHEMA_VERSION = 1
@@ -115,7 +115,11 @@ class PageRecord:
     extractor: dict[str, str] | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow: asdict's recursive deep copy cost 2 % of the crawl process's CPU, and the
+        # dict is serialised at once.  Its lists and dicts are the record's own.
+        values = dict(self.__dict__)
+        values["warc"] = asdict(self.warc)
+        return values
 
 
 KEY_FIELDS = ("text", "title", "authors", "published", "modified")
@@ -138,6 +142,23 @@ def simhash(text: str | None) -> str | None:
     # Character j of a gram's 64 is bit 63 - j of its hash (most significant first).
     majority = sum(1 << (63 - j) for j in range(64) if 2 * bits[j::64].count("1") > len(grams))
     return f"{majority:016x}"
+
+
+@dataclass(frozen=True)
+class TextFingerprint:
+    """What a record says about its text besides the text: computed where the text is made.
+
+    The crawl computes it in the extraction worker, next to trafilatura: the SimHash of a
+    page costs as much CPU as the rest of the crawl process's work on it.
+    """
+
+    word_count: int
+    sha256: str | None
+    simhash: str | None
+
+
+def fingerprint_text(text: str | None) -> TextFingerprint:
+    return TextFingerprint(word_count(text), text_sha256(text), simhash(text))
 
 
 def article_from_record(record: dict[str, Any]) -> Article:
@@ -172,12 +193,16 @@ def next_version(previous: dict[str, Any] | None, article: Article | None, statu
 
 
 def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
-                      extractor: dict[str, str] | None, previous: dict[str, Any] | None = None) -> PageRecord:
+                      extractor: dict[str, str] | None, previous: dict[str, Any] | None = None,
+                      fingerprint: TextFingerprint | None = None) -> PageRecord:
     """Combine a capture and (when the page was extracted) its article into one record.
 
-    ``previous`` is the page record of the URL's last good capture, if any.
+    ``previous`` is the page record of the URL's last good capture, if any.  ``fingerprint``
+    is ``fingerprint_text(article.text)`` when the caller has it already.
     """
     art = article or Article()
+    if fingerprint is None:
+        fingerprint = fingerprint_text(art.text)
     version, changed = next_version(previous, article, capture.status)
     return PageRecord(
         schema_version=SCHEMA_VERSION,
@@ -206,8 +231,8 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         categories=list(art.categories),
         text=art.text,
         markdown=art.markdown,
-        word_count=word_count(art.text),
-        text_sha256=text_sha256(art.text),
+        word_count=fingerprint.word_count,
+        text_sha256=fingerprint.sha256,
         payload_digest=capture.payload_digest,
         warc=capture.warc,
         record_kind=capture.record_kind,
@@ -218,7 +243,7 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
                    "version": previous.get("version"), "record_id": previous.get("warc", {}).get("record_id")}
                   if previous is not None else None),
         changed_fields=changed,
-        text_simhash=simhash(art.text),
+        text_simhash=fingerprint.simhash,
         extractor=extractor if article is not None else None,
     )
 
@@ -229,7 +254,8 @@ def current_extractor() -> dict[str, str]:
 
 
 def record_for_capture(crawl_id: str, capture: Capture, article: Article | None, extractor: dict[str, str] | None,
-                       previous: dict[str, Any] | None = None) -> PageRecord:
+                       previous: dict[str, Any] | None = None,
+                       fingerprint: TextFingerprint | None = None) -> PageRecord:
     """The page record of a capture, as the crawl and ``scraper reextract`` both build it.
 
     A revisit has no payload of its own: unless its original's payload was extracted
@@ -238,7 +264,8 @@ def record_for_capture(crawl_id: str, capture: Capture, article: Article | None,
     if capture.record_kind == "revisit" and article is None and previous is not None:
         article = article_from_record(previous)
         extractor = previous.get("extractor") or extractor
-    return build_page_record(crawl_id, capture, article, extractor, previous=previous)
+        fingerprint = None  # it described no text; the previous record's text is used
+    return build_page_record(crawl_id, capture, article, extractor, previous=previous, fingerprint=fingerprint)
 
 
 def capture_from_record(record: dict[str, Any]) -> Capture:

@@ -12,18 +12,21 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.response import get_base_url
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from scraper.extensions import ArchiveRun
 from scraper.guard import AddressGuardRefused
 from scraper.items import PageItem
+from scraper.links import anchor_hrefs
 from scraper.middlewares import ACCESS_META, PREVIOUS_META, WARC_META
 from scraper.records import Capture
 from scraper.requisites import css_urls, html_requisites
@@ -264,25 +267,46 @@ class ArchiveSpider(scrapy.Spider):
                 yield from self._follow_links(response, depth + 1)
 
     def _follow_links(self, response: HtmlResponse, depth: int) -> Iterator[scrapy.Request]:
-        for href in response.xpath("//a/@href").getall():
+        base = get_base_url(response)  # <base href> if the page has one, as urljoin would use
+        parts = urlsplit(base)
+        origin = f"{parts.scheme}://{parts.netloc}\x00"  # NUL: never in an attribute, so never in a link
+        for href in anchor_hrefs(response.text):
+            # A key that determines the joined URL without joining: the link itself when it
+            # is absolute, the origin and the path when it is root-relative (most navigation);
+            # the two kinds never collide ("/a/../b" joins to ".../b", "http://h/a/../b" does not).
+            if href.startswith(("http://", "https://")):
+                probe: str | None = href
+            elif href.startswith("/") and not href.startswith("//"):
+                probe = origin + href
+            else:
+                probe = None
+            if probe is not None and probe in self.settled_links:
+                continue
             try:
-                url = response.urljoin(href.strip()).split("#", 1)[0]
+                url = urljoin(base, href).split("#", 1)[0]
             except ValueError:
                 continue
             if url in self.settled_links:
+                if probe is not None:
+                    self.settled_links.add(probe)
                 continue
             verdict = self.scope.verdict(url, depth)
             if verdict is not None:
                 self._filter(url, verdict)
                 if verdict != "depth":  # found on a page nearer a seed, it may still be in scope
-                    self.settled_links.add(url)
+                    self._settle(url, probe)
                 continue
             key = url_key(url)
             request = self._page_request(url, depth, response.url, key=key)
             if request is not None:
                 yield request
             if key in self.seen:
-                self.settled_links.add(url)
+                self._settle(url, probe)
+
+    def _settle(self, url: str, probe: str | None) -> None:
+        self.settled_links.add(url)
+        if probe is not None and probe != url:
+            self.settled_links.add(probe)
 
     def _seed_entries(self, entries: Iterable[SourceEntry], source: str) -> Iterator[scrapy.Request]:
         """Entries of a sitemap or feed become seeds: --since and allow/deny still apply."""

@@ -9,7 +9,7 @@ readers never see a capture whose records are not in a closed WARC.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     select,
@@ -108,6 +109,45 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class NewCapture:
+    """A capture to add: its page record and what re-archiving will ask of it."""
+
+    url_key: str
+    record: dict[str, Any]
+    etag: str | None
+    last_modified: str | None
+    warc_date: str
+    original: dict[str, Any]
+    record_json: str | None = None  # the record serialised already, if the caller has it
+
+
+def _fetched_at(record: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(record["fetched_at"].replace("Z", "+00:00"))
+
+
+def _capture_row(url_id: int, entry: NewCapture) -> dict[str, Any]:
+    record, original = entry.record, entry.original
+    previous = record.get("previous") or {}
+    return {
+        "url_id": url_id, "crawl_id": record["crawl_id"], "fetched_at": _fetched_at(record),
+        "status": record["status"], "url": record["url"], "record_kind": record["record_kind"],
+        "revisit_profile": record["revisit_profile"], "payload_digest": record["payload_digest"],
+        "text_sha256": record["text_sha256"], "text_simhash": record.get("text_simhash"),
+        "version": record.get("version"), "follows_id": previous.get("capture_id"),
+        "changed_fields": json.dumps(record.get("changed_fields", [])),
+        "etag": entry.etag, "last_modified": entry.last_modified,
+        "warc_file": record["warc"]["file"], "warc_offset": record["warc"]["offset"],
+        "warc_length": record["warc"]["length"], "warc_record_id": record["warc"]["record_id"],
+        "warc_date": entry.warc_date,
+        "original_record_id": original.get("record_id"), "original_warc_date": original.get("warc_date"),
+        "original_target_uri": original.get("target_uri"), "original_crawl_id": original.get("crawl_id"),
+        "original_warc_file": original.get("file"), "original_warc_offset": original.get("offset"),
+        "original_warc_length": original.get("length"),
+        "record_json": entry.record_json or json.dumps(record, ensure_ascii=False), "committed": False,
+    }
+
+
+@dataclass(frozen=True)
 class PreviousCapture:
     """What re-archiving needs to know about a URL's last good capture."""
 
@@ -178,27 +218,47 @@ class Catalog:
     def add_capture(self, url_key: str, record: dict[str, Any], *, etag: str | None, last_modified: str | None,
                     warc_date: str, original: dict[str, Any]) -> int:
         """One capture, uncommitted until ``commit_crawl``; returns its id."""
-        fetched_at = datetime.fromisoformat(record["fetched_at"].replace("Z", "+00:00"))
+        fetched_at = _fetched_at(record)
         with self.engine.begin() as conn:
             url_id = self._url_id(conn, url_key, record["requested_url"], fetched_at)
-            previous = record.get("previous") or {}
-            result = conn.execute(captures.insert().values(
-                url_id=url_id, crawl_id=record["crawl_id"], fetched_at=fetched_at, status=record["status"],
-                url=record["url"], record_kind=record["record_kind"], revisit_profile=record["revisit_profile"],
-                payload_digest=record["payload_digest"], text_sha256=record["text_sha256"],
-                text_simhash=record.get("text_simhash"), version=record.get("version"),
-                follows_id=previous.get("capture_id"), changed_fields=json.dumps(record.get("changed_fields", [])),
-                etag=etag, last_modified=last_modified,
-                warc_file=record["warc"]["file"], warc_offset=record["warc"]["offset"],
-                warc_length=record["warc"]["length"], warc_record_id=record["warc"]["record_id"],
-                warc_date=warc_date,
-                original_record_id=original.get("record_id"), original_warc_date=original.get("warc_date"),
-                original_target_uri=original.get("target_uri"), original_crawl_id=original.get("crawl_id"),
-                original_warc_file=original.get("file"), original_warc_offset=original.get("offset"),
-                original_warc_length=original.get("length"),
-                record_json=json.dumps(record, ensure_ascii=False), committed=False,
-            ))
+            entry = NewCapture(url_key, record, etag=etag, last_modified=last_modified, warc_date=warc_date,
+                               original=original)
+            result = conn.execute(captures.insert().values(**_capture_row(url_id, entry)))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def add_captures(self, entries: Sequence[NewCapture]) -> None:
+        """Many captures in one transaction, uncommitted until ``commit_crawl``.
+
+        The crawl buffers its captures and writes them this way: three statements per batch
+        instead of three per capture (SQLAlchemy's per-statement work cost a tenth of the
+        crawl process's CPU).
+        """
+        if not entries:
+            return
+        with self.engine.begin() as conn:
+            seen: dict[str, tuple[str, datetime, datetime]] = {}  # url_key -> (first url, first, last fetch)
+            for entry in entries:
+                when = _fetched_at(entry.record)
+                url, first, last = seen.get(entry.url_key, (entry.record["requested_url"], when, when))
+                seen[entry.url_key] = (url, min(first, when), max(last, when))
+            url_ids = self._url_ids(conn, list(seen))
+            if url_ids:
+                conn.execute(update(urls).where(urls.c.id == bindparam("url_id")).values(last_seen=bindparam("seen")),
+                             [{"url_id": url_ids[key], "seen": seen[key][2]} for key in url_ids])
+            new_keys = [key for key in seen if key not in url_ids]
+            if new_keys:
+                conn.execute(urls.insert(), [{"url_key": key, "url": seen[key][0], "first_seen": seen[key][1],
+                                              "last_seen": seen[key][2]} for key in new_keys])
+                url_ids.update(self._url_ids(conn, new_keys))
+            conn.execute(captures.insert(), [_capture_row(url_ids[entry.url_key], entry) for entry in entries])
+
+    @staticmethod
+    def _url_ids(conn: Any, keys: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit is 999 on old builds
+            query = select(urls.c.url_key, urls.c.id).where(urls.c.url_key.in_(keys[start:start + 500]))
+            found.update({row.url_key: int(row.id) for row in conn.execute(query)})
+        return found
 
     def commit_crawl(self, crawl_id: str) -> int:
         """Mark a crawl's captures readable: call once its WARC files are closed."""

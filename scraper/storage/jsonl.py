@@ -25,7 +25,11 @@ class JsonlWriter:
         return cls(open(path, "a", encoding="utf-8"))
 
     def write(self, record: dict[str, Any]) -> None:
-        self._stream.write(dumps_line(record))
+        self.write_line(dumps_line(record))
+
+    def write_line(self, line: str) -> None:
+        """A record already serialised by :func:`dumps_line`."""
+        self._stream.write(line)
         self._stream.flush()
         self.count += 1
 

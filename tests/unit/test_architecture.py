@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "scraper"
 PURE = ["scraper.extraction", "scraper.records", "scraper.scope", "scraper.seeds", "scraper.storage.warc",
         "scraper.storage.layout", "scraper.storage.jsonl", "scraper.storage.lookup", "scraper.storage.catalog",
         "scraper.schema", "scraper.access", "scraper.requisites",
-        "scraper.bylines", "scraper.taxonomy", "scraper.storage.verify"]
+        "scraper.bylines", "scraper.taxonomy", "scraper.storage.verify", "scraper.article", "scraper.links",
+        "scraper.extraction_worker"]
 
 
 def test_pure_modules_import_without_scrapy() -> None:
@@ -21,6 +22,26 @@ def test_pure_modules_import_without_scrapy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=PACKAGE.parent)
     assert out.stdout.strip() == ""
+
+
+def test_the_crawl_process_does_not_load_extraction() -> None:
+    """The crawl process hands pages to extraction workers: trafilatura (and its 40 MiB) stays out of it.
+
+    And the workers, which import ``scraper.__main__`` again as ``__mp_main__``, get no CLI from it.
+    """
+    code = ("import sys\nimport scraper.cli, scraper.runner, scraper.pipelines, scraper.spiders.archive\n"
+            "import scraper.middlewares, scraper.extensions, scraper.extraction_worker\n"
+            "first = set(sys.modules)\n"
+            "import runpy; runpy.run_module('scraper.__main__', run_name='__mp_main__')\n"
+            "heavy = ('trafilatura', 'htmldate', 'justext', 'dateparser', 'py3langid', 'click')\n"
+            "late = sorted(m for m in set(sys.modules) - first if m.split('.')[0] in heavy)\n"
+            "print(','.join(sorted(m for m in first if m.split('.')[0] in heavy[:-1]) + late))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=PACKAGE.parent)
+    assert out.stdout.strip() == ""
+    main_source = (PACKAGE / "__main__.py").read_text(encoding="utf-8")
+    top_level = ast.parse(main_source).body
+    assert not any(isinstance(node, ast.Import | ast.ImportFrom) for node in top_level)
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from scraper.extraction import Article
 from scraper.records import next_version, simhash, text_sha256
-from scraper.storage.catalog import Catalog, next_due
+from scraper.storage.catalog import Catalog, NewCapture, next_due
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -120,3 +120,45 @@ def test_simhash_equals_the_textbook_definition() -> None:
     texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 900))) for _ in range(60)]
     for sample in [*texts, "one", "one two", "Grüße aus Köln, drei Wörter"]:
         assert simhash(sample) == reference_simhash(sample)
+
+
+def catalog_rows(catalog: Catalog) -> list[tuple[Any, ...]]:
+    with catalog.engine.connect() as conn:
+        captured = conn.execute(text(
+            "SELECT u.url_key, u.url, u.first_seen, u.last_seen, c.fetched_at, c.status, c.etag, c.warc_record_id,"
+            " c.original_record_id, c.record_json, c.committed FROM captures c JOIN urls u ON u.id = c.url_id"
+            " ORDER BY c.id")).all()
+    return [tuple(row) for row in captured]
+
+
+def test_a_batch_of_captures_is_stored_as_one_by_one(tmp_path: Path) -> None:
+    """add_captures (the crawl's batched path) leaves the same rows as add_capture per capture.
+
+    The batch mixes a URL already known, a new URL seen twice (first and last seen must
+    span both), and a capture without an original.
+    """
+    entries = [
+        NewCapture("k-old", record("http://a.test/old", T0 + timedelta(minutes=5)), etag='"x"', last_modified=None,
+                   warc_date="d1", original=ORIGINAL),
+        NewCapture("k-new", record("http://a.test/new", T0 + timedelta(minutes=6)), etag=None,
+                   last_modified="Sun, 01 Mar 2026 12:00:00 GMT", warc_date="d2", original=ORIGINAL),
+        NewCapture("k-new", record("http://a.test/new?again", T0 + timedelta(minutes=9), status=404, version=None),
+                   etag=None, last_modified=None, warc_date="d3", original={}),
+    ]
+    (tmp_path / "one").mkdir(), (tmp_path / "batch").mkdir()
+    one_by_one, batched = Catalog.open(tmp_path / "one"), Catalog.open(tmp_path / "batch")
+    for catalog in (one_by_one, batched):
+        catalog.add_capture("k-old", record("http://a.test/old", T0), etag=None, last_modified=None,
+                            warc_date="d0", original=ORIGINAL)
+    for entry in entries:
+        one_by_one.add_capture(entry.url_key, entry.record, etag=entry.etag, last_modified=entry.last_modified,
+                               warc_date=entry.warc_date, original=entry.original)
+    batched.add_captures(entries)
+    batched.add_captures([])
+    assert catalog_rows(batched) == catalog_rows(one_by_one)
+    rows = catalog_rows(batched)
+    assert len(rows) == 4 and [row[0] for row in rows] == ["k-old", "k-old", "k-new", "k-new"]
+    new_url_row = rows[2]
+    assert new_url_row[1] == "http://a.test/new" and new_url_row[2] < new_url_row[3]  # first < last seen
+    assert batched.commit_crawl("20260301T120000Z-abcdef") == 4
+    assert [r["status"] for r in batched.history("k-new")] == [200, 404]
