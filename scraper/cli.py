@@ -20,7 +20,7 @@ import click
 from scraper import __version__
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, parse_since, validate_url
-from scraper.storage.layout import ArchiveRootError, check_writable_root, new_crawl_id
+from scraper.storage.layout import ArchiveRootError, check_writable_root, is_crawl_locked, new_crawl_id
 
 
 class ExitStatus(IntEnum):
@@ -30,6 +30,7 @@ class ExitStatus(IntEnum):
     DAMAGED = 3  # scraper verify found damage in a WARC file
     LOCKED = 75  # EX_TEMPFAIL: another rearchive run holds the lock
     INTERRUPTED = 130  # Ctrl-C / SIGINT
+    TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports a process it terminated
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -160,6 +161,9 @@ def cli() -> None:
 @click.option("--no-extract", is_flag=True, help="Archive only; write records without extracted text.")
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE",
               help="Set any Scrapy or scraper setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
+@click.option("--resume", "resume_id", metavar="CRAWL_ID",
+              help="Continue the interrupted crawl OUT/crawls/CRAWL_ID/ with its own seeds and settings: "
+                   "torn files are repaired, what it archived is not fetched again, what it scheduled is.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
 def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, max_pages: int,
@@ -168,13 +172,25 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
           max_bytes: str | None, max_time: str | None, requisites: bool, respect_noarchive: bool,
           allow_private: bool, resolve: tuple[str, ...], jsonl: str | None, ignore_robots: bool, contact: str | None,
           user_agent: str | None, warc_max_size: str, no_extract: bool, set_options: tuple[str, ...],
-          quiet: bool, verbose: int, db: str | None) -> None:
+          resume_id: str | None, quiet: bool, verbose: int, db: str | None) -> None:
     """Crawl URLs and archive them into OUT (WARC files, pages.jsonl, manifest.json).
 
     \b
+    Ctrl-C (or SIGTERM) stops gracefully: requests in flight finish, files
+    are closed and the manifest is written; a second Ctrl-C stops at once.
+    Either way, `scraper crawl --resume CRAWL_ID` continues the crawl.
+    \b
     Exit status: 0 all pages archived; 1 some pages failed (network errors,
-    HTTP 4xx/5xx) or none could be archived; 2 usage error; 130 interrupted.
+    HTTP 4xx/5xx) or none could be archived; 2 usage error; 130 interrupted
+    (SIGINT); 143 terminated (SIGTERM).
     """
+    if resume_id is not None:
+        given = [name for name, value in (("URL", urls), ("-i", input_file), ("--sitemap", sitemaps),
+                                          ("--feed", feeds), ("--discover", discover)) if value]
+        if given:
+            fail(f"--resume continues a crawl with its own seeds: drop {', '.join(given)}")
+        resume_crawl(resume_id, out, db, quiet, verbose, set_options)
+        return
     seeds: list[str] = []
     try:
         seeds = [validate_url(u) for u in urls]
@@ -237,7 +253,41 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         overrides["USER_AGENT"] = f"scraper/{__version__} (web archiver; +{contact})"
         overrides["ARCHIVE_CONTACT"] = contact
     overrides.update(parse_set_options(set_options))
+    # What --resume needs to run the same crawl again: everything but where and how loudly.
+    overrides["ARCHIVE_JOB"] = {name: value for name, value in overrides.items() if name not in PER_RUN_SETTINGS}
     manifest = execute_crawl(overrides, quiet=quiet, jsonl=jsonl)
+    raise SystemExit(int(exit_status(manifest)))
+
+
+# Settings that belong to one run of a crawl, not to the crawl: a resumed run sets its own.
+PER_RUN_SETTINGS = frozenset({"ARCHIVE_ROOT", "ARCHIVE_DB", "ARCHIVE_CRAWL_ID", "ARCHIVE_PROGRESS", "LOG_LEVEL",
+                              "LOG_FORMAT", "ARCHIVE_RESUME", "ARCHIVE_JOB"})
+
+
+def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int,
+                 set_options: tuple[str, ...]) -> None:
+    """Run an interrupted crawl again in its own folder, with the settings it was started with."""
+    from scraper.extensions import JOB_FILE
+    from scraper.interchange import UnknownCrawl, find_crawl
+
+    require("--out", lambda: check_writable_root(out), ArchiveRootError)
+    try:
+        layout = find_crawl(out, name)
+    except UnknownCrawl as exc:
+        fail(f"--resume: {exc}")
+        raise  # unreachable: fail() exits
+    if is_crawl_locked(layout.directory):
+        fail(f"--resume: another process is writing {layout.directory} (a crawl or a resume of it is running)")
+    job_path = layout.directory / JOB_FILE
+    try:
+        job = json.loads(job_path.read_text(encoding="utf-8"))
+        settings = dict(job["settings"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        fail(f"--resume: cannot read {job_path} ({exc}); was the crawl made by scraper 0.1 or later?")
+        raise  # unreachable: fail() exits
+    overrides = {**settings, **base_overrides(out, db, quiet, verbose), "ARCHIVE_CRAWL_ID": layout.crawl_id,
+                 "ARCHIVE_RESUME": True, "ARCHIVE_JOB": settings, **parse_set_options(set_options)}
+    manifest = execute_crawl(overrides, quiet=quiet, jsonl=settings.get("ARCHIVE_JSONL"))
     raise SystemExit(int(exit_status(manifest)))
 
 
@@ -273,6 +323,8 @@ def execute_crawl(overrides: dict[str, Any], *, quiet: bool, jsonl: str | None =
 def exit_status(manifest: dict[str, Any]) -> ExitStatus:
     """0 when every page was archived; 1 when some failed, or nothing was archived for a reason."""
     counts = manifest.get("counts", {})
+    if manifest.get("stopped_by") == "SIGTERM":
+        return ExitStatus.TERMINATED
     if manifest.get("finish_reason") == "shutdown":
         return ExitStatus.INTERRUPTED
     if counts.get("pages_failed", 0):

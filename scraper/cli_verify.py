@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from scraper.cli import ExitStatus, cli, fail
+from scraper.storage.layout import PAGES_FILE
+from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
 from scraper.storage.verify import FileReport, find_warcs, is_open_warc_name, is_warc_name, verify_files
 
 
-def collect_files(paths: tuple[Path, ...], out: Path) -> list[Path]:
+def collect_files(paths: tuple[Path, ...], out: Path, include_open: bool = False) -> list[Path]:
     """The WARC files to verify: those named, and those under each folder named (default: the archive root).
 
     ``.open`` files under a folder are skipped with a warning: a crawl may be writing them.
-    Named explicitly, they are verified like any other.
+    Named explicitly, or with ``include_open`` (``--repair``, which closes them), they are
+    collected like any other.
     """
     if not paths:
         if not out.is_dir():
@@ -25,6 +29,8 @@ def collect_files(paths: tuple[Path, ...], out: Path) -> list[Path]:
     for path in paths:
         if path.is_dir():
             closed, still_open = find_warcs(path)
+            if include_open:
+                closed, still_open = closed + still_open, []
             for skipped in still_open:
                 click.echo(f"scraper: warning: skipped {skipped} (still being written, or left by a crash; "
                            f"name it to verify it)", err=True)
@@ -38,6 +44,37 @@ def collect_files(paths: tuple[Path, ...], out: Path) -> list[Path]:
         else:
             fail(f"no such file or folder: {path}")
     return list(dict.fromkeys(files))  # a file named twice, or inside a folder also named, is verified once
+
+
+def repair_files(files: list[Path], paths: tuple[Path, ...], echo: Callable[[str], None]) -> tuple[list[Path], int]:
+    """Repair the ``.open`` WARCs among ``files`` and the ``pages.jsonl`` of the crawl folders named (or holding
+    a file named); ``echo`` each repair.  The files to verify afterwards (under their new names), and how many
+    repairs were refused.
+
+    Closed WARCs are verified, never cut: the writer fsyncs a file before closing it, so a torn
+    closed file is a damaged copy, whose fix is the original.
+    """
+    pages: list[Path] = []
+    for path in paths:
+        pages += sorted(path.rglob(PAGES_FILE)) if path.is_dir() else [path.parent / PAGES_FILE]
+    jobs: list[tuple[Path, Callable[[Path], Repair]]] = [(f, repair_warc) for f in files if is_open_warc_name(f.name)]
+    jobs += [(page, repair_jsonl) for page in dict.fromkeys(pages) if page.is_file()]
+    renamed: dict[Path, Path | None] = {}
+    refused = 0
+    for target, repair in jobs:
+        try:
+            result = repair(target)
+        except OSError as exc:
+            echo(f"cannot repair {target}: {exc.strerror or exc}")
+            refused += 1
+            continue
+        refused += result.refused is not None
+        if result.changed or result.refused is not None:  # a file with nothing to repair goes unmentioned
+            echo(result.describe())
+        if isinstance(result, WarcRepair):
+            renamed[target] = result.new_path
+    after = [renamed.get(f, f) for f in files]
+    return [f for f in after if f is not None], refused
 
 
 def print_report(report: FileReport) -> None:
@@ -54,7 +91,10 @@ def print_report(report: FileReport) -> None:
 @click.option("--quick", is_flag=True,
               help="Only gzip members, record framing and duplicate record ids (what every crawl runs at its end).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, on stdout.")
-def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool) -> None:
+@click.option("--repair", is_flag=True,
+              help="First cut the torn tail left by a killed crawl off .open WARCs and pages.jsonl (the cut bytes "
+                   "are saved beside them as NAME.torn-OFFSET), close the .open WARCs, then verify.")
+def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repair: bool) -> None:
     """Check WARC files for damage and report each fault with its offset.
 
     \b
@@ -66,10 +106,26 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool) -> No
     Refers-To is looked up in every WARC of the file's archive; for a file
     outside an archive (ROOT/crawls/<crawl_id>/) it is only a warning.
     Files still being written (.open) are skipped unless named.
+
     \b
-    Exit status: 0 no damage; 2 usage error; 3 damage found.
+    --repair first mends what a killed crawl leaves, then verifies: each
+    .open WARC (named, or under a PATH) loses its torn last record, if any,
+    and gets its final name (an existing file is never replaced); the
+    pages.jsonl of each crawl folder loses its torn last line. The bytes cut
+    are moved to NAME.torn-OFFSET beside the file; all before them stays
+    byte for byte. Damage other than a torn tail is left as it is, and
+    reported. One line per repair (on stderr with --json). Never use it
+    while a crawl is writing: its .open file looks torn.
+
+    \b
+    Exit status: 0 no damage; 2 usage error; 3 damage found (or, with
+    --repair, left unrepaired).
     """
-    reports = verify_files(collect_files(paths, out), deep=not quick)
+    files = collect_files(paths, out, include_open=repair)
+    refused = 0
+    if repair:
+        files, refused = repair_files(files, paths or (out,), lambda line: click.echo(line, err=as_json))
+    reports = verify_files(files, deep=not quick)
     for report in reports:
         if as_json:
             click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
@@ -78,6 +134,7 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool) -> No
     damaged = [r for r in reports if not r.ok]
     records = sum(r.records for r in reports)
     verdict = f"{len(damaged)} damaged" if damaged else "no damage"
+    verdict += f"; {refused} repair(s) refused" if refused else ""
     click.echo(f"scraper: verified {len(reports)} file(s), {records} records: {verdict}", err=True)
-    if damaged:
+    if damaged or refused:
         raise SystemExit(int(ExitStatus.DAMAGED))

@@ -9,6 +9,7 @@ import platform
 import sys
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -18,9 +19,11 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from scraper import __version__
+from scraper.resume import ResumeError, ResumeState, prepare_resume
 from scraper.storage.catalog import Catalog
+from scraper.storage.journal import CATALOG_PENDING_FILE, FRONTIER_FILE, AppendJournal
 from scraper.storage.jsonl import JsonlWriter, dumps_line
-from scraper.storage.layout import CrawlLayout, new_crawl_id, write_json_atomically
+from scraper.storage.layout import ArchiveRootError, CrawlLayout, lock_crawl, new_crawl_id, write_json_atomically
 from scraper.storage.verify import summarise, verify_files
 from scraper.storage.warc import WarcFileWriter
 
@@ -28,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+# The settings a crawl was started with (ARCHIVE_JOB, from the command line), for --resume.
+JOB_FILE = "crawl.json"
 
 # Settings recorded in warcinfo and the manifest: the ones that change what is archived.
 RECORDED_SETTINGS = (
@@ -81,7 +87,22 @@ class ArchiveRun:
         settings = crawler.settings
         crawl_id = settings.get("ARCHIVE_CRAWL_ID") or new_crawl_id()
         self.layout = CrawlLayout(Path(settings.get("ARCHIVE_ROOT")), crawl_id)
-        self.layout.create()
+        self.catalog = Catalog.open(self.layout.root, settings.get("ARCHIVE_DB"))
+        # A resumed crawl continues in its own folder, once its torn ends are repaired.
+        self.resume_state: ResumeState | None = None
+        if settings.getbool("ARCHIVE_RESUME"):
+            if not self.layout.directory.is_dir():
+                raise ArchiveRootError(f"no crawl {crawl_id} in {self.layout.root}")
+            self.lock = lock_crawl(self.layout.directory)  # before repairing: no one else is writing
+            try:
+                self.resume_state = prepare_resume(self.layout.directory, crawl_id, self.catalog)
+            except ResumeError as exc:
+                raise ArchiveRootError(str(exc)) from exc
+            for note in self.resume_state.notes:
+                logger.warning("resume: %s", note)
+        else:
+            self.layout.create({JOB_FILE: {"crawl_id": crawl_id, "settings": settings.getdict("ARCHIVE_JOB")}})
+            self.lock = lock_crawl(self.layout.directory)
         self.started_at = _now()
         self.recorded_settings = {name: settings.get(name) for name in RECORDED_SETTINGS}
         self.seeds: list[str] = list(settings.getlist("ARCHIVE_SEEDS"))
@@ -94,9 +115,11 @@ class ArchiveRun:
                 "description": "scraper crawl; per-record notes: X-Archive-Orig-Transfer-Encoding holds a "
                                "transfer coding that was removed because the stored body is de-chunked"}
         self.warc = WarcFileWriter(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"),
-                                   max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info)
+                                   max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info,
+                                   serial_start=self.resume_state.last_serial if self.resume_state else 0)
         self.pages = JsonlWriter.open(self.layout.pages_path)
-        self.catalog = Catalog.open(self.layout.root, settings.get("ARCHIVE_DB"))
+        self.frontier = AppendJournal(self.layout.directory / FRONTIER_FILE)
+        self.catalog_pending = AppendJournal(self.layout.directory / CATALOG_PENDING_FILE)
         self.extra_jsonl: JsonlWriter | None = None
         target = settings.get("ARCHIVE_JSONL")
         if target == "-":
@@ -105,6 +128,9 @@ class ArchiveRun:
             self.extra_jsonl = JsonlWriter.open(Path(target))
         self.closed = False
         self.warnings: list[str] = []
+        # Called first thing in close(): buffered writes (the record pipeline's catalog rows) go out
+        # even when a second Ctrl-C stopped the reactor before the spider could close.
+        self.before_close: list[Callable[[], None]] = []
 
     MAX_WARNINGS = 100
 
@@ -128,20 +154,29 @@ class ArchiveRun:
         if self.closed:
             return self.manifest(reason)
         self.closed = True
+        for flush in self.before_close:
+            try:
+                flush()
+            except Exception as exc:  # the WARC and the manifest must still be closed and written
+                logger.error("could not write buffered rows: %s: %s", type(exc).__name__, exc)
+                self.warn(f"could not write buffered rows: {type(exc).__name__}: {exc} (--resume adds them)")
         self.warc.close()
         self.verify_summary = self.verify_warcs()
         self.pages.close()
+        self.frontier.close()
+        self.catalog_pending.close()  # empty: the record pipeline wrote its last rows when the spider closed
         # Only now, with every WARC closed, do this crawl's captures become visible in the catalog.
         self.committed = self.catalog.commit_crawl(self.layout.crawl_id)
         if self.extra_jsonl is not None:
             self.extra_jsonl.close()
         manifest = self.manifest(reason)
         write_json_atomically(self.layout.manifest_path, manifest)
+        self.lock.close()  # the folder may be resumed or repaired from now on
         return manifest
 
     def verify_warcs(self) -> dict[str, Any]:
         """The cheap `scraper verify --quick` of this crawl's WARC files, for the manifest."""
-        files = [self.layout.directory / name for name in self.warc.closed_files]
+        files = [self.layout.directory / name for name in self.warc_files()]
         try:
             summary = summarise(verify_files(files, deep=False))
         except Exception as exc:  # a fault in the verifier must never cost the crawl its manifest
@@ -154,6 +189,11 @@ class ArchiveRun:
                       f"{first['message']} (scraper verify tells more)")
         return summary
 
+    def warc_files(self) -> list[str]:
+        """The crawl's closed WARC files: those of its earlier sessions if it was resumed, then this one's."""
+        earlier = self.resume_state.warc_files if self.resume_state is not None else []
+        return [*earlier, *self.warc.closed_files]
+
     def manifest(self, reason: str) -> dict[str, Any]:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         return {
@@ -163,7 +203,9 @@ class ArchiveRun:
             "finish_reason": reason,
             "seeds": self.seeds,
             "settings": self.recorded_settings,
-            "warc_files": list(self.warc.closed_files),
+            "warc_files": self.warc_files(),
+            "resumed": ({"pages_before": self.resume_state.pages, "notes": self.resume_state.notes}
+                        if self.resume_state is not None else None),
             "verify": getattr(self, "verify_summary", None),
             "pages_file": self.layout.pages_path.name,
             "counts": summarise_stats(stats),

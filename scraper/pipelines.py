@@ -102,8 +102,9 @@ class RecordPipeline:
     """Writes each page's record: a WARC metadata record, a line in pages.jsonl, a catalog row.
 
     Catalog rows are buffered and written CATALOG_BATCH at a time, and the rest when the
-    spider closes, before the run commits them.  The order (WARC flushed, then JSONL, then
-    catalog) means a record in the JSONL or the catalog always has its WARC records on disk.
+    spider closes, before the run commits them.  The order (WARC flushed, then the catalog
+    journal, then JSONL, then catalog) means a record in the JSONL or the catalog always has
+    its WARC records on disk, and a resumed crawl finds every buffered row in the journal.
     """
 
     CATALOG_BATCH = 200
@@ -113,6 +114,7 @@ class RecordPipeline:
         self.run = ArchiveRun.of(crawler)
         self.extractor = current_extractor()
         self.pending: list[NewCapture] = []
+        self.run.before_close.append(self.flush_catalog)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RecordPipeline:
@@ -134,11 +136,16 @@ class RecordPipeline:
         self.run.warc.write_metadata(metadata_uri(capture.url), capture.warc.record_id,
                                      line.rstrip("\n").encode("utf-8"), PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
         self.run.warc.flush()
+        entry = NewCapture(url_key(capture.requested_url), record, etag=item.catalog.get("etag"),
+                           last_modified=item.catalog.get("last_modified"),
+                           warc_date=item.catalog.get("warc_date", ""),
+                           original=item.catalog.get("original", {}), record_json=line.rstrip("\n"))
+        # Journalled before the page record, so a resumed crawl can add the rows still buffered here.
+        self.run.catalog_pending.append({"record_id": capture.warc.record_id, "url_key": entry.url_key,
+                                         "etag": entry.etag, "last_modified": entry.last_modified,
+                                         "warc_date": entry.warc_date, "original": entry.original})
         self.run.write_page_line(line)
-        self.pending.append(NewCapture(url_key(capture.requested_url), record, etag=item.catalog.get("etag"),
-                                       last_modified=item.catalog.get("last_modified"),
-                                       warc_date=item.catalog.get("warc_date", ""),
-                                       original=item.catalog.get("original", {}), record_json=line.rstrip("\n")))
+        self.pending.append(entry)
         if len(self.pending) >= self.CATALOG_BATCH:
             self.flush_catalog()
         if self.crawler.stats is not None:
@@ -148,8 +155,7 @@ class RecordPipeline:
 
     def flush_catalog(self) -> None:
         pending, self.pending = self.pending, []
+        if not pending:
+            return
         self.run.catalog.add_captures(pending)
-
-    def close_spider(self) -> None:
-        # Before the spider_closed signal, on which the run commits the crawl's captures.
-        self.flush_catalog()
+        self.run.catalog_pending.clear()  # in the catalog now: the journal has nothing left to say

@@ -11,10 +11,11 @@ from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from twisted.python.failure import Failure
 
 from scraper.extensions import ArchiveRun
 from scraper.spiders.archive import ArchiveSpider
-from scraper.storage.layout import CrawlLayout
+from scraper.storage.layout import ArchiveRootError, CrawlLayout, write_json_atomically
 
 SETTINGS_MODULE = "scraper.settings"
 
@@ -64,16 +65,46 @@ def _close_if_open(crawler: Crawler, reason: str) -> None:
         run.close(reason)
 
 
+class SignalRecordingProcess(CrawlerProcess):
+    """Scrapy's process, remembering which signal stopped it: SIGINT exits 130, SIGTERM 143.
+
+    Scrapy's own handlers do the work: the first signal stops gracefully (requests in
+    flight finish, the spider closes, files are closed), a second one stops the reactor
+    at once; :func:`run_crawl` then closes what is still open.
+    """
+
+    stop_signal: int | None = None
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        self.stop_signal = self.stop_signal or signum
+        super()._signal_shutdown(signum, frame)
+
+    def _signal_kill(self, signum: int, frame: Any) -> None:
+        self.stop_signal = self.stop_signal or signum
+        super()._signal_kill(signum, frame)
+
+
 def run_crawl(settings: Settings) -> CrawlResult:
     """Run the archive spider to the end (the Twisted reactor runs once per process)."""
-    process = CrawlerProcess(settings)
+    process = SignalRecordingProcess(settings)
     crawler = process.create_crawler(ArchiveSpider)
     try:
         # A Ctrl-C while the archive run is being set up waits until the run exists and can be
         # closed properly: it is delivered when the mask is restored, inside this try.
         previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
-            process.crawl(crawler)
+            started = process.crawl(crawler)
+            # An archive that cannot be opened (a folder taken, a crawl being written, one that cannot
+            # be repaired) fails inside Twisted: keep the error, to raise it as the one-line error it is.
+            setup_errors: list[ArchiveRootError] = []
+
+            def keep_setup_error(failure: Failure) -> Failure | None:
+                if isinstance(failure.value, ArchiveRootError):
+                    setup_errors.append(failure.value)
+                    return None
+                return failure
+
+            started.addErrback(keep_setup_error)
             if settings.get("LOG_LEVEL") != "DEBUG":
                 # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
                 for handler in logging.getLogger().handlers:
@@ -85,10 +116,16 @@ def run_crawl(settings: Settings) -> CrawlResult:
         # Ctrl-C before Scrapy's own handlers were installed: still close what was opened.
         _close_if_open(crawler, "shutdown")
         raise
+    if setup_errors:
+        raise setup_errors[0]
     # A stop before the engine opened the spider never sends spider_closed: close here.
     _close_if_open(crawler, "shutdown")
     layout = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])
     if not layout.manifest_path.is_file():
         raise RuntimeError(f"the crawl ended without writing {layout.manifest_path}")
     manifest = json.loads(layout.manifest_path.read_text(encoding="utf-8"))
+    if process.stop_signal is not None:
+        manifest["finish_reason"] = "shutdown"
+        manifest["stopped_by"] = signal.Signals(process.stop_signal).name
+        write_json_atomically(layout.manifest_path, manifest)
     return CrawlResult(layout, manifest)

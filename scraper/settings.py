@@ -62,6 +62,8 @@ EXTENSIONS = {
 # -- archive ---------------------------------------------------------------------
 ARCHIVE_ROOT = "archive"
 ARCHIVE_CRAWL_ID = None  # generated: YYYYmmddTHHMMSSZ-<6 hex>
+ARCHIVE_RESUME = False  # continue the interrupted crawl ARCHIVE_CRAWL_ID in its own folder
+ARCHIVE_JOB: dict[str, object] = {}  # the command line's settings, saved as crawl.json for --resume
 ARCHIVE_WARC_PREFIX = "scraper"
 ARCHIVE_WARC_MAX_BYTES = 1_000_000_000
 ARCHIVE_JSONL = None  # an extra copy of the page records: a path, or "-" for stdout

@@ -36,7 +36,9 @@ def run_scraper(*args: str, cwd: Path | None = None, stdin: str | None = None,
 
 
 def crawl_dirs(root: Path) -> list[Path]:
-    return sorted((root / "crawls").iterdir()) if (root / "crawls").is_dir() else []
+    if not (root / "crawls").is_dir():
+        return []
+    return sorted(p for p in (root / "crawls").iterdir() if not p.name.startswith("."))
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from scraper.links import anchor_hrefs
 from scraper.middlewares import ACCESS_META, PREVIOUS_META, WARC_META
 from scraper.records import Capture
 from scraper.requisites import css_urls, html_requisites
+from scraper.resume import ResumeState
 from scraper.scope import Scope, url_key
 from scraper.seeds import (
     SeedSourceError,
@@ -159,8 +160,12 @@ class ArchiveSpider(scrapy.Spider):
             self._stat(f"scraper/filtered/{rule}")
 
     # -- scheduling -------------------------------------------------------------------------
+    def _journal(self, url: str, kind: str, depth: int, referrer: str | None) -> None:
+        """Every request scheduled goes to the crawl's frontier journal: what --resume fetches again."""
+        ArchiveRun.of(self.crawler).frontier.append({"url": url, "kind": kind, "depth": depth, "referrer": referrer})
+
     def _page_request(self, url: str, depth: int, referrer: str | None, *, seed: bool = False,
-                      key: str | None = None) -> scrapy.Request | None:
+                      key: str | None = None, journal: bool = True) -> scrapy.Request | None:
         key = key or url_key(url)
         if self.max_pages > 0 and self.scheduled >= self.max_pages:
             if key not in self.seen:
@@ -169,6 +174,8 @@ class ArchiveSpider(scrapy.Spider):
         if not self._claim(url, key):
             return None
         self.scheduled += 1
+        if journal:
+            self._journal(url, "page", depth, referrer)
         meta: dict[str, Any] = {"kind": "page", "page_depth": depth, "referrer": referrer,
                                 "handle_httpstatus_list": [304, *ALL_ERROR_STATUSES]}
         headers: dict[str, str] = {}
@@ -191,9 +198,12 @@ class ArchiveSpider(scrapy.Spider):
             return None
         return catalog.previous_capture(key)
 
-    def _source_request(self, url: str, kind: str, referrer: str | None = None) -> scrapy.Request | None:
+    def _source_request(self, url: str, kind: str, referrer: str | None = None, *,
+                        journal: bool = True) -> scrapy.Request | None:
         if not self._claim(url) and kind != "robots":
             return None
+        if journal:
+            self._journal(url, kind, 0, referrer)
         callbacks = {"sitemap": self.parse_sitemap, "feed": self.parse_feed, "discover": self.parse_discover,
                      "robots": self.parse_robots}
         meta: dict[str, Any] = {"kind": kind, "referrer": referrer, "handle_httpstatus_list": ALL_ERROR_STATUSES,
@@ -204,6 +214,12 @@ class ArchiveSpider(scrapy.Spider):
                               dont_filter=kind == "robots")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        state = ArchiveRun.of(self.crawler).resume_state
+        if state is not None:
+            for resumed in self._resume_requests(state):
+                yield resumed
+        # Then the seeds and sources, on a resume too: those the journal did not reach (a crawl
+        # killed while starting) are new, the others are claimed or done already and skipped.
         sources: list[scrapy.Request | None] = []
         sources += [self._source_request(u, "sitemap") for u in self.sitemaps]
         sources += [self._source_request(u, "feed") for u in self.feeds]
@@ -219,6 +235,34 @@ class ArchiveSpider(scrapy.Spider):
             request = self._page_request(url, 0, None, seed=True)
             if request is not None:
                 yield request
+
+    def _resume_requests(self, state: ResumeState) -> Iterator[scrapy.Request]:
+        """What an interrupted crawl scheduled and did not record, in the order it was scheduled.
+
+        Pages with a page record are done; seed sources are done once read (``fetched``).
+        Everything else is asked for again, without journalling it a second time.
+        """
+        self.seen.update(state.done_keys)
+        for entry in state.frontier.scheduled:
+            request: scrapy.Request | None
+            if entry.kind == "page":
+                key = url_key(entry.url)
+                if key in state.done_keys:
+                    self.scheduled += 1  # it counts towards --max-pages as it did before
+                    continue
+                request = self._page_request(entry.url, entry.depth, entry.referrer, key=key, journal=False,
+                                             seed=entry.depth == 0 and entry.referrer is None)
+            elif entry.url in state.frontier.fetched_sources:
+                self._claim(entry.url)
+                continue
+            else:
+                request = self._source_request(entry.url, entry.kind, entry.referrer, journal=False)
+            if request is not None:
+                yield request
+
+    def _source_read(self, response: Response) -> None:
+        """A seed source's entries are all scheduled (and journalled): a resumed crawl need not read it again."""
+        ArchiveRun.of(self.crawler).frontier.append({"fetched": response.url})
 
     # -- pages ------------------------------------------------------------------------------
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
@@ -255,16 +299,18 @@ class ArchiveSpider(scrapy.Spider):
             refers_to=captured["original"] if captured["record_kind"] == "revisit" else None,
         )
         previous = captured.get("previous")
-        yield PageItem(capture=capture, html=response.text if is_html and ok else None,
-                       content_language=_header(response, b"Content-Language"),
-                       previous=previous.record if previous is not None else None,
-                       catalog={"etag": captured["etag"], "last_modified": captured["last_modified"],
-                                "warc_date": captured["warc_date"], "original": captured["original"]})
+        # Links first: they are journalled as they are scheduled, before the page record exists,
+        # so a crawl killed after recording this page still knows where it leads.
         if isinstance(response, HtmlResponse) and 200 <= response.status < 300:
             if self.requisites:
                 yield from self._requisite_requests(html_requisites(response.text, response.url), response.url, 1)
             if depth < self.scope.max_depth:
                 yield from self._follow_links(response, depth + 1)
+        yield PageItem(capture=capture, html=response.text if is_html and ok else None,
+                       content_language=_header(response, b"Content-Language"),
+                       previous=previous.record if previous is not None else None,
+                       catalog={"etag": captured["etag"], "last_modified": captured["last_modified"],
+                                "warc_date": captured["warc_date"], "original": captured["original"]})
 
     def _follow_links(self, response: HtmlResponse, depth: int) -> Iterator[scrapy.Request]:
         base = get_base_url(response)  # <base href> if the page has one, as urljoin would use
@@ -354,6 +400,7 @@ class ArchiveSpider(scrapy.Spider):
                     yield request
         else:
             yield from self._seed_entries(sitemap.entries, response.url)
+        self._source_read(response)
 
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         if not self._source_ok(response, "feed"):
@@ -365,6 +412,7 @@ class ArchiveSpider(scrapy.Spider):
             self._stat("scraper/errors/bad_feed")
             return
         yield from self._seed_entries(entries, response.url)
+        self._source_read(response)
 
     def parse_discover(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         if not self._source_ok(response, "discover"):
@@ -383,6 +431,7 @@ class ArchiveSpider(scrapy.Spider):
             request = self._source_request(url, "sitemap", response.url)
             if request is not None:
                 yield request
+        self._source_read(response)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         if not self._source_ok(response, "robots.txt"):
@@ -394,6 +443,7 @@ class ArchiveSpider(scrapy.Spider):
             request = self._source_request(url, "sitemap", response.url)
             if request is not None:
                 yield request
+        self._source_read(response)
 
     # -- requisites ------------------------------------------------------------------------------
     def _requisite_requests(self, urls: Iterable[str], referrer: str, level: int) -> Iterator[scrapy.Request]:

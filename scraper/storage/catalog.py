@@ -266,6 +266,12 @@ class Catalog:
             result = conn.execute(update(captures).where(captures.c.crawl_id == crawl_id).values(committed=True))
             return int(result.rowcount or 0)
 
+    def crawl_record_ids(self, crawl_id: str) -> set[str]:
+        """The WARC record ids of a crawl's captures, committed or not: what a resumed crawl has."""
+        query = select(captures.c.warc_record_id).where(captures.c.crawl_id == crawl_id)
+        with self.engine.connect() as conn:
+            return set(conn.execute(query).scalars())
+
     def captured_key_hashes(self) -> set[int]:
         """``hash(url_key)`` of every URL that :meth:`previous_capture` could find.
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 CRAWLS_DIR = "crawls"
 PAGES_FILE = "pages.jsonl"
@@ -48,13 +49,60 @@ class CrawlLayout:
     def manifest_path(self) -> Path:
         return self.directory / MANIFEST_FILE
 
-    def create(self) -> None:
+    def create(self, files: dict[str, Any] | None = None) -> None:
+        """Make the crawl's folder with ``files`` (name -> JSON value) already in it.
+
+        The folder is made under a temporary name and renamed when its files are written,
+        so a crawl folder never exists without them, even if the process dies meanwhile.
+        """
+        staging = self.directory.with_name(f".{self.crawl_id}.creating")
+        if self.directory.exists():
+            raise ArchiveRootError(f"crawl folder already exists: {self.directory}")
         try:
-            self.directory.mkdir(parents=True, exist_ok=False)
-        except FileExistsError as exc:
-            raise ArchiveRootError(f"crawl folder already exists: {self.directory}") from exc
+            staging.mkdir(parents=True, exist_ok=True)
+            for name, value in (files or {}).items():
+                write_json_atomically(staging / name, value)
+            os.rename(staging, self.directory)
         except OSError as exc:
+            if self.directory.exists():
+                raise ArchiveRootError(f"crawl folder already exists: {self.directory}") from exc
             raise ArchiveRootError(f"cannot create {self.directory}: {exc.strerror or exc}") from exc
+
+
+LOCK_FILE = ".lock"
+
+
+class CrawlBusy(ArchiveRootError):
+    """Another process (a crawl, a resume) is writing this crawl folder."""
+
+
+def lock_crawl(directory: Path) -> IO[bytes]:
+    """Hold the crawl folder's lock for as long as the returned file stays open.
+
+    An ``flock``: the kernel drops it when the process ends, however it ends, so a killed
+    crawl never leaves a stale lock behind.  A second crawl, a resume or a repair of the
+    same folder sees it taken and leaves the folder alone.
+    """
+    handle = open(directory / LOCK_FILE, "ab")  # noqa: SIM115 - held until the crawl closes
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        handle.close()
+        raise CrawlBusy(f"another process is writing {directory} (a crawl or a resume of it is running)") from exc
+    return handle
+
+
+def is_crawl_locked(directory: Path) -> bool:
+    """Whether a live process holds the folder's lock (see :func:`lock_crawl`)."""
+    if not (directory / LOCK_FILE).exists():
+        return False
+    try:
+        lock_crawl(directory).close()
+    except CrawlBusy:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 def check_writable_root(root: Path) -> None:
@@ -84,6 +132,8 @@ def iter_crawls(root: Path, newest_first: bool = True) -> Iterator[CrawlLayout]:
     crawls = root / CRAWLS_DIR
     if not crawls.is_dir():
         return
-    names = sorted((p.name for p in crawls.iterdir() if p.is_dir()), reverse=newest_first)
+    # ".<id>.creating": a crawl folder being made (CrawlLayout.create), or left by a crash then
+    names = sorted((p.name for p in crawls.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                   reverse=newest_first)
     for name in names:
         yield CrawlLayout(root, name)

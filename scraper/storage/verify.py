@@ -153,7 +153,16 @@ def archive_root_of(path: Path) -> Path | None:
 
 # -- reading gzip members ------------------------------------------------------------------------------
 class _GzipDamage(Exception):
-    """The member cannot be decompressed: nothing it decoded to is to be trusted."""
+    """The member cannot be decompressed: nothing it decoded to is to be trusted.
+
+    ``torn``: the file ends inside the member and every byte up to that end inflated without
+    error, so the bytes are the start of a member whose end was never written (what a crash
+    mid-write leaves); otherwise the data itself is bad.
+    """
+
+    def __init__(self, message: str, torn: bool = False) -> None:
+        super().__init__(message)
+        self.torn = torn
 
 
 class _Framing(Exception):
@@ -200,7 +209,7 @@ class _Member(io.RawIOBase):
         data = self._fh.read(CHUNK)
         if not data:
             raise _GzipDamage(f"the file ends inside this gzip member, {self._fed} bytes in "
-                              f"(a torn write, or a truncated copy)")
+                              f"(a torn write, or a truncated copy)", torn=True)
         self._fed += len(data)
         return data
 
@@ -563,15 +572,39 @@ def _note_record(record: _Record, report: FileReport, deep: bool) -> None:
                             for header in LINK_HEADERS for target in record.get_all(header))
 
 
-def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool) -> None:
+@dataclass
+class MemberScan:
+    """One gzip member, read through its CRC check or as far as it could be read.
+
+    Public so that ``storage.repair`` finds torn tails with the very walk this verifier
+    reports them from, not with a second gzip reader of its own.
+    """
+
+    offset: int
+    next_offset: int  # where reading goes on: the member's end, or after damage the next plausible member
+    records: list[_Record] = field(default_factory=list)  # empty when the member is damaged
+    faults: list[Fault] = field(default_factory=list)  # framing (and deep-check) faults, or its gzip-member fault
+    complete: bool = True  # inflated to its end and passed its CRC and length check
+    torn: bool = False  # incomplete only because the file ends inside it: no byte of it failed to inflate
+
+    @property
+    def framed(self) -> bool:
+        """Complete, and every record in it framed (Content-Length honoured, CRLF CRLF after the block)."""
+        return self.complete and not any(f.kind == "framing" for f in self.faults)
+
+
+def iter_members(fh: BinaryIO, deep: bool = False) -> Iterator[MemberScan]:
+    """Every gzip member of an open file, in order; after a damaged one, reading resumes at the next plausible one.
+
+    Faults and records count only once the member has passed its CRC check.
+    """
     size = os.fstat(fh.fileno()).st_size
     offset = 0
     while offset < size:
         fh.seek(offset)
         member = _Member(fh, offset)
         stream = io.BufferedReader(member, CHUNK)
-        # Faults and records count only once the member has passed its CRC check.
-        scratch = FileReport(report.path, deep)
+        scratch = FileReport(Path(), deep)
         records: list[_Record] = []
         try:
             try:
@@ -585,15 +618,21 @@ def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool) -> None:
         except _GzipDamage as exc:
             reason = _gzip_fault(fh, offset, exc)
             following = _next_member(fh, offset + 1, size)
-            report.add("gzip-member", offset, None, f"{reason}; {following - offset} bytes skipped"
-                       + (f", reading resumes at offset {following}" if following < size else " to the end"))
+            fault = Fault("gzip-member", offset, None, f"{reason}; {following - offset} bytes skipped"
+                          + (f", reading resumes at offset {following}" if following < size else " to the end"))
+            yield MemberScan(offset, following, faults=[fault], complete=False, torn=exc.torn)
             offset = following
             continue
-        for record in records:
-            _note_record(record, report, deep)
-        report.faults.extend(scratch.faults)
         assert member.end is not None
+        yield MemberScan(offset, member.end, records, scratch.faults)
         offset = member.end
+
+
+def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool) -> None:
+    for member in iter_members(fh, deep):
+        for record in member.records:
+            _note_record(record, report, deep)
+        report.faults.extend(member.faults)
 
 
 def _verify_plain(fh: BinaryIO, report: FileReport, deep: bool) -> None:

@@ -154,13 +154,14 @@ class WarcFileWriter:
     max_bytes: int = DEFAULT_MAX_BYTES
     info: dict[str, str] = field(default_factory=dict)
     host: str = field(default_factory=socket.gethostname)
+    serial_start: int = 0  # a resumed crawl numbers its new files after the ones it has
 
     def __post_init__(self) -> None:
         self._builder = RecordBuilder(warc_version=WARC_VERSION)
         self._fh: io.BufferedWriter | None = None
         self._name: str | None = None
         self._warcinfo_id: str | None = None
-        self._serial = 0
+        self._serial = self.serial_start
         self.closed_files: list[str] = []
         self.records_written = 0
         self.bytes_written = 0
@@ -172,7 +173,7 @@ class WarcFileWriter:
 
     @property
     def files_opened(self) -> int:
-        return self._serial
+        return self._serial - self.serial_start
 
     def _open_next(self) -> None:
         self._serial += 1

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "scraper"
 PURE = ["scraper.extraction", "scraper.records", "scraper.scope", "scraper.seeds", "scraper.storage.warc",
         "scraper.storage.layout", "scraper.storage.jsonl", "scraper.storage.lookup", "scraper.storage.catalog",
         "scraper.schema", "scraper.access", "scraper.requisites",
-        "scraper.bylines", "scraper.taxonomy", "scraper.storage.verify", "scraper.article", "scraper.links",
+        "scraper.bylines", "scraper.taxonomy", "scraper.storage.verify", "scraper.storage.repair",
+        "scraper.article", "scraper.links", "scraper.resume", "scraper.storage.journal",
         "scraper.extraction_worker"]
 
 

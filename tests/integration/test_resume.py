@@ -1,0 +1,311 @@
+"""Crash safety: crawls killed with SIGKILL at random moments, resumed, and compared with one never killed.
+
+The site is generated here: N linked pages on a real HTTP server on 127.0.0.1 that
+answers each request after a short delay, so that a crawl takes long enough to be
+killed in the middle of everything (start-up, fetching, extraction, writing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from scraper.scope import url_key
+from tests.conftest import REPO, crawl_dirs, read_jsonl, run_scraper
+
+PAGES = 90
+KILLS = 22  # the issue asks for at least 20
+SEED = 20261125
+WORDS = ["archive", "crawl", "river", "harbour", "council", "budget", "vote", "station", "winter", "market",
+         "bridge", "school", "museum", "ferry", "garden", "library", "tunnel", "festival", "court", "railway"]
+
+
+def page_html(number: int) -> str:
+    rng = random.Random(number)
+    paragraphs = "".join(
+        "<p>" + " ".join(rng.choice(WORDS) for _ in range(60)).capitalize() + ".</p>" for _ in range(4))
+    links = sorted({(number * 7 + 1) % PAGES, (number * 13 + 5) % PAGES, (number + 1) % PAGES})
+    nav = "".join(f'<li><a href="/p/{n}">Page {n}</a></li>' for n in links)
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Report {number}</title></head>'
+            f'<body><nav><a href="/">Home</a></nav><article><h1>Report number {number}</h1>{paragraphs}'
+            f'</article><aside><ul>{nav}</ul></aside></body></html>')
+
+
+class LinkedSiteHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    delay_s = 0.03
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        time.sleep(self.delay_s)
+        if self.path == "/robots.txt":
+            self._send(200, "text/plain", b"User-agent: *\nAllow: /\n")
+        elif self.path == "/":
+            self._send(200, "text/html; charset=utf-8", page_html(0).replace("Report 0", "Home").encode())
+        elif (match := re.fullmatch(r"/p/(\d+)", self.path)) and int(match.group(1)) < PAGES:
+            self._send(200, "text/html; charset=utf-8", page_html(int(match.group(1))).encode())
+        else:
+            self._send(404, "text/plain", b"not here\n")
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a killed crawler resets its connections: expected here, and not worth a traceback
+
+
+@pytest.fixture(scope="module")
+def linked_site() -> Iterator[str]:
+    server = QuietServer(("127.0.0.1", 0), LinkedSiteHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+CRAWL_ARGS = ["--depth", "50", "-q", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4", "-s", "EXTRACT_WORKERS=1"]
+
+
+def start(*args: str) -> subprocess.Popen[bytes]:
+    """``python -m scraper ARGS`` in a process group of its own, so that a kill reaches its workers too."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "scraper", *args], cwd=REPO, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    if process.stderr is not None:
+        process.stderr.close()
+
+
+def count_pages(root: Path, known: set[str]) -> int:
+    """Page records so far in the crawl folders not in ``known``."""
+    total = 0
+    for crawl in crawl_dirs(root):
+        pages = crawl / "pages.jsonl"
+        if crawl.name not in known and pages.exists():
+            total += pages.read_bytes().count(b"\n")
+    return total
+
+
+def wait_for_pages(root: Path, known: set[str], process: subprocess.Popen[bytes], count: int) -> None:
+    deadline = time.monotonic() + 60
+    while count_pages(root, known) < count and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+@dataclass
+class Archived:
+    """What a crawl folder says was archived, read back from its files and the catalog."""
+
+    keys: list[str]  # url_key of each page record's requested URL, in pages.jsonl order
+    record_ids: list[str]
+    catalog_ids: list[str]
+    catalog_committed: bool
+
+
+def archived(root: Path, crawl: Path) -> Archived:
+    records = read_jsonl(crawl / "pages.jsonl")
+    with sqlite3.connect(root / "catalog.sqlite") as conn:
+        rows = conn.execute("SELECT warc_record_id, committed FROM captures WHERE crawl_id = ?",
+                            (crawl.name,)).fetchall()
+    return Archived(keys=[url_key(r["requested_url"]) for r in records],
+                    record_ids=[r["warc"]["record_id"] for r in records],
+                    catalog_ids=[row[0] for row in rows], catalog_committed=all(row[1] for row in rows))
+
+
+@pytest.fixture(scope="module")
+def reference(linked_site: str, tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    root = tmp_path_factory.mktemp("reference")
+    proc = run_scraper("crawl", linked_site, "--out", str(root), *CRAWL_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    (crawl,) = crawl_dirs(root)
+    keys = set(archived(root, crawl).keys)
+    assert len(keys) == PAGES + 1  # the home page and every report
+    return keys
+
+
+@pytest.fixture(scope="module")
+def killed_and_resumed(linked_site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Crawls killed KILLS times in all, each resumed until it finished; returns the root and a log."""
+    root = tmp_path_factory.mktemp("killed")
+    rng = random.Random(SEED)
+    log: list[str] = []
+    kills = 0
+    while kills < KILLS:
+        known = {p.name for p in crawl_dirs(root)}
+        process = start("crawl", linked_site, "--out", str(root), *CRAWL_ARGS)
+        crawl_id, finished = None, False
+        while True:
+            # Half the kills at a random moment (start-up included), half once a random number of
+            # further pages is recorded (mid-crawl for sure).
+            if rng.random() < 0.5:
+                time.sleep(rng.uniform(0.1, 4.0))
+            else:
+                wait_for_pages(root, known, process, count_pages(root, known) + rng.randint(1, 12))
+            if process.poll() is None:
+                kill_group(process)
+                kills += 1
+                log.append(f"kill {kills} at {count_pages(root, known)} pages")
+            else:
+                finished = process.returncode == 0
+                log.append(f"exited {process.returncode} before the kill")
+                kill_group(process)  # reaps it and closes its pipe
+            if crawl_id is None:
+                new = sorted({p.name for p in crawl_dirs(root)} - known)
+                crawl_id = new[0] if new else None
+            if crawl_id is None or finished or kills >= KILLS:
+                break  # killed before its folder existed (nothing to resume), done, or enough kills
+            process = start("crawl", "--resume", crawl_id, "--out", str(root), "-q")
+        if crawl_id is not None and not finished:
+            done = run_scraper("crawl", "--resume", crawl_id, "--out", str(root), "-q")
+            log.append(f"resumed to the end: exit {done.returncode}")
+            assert done.returncode == 0, done.stderr
+            assert "Traceback" not in done.stderr
+    return root, log
+
+
+def test_killed_crawls_resume_to_what_an_uninterrupted_crawl_archives(
+        killed_and_resumed: tuple[Path, list[str]], reference: set[str]) -> None:
+    root, log = killed_and_resumed
+    print("\n".join(log))
+    assert sum(entry.startswith("kill") for entry in log) >= 20, log
+    mid_crawl = [entry for entry in log if entry.startswith("kill") and not entry.endswith(" 0 pages")]
+    assert len(mid_crawl) >= 10, log  # most kills land after pages were archived, not only in start-up
+    crawls = crawl_dirs(root)
+    assert crawls
+    for crawl in crawls:
+        result = archived(root, crawl)
+        if not result.keys:  # killed before it archived anything, and resumed: nothing to compare
+            continue
+        assert set(result.keys) == reference, f"{crawl.name}: {sorted(set(result.keys) ^ reference)[:5]}"
+        assert len(result.keys) == len(set(result.keys)), f"{crawl.name}: a page recorded twice"
+        assert sorted(result.catalog_ids) == sorted(result.record_ids), f"{crawl.name}: catalog and JSONL disagree"
+        assert result.catalog_committed
+        manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["verify"]["ok"] is True
+        assert not list(crawl.glob("*.open"))
+        # Every page record points at a response record of its URL, readable by warcio.
+        for record in read_jsonl(crawl / "pages.jsonl"):
+            with open(crawl / record["warc"]["file"], "rb") as fh:
+                fh.seek(record["warc"]["offset"])
+                first = next(iter(ArchiveIterator(fh)))
+                assert first.rec_headers.get_header("WARC-Record-ID") == record["warc"]["record_id"]
+                assert first.rec_headers.get_header("WARC-Target-URI") == record["url"]
+    proc = run_scraper("verify", "-o", str(root))
+    assert proc.returncode == 0, proc.stdout[-2000:]
+
+
+def test_resume_keeps_what_was_archived_byte_for_byte(linked_site: str, tmp_path: Path) -> None:
+    """A resume appends: the files of the interrupted run are not rewritten (torn ends aside)."""
+    process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        crawls = crawl_dirs(tmp_path)
+        pages = crawls[0] / "pages.jsonl" if crawls else None
+        if pages is not None and pages.exists() and len(pages.read_bytes().splitlines()) >= 10:
+            break
+        time.sleep(0.05)
+    kill_group(process)
+    (crawl,) = crawl_dirs(tmp_path)
+    proc = run_scraper("verify", "--repair", str(crawl))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in crawl.glob("*.warc.gz")}
+    lines_before = (crawl / "pages.jsonl").read_bytes()
+    assert before and lines_before
+    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    assert proc.returncode == 0, proc.stderr
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in crawl.glob("*.warc.gz")}
+    assert {name: after[name] for name in before} == before and len(after) > len(before)
+    assert (crawl / "pages.jsonl").read_bytes().startswith(lines_before)
+    manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["resumed"]["pages_before"] == len(lines_before.splitlines())
+    assert set(manifest["warc_files"]) == set(after)
+
+
+def test_a_running_crawl_cannot_be_resumed_or_repaired_under_it(linked_site: str, tmp_path: Path) -> None:
+    slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]  # still running a minute later
+    process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, *slow)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(tmp_path.glob("crawls/*/*.warc.gz.open")):
+            time.sleep(0.05)
+        (crawl,) = crawl_dirs(tmp_path)
+        (warc,) = crawl.glob("*.warc.gz.open")
+        proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+        assert proc.returncode == 2 and "another process is writing" in proc.stderr, proc.stderr
+        proc = run_scraper("verify", "--repair", str(warc))
+        assert proc.returncode == 3 and "a running crawl is writing it" in proc.stdout + proc.stderr
+        assert warc.exists()  # left alone
+    finally:
+        kill_group(process)
+
+
+def test_resume_refuses_what_it_cannot_resume(tmp_path: Path) -> None:
+    proc = run_scraper("crawl", "--resume", "20260101T000000Z-abcdef", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "unknown crawl" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_scraper("crawl", "--resume", "x", "http://127.0.0.1:9/", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "drop URL" in proc.stderr
+    (tmp_path / "crawls" / "20260101T000000Z-abcdef").mkdir(parents=True)
+    proc = run_scraper("crawl", "--resume", "20260101T000000Z-abcdef", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "crawl.json" in proc.stderr
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_gracefully_and_the_crawl_resumes(linked_site: str, tmp_path: Path, signum: int,
+                                                         status: int, reference: set[str]) -> None:
+    process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        crawls = crawl_dirs(tmp_path)
+        if crawls and (crawls[0] / "pages.jsonl").exists() and (crawls[0] / "pages.jsonl").stat().st_size:
+            break
+        time.sleep(0.05)
+    os.kill(process.pid, signum)
+    assert process.wait(timeout=60) == status
+    assert process.stderr is not None
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert "Traceback" not in stderr
+    (crawl,) = crawl_dirs(tmp_path)
+    manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["finish_reason"] == "shutdown" and manifest["verify"]["ok"] is True
+    assert not list(crawl.glob("*.open"))
+    interrupted = archived(tmp_path, crawl)
+    assert 0 < len(interrupted.keys) < len(reference)
+    assert sorted(interrupted.catalog_ids) == sorted(interrupted.record_ids) and interrupted.catalog_committed
+    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert set(archived(tmp_path, crawl).keys) == reference
