@@ -30,6 +30,7 @@ class ExitStatus(IntEnum):
     DAMAGED = 3  # scraper verify found damage in a WARC file
     LOCKED = 75  # EX_TEMPFAIL: another rearchive run holds the lock
     INTERRUPTED = 130  # Ctrl-C / SIGINT
+    WRITE_FAILED = 74  # EX_IOERR: the archive could not be written (a full disk); resumable
     TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports a process it terminated
 
 
@@ -181,8 +182,9 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     Either way, `scraper crawl --resume CRAWL_ID` continues the crawl.
     \b
     Exit status: 0 all pages archived; 1 some pages failed (network errors,
-    HTTP 4xx/5xx) or none could be archived; 2 usage error; 130 interrupted
-    (SIGINT); 143 terminated (SIGTERM).
+    HTTP 4xx/5xx) or none could be archived; 2 usage error; 74 the archive
+    could not be written (a full disk: make room, then --resume); 130
+    interrupted (SIGINT); 143 terminated (SIGTERM).
     """
     if resume_id is not None:
         given = [name for name, value in (("URL", urls), ("-i", input_file), ("--sitemap", sitemaps),
@@ -305,10 +307,13 @@ def base_overrides(out: Path, db: str | None, quiet: bool, verbose: int) -> dict
 
 def execute_crawl(overrides: dict[str, Any], *, quiet: bool, jsonl: str | None = None) -> dict[str, Any]:
     """Run one crawl in this process and print its summary; returns its manifest."""
-    from scraper.runner import build_settings, run_crawl  # Scrapy loads only for a crawl
+    from scraper.runner import ArchiveWriteError, build_settings, run_crawl  # Scrapy loads only for a crawl
 
     try:
         result = run_crawl(build_settings(overrides))
+    except ArchiveWriteError as exc:
+        fail(str(exc), ExitStatus.WRITE_FAILED)
+        raise  # unreachable: fail() exits
     except KeyboardInterrupt:
         fail("interrupted", ExitStatus.INTERRUPTED)
         raise  # unreachable: fail() exits

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
 from scraper import __version__
 from scraper.resume import ResumeError, ResumeState, prepare_resume
@@ -131,6 +132,7 @@ class ArchiveRun:
         # Called first thing in close(): buffered writes (the record pipeline's catalog rows) go out
         # even when a second Ctrl-C stopped the reactor before the spider could close.
         self.before_close: list[Callable[[], None]] = []
+        self.write_error: str | None = None  # set once a write to the archive fails (write_failed)
 
     MAX_WARNINGS = 100
 
@@ -149,6 +151,22 @@ class ArchiveRun:
         if self.extra_jsonl is not None:
             self.extra_jsonl.write_line(line)
 
+    def write_failed(self, exc: Exception) -> None:
+        """A write to the archive failed (a full disk, a quota, a read-only or vanished folder).
+
+        The crawl stops: every later page would fail the same way.  What was written stays;
+        the WARC being written is left ``.open`` (its last record may be torn), which
+        ``scraper crawl --resume`` (or ``scraper verify --repair``) mends.
+        """
+        if self.write_error is not None:
+            return
+        self.write_error = (f"cannot write the archive in {self.layout.directory}: "
+                            f"{getattr(exc, 'strerror', None) or exc}")
+        logger.info(self.write_error)  # the command line says it, once, as its error
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            deferred_from_coro(engine.close_spider_async(reason="archive_write_error"))
+
     def close(self, reason: str) -> dict[str, Any]:
         """Close the WARC (renaming it from .open), the JSONL files, and write the manifest."""
         if self.closed:
@@ -157,16 +175,22 @@ class ArchiveRun:
         for flush in self.before_close:
             try:
                 flush()
-            except Exception as exc:  # the WARC and the manifest must still be closed and written
-                logger.error("could not write buffered rows: %s: %s", type(exc).__name__, exc)
-                self.warn(f"could not write buffered rows: {type(exc).__name__}: {exc} (--resume adds them)")
-        self.warc.close()
+            except Exception as exc:  # the WARC and the manifest must still be closed (or left for --resume)
+                self.write_failed(exc)
+        if self.write_error is None:
+            try:
+                self.warc.close()
+            except OSError as exc:
+                self.write_failed(exc)
+        if self.write_error is not None:
+            return self._close_after_write_error(reason)
         self.verify_summary = self.verify_warcs()
         self.pages.close()
         self.frontier.close()
         self.catalog_pending.close()  # empty: the record pipeline wrote its last rows when the spider closed
         # Only now, with every WARC closed, do this crawl's captures become visible in the catalog.
         self.committed = self.catalog.commit_crawl(self.layout.crawl_id)
+        self.catalog_pending.path.unlink(missing_ok=True)  # empty: every row is in the catalog
         if self.extra_jsonl is not None:
             self.extra_jsonl.close()
         manifest = self.manifest(reason)
@@ -188,6 +212,23 @@ class ArchiveRun:
             self.warn(f"WARC damaged: {first['file']} {first['kind']} at offset {first['offset']}: "
                       f"{first['message']} (scraper verify tells more)")
         return summary
+
+    def _close_after_write_error(self, reason: str) -> dict[str, Any]:
+        """Close what can be closed, and commit nothing: the crawl is left for --resume to finish."""
+        self.warc.abandon()
+        for sink in (self.pages, self.frontier, self.catalog_pending, self.extra_jsonl):
+            if sink is not None:
+                with contextlib.suppress(OSError):
+                    sink.close()
+        manifest = {**self.manifest(reason), "finish_reason": "archive_write_error", "error": self.write_error}
+        try:
+            write_json_atomically(self.layout.manifest_path, manifest)
+        except OSError as exc:
+            logger.error("could not write %s: %s", self.layout.manifest_path, exc.strerror or exc)
+            with contextlib.suppress(OSError):
+                self.layout.manifest_path.with_name(self.layout.manifest_path.name + ".tmp").unlink()
+        self.lock.close()
+        return manifest
 
     def warc_files(self) -> list[str]:
         """The crawl's closed WARC files: those of its earlier sessions if it was resumed, then this one's."""

@@ -425,7 +425,10 @@ def detect_language(text: str) -> str | None:
         import py3langid
     except ImportError:  # optional: without it the language stays unknown
         return None
-    code, _score = py3langid.classify(text[:5000])
+    try:
+        code, _score = py3langid.classify(text[:5000])
+    except OSError:  # its model is unpacked into a temporary file first: a full disk stops that
+        return None
     return str(code) if code else None
 
 

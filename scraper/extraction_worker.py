@@ -10,6 +10,7 @@ this module only to name its functions to the pool, and so never loads trafilatu
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from scraper.article import Article, ExtractionOptions
@@ -35,7 +36,10 @@ def warm_up() -> None:
     """
     from scraper.extraction import extract_page
 
-    extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/", ExtractionOptions(min_extracted_size=10))
+    # Only a head start: a failure here (a full disk under the language model's temporary
+    # file) must not break the pool, whose workers run this as their initializer.
+    with contextlib.suppress(Exception):
+        extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/", ExtractionOptions(min_extracted_size=10))
 
 
 def extract_for_record(html: str | bytes, url: str, options: ExtractionOptions,

@@ -131,7 +131,11 @@ class WarcCaptureMiddleware:
         previous: PreviousCapture | None = request.meta.get(PREVIOUS_META)
         if previous is not None and previous.original_target_uri != response.url:
             previous = None  # redirected elsewhere: not the capture the condition was about
-        capture = self._write(exchange, response, previous)
+        try:
+            capture = self._write(exchange, response, previous)
+        except OSError as exc:  # a full disk: the crawl stops, what was written stays
+            self.run.write_failed(exc)
+            raise IgnoreRequest(f"not archived: {exc.strerror or exc}") from exc
         # The last capture wins: after redirects, meta describes the final response.
         request.meta[WARC_META] = capture
         if stats is not None:

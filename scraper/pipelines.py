@@ -10,10 +10,11 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.article import ExtractionOptions
 from scraper.extensions import ArchiveRun
@@ -132,6 +133,25 @@ class RecordPipeline:
         if item.previous is not None and record["version"] is not None and record["changed_fields"]:
             self._stat("scraper/versions/new")
         line = dumps_line(record)  # serialised once: the WARC, the JSONL and the catalog hold the same text
+        try:
+            entry = self._write(item, record, line)
+        except OSError as exc:  # a full disk: the crawl stops, what was written stays
+            self.run.write_failed(exc)  # says so once; the page is fetched again by --resume
+            return item
+        self.pending.append(entry)
+        if len(self.pending) >= self.CATALOG_BATCH:
+            try:
+                self.flush_catalog()
+            except SQLAlchemyError as exc:  # a full disk under the catalog: the rows stay in the journal
+                self.run.write_failed(exc)
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("scraper/pages/recorded")
+            self.crawler.stats.inc_value("scraper/warc/records")
+        return item
+
+    def _write(self, item: PageItem, record: dict[str, Any], line: str) -> NewCapture:
+        """The page's WARC metadata record, its catalog journal line, its JSONL line, in that order."""
+        capture = item.capture
         # WARC first: a record in the JSONL always has its WARC records on disk before it.
         self.run.warc.write_metadata(metadata_uri(capture.url), capture.warc.record_id,
                                      line.rstrip("\n").encode("utf-8"), PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
@@ -145,13 +165,7 @@ class RecordPipeline:
                                          "etag": entry.etag, "last_modified": entry.last_modified,
                                          "warc_date": entry.warc_date, "original": entry.original})
         self.run.write_page_line(line)
-        self.pending.append(entry)
-        if len(self.pending) >= self.CATALOG_BATCH:
-            self.flush_catalog()
-        if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("scraper/pages/recorded")
-            self.crawler.stats.inc_value("scraper/warc/records")
-        return item
+        return entry
 
     def flush_catalog(self) -> None:
         pending, self.pending = self.pending, []

@@ -65,6 +65,10 @@ def _close_if_open(crawler: Crawler, reason: str) -> None:
         run.close(reason)
 
 
+class ArchiveWriteError(OSError):
+    """The archive could not be written (a full disk): the crawl stopped, and can be resumed."""
+
+
 class SignalRecordingProcess(CrawlerProcess):
     """Scrapy's process, remembering which signal stopped it: SIGINT exits 130, SIGTERM 143.
 
@@ -118,6 +122,10 @@ def run_crawl(settings: Settings) -> CrawlResult:
         raise
     if setup_errors:
         raise setup_errors[0]
+    run = ArchiveRun.existing(crawler)
+    if run is not None and run.write_error is not None:
+        raise ArchiveWriteError(f"{run.write_error}; what was archived is kept: make room, then run "
+                                f"scraper crawl --resume {run.layout.crawl_id} --out {run.layout.root}")
     # A stop before the engine opened the spider never sends spider_closed: close here.
     _close_if_open(crawler, "shutdown")
     layout = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])

@@ -470,6 +470,8 @@ class ArchiveSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(AddressGuardRefused):
             return  # counted and reported by the guard
+        if ArchiveRun.of(self.crawler).write_error is not None:
+            return  # the archive cannot be written: said once, and the crawl is stopping
         if failure.check(IgnoreRequest) and "forbidden by robots" in failure.getErrorMessage().lower():
             self._stat("scraper/robots_denied")
             logger.info("robots.txt forbids %s", request.url)

@@ -9,6 +9,7 @@ reports address exactly one record, the way CDXJ indexes and pywb expect.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import os
@@ -204,6 +205,18 @@ class WarcFileWriter:
 
     def close(self) -> None:
         self._close_current()
+
+    def abandon(self) -> None:
+        """After a failed write: close the file as it is, keeping its ``.open`` name, raising nothing.
+
+        Its last record may be torn; ``scraper verify --repair`` (or a resume) cuts it off and
+        gives the file its final name.
+        """
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            self._fh = None
+            self._name = None
 
     def flush(self) -> None:
         if self._fh is not None:

@@ -13,13 +13,14 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,9 +29,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from scraper.scope import url_key
+from scraper.storage.jsonl import iter_jsonl
 from tests.conftest import REPO, crawl_dirs, read_jsonl, run_scraper
 
-PAGES = 90
+PAGES = 60
 KILLS = 22  # the issue asks for at least 20
 SEED = 20261125
 WORDS = ["archive", "crawl", "river", "harbour", "council", "budget", "vote", "station", "winter", "market",
@@ -137,7 +139,7 @@ class Archived:
 
 
 def archived(root: Path, crawl: Path) -> Archived:
-    records = read_jsonl(crawl / "pages.jsonl")
+    records = list(iter_jsonl(crawl / "pages.jsonl"))  # a torn last line (a crawl stopped mid-write) skipped
     with sqlite3.connect(root / "catalog.sqlite") as conn:
         rows = conn.execute("SELECT warc_record_id, committed FROM captures WHERE crawl_id = ?",
                             (crawl.name,)).fetchall()
@@ -309,3 +311,38 @@ def test_a_signal_stops_gracefully_and_the_crawl_resumes(linked_site: str, tmp_p
     proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     assert set(archived(tmp_path, crawl).keys) == reference
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """For a child process: writes past ``limit`` bytes fail with EFBIG, as writes fail on a full disk."""
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel kills the writer
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_disk_stops_the_crawl_cleanly_and_it_resumes(linked_site: str, tmp_path: Path,
+                                                            reference: set[str]) -> None:
+    assert run_scraper("crawl", linked_site + "p/3", "--out", str(tmp_path), "-q").returncode == 0
+    (earlier,) = crawl_dirs(tmp_path)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in earlier.iterdir() if p.is_file()}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+                          preexec_fn=file_size_limit(120_000))
+    assert proc.returncode == 74, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    error_lines = [line for line in proc.stderr.splitlines() if line.startswith("scraper: error:")]
+    assert len(error_lines) == 1 and "cannot write the archive" in error_lines[0]
+    assert "File too large" in error_lines[0] and "--resume" in error_lines[0]
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in earlier.iterdir() if p.is_file()} == before
+    crawl = next(c for c in crawl_dirs(tmp_path) if c != earlier)
+    stopped = archived(tmp_path, crawl)
+    assert 0 < len(stopped.keys) < len(reference)
+    assert not stopped.catalog_committed or not stopped.catalog_ids  # nothing committed: the crawl is unfinished
+    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    assert proc.returncode == 0, proc.stderr
+    resumed = archived(tmp_path, crawl)
+    assert set(resumed.keys) == reference and len(resumed.keys) == len(reference)
+    assert sorted(resumed.catalog_ids) == sorted(resumed.record_ids) and resumed.catalog_committed
+    assert run_scraper("verify", "-o", str(tmp_path)).returncode == 0
