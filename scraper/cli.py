@@ -191,8 +191,8 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
                                           ("--feed", feeds), ("--discover", discover)) if value]
         if given:
             fail(f"--resume continues a crawl with its own seeds: drop {', '.join(given)}")
-        resume_crawl(resume_id, out, db, quiet, verbose, set_options)
-        return
+        manifest, _settings = resume_crawl(resume_id, out, db, quiet, verbose, set_options)
+        raise SystemExit(int(exit_status(manifest)))
     seeds: list[str] = []
     try:
         seeds = [validate_url(u) for u in urls]
@@ -255,9 +255,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         overrides["USER_AGENT"] = f"scraper/{__version__} (web archiver; +{contact})"
         overrides["ARCHIVE_CONTACT"] = contact
     overrides.update(parse_set_options(set_options))
-    # What --resume needs to run the same crawl again: everything but where and how loudly.
-    overrides["ARCHIVE_JOB"] = {name: value for name, value in overrides.items() if name not in PER_RUN_SETTINGS}
-    manifest = execute_crawl(overrides, quiet=quiet, jsonl=jsonl)
+    manifest = execute_crawl(with_job(overrides), quiet=quiet, jsonl=jsonl)
     raise SystemExit(int(exit_status(manifest)))
 
 
@@ -266,9 +264,19 @@ PER_RUN_SETTINGS = frozenset({"ARCHIVE_ROOT", "ARCHIVE_DB", "ARCHIVE_CRAWL_ID", 
                               "LOG_FORMAT", "ARCHIVE_RESUME", "ARCHIVE_JOB"})
 
 
+def with_job(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides, plus what --resume needs to run the same crawl again (ARCHIVE_JOB, saved as
+    crawl.json): every setting but where and how loudly."""
+    return {**overrides, "ARCHIVE_JOB": {name: value for name, value in overrides.items()
+                                         if name not in PER_RUN_SETTINGS}}
+
+
 def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int,
-                 set_options: tuple[str, ...]) -> None:
-    """Run an interrupted crawl again in its own folder, with the settings it was started with."""
+                 set_options: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run an interrupted crawl again in its own folder, with the settings it was started with.
+
+    Returns its manifest and those settings.
+    """
     from scraper.extensions import JOB_FILE
     from scraper.interchange import UnknownCrawl, find_crawl
 
@@ -289,8 +297,7 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
         raise  # unreachable: fail() exits
     overrides = {**settings, **base_overrides(out, db, quiet, verbose), "ARCHIVE_CRAWL_ID": layout.crawl_id,
                  "ARCHIVE_RESUME": True, "ARCHIVE_JOB": settings, **parse_set_options(set_options)}
-    manifest = execute_crawl(overrides, quiet=quiet, jsonl=settings.get("ARCHIVE_JSONL"))
-    raise SystemExit(int(exit_status(manifest)))
+    return execute_crawl(overrides, quiet=quiet, jsonl=settings.get("ARCHIVE_JSONL")), settings
 
 
 def base_overrides(out: Path, db: str | None, quiet: bool, verbose: int) -> dict[str, Any]:

@@ -31,6 +31,8 @@ from scraper.cli import (
     parse_duration,
     parse_set_options,
     read_seed_file,
+    resume_crawl,
+    with_job,
 )
 from scraper.scope import url_key
 from scraper.seeds import InvalidSeed, dedupe_seeds, validate_url
@@ -194,10 +196,13 @@ def acquire_lock(out: Path) -> IO[str] | None:
 @db_option
 @click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE", help="Any setting (repeatable).")
+@click.option("--resume", "resume_id", metavar="CRAWL_ID",
+              help="Finish the interrupted re-archive crawl OUT/crawls/CRAWL_ID/, then mark its URLs captured.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr.")
 def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, db: str | None,
-              ignore_robots: bool, set_options: tuple[str, ...], quiet: bool, verbose: int) -> None:
+              ignore_robots: bool, set_options: tuple[str, ...], resume_id: str | None, quiet: bool,
+              verbose: int) -> None:
     """Capture every watched URL that is due (or --all, or the URLs given), once, then exit.
 
     \b
@@ -206,8 +211,11 @@ def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, d
     when its text or key metadata changes.
     \b
     Exit status: 0 done (or nothing due); 1 some pages failed; 2 usage error;
-    75 another rearchive holds the lock; 130 interrupted.
+    74 the archive could not be written (--resume continues); 75 another
+    rearchive holds the lock; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
     """
+    if resume_id is not None and (urls or all_watches or loop):
+        fail("--resume finishes one interrupted crawl: drop the URLs, --all and --loop")
     if loop:
         run_loop(out, db, [a for a in sys.argv[2:] if a != "--loop"], quiet)
         return
@@ -216,6 +224,11 @@ def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, d
     if lock is None:
         raise SystemExit(int(ExitStatus.LOCKED))
     try:
+        if resume_id is not None:
+            manifest, settings = resume_crawl(resume_id, out, db, quiet, verbose, set_options)
+            if manifest.get("finish_reason") != "shutdown":
+                catalog.mark_captured([url_key(u) for u in settings.get("ARCHIVE_SEEDS", [])], datetime.now(UTC))
+            raise SystemExit(int(exit_status(manifest)))
         if urls:
             seeds = valid_urls(urls)
         elif all_watches:
@@ -232,7 +245,7 @@ def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, d
         if ignore_robots:
             overrides["ROBOTSTXT_OBEY"] = False
         overrides.update(parse_set_options(set_options))
-        manifest = execute_crawl(overrides, quiet=quiet)
+        manifest = execute_crawl(with_job(overrides), quiet=quiet)
         if manifest.get("finish_reason") != "shutdown":
             # Every URL tried counts as captured, failures too: a gone page is not retried every minute.
             catalog.mark_captured([url_key(u) for u in seeds], datetime.now(UTC))

@@ -346,3 +346,45 @@ def test_a_full_disk_stops_the_crawl_cleanly_and_it_resumes(linked_site: str, tm
     assert set(resumed.keys) == reference and len(resumed.keys) == len(reference)
     assert sorted(resumed.catalog_ids) == sorted(resumed.record_ids) and resumed.catalog_committed
     assert run_scraper("verify", "-o", str(tmp_path)).returncode == 0
+
+
+def test_independent_warc_check_passes_on_a_killed_and_resumed_crawl(
+        killed_and_resumed: tuple[Path, list[str]]) -> None:
+    """../shared/tools/warc-check (warcio, FastWARC, warcio.js, cdxj-indexer, py-wacz, pywb) on the crawls above."""
+    from tests.integration.test_crawl import WARC_CHECK, WARC_CHECK_VENV
+
+    if not (WARC_CHECK / "check.sh").is_file() or not (WARC_CHECK_VENV / "bin" / "python").is_file():
+        if os.environ.get("CI"):
+            pytest.fail("warc-check is not set up: .ci/run must run ../shared/tools/warc-check/setup.sh")
+        pytest.skip("warc-check not set up here (run ../shared/tools/warc-check/setup.sh)")
+    root, _log = killed_and_resumed
+    proc = subprocess.run(["bash", str(WARC_CHECK / "check.sh"), str(root / "crawls")], capture_output=True,
+                          text=True, timeout=600)
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
+    assert proc.returncode == 0, "\n".join(line for line in proc.stdout.splitlines() if "FAIL" in line)
+    assert re.fullmatch(r"warc-check: \d+ passed, 0 failed", summary), summary
+
+
+def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str, tmp_path: Path) -> None:
+    urls = [f"{linked_site}p/{n}" for n in range(8)]
+    assert run_scraper("watch", "add", *urls, "--every", "1h", "--out", str(tmp_path)).returncode == 0
+    # One request at a time: a graceful stop finishes what the downloader holds, so hold little.
+    slow = ["-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS=1", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    process = start("rearchive", "--out", str(tmp_path), "-q", *slow)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and count_pages(tmp_path, set()) < 1:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=60) == 143
+    kill_group(process)
+    (crawl,) = crawl_dirs(tmp_path)
+    assert 0 < len(archived(tmp_path, crawl).keys) < len(urls)
+    def watches() -> list[dict[str, str]]:
+        listed = run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout.splitlines()
+        return [json.loads(line) for line in listed]
+
+    assert [w["last_captured_at"] for w in watches()] == ["never"] * len(urls)  # an interrupted run marks nothing
+    proc = run_scraper("rearchive", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(archived(tmp_path, crawl).keys) == sorted(url_key(u) for u in urls)
+    assert len(watches()) == len(urls) and "never" not in [w["last_captured_at"] for w in watches()]
