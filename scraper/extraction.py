@@ -17,9 +17,9 @@ import unicodedata
 from collections.abc import Callable
 from configparser import ConfigParser
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from htmldate import find_date
 from lxml.html import HtmlElement
@@ -109,12 +109,15 @@ def normalise_date(value: str | None) -> str | None:
     if not value:
         return None
     value = value.strip()
+    with contextlib.suppress(ValueError):
+        return date.fromisoformat(value).isoformat()  # any ISO form of a date: 2024-03-01, 20240301, 2024-W09-5
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return date.fromisoformat(value).isoformat()
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    offset = parsed.utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        return None  # an offset in seconds ("+05:30:15") has no ISO 8601 form
     return parsed.isoformat()
 
 
@@ -435,8 +438,14 @@ def detect_language(text: str) -> str | None:
 def _absolute(url: str | None, base: str) -> str | None:
     if not url:
         return None
-    absolute = urljoin(base, url.strip())
-    return absolute if absolute.startswith(("http://", "https://")) else None
+    # As browsers do: tabs and newlines dropped, other white space percent-encoded ("my page.html").
+    text = re.sub(r"\s", lambda m: quote(m.group()), re.sub(r"[\t\n\r]", "", url.strip()))
+    try:
+        absolute = urljoin(base, text)
+        host = urlsplit(absolute).hostname
+    except ValueError:  # a malformed IPv6 host: "http://[::1"
+        return None
+    return absolute if host and absolute.startswith(("http://", "https://")) else None
 
 
 DEFAULT_OPTIONS = ExtractionOptions()

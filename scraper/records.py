@@ -21,11 +21,13 @@ SCHEMA_ID = "https://scraper.invalid/schema/page-record/v1.json"
 # The Content-Type of the WARC metadata record that holds a page's record, next to its response.
 PAGE_RECORD_CONTENT_TYPE = "application/json"
 _WORD = re.compile(r"\w+")
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")  # RFC 6838 names, as the schema has them
 
 
 def utc_timestamp(moment: datetime) -> str:
     """``2026-11-25T02:33:38Z``: UTC, second precision, ``Z`` suffix."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat(), not strftime("%Y"): that gives "999", not "0999", for a year before 1000.
+    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def mime_type(content_type: str | None) -> str | None:
@@ -33,7 +35,7 @@ def mime_type(content_type: str | None) -> str | None:
     if not content_type:
         return None
     value = content_type.split(";", 1)[0].strip().lower()
-    return value or None
+    return value if _MEDIA_TYPE.fullmatch(value) else None  # "text/html charset=utf-8", "html": unknown
 
 
 def word_count(text: str | None) -> int:
@@ -135,7 +137,9 @@ def simhash(text: str | None) -> str | None:
     """
     if not text:
         return None
-    words = _WORD.findall(text.lower())
+    # str.lower() writes a capital sigma as 'ς' or 'σ' depending on what follows it, so that
+    # "ΟΔΟΣ ΚΑΙ" and "ΟΔΟΣ.ΚΑΙ" had different words: one sigma makes case and punctuation not count.
+    words = _WORD.findall(text.lower().replace("ς", "σ"))
     grams = [" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))]
     digests = b"".join(hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest() for gram in grams)
     bits = format(int.from_bytes(digests, "big"), f"0{len(digests) * 8}b")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -39,20 +40,36 @@ def validate_url(raw: str) -> str:
         raise InvalidSeed("empty URL")
     if any(ch.isspace() for ch in url):
         raise InvalidSeed(f"invalid URL {raw!r}: contains white space")
+    if any(unicodedata.category(ch) == "Cc" for ch in url):  # urlsplit() would skip a leading one
+        raise InvalidSeed(f"invalid URL {raw!r}: contains a control character")
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidSeed(f"invalid URL {raw!r}: {exc}") from None
+    if _misplaced_bracket(parts.netloc):
+        raise InvalidSeed(f"invalid URL {raw!r}: Invalid IPv6 URL")
     if parts.scheme.lower() not in SCHEMES:
         if not parts.scheme or "." in parts.scheme or not parts.netloc:
             raise InvalidSeed(f"invalid URL {raw!r}: give an absolute URL starting with http:// or https://")
         raise InvalidSeed(f"invalid URL {raw!r}: scheme {parts.scheme!r} is not supported (http, https)")
     if not parts.hostname:
         raise InvalidSeed(f"invalid URL {raw!r}: no host name")
+    # w3lib (so Scrapy, and url_key) reads '\\' as '/', and IDNA maps some characters to a space ('¨' -> ' ̈').
+    if "\\" in parts.netloc or any(ch.isspace() for ch in unicodedata.normalize("NFKC", parts.hostname)):
+        raise InvalidSeed(f"invalid URL {raw!r}: invalid host name {parts.hostname!r}")
     if port == 0:
         raise InvalidSeed(f"invalid URL {raw!r}: port 0")
     return url
+
+
+def _misplaced_bracket(netloc: str) -> bool:
+    """'[' that does not open the host, or ']' followed by more than ':port' ("http://a.test[::1]/").
+
+    Python 3.11's urlsplit() accepts them (CPython gh-105704); w3lib and so Scrapy and url_key() refuse them.
+    """
+    before, bracket, rest = netloc.rpartition("@")[2].partition("[")
+    return bool(bracket) and (bool(before) or re.fullmatch(r"[^\]]*\](:.*)?", rest) is None)
 
 
 def parse_seed_lines(lines: Iterable[str]) -> list[str]:
