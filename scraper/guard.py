@@ -16,7 +16,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import DNSLookupError
 
 from scraper.extensions import ArchiveRun
-from scraper.scope import host_of, is_special_address
+from scraper.scope import ascii_host, host_of, is_special_address
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -47,7 +47,8 @@ class AddressGuardMiddleware:
         if self._seed_hosts is None:
             seed_urls = getattr(self.crawler.spider, "seed_urls", None)
             urls = seed_urls() if callable(seed_urls) else self.crawler.settings.getlist("ARCHIVE_SEEDS")
-            self._seed_hosts = frozenset(host_of(u) for u in urls)
+            # As requests name them: a seed given as an IDN (bücher.test) is fetched as punycode.
+            self._seed_hosts = frozenset(ascii_host(host_of(u)) for u in urls)
         return self._seed_hosts
 
     async def _resolve(self, host: str) -> str | None:
@@ -68,7 +69,7 @@ class AddressGuardMiddleware:
         return self._seed_addresses
 
     async def process_request(self, request: Request) -> None:
-        host = host_of(request.url)
+        host = ascii_host(host_of(request.url))
         if not host or host in self.seed_hosts:
             return None
         address = await self._resolve(host)

@@ -9,10 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
+from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse
+from scrapy.spidermiddlewares.urllength import UrlLengthMiddleware
 from tldextract import TLDExtract
 
 from scraper.access import read_access_signals, robots_txt_problem
@@ -128,6 +131,8 @@ class WarcCaptureMiddleware:
                 stats.inc_value("scraper/skipped/noarchive")
             return response
         exchange = exchange_from(request, response, fetched_at)
+        if "dataloss" in response.flags:
+            self._data_lost(request, response)
         previous: PreviousCapture | None = request.meta.get(PREVIOUS_META)
         if previous is not None and previous.original_target_uri != response.url:
             previous = None  # redirected elsewhere: not the capture the condition was about
@@ -141,13 +146,28 @@ class WarcCaptureMiddleware:
         if stats is not None:
             stats.inc_value("scraper/warc/exchanges")
             stats.inc_value("scraper/warc/records", 2)
+        if response.status in REDIRECT_STATUSES and not request.meta.get("dont_redirect"):
+            problem = unfollowable_redirect(response)
+            if problem is not None:
+                self.run.warn(f"{response.url}: {response.status} redirect {problem}; not followed")
         return response
+
+    def _data_lost(self, request: Request, response: Response) -> None:
+        """The connection closed before the body was complete (DOWNLOAD_FAIL_ON_DATALOSS off):
+        what arrived is archived with WARC-Truncated: length, and a page counts as failed."""
+        declared = _header(response, b"Content-Length")
+        expected = f"of {int(declared):,} " if declared and declared.isdigit() else ""
+        self.run.warn(f"{response.url}: the connection closed after {len(response.body):,} {expected}bytes; "
+                      f"archived what arrived (WARC-Truncated: length)")
+        if request.meta.get("kind", "page") == "page":
+            self._stat("scraper/pages/failed")
+            self._stat("scraper/errors/dataloss")
 
 
     def _write(self, exchange: HttpExchange, response: Response, previous: PreviousCapture | None) -> dict[str, Any]:
         """Write a response, or a revisit when the payload is one the archive already holds."""
         warc = self.run.warc
-        truncated = "download_stopped" in response.flags
+        truncated = exchange.truncated is not None  # cut at the size limit, or data lost on the way
         profile = None
         if previous is not None and previous.payload_digest and response.status == 304:
             profile = SERVER_NOT_MODIFIED
@@ -181,6 +201,8 @@ class WarcCaptureMiddleware:
             "fetched_at": exchange.fetched_at,
             "warc_date": location.warc_date,
             "truncated": truncated,
+            "truncated_reason": ("size_limit" if "download_stopped" in response.flags else "dataloss")
+            if truncated else None,
             "record_kind": "revisit" if profile else "response",
             "revisit_profile": profile.rsplit("/", 1)[-1] if profile else None,
             "original": original,
@@ -226,3 +248,105 @@ def _http_head(exchange: HttpExchange) -> bytes:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+# -- what Scrapy does quietly, said in the summary ------------------------------------------------------
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+def unfollowable_redirect(response: Response) -> str | None:
+    """Why Scrapy's RedirectMiddleware will not follow this redirect, or None when it will.
+
+    It drops a redirect to another scheme (``ftp:``, ``data:``) without a word and fails on a
+    Location it cannot parse (``javascript:…``, ``http://[::1``) with a misleading one.
+    """
+    location = response.headers.get(b"Location")
+    if not location:
+        return "without a Location header"
+    target = location.decode("latin-1").strip()
+    shown = repr(target if len(target) <= 80 else target[:80] + "…")
+    try:
+        parts = urlsplit(urljoin(response.url, target))
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        return f"to {shown}, which is not a valid URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return f"to {shown}, which is not an http(s) URL"
+    if not parts.hostname:
+        return f"to {shown}, which has no host"
+    return None
+
+
+class BodyNotDecoded(IgnoreRequest):
+    """A body that does not decode as its Content-Encoding says, or decodes to more than the limit.
+
+    The response is already in the WARC as received; only reading the page is given up.
+    """
+
+
+class BoundedHttpCompressionMiddleware(HttpCompressionMiddleware):
+    """Scrapy's HttpCompressionMiddleware, bounded by the archive's body limit, failing in one clear line.
+
+    Scrapy bounds decompression by DOWNLOAD_MAXSIZE, 1 GiB here so that big downloads can be
+    archived truncated: a 1 MB gzip bomb would inflate to a gigabyte in memory, then be decoded
+    as text and parsed.  The decoded body is only read (extraction, links), never stored, so it is
+    bounded by ARCHIVE_MAX_BODY_BYTES (a sitemap's or feed's ``max_body_bytes``) as well.
+    """
+
+    def __init__(self, stats: Any = None, *, crawler: Crawler | None = None) -> None:
+        super().__init__(stats, crawler=crawler)
+        self.crawler = crawler
+        self.decoded_limit = crawler.settings.getint("ARCHIVE_MAX_BODY_BYTES") if crawler is not None else 0
+
+    def process_response(self, request: Request, response: Response,  # type: ignore[override]
+                         spider: Any = None) -> Request | Response:
+        codings = response.headers.getlist(b"Content-Encoding")
+        if request.method == "HEAD" or not codings:
+            return response
+        limits = [request.meta.get("download_maxsize", self._max_size),
+                  request.meta.get("max_body_bytes", self.decoded_limit)]
+        limit = min((int(n) for n in limits if n), default=0)
+        coding = b", ".join(codings).decode("latin-1")
+        had_maxsize = "download_maxsize" in request.meta
+        saved = request.meta.get("download_maxsize")
+        request.meta["download_maxsize"] = limit  # read by the decoder, for this response only
+        try:
+            return super().process_response(request, response)
+        except IgnoreRequest as exc:  # decoding went past the limit
+            raise self._give_up(response, f"Content-Encoding: {coding} body of {len(response.body):,} bytes "
+                                          f"inflates to over {limit:,} bytes (a decompression bomb?)") from exc
+        except Exception as exc:  # whatever the decoder raises (OSError, zlib.error, ...): the page alone fails
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise self._give_up(response, f"body is not valid {coding} as its Content-Encoding says "
+                                          f"({reason})") from exc
+        finally:
+            if had_maxsize:
+                request.meta["download_maxsize"] = saved
+            else:
+                request.meta.pop("download_maxsize", None)
+
+    def _give_up(self, response: Response, problem: str) -> BodyNotDecoded:
+        message = f"{problem}; archived as received, not read"
+        if self.crawler is not None:
+            ArchiveRun.of(self.crawler).warn(f"{response.url}: {message}")
+        return BodyNotDecoded(message)
+
+
+class UrlLengthLimit(UrlLengthMiddleware):
+    """Scrapy's URLLENGTH_LIMIT, which drops a request with an INFO line nobody sees.
+
+    A seed over the limit is reported (the crawl would otherwise end with nothing and exit 0);
+    a discovered link over it is counted as filtered (``url_length``).
+    """
+
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
+        processed = super().get_processed_request(request, response)
+        if processed is None:
+            if response is None:
+                shown = request.url if len(request.url) <= 80 else request.url[:80] + "…"
+                ArchiveRun.of(self.crawler).warn(
+                    f"{shown}: URL is {len(request.url):,} characters long, over URLLENGTH_LIMIT "
+                    f"({self.maxlength:,}); not fetched (raise it with -s URLLENGTH_LIMIT=N)")
+            elif self.crawler.stats is not None:
+                self.crawler.stats.inc_value("scraper/filtered/url_length")
+        return processed

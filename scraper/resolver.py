@@ -6,17 +6,26 @@ know yet; other names resolve as usual (Scrapy's caching resolver).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from scrapy.resolver import CachingThreadedResolver
 from twisted.internet import defer
 
-from scraper.scope import parse_resolve
+from scraper.scope import ascii_host, parse_resolve
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from twisted.internet.defer import Deferred
+
+
+def ip_literal(name: str) -> str | None:
+    """The address when ``name`` is an IPv4 or IPv6 literal (``[::1]`` or ``::1``), else None."""
+    try:
+        return str(ipaddress.ip_address(name.strip("[]")))
+    except ValueError:
+        return None
 
 
 class StaticHostsResolver(CachingThreadedResolver):
@@ -27,11 +36,14 @@ class StaticHostsResolver(CachingThreadedResolver):
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> StaticHostsResolver:
         resolver = super().from_crawler(crawler, reactor)
-        resolver.hosts = parse_resolve(crawler.settings.getlist("ARCHIVE_RESOLVE"))
+        # Keyed as requests name hosts: an IDN given to --resolve in Unicode matches its punycode.
+        resolver.hosts = {ascii_host(host): address
+                          for host, address in parse_resolve(crawler.settings.getlist("ARCHIVE_RESOLVE")).items()}
         return resolver
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:
-        address = self.hosts.get(name.lower())
+        address = self.hosts.get(ascii_host(name)) or ip_literal(name)
         if address is not None:
+            # An IP literal needs no lookup; gethostbyname() would not even know an IPv6 one.
             return defer.succeed(address)
         return super().getHostByName(name, timeout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from scraper.spiders.archive import ArchiveSpider
 from scraper.storage.layout import ArchiveRootError, CrawlLayout, write_json_atomically
 
 SETTINGS_MODULE = "scraper.settings"
+SCHEDULER_DIR = ".scheduler"  # Scrapy's JOBDIR inside the crawl folder: its disk queues, removed at the end
 
 
 def build_settings(overrides: dict[str, Any]) -> Settings:
@@ -25,6 +27,12 @@ def build_settings(overrides: dict[str, Any]) -> Settings:
     settings = Settings()
     settings.setmodule(SETTINGS_MODULE, priority="project")
     settings.update(overrides, priority="cmdline")
+    if not settings.get("JOBDIR") and settings.get("ARCHIVE_CRAWL_ID"):
+        # Scrapy keeps the requests waiting to be fetched on disk when it has a JOBDIR: a crawl's
+        # frontier can outgrow memory (a news site's articles link to each other), its queue files
+        # do not.  Our own journal (frontier.jsonl) is what --resume reads; this folder is scratch.
+        crawl = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])
+        settings.set("JOBDIR", str(crawl.directory / SCHEDULER_DIR), priority="cmdline")
     return settings
 
 
@@ -42,11 +50,16 @@ class CrawlResult:
         return dict(self.manifest.get("counts", {}))
 
 
+_FAILURE_REPR = re.compile(r"<twisted\.python\.failure\.Failure (?:[\w.]+\.)?(\w+): (.*?)>(?=[,\]])")
+
+
 class OneLineErrors(logging.Filter):
     """Log records keep their message but lose their traceback: errors stay one line.
 
     Scrapy logs some expected failures (a DNS error fetching robots.txt) with the
-    whole traceback; -vv keeps them for debugging.
+    whole traceback, and some with a list of Twisted failures as their repr
+    ("[<twisted.python.failure.Failure twisted.web._newclient.ParseError: ...>]"), which
+    becomes "[ParseError: ...]"; -vv keeps them for debugging.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -56,6 +69,10 @@ class OneLineErrors(logging.Filter):
             record.args = None
             record.exc_info = None
             record.exc_text = None
+        message = record.getMessage()
+        if "<twisted.python.failure.Failure " in message:
+            record.msg = _FAILURE_REPR.sub(r"\1: \2", message)
+            record.args = None
         return True
 
 

@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, safe_url_string
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SCOPES = ("page", "host", "domain", "prefix")
@@ -29,12 +29,19 @@ def is_tracking_param(name: str) -> bool:
 
 
 def strip_tracking(url: str) -> str:
-    """The URL without well-known tracking parameters (utm_*, fbclid, gclid, ...)."""
+    """The URL without well-known tracking parameters (utm_*, fbclid, gclid, ...).
+
+    The other arguments stay as written: decoding and re-encoding them would turn bytes that are
+    not UTF-8 (``?q=M%FCller``) into replacement characters, and so different pages into one key.
+    """
     parts = urlsplit(url)
     if not parts.query:
         return url
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not is_tracking_param(k)]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
+    pieces = parts.query.split("&")
+    kept = [piece for piece in pieces if not is_tracking_param(unquote_plus(piece.partition("=")[0]))]
+    if len(kept) == len(pieces):
+        return url
+    return urlunsplit(parts._replace(query="&".join(kept)))
 
 
 def url_key(url: str) -> str:
@@ -53,6 +60,17 @@ def url_key(url: str) -> str:
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def ascii_host(host: str) -> str:
+    """A host name as requests send it: lower case, IDNA-encoded (``bücher.test`` -> ``xn--bcher-kva.test``)."""
+    host = host.strip().lower()
+    if host.isascii():
+        return host
+    try:
+        return (urlsplit(safe_url_string(f"http://{host}/")).hostname or host).lower()
+    except (ValueError, UnicodeError):
+        return host
 
 
 @cache
@@ -105,7 +123,8 @@ class Scope:
         if mode not in SCOPES:
             raise ValueError(f"unknown scope {mode!r} (choose from {', '.join(SCOPES)})")
         seed_list = tuple(seeds)
-        hosts = frozenset(host_of(s) for s in seed_list)
+        # IDNA-encoded: an IDN seed's own links (joined to the punycode URL fetched) are on its host.
+        hosts = frozenset(ascii_host(host_of(s)) for s in seed_list)
         return cls(
             seeds=seed_list, mode=mode, max_depth=max_depth,
             allow=tuple(re.compile(p) for p in allow), deny=tuple(re.compile(p) for p in deny),
@@ -125,7 +144,7 @@ class Scope:
             return "depth"
         if self.mode == "page":
             return "scope:page"
-        host = parts.hostname.lower()
+        host = ascii_host(parts.hostname)
         if self.mode == "host" and host not in self._hosts:
             return "scope:host"
         if self.mode == "domain" and registered_domain(host) not in self._domains:

@@ -29,6 +29,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 1024 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 64 * 1024 * 1024
 REDIRECT_MAX_TIMES = 20
+# A body cut short by the connection is kept (WARC-Truncated: length) and reported, not dropped.
+DOWNLOAD_FAIL_ON_DATALOSS = False
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
@@ -45,12 +47,22 @@ DOWNLOADER_MIDDLEWARES = {
     # Above HttpCompressionMiddleware (590): sees the body as received, still compressed,
     # and every response before redirects and retries act on it.
     "scraper.middlewares.WarcCaptureMiddleware": 950,
+    # Decompression bounded by ARCHIVE_MAX_BODY_BYTES, not only DOWNLOAD_MAXSIZE (gzip bombs).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "scraper.middlewares.BoundedHttpCompressionMiddleware": 590,
+}
+SPIDER_MIDDLEWARES = {
+    # URLLENGTH_LIMIT, saying so when a seed is dropped for it.
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scraper.middlewares.UrlLengthLimit": 800,
 }
 ITEM_PIPELINES = {
     "scraper.pipelines.ExtractPipeline": 300,
     "scraper.pipelines.RecordPipeline": 800,
 }
 EXTENSIONS = {
+    # It pickles spider.state into JOBDIR, which the crawl uses only for its disk queues and removes.
+    "scrapy.extensions.spiderstate.SpiderState": None,
     "scraper.extensions.ArchiveRunExtension": 0,
     "scraper.politeness.BodySizeLimit": 10,
     "scraper.politeness.CrawlLimits": 10,
@@ -94,6 +106,7 @@ TWISTED_DNS_RESOLVER = "scraper.resolver.StaticHostsResolver"
 # -- extraction ------------------------------------------------------------------
 EXTRACT_ENABLED = True
 EXTRACT_WORKERS = None  # None: one per CPU; 0: in the crawl process (debugging)
+EXTRACT_RECYCLE_AFTER = 5000  # pages per pool of workers: fresh workers keep memory flat; 0: never
 EXTRACT_MIN_TEXT_SIZE = 250
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False

@@ -22,6 +22,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import get_base_url
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from scraper.extensions import ArchiveRun
 from scraper.guard import AddressGuardRefused
@@ -72,6 +73,27 @@ def failure_kind(failure: Failure) -> str:
     if failure.check(IgnoreRequest) and "redirections" in failure.getErrorMessage():
         return "redirect_limit"
     return type(failure.value).__name__.lower()
+
+
+def failure_message(failure: Failure) -> str:
+    """What went wrong, in words: Twisted's HTTP client hides its reasons in a list of failures.
+
+    Printed as is, that list reads "[<twisted.python.failure.Failure ...>]"; this says what its
+    failures say instead.
+    """
+    error = failure.value
+    candidates = (error, error.__cause__, error.__context__) if error is not None else ()
+    for candidate in candidates:
+        reasons = getattr(candidate, "reasons", None)
+        if not reasons:
+            continue
+        said = "; ".join(dict.fromkeys(r.getErrorMessage() if isinstance(r, Failure) else str(r) for r in reasons))
+        if isinstance(candidate, ResponseNeverReceived):
+            return f"no response: the connection closed before the response headers were complete ({said})"
+        if isinstance(candidate, ResponseFailed):
+            return f"the response was cut off before it was complete ({said})"
+        return said
+    return failure.getErrorMessage()
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -481,17 +503,17 @@ class ArchiveSpider(scrapy.Spider):
         self._stat(f"scraper/errors/{kind}")
         if kind == "redirect_limit":
             self._warn(f"{request.url}: redirect loop or chain longer than the limit; given up")
-        logger.warning("failed %s: %s", request.url, failure.getErrorMessage())
+        logger.warning("failed %s: %s", request.url, failure_message(failure))
 
     def on_source_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(AddressGuardRefused):
             return
         kind = request.meta.get("kind", "source")
-        self._warn(f"{kind} {request.url}: {failure_kind(failure)}: {failure.getErrorMessage()}")
+        self._warn(f"{kind} {request.url}: {failure_kind(failure)}: {failure_message(failure)}")
         self._stat(f"scraper/errors/{kind}_{failure_kind(failure)}")
 
     def on_requisite_error(self, failure: Failure) -> None:
         self._stat("scraper/requisites/failed")
         logger.info("requisite not archived: %s (%s)", failure.request.url,  # type: ignore[attr-defined]
-                    failure.getErrorMessage())
+                    failure_message(failure))
