@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import platform
+import shutil
 import sys
 import time
 import weakref
@@ -95,6 +96,9 @@ class ArchiveRun:
             if not self.layout.directory.is_dir():
                 raise ArchiveRootError(f"no crawl {crawl_id} in {self.layout.root}")
             self.lock = lock_crawl(self.layout.directory)  # before repairing: no one else is writing
+            # Scrapy's own queue files are not crash-safe (their index is written at close): the
+            # journal says what is left to fetch, and Scrapy starts from an empty queue.
+            self._remove_scheduler_files(settings)
             try:
                 self.resume_state = prepare_resume(self.layout.directory, crawl_id, self.catalog)
             except ResumeError as exc:
@@ -151,6 +155,12 @@ class ArchiveRun:
         if self.extra_jsonl is not None:
             self.extra_jsonl.write_line(line)
 
+    def _remove_scheduler_files(self, settings: Any) -> None:
+        """Scrapy's JOBDIR (the disk queues of requests to fetch), when it is inside the crawl folder."""
+        jobdir = settings.get("JOBDIR")
+        if jobdir and Path(jobdir).resolve().parent == self.layout.directory.resolve():
+            shutil.rmtree(jobdir, ignore_errors=True)
+
     def write_failed(self, exc: Exception) -> None:
         """A write to the archive failed (a full disk, a quota, a read-only or vanished folder).
 
@@ -191,6 +201,7 @@ class ArchiveRun:
         # Only now, with every WARC closed, do this crawl's captures become visible in the catalog.
         self.committed = self.catalog.commit_crawl(self.layout.crawl_id)
         self.catalog_pending.path.unlink(missing_ok=True)  # empty: every row is in the catalog
+        self._remove_scheduler_files(self.crawler.settings)
         if self.extra_jsonl is not None:
             self.extra_jsonl.close()
         manifest = self.manifest(reason)

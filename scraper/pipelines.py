@@ -51,16 +51,35 @@ class ExtractPipeline:
     def __init__(self, crawler: Crawler, workers: int) -> None:
         self.crawler = crawler
         self.options = options_from_settings(crawler)
-        self.executor: Executor | None = None
-        if workers > 0:
-            # forkserver: never fork the reactor's process with its threads and sockets.  The
-            # forkserver warms extraction up once (scraper.extraction_preload) and the workers
-            # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
-            # Set before the forkserver starts; a later pool in the same process reuses it.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["scraper.extraction_preload"])
-            self.executor = ProcessPoolExecutor(max_workers=workers, initializer=warm_up, mp_context=context)
+        self.workers = workers
+        self.recycle_after = crawler.settings.getint("EXTRACT_RECYCLE_AFTER")
+        self.submitted = 0  # pages given to the current pool
+        self.executor: Executor | None = self._new_pool() if workers > 0 else None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # forkserver: never fork the reactor's process with its threads and sockets.  The
+        # forkserver warms extraction up once (scraper.extraction_preload) and the workers
+        # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
+        # Set before the forkserver starts; a later pool in the same process reuses it.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["scraper.extraction_preload"])
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=warm_up, mp_context=context)
+
+    def _pool(self) -> Executor:
+        """The pool for the next page: a fresh one every EXTRACT_RECYCLE_AFTER pages.
+
+        A worker's memory creeps up over tens of thousands of pages (lxml and the libraries'
+        caches); workers forked anew from the warm forkserver start small and cost a few
+        milliseconds.  (ProcessPoolExecutor's own max_tasks_per_child hangs on Python 3.11.)
+        The old pool finishes the pages it was given, then its workers exit.
+        """
+        assert self.executor is not None
+        if self.recycle_after > 0 and self.submitted >= self.recycle_after:
+            old, self.executor, self.submitted = self.executor, self._new_pool(), 0
+            old.shutdown(wait=False)
+        self.submitted += 1
+        return self.executor
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -90,8 +109,8 @@ class ExtractPipeline:
         assert item.html is not None
         if self.executor is None:
             return extract_for_record(item.html, item.capture.url, self.options, item.content_language)
-        future = self.executor.submit(extract_for_record, item.html, item.capture.url, self.options,
-                                      item.content_language)
+        future = self._pool().submit(extract_for_record, item.html, item.capture.url, self.options,
+                                     item.content_language)
         return await asyncio.wrap_future(future)
 
     def spider_closed(self) -> None:

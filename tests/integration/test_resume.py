@@ -285,9 +285,11 @@ def test_resume_refuses_what_it_cannot_resume(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "crawl.json" in proc.stderr
 
 
-@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("signum", "status", "twice"), [(signal.SIGINT, 130, False), (signal.SIGTERM, 143, False),
+                                                          (signal.SIGINT, 130, True)],
+                         ids=["SIGINT", "SIGTERM", "SIGINT twice: at once"])
 def test_a_signal_stops_gracefully_and_the_crawl_resumes(linked_site: str, tmp_path: Path, signum: int,
-                                                         status: int, reference: set[str]) -> None:
+                                                         status: int, twice: bool, reference: set[str]) -> None:
     process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -296,6 +298,9 @@ def test_a_signal_stops_gracefully_and_the_crawl_resumes(linked_site: str, tmp_p
             break
         time.sleep(0.05)
     os.kill(process.pid, signum)
+    if twice:  # the second one stops the reactor at once: the files must still be closed and readable
+        time.sleep(0.1)
+        os.kill(process.pid, signum)
     assert process.wait(timeout=60) == status
     assert process.stderr is not None
     stderr = process.stderr.read().decode()
@@ -388,3 +393,17 @@ def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str
     assert proc.returncode == 0, proc.stderr
     assert sorted(archived(tmp_path, crawl).keys) == sorted(url_key(u) for u in urls)
     assert len(watches()) == len(urls) and "never" not in [w["last_captured_at"] for w in watches()]
+
+
+def test_extraction_workers_are_replaced_without_losing_a_page(linked_site: str, tmp_path: Path,
+                                                               reference: set[str]) -> None:
+    """A fresh pool every 7 pages (EXTRACT_RECYCLE_AFTER): the old one finishes what it was given."""
+    proc = run_scraper("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, "-s", "EXTRACT_WORKERS=2",
+                       "-s", "EXTRACT_RECYCLE_AFTER=7")
+    assert proc.returncode == 0, proc.stderr
+    (crawl,) = crawl_dirs(tmp_path)
+    records = read_jsonl(crawl / "pages.jsonl")
+    assert {url_key(r["requested_url"]) for r in records} == reference
+    assert all(r["text"] and r["text_simhash"] for r in records)
+    counts = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))["counts"]
+    assert counts["pages_extracted"] == len(reference) and not counts["errors"]
