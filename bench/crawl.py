@@ -42,6 +42,7 @@ from typing import Any
 
 import sitegen
 from crawl_workers import BENCH_OVERRIDES, EXTRACT_OPTIONS
+from tables import print_table
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -623,20 +624,6 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
 # -- printing -------------------------------------------------------------------------------------------------------
 def fmt(value: float | None, spec: str = ".1f") -> str:
     return "—" if value is None else format(value, spec)
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """First column left-aligned, the others right-aligned."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        first, *rest = cells
-        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))])
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
 
 
 def table_row(row: dict[str, Any]) -> list[str]:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import trafilatura
+from tables import print_table
 
 from scraper.extraction import extract_page
 from scraper.storage.jsonl import iter_jsonl
@@ -738,20 +739,6 @@ def run_eval_benchmark(pages: Sequence[EvalPage], corpus: Path) -> dict[str, Any
 # -- printing -----------------------------------------------------------------------------------------
 def fmt(value: float | None, spec: str = ".3f") -> str:
     return "—" if value is None else format(value, spec)
-
-
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """First column left-aligned, the others right-aligned."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        first, *rest = cells
-        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))])
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
 
 
 def print_report(figures: dict[str, Any]) -> None:

@@ -68,9 +68,11 @@ def _keep_records_on_disk(directory: Path, notes: list[str]) -> list[dict[str, A
     pages = directory / PAGES_FILE
     records = list(iter_jsonl(pages)) if pages.exists() else []
     sizes: dict[str, int] = {}
-    kept = [r for r in records if _record_on_disk(directory, r, sizes)]
-    if len(kept) != len(records):
-        dropped = [r for r in records if not _record_on_disk(directory, r, sizes)]
+    kept: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
+    for record in records:
+        (kept if _record_on_disk(directory, record, sizes) else dropped).append(record)
+    if dropped:
         sidecar = pages.with_name(f"{PAGES_FILE}.dropped-{len(records)}")
         with open(sidecar, "w", encoding="utf-8") as fh:
             fh.writelines(dumps_line(r) for r in dropped)
