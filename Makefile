@@ -7,7 +7,13 @@ STAMP  := $(VENV)/.installed
 REPLAY_VENV  ?= .venv-replay
 REPLAY_STAMP := $(REPLAY_VENV)/.installed
 
-.PHONY: setup crawl replay test lint bench-extraction clean
+# The independent WARC validator the tests run, when the workplace has it beside the checkout;
+# its setup.sh installs into WARC_CHECK_VENV and leaves a stamp there (the tests look in the same place).
+WARC_CHECK       ?= $(CURDIR)/../shared/tools/warc-check
+WARC_CHECK_VENV  ?= /tmp/warc-check-venv
+WARC_CHECK_STAMP := $(WARC_CHECK_VENV)/.warc-check-stamp
+
+.PHONY: setup crawl replay test warc-check lint bench-extraction clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +35,24 @@ $(REPLAY_STAMP):
 	touch $(REPLAY_STAMP)
 
 ## make replay [ARGS="--port 8090 -o archive"]: pywb on the archive, until Ctrl-C
+# Ctrl-C is how a server is stopped: `scraper replay` then exits 130, which here counts as success
+# (no "make: *** Error 130"). The shell traps SIGINT only to outlive it and read that status;
+# scraper gets the default handler back, so it still sees the Ctrl-C. Any other status fails.
 replay: $(STAMP) $(REPLAY_STAMP)
-	$(BIN)/scraper replay --pywb-python $(REPLAY_VENV)/bin/python $(ARGS)
+	@echo '$(BIN)/scraper replay --pywb-python $(REPLAY_VENV)/bin/python $(ARGS)'
+	@trap : INT; $(BIN)/scraper replay --pywb-python $(REPLAY_VENV)/bin/python $(ARGS) || [ $$? -eq 130 ]
+
+## set up ../shared/tools/warc-check once, if it is there (its own setup.sh is idempotent too)
+warc-check:
+	@if [ ! -f '$(WARC_CHECK)/setup.sh' ]; then \
+	    echo "make: no $(WARC_CHECK): the tests that need that validator will be skipped" >&2; \
+	elif [ ! -f '$(WARC_CHECK_STAMP)' ]; then \
+	    WARC_CHECK_VENV='$(WARC_CHECK_VENV)' bash '$(WARC_CHECK)/setup.sh' || \
+	    echo "make: $(WARC_CHECK)/setup.sh failed: the tests that need it will be skipped" >&2; \
+	fi
 
 ## the whole test suite, plus ruff and mypy
-test: $(STAMP)
+test: $(STAMP) warc-check
 	$(BIN)/ruff check scraper tests bench
 	$(BIN)/mypy scraper
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

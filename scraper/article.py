@@ -14,6 +14,11 @@ EXTRACTOR_NAME = "trafilatura"
 # The installed distribution's version: what trafilatura.__version__ says, without importing it.
 EXTRACTOR_VERSION: str = version("trafilatura")
 
+# What kind of page a record is (its ``page_type``): an article; a listing (a section front,
+# an index, a tag or category page, search results: mostly links to other pages); or
+# anything else (a product, a forum thread, a form, documentation).  ``None``: not extracted.
+PAGE_TYPES = ("article", "listing", "other")
+
 
 @dataclass(frozen=True, kw_only=True)
 class ExtractionOptions:
@@ -30,6 +35,7 @@ class ExtractionOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class Article:
+    page_type: str | None = None  # one of PAGE_TYPES
     text: str | None = None
     markdown: str | None = None
     title: str | None = None

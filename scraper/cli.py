@@ -19,7 +19,7 @@ import click
 
 from scraper import __version__
 from scraper.scope import parse_resolve
-from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, parse_since, validate_url
+from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, parse_since, seed_url
 from scraper.storage.layout import ArchiveRootError, check_writable_root, is_crawl_locked, new_crawl_id
 
 
@@ -164,7 +164,9 @@ def cli() -> None:
               help="Set any Scrapy or scraper setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID",
               help="Continue the interrupted crawl OUT/crawls/CRAWL_ID/ with its own seeds and settings: "
-                   "torn files are repaired, what it archived is not fetched again, what it scheduled is.")
+                   "torn files are repaired, what it archived is not fetched again, what it scheduled is. "
+                   "A crawl that ran to its end is left alone (exit 0); one stopped by --max-time or "
+                   "--max-bytes continues, under the same limit again.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
 def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, max_pages: int,
@@ -195,7 +197,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         raise SystemExit(int(exit_status(manifest)))
     seeds: list[str] = []
     try:
-        seeds = [validate_url(u) for u in urls]
+        seeds = [seed_url(u) for u in urls]  # "example.com/news/" is https://example.com/news/
     except InvalidSeed as exc:
         fail(str(exc))
     if input_file:
@@ -204,7 +206,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     sources: dict[str, list[str]] = {}
     for option, values in (("--sitemap", sitemaps), ("--feed", feeds), ("--discover", discover)):
         try:
-            sources[option] = dedupe_seeds(validate_url(u) for u in values)
+            sources[option] = dedupe_seeds(seed_url(u) for u in values)
         except InvalidSeed as exc:
             fail(f"{option}: {exc}")
     if not seeds and not any(sources.values()):
@@ -279,6 +281,7 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
     """
     from scraper.extensions import JOB_FILE
     from scraper.interchange import UnknownCrawl, find_crawl
+    from scraper.resume import finished_crawl
 
     require("--out", lambda: check_writable_root(out), ArchiveRootError)
     try:
@@ -288,6 +291,10 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
         raise  # unreachable: fail() exits
     if is_crawl_locked(layout.directory):
         fail(f"--resume: another process is writing {layout.directory} (a crawl or a resume of it is running)")
+    finished = finished_crawl(layout.directory)
+    if finished is not None:  # ran to its end: nothing to do, which is no error
+        click.echo(f"scraper: {finished.describe()}", err=True)
+        raise SystemExit(int(ExitStatus.OK))
     job_path = layout.directory / JOB_FILE
     try:
         job = json.loads(job_path.read_text(encoding="utf-8"))
@@ -348,20 +355,18 @@ def exit_status(manifest: dict[str, Any]) -> ExitStatus:
 
 
 def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """The crawl's summary on stderr: a table on a terminal, ``label<TAB>value`` lines in a log."""
+    from scraper.tables import TextTable
 
     counts = manifest.get("counts", {})
-    table = Table(title=f"crawl {manifest['crawl_id']} ({manifest['finish_reason']})", show_header=False,
-                  title_justify="left", box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+    table = TextTable(("", ""), title=f"crawl {manifest['crawl_id']} ({manifest['finish_reason']})",
+                      show_header=False, key_column=True)
     table.add_row("pages archived", f"{counts.get('pages', 0)} ({counts.get('pages_extracted', 0)} extracted)")
     table.add_row("HTTP exchanges", f"{counts.get('exchanges_archived', 0)} "
                                     f"({counts.get('warc_records', 0)} WARC records)")
     table.add_row("WARC", f"{len(manifest.get('warc_files', []))} file(s), {counts.get('warc_bytes', 0):,} bytes")
     table.add_row("records", str(directory / manifest.get("pages_file", "pages.jsonl"))
-                  + (f" (+ {jsonl})" if jsonl else ""))
+                  + (f" (+ {'stdout' if jsonl == '-' else jsonl})" if jsonl else ""))
     if counts.get("revisits"):
         table.add_row("unchanged", f"{sum(counts['revisits'].values())} revisit record(s): " + ", ".join(
             f"{profile} ×{n}" for profile, n in counts["revisits"].items()))
@@ -396,7 +401,7 @@ def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) 
     table.add_row("errors", ", ".join(f"{kind} ×{n}" for kind, n in errors.items()) if errors else "none")
     for warning in manifest.get("warnings", [])[:20]:
         table.add_row("warning", warning)
-    Console(stderr=True).print(table)
+    table.print(sys.stderr)
 
 
 @cli.command()
@@ -406,27 +411,76 @@ def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) 
 @click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
 @click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json",
               show_default=True, help="json: the page record; markdown: an article document; text: title and body.")
-def show(url: str, out: Path, db: str | None, fmt: str) -> None:
-    """Print the latest archived record of URL (final, requested or canonical URL)."""
+@click.option("--at", metavar="TIME",
+              help="The capture in effect at TIME: the latest made at or before it. TIME is an ISO date "
+                   "(2024-03-01: the whole day, UTC) or date-time (2024-03-01T12:00:00Z; without an offset: UTC).")
+@click.option("--version", "version", type=click.IntRange(min=1), metavar="N",
+              help="The first capture of the page's version N (the versions are in `scraper history URL`).")
+def show(url: str, out: Path, db: str | None, fmt: str, at: str | None, version: int | None) -> None:
+    """Print the latest archived record of URL (final, requested or canonical URL).
+
+    \b
+    The latest record is the newest capture with content: a later capture that
+    failed (a 404, a 500) does not hide the page. --at TIME picks the same way
+    among the captures made at or before TIME; --version N picks the first
+    capture of version N.
+    \b
+    Exit status: 0 printed; 1 no such capture in the archive; 2 usage error.
+    """
     from scraper.records import render_markdown, render_text
-    from scraper.storage.lookup import latest_record
 
     try:
-        validate_url(url)
+        url = seed_url(url)
     except InvalidSeed as exc:
         fail(str(exc))
+    if at is not None and version is not None:
+        fail("give --at or --version, not both")
+    until = None
+    if at is not None:
+        from scraper.export import parse_until
+
+        try:
+            until = parse_until(at)
+        except ValueError as exc:
+            fail(f"--at: {exc}")
     if not out.is_dir():
         fail(f"no archive at {out}")
-    record = latest_record(out, url, db)
-    if record is None:
-        fail(f"not in the archive: {url}", ExitStatus.PAGES_FAILED)
-        return
+    record = find_record(out, url, db, until, version)
     if fmt == "json":
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
     elif fmt == "markdown":
         click.echo(render_markdown(record), nl=False)
     else:
         click.echo(render_text(record), nl=False)
+
+
+def find_record(out: Path, url: str, db: str | None, until: str | None, version: int | None) -> dict[str, Any]:
+    """The record `show` prints: the latest, the one in effect at ``until``, or version ``version``'s first."""
+    from scraper.storage.lookup import latest_record, record_in_effect, url_records
+
+    if until is None and version is None:
+        record = latest_record(out, url, db)
+    else:
+        records = url_records(out, url, db)
+        if not records:
+            record = None
+        elif version is not None:
+            record = next((r for r in records if r.get("version") == version), None)
+            if record is None:
+                versions = sorted({int(r["version"]) for r in records if r.get("version") is not None})
+                fail(f"{url} has no version {version} " + (f"(versions: {', '.join(map(str, versions))})" if versions
+                                                          else "(no capture of it has content)"),
+                     ExitStatus.PAGES_FAILED)
+        else:
+            assert until is not None
+            record = record_in_effect([r for r in records if str(r.get("fetched_at") or "") <= until])
+            if record is None:
+                fail(f"no capture of {url} at or before {until} (the first is from {records[0]['fetched_at']})",
+                     ExitStatus.PAGES_FAILED)
+    if record is None:
+        fail(f"not in the archive: {url}", ExitStatus.PAGES_FAILED)
+        raise AssertionError  # unreachable: fail() exits
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -441,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # The other command groups register themselves on the group.
+from scraper import cli_crawls as _cli_crawls  # noqa: E402,F401
 from scraper import cli_export as _cli_export  # noqa: E402,F401
 from scraper import cli_interchange as _cli_interchange  # noqa: E402,F401
 from scraper import cli_rearchive as _cli_rearchive  # noqa: E402,F401

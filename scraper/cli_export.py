@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
 from scraper.cli import ExitStatus, cli, fail
 
 if TYPE_CHECKING:
@@ -177,15 +178,26 @@ def _progress(quiet: bool) -> Any:
               help="Only pages whose URL (after redirects) is on HOST or its subdomains (repeatable); "
                    "HOST:PORT matches the port too.")
 @click.option("--since", metavar="DATE", help=SINCE_HELP)
-@click.option("--latest", is_flag=True, help="Only the newest record of each URL (by normalized_url).")
+@click.option("--page-type", "page_types", multiple=True, type=click.Choice(PAGE_TYPES), metavar="TYPE",
+              help=f"Only pages whose page_type is TYPE ({', '.join(PAGE_TYPES)}; repeatable). Records without "
+                   "a page_type (not extracted, or written before page types) are left out.")
+@click.option("--kind", "record_kind", type=click.Choice(["response", "revisit"]),
+              help="Only records of this record_kind: response (the page as sent) or revisit (unchanged since "
+                   "an earlier capture); --kind response leaves the revisits out.")
+@click.option("--status", "statuses", multiple=True, metavar="N|Nxx",
+              help="Only records with this HTTP status (repeatable): 200, 404, or a class such as 2xx. A revisit "
+                   "after a 304 Not Modified has its original's status.")
+@click.option("--latest", is_flag=True,
+              help="Only the newest record of each URL (by normalized_url) among those the other options keep.")
 @click.option("--as-crawled", is_flag=True, help="The records as the crawls wrote them, ignoring re-extractions.")
 @click.option("-o", "--output", metavar="FILE|-", default="-", show_default=True,
               help="Write to FILE (complete or not at all), or '-' for stdout; parquet needs a FILE.")
 @click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help="Archive root to read.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
-def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str | None, latest: bool,
-           as_crawled: bool, output: str, archive: Path, quiet: bool) -> None:
+def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str | None, page_types: tuple[str, ...],
+           record_kind: str | None, statuses: tuple[str, ...], latest: bool, as_crawled: bool, output: str,
+           archive: Path, quiet: bool) -> None:
     """Write the archived page records for downstream tools, crawl by crawl, oldest first.
 
     CRAWL is a crawl id (a folder in ARCHIVE/crawls); none: every crawl. Each page's
@@ -204,7 +216,7 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     Exit status: 0 done; 2 usage error (unknown crawl, bad date, unwritable output);
     130 interrupted.
     """
-    from scraper.export import Selection, open_sink, selected_records, site_matcher, write_rows
+    from scraper.export import Selection, open_sink, selected_records, site_matcher, status_matcher, write_rows
 
     if fmt == "parquet" and output == "-":
         fail("--format parquet needs -o FILE: Parquet cannot be streamed to stdout")
@@ -213,8 +225,14 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     except ValueError as exc:
         fail(f"--site: {exc}")
         raise
+    try:
+        status = status_matcher(statuses) if statuses else None
+    except ValueError as exc:
+        fail(f"--status: {exc}")
+        raise
     since_value = _since(since)
-    selection = Selection(since=since_value, site=match, latest=latest, as_crawled=as_crawled)
+    selection = Selection(since=since_value, site=match, latest=latest, as_crawled=as_crawled,
+                          page_types=frozenset(page_types), record_kind=record_kind, status=status)
     records = selected_records(_crawls(archive, crawls, since_value), selection)
     count = 0
     try:

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -34,10 +35,12 @@ from scraper.cli import (
     resume_crawl,
     with_job,
 )
+from scraper.records import utc_timestamp
 from scraper.scope import url_key
-from scraper.seeds import InvalidSeed, dedupe_seeds, validate_url
+from scraper.seeds import InvalidSeed, dedupe_seeds, seed_url
 from scraper.storage.catalog import Catalog, Watch
 from scraper.storage.layout import ArchiveRootError, check_writable_root
+from scraper.tables import TextTable
 
 LOCK_FILE = ".rearchive.lock"
 
@@ -60,14 +63,20 @@ def open_catalog(out: Path, db: str | None) -> Catalog:
 
 def valid_urls(urls: tuple[str, ...] | list[str]) -> list[str]:
     try:
-        return dedupe_seeds(validate_url(u) for u in urls)
+        return dedupe_seeds(seed_url(u) for u in urls)  # "example.com/x" is https://example.com/x
     except InvalidSeed as exc:
         fail(str(exc))
         raise
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ") if moment else "never"
+    """A time for people: the records' format (``2026-12-05T03:06:25Z``), or "never"."""
+    return utc_timestamp(moment) if moment else "never"
+
+
+def _json_time(moment: datetime | None) -> str | None:
+    """A time in JSON: the records' format, or null (as in the records) when there is none."""
+    return utc_timestamp(moment) if moment else None
 
 
 def _schedule(watch: Watch) -> str:
@@ -141,15 +150,16 @@ def watch_list(as_json: bool, out: Path, db: str | None) -> None:
     if as_json:
         for w in watches:
             click.echo(json.dumps({"url": w.url, "every_seconds": w.every_seconds, "cron": w.cron,
-                                   "last_captured_at": _when(w.last_captured_at), "next_due_at": _when(w.next_due_at)}))
+                                   "last_captured_at": _json_time(w.last_captured_at),
+                                   "next_due_at": _json_time(w.next_due_at)}))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("url", "schedule", "last captured", "next due", box=None)
+    if not watches:
+        click.echo("scraper: no watched URLs (scraper watch add URL)", err=True)  # a note, not data
+        return
+    table = TextTable(("url", "schedule", "last captured", "next due"))
     for w in watches:
         table.add_row(w.url, _schedule(w), _when(w.last_captured_at), _when(w.next_due_at))
-    Console().print(table if watches else "no watched URLs (scraper watch add URL)")
+    table.print()
 
 
 @watch.command("remove")
@@ -197,7 +207,8 @@ def acquire_lock(out: Path) -> IO[str] | None:
 @click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE", help="Any setting (repeatable).")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID",
-              help="Finish the interrupted re-archive crawl OUT/crawls/CRAWL_ID/, then mark its URLs captured.")
+              help="Finish the interrupted re-archive crawl OUT/crawls/CRAWL_ID/, then mark its URLs captured. "
+                   "A crawl that ran to its end is left alone (exit 0).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr.")
 def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, db: str | None,
@@ -289,12 +300,13 @@ def run_cycle(argv: list[str]) -> int:
 
 
 # -- history and diff ----------------------------------------------------------------------------------
-def _history(url: str, out: Path, db: str | None) -> list[dict[str, Any]]:
+def _history(url: str, out: Path, db: str | None,
+             missing: ExitStatus = ExitStatus.PAGES_FAILED) -> list[dict[str, Any]]:
     catalog = open_catalog(out, db)
     records = catalog.history(url_key(valid_urls([url])[0]))
     catalog.close()
     if not records:
-        fail(f"no captures of {url} in the catalog", ExitStatus.PAGES_FAILED)
+        fail(f"no captures of {url} in the catalog", missing)
     return records
 
 
@@ -310,46 +322,103 @@ def history(url: str, as_json: bool, out: Path, db: str | None) -> None:
         for record in records:
             click.echo(json.dumps(record, ensure_ascii=False))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("fetched", "status", "record", "version", "changed", "words", "WARC", box=None)
+    table = TextTable(("fetched", "status", "record", "version", "changed", "words", "WARC"))
     for r in records:
         kind = r["record_kind"] + (f" ({r['revisit_profile']})" if r.get("revisit_profile") else "")
         changed = ", ".join(r["changed_fields"]) or "-"
         table.add_row(r["fetched_at"], str(r["status"]), kind, str(r["version"] or "-"), changed,
                       str(r["word_count"]), f"{r['crawl_id']}/{r['warc']['file']}")
-    Console().print(table)
+    table.print()
+
+
+# The metadata `diff` compares, in the order it shows them; then the text.
+DIFF_FIELDS = ("title", "authors", "published", "modified", "description")
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """What changed between two versions of a page: what both formats of `scraper diff` print."""
+
+    old: dict[str, Any]  # the page record of the first capture of each version
+    new: dict[str, Any]
+    fields: dict[str, tuple[Any, Any]]  # metadata that differs: name -> (old value, new value)
+    text_diff: list[str]  # the text's unified diff: hunks ("@@", " ", "-", "+" lines), no file headers
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fields or self.text_diff)
+
+    @property
+    def changed_fields(self) -> list[str]:
+        return [*self.fields, *(["text"] if self.text_diff else [])]
+
+    def to_json(self) -> dict[str, Any]:
+        def side(record: dict[str, Any]) -> dict[str, Any]:
+            return {"version": record.get("version"), "fetched_at": record.get("fetched_at"),
+                    "crawl_id": record.get("crawl_id"), "record_id": (record.get("warc") or {}).get("record_id")}
+
+        return {"url": self.new.get("url"), "from": side(self.old), "to": side(self.new), "changed": self.changed,
+                "changed_fields": self.changed_fields,
+                "fields": {name: {"from": old, "to": new} for name, (old, new) in self.fields.items()},
+                "text_diff": self.text_diff}
+
+
+def version_diff(old: dict[str, Any], new: dict[str, Any]) -> VersionDiff:
+    fields = {name: (old.get(name), new.get(name)) for name in DIFF_FIELDS if old.get(name) != new.get(name)}
+    lines = difflib.unified_diff((old.get("text") or "").splitlines(), (new.get("text") or "").splitlines(),
+                                 "text", "text", lineterm="", n=1)
+    return VersionDiff(old, new, fields, list(lines)[2:])  # [2:]: the "--- text", "+++ text" headers
 
 
 @cli.command()
 @click.argument("url")
-@click.option("--from", "from_version", type=int, help="Older version (default: the one before --to).")
-@click.option("--to", "to_version", type=int, help="Newer version (default: the latest).")
+@click.option("--from", "from_version", type=click.IntRange(min=1), metavar="N",
+              help="Older version (default: the one before --to).")
+@click.option("--to", "to_version", type=click.IntRange(min=1), metavar="N",
+              help="Newer version (default: the latest).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a unified diff with the metadata that changed; json: one JSON document with the "
+                   "versions compared (version, fetched_at, crawl_id, record_id), changed (true/false), "
+                   "changed_fields, fields (name -> {from, to}) and text_diff (the unified diff's lines).")
 @out_option
 @db_option
-def diff(url: str, from_version: int | None, to_version: int | None, out: Path, db: str | None) -> None:
-    """Show what changed in a URL's extracted text and metadata between two versions."""
+def diff(url: str, from_version: int | None, to_version: int | None, fmt: str, out: Path, db: str | None) -> None:
+    """Show what changed in a URL's extracted text and metadata between two versions.
+
+    \b
+    Each version is its first capture. By default the latest version is
+    compared with the one before it. A page with one version only has nothing
+    to compare: one line says so (on stderr) and the exit status is 0, as
+    diff(1) comparing a file with itself.
+    \b
+    Exit status, as diff(1): 0 nothing changed; 1 something changed; 2 trouble
+    (no such URL or version in the catalog, a bad argument).
+    """
     versions: dict[int, dict[str, Any]] = {}
-    for record in _history(url, out, db):
+    for record in _history(url, out, db, missing=ExitStatus.USAGE):
         if record.get("version") is not None:
             versions.setdefault(int(record["version"]), record)  # the first capture of each version
     if not versions:
-        fail(f"{url} has no captured content", ExitStatus.PAGES_FAILED)
+        fail(f"{url} has no captured content (no capture of it has a version)")
     to_version = to_version or max(versions)
+    only = from_version is None and not any(v < to_version for v in versions)
     from_version = from_version or max([v for v in versions if v < to_version], default=to_version)
     for wanted in (from_version, to_version):
         if wanted not in versions:
-            fail(f"{url} has no version {wanted} (versions: {', '.join(map(str, sorted(versions)))})",
-                 ExitStatus.PAGES_FAILED)
-    old, new = versions[from_version], versions[to_version]
-    click.echo(f"--- version {from_version} ({old['fetched_at']})")
-    click.echo(f"+++ version {to_version} ({new['fetched_at']})")
-    for name in ("title", "authors", "published", "modified", "description"):
-        if old.get(name) != new.get(name):
-            click.echo(f"{name}: {json.dumps(old.get(name), ensure_ascii=False)} -> "
-                       f"{json.dumps(new.get(name), ensure_ascii=False)}")
-    lines = difflib.unified_diff((old.get("text") or "").splitlines(), (new.get("text") or "").splitlines(),
-                                 "text", "text", lineterm="", n=1)
-    for line in list(lines)[2:]:
-        click.echo(line)
+            fail(f"{url} has no version {wanted} (versions: {', '.join(map(str, sorted(versions)))})")
+    result = version_diff(versions[from_version], versions[to_version])
+    if only:
+        first = versions[to_version]["fetched_at"]
+        which = ("has one version only" if len(versions) == 1 else "has no version before") + f" (version {to_version}"
+        click.echo(f"scraper: {url} {which}, first captured {first}): nothing to compare", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    elif result.changed:
+        old, new = result.old, result.new
+        click.echo(f"--- version {from_version} ({old['fetched_at']})")
+        click.echo(f"+++ version {to_version} ({new['fetched_at']})")
+        for name, (before, after) in result.fields.items():
+            click.echo(f"{name}: {json.dumps(before, ensure_ascii=False)} -> {json.dumps(after, ensure_ascii=False)}")
+        for line in result.text_diff:
+            click.echo(line)
+    raise SystemExit(1 if result.changed else 0)  # diff(1)'s statuses, not ExitStatus's

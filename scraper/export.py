@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 from urllib.parse import urlsplit
@@ -81,6 +81,15 @@ def parse_since(text: str) -> datetime:
         pass
     shown = value if len(value) <= 40 and value.isprintable() else value[:40].encode("unicode_escape").decode()
     raise ValueError(f"invalid date {shown!r}: give YYYY-MM-DD or a date-time such as 2024-03-01T12:00:00Z")
+
+
+def parse_until(text: str) -> str:
+    """``--at``: the last moment TEXT names, in the form of ``fetched_at``: a date stands for
+    the whole day (up to 23:59:59 UTC), a date-time for itself (without an offset: UTC)."""
+    moment = parse_since(text)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+        moment += timedelta(days=1, seconds=-1)
+    return since_key(moment)
 
 
 def since_key(moment: datetime) -> str:
@@ -185,17 +194,50 @@ def crawl_records(crawl: CrawlLayout, *, as_crawled: bool = False) -> Iterator[d
             handle.close()
 
 
+_STATUS = re.compile(r"^([1-5])(\d\d|xx)$", re.IGNORECASE)
+
+
+def status_matcher(values: Sequence[str]) -> Callable[[int], bool]:
+    """A test of a record's status against ``--status`` values: ``404`` is that status,
+    ``4xx`` its whole class."""
+    exact: set[int] = set()
+    classes: set[int] = set()
+    for value in values:
+        match = _STATUS.match(value.strip())
+        if not match:
+            raise ValueError(f"{value!r} is not an HTTP status: give one such as 200 or 404, or a class such as 2xx")
+        if match.group(2).lower() == "xx":
+            classes.add(int(match.group(1)))
+        else:
+            exact.add(int(match.group(0)))
+
+    def matches(status: int) -> bool:
+        return status in exact or status // 100 in classes
+
+    return matches
+
+
 @dataclass(frozen=True)
 class Selection:
-    """Which records to export."""
+    """Which records to export: those every given filter keeps (``latest`` then picks among them)."""
 
     since: str | None = None  # fetched_at on or after this (the form of since_key)
     site: Callable[[str], bool] | None = None
     latest: bool = False  # only the newest record of each normalized_url
     as_crawled: bool = False  # ignore re-extractions
+    page_types: frozenset[str] = frozenset()  # page_type is one of these (empty: any, records without one too)
+    record_kind: str | None = None  # "response" or "revisit"
+    status: Callable[[int], bool] | None = None  # see status_matcher
 
     def wants(self, record: dict[str, Any]) -> bool:
         if self.since is not None and str(record.get("fetched_at") or "") < self.since:
+            return False
+        # page_type is null when the page was not extracted, and absent from records written before it existed
+        if self.page_types and record.get("page_type") not in self.page_types:
+            return False
+        if self.record_kind is not None and record.get("record_kind", "response") != self.record_kind:
+            return False
+        if self.status is not None and not self.status(int(record.get("status") or 0)):
             return False
         return self.site is None or self.site(str(record.get("url") or ""))
 

@@ -21,7 +21,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from scraper import __version__
-from scraper.resume import ResumeError, ResumeState, prepare_resume
+from scraper.resume import JOB_FILE, ResumeError, ResumeState, prepare_resume
 from scraper.storage.catalog import Catalog
 from scraper.storage.journal import CATALOG_PENDING_FILE, FRONTIER_FILE, AppendJournal
 from scraper.storage.jsonl import JsonlWriter, dumps_line
@@ -33,9 +33,6 @@ logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
-
-# The settings a crawl was started with (ARCHIVE_JOB, from the command line), for --resume.
-JOB_FILE = "crawl.json"
 
 # Settings recorded in warcinfo and the manifest: the ones that change what is archived.
 RECORDED_SETTINGS = (
@@ -260,7 +257,7 @@ class ArchiveRun:
                         if self.resume_state is not None else None),
             "verify": getattr(self, "verify_summary", None),
             "pages_file": self.layout.pages_path.name,
-            "counts": summarise_stats(stats),
+            "counts": summarise_stats(stats, self.warc),
             "warnings": list(self.warnings),
             "catalog": {"url": _safe_db_url(self.catalog.url), "captures_committed": getattr(self, "committed", 0)},
             "versions": package_versions(),
@@ -271,14 +268,19 @@ def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
     return {key.removeprefix(prefix): value for key, value in sorted(stats.items()) if key.startswith(prefix)}
 
 
-def summarise_stats(stats: dict[str, Any]) -> dict[str, Any]:
-    """The figures a person (and the exit code) care about, from Scrapy's stats."""
+def summarise_stats(stats: dict[str, Any], warc: WarcFileWriter | None = None) -> dict[str, Any]:
+    """The figures a person (and the exit code) care about, from Scrapy's stats.
+
+    ``warc``, when given, is the run's writer: its own tally of the records and bytes it
+    wrote is the WARC figures, so they count every record (warcinfo, request, response,
+    revisit, each metadata record) and match what `scraper verify` reads back.
+    """
     return {
         "requests": stats.get("downloader/request_count", 0),
         "responses": stats.get("downloader/response_count", 0),
         "exchanges_archived": stats.get("scraper/warc/exchanges", 0),
-        "warc_records": stats.get("scraper/warc/records", 0),
-        "warc_bytes": stats.get("scraper/warc/bytes", 0),
+        "warc_records": warc.records_written if warc is not None else stats.get("scraper/warc/records", 0),
+        "warc_bytes": warc.bytes_written if warc is not None else stats.get("scraper/warc/bytes", 0),
         "pages": stats.get("scraper/pages/recorded", 0),
         "pages_extracted": stats.get("scraper/pages/extracted", 0),
         "pages_failed": stats.get("scraper/pages/failed", 0),
@@ -318,6 +320,7 @@ class ArchiveRunExtension:
         stats = self.crawler.stats
         if stats is not None:
             stats.set_value("scraper/warc/bytes", self.run.warc.bytes_written)
+            stats.set_value("scraper/warc/records", self.run.warc.records_written)  # warcinfo records too
             stats.set_value("scraper/warc/files", self.run.warc.files_opened)
         self.run.close(reason)
 
@@ -334,6 +337,7 @@ class CrawlProgress:
         self.live = Live("", console=self.console, transient=True, refresh_per_second=4)
         self.started = time.monotonic()
         self.task: Any = None
+        self.stopping = False
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -343,12 +347,30 @@ class CrawlProgress:
             raise NotConfigured
         return cls(crawler)
 
+    @staticmethod
+    def notice(crawler: Crawler, line: str) -> None:
+        """Say ``line`` on stderr now: above the live display when there is one.
+
+        Said with -q too: it answers what the person did (a Ctrl-C, a limit they set), and
+        -q silences progress and the summary, not that.
+        """
+        try:
+            progress = crawler.get_extension(CrawlProgress)
+        except RuntimeError:  # the extensions do not exist yet
+            progress = None
+        if progress is not None and progress.live.is_started:
+            progress.stopping = True
+            progress.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
     def render(self) -> str:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
         counts = summarise_stats(stats)
         elapsed = max(time.monotonic() - self.started, 1e-6)
         errors = sum(counts["errors"].values())
-        return (f"[bold]crawling[/] {counts['responses']} fetched · {counts['pages']} pages archived · "
+        return (f"[bold]{'stopping' if self.stopping else 'crawling'}[/] {counts['responses']} fetched · "
+                f"{counts['pages']} pages archived · "
                 f"{counts['warc_bytes'] / 1e6:.1f} MB WARC · {errors} errors · "
                 f"{counts['pages'] / elapsed:.1f} pages/s · {elapsed:.0f}s")
 

@@ -4,6 +4,8 @@ Pure: imports trafilatura and lxml, never Scrapy.  trafilatura decides the body
 and most metadata; this module normalises what it returns (author lists, ISO
 dates with their own offsets, language codes, absolute URLs) and fills gaps from
 the page's structured data (JSON-LD, ``<meta>``, ``<link rel=canonical>``).
+First it tells an article from a listing or another page (:func:`classify_page`):
+only an article gets the fields found by searching the page.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ import re
 import unicodedata
 from collections.abc import Callable
 from configparser import ConfigParser
+from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from htmldate import find_date
+from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura import metadata as trafilatura_metadata
 from trafilatura.core import bare_extraction
@@ -151,6 +155,12 @@ class StructuredHints:
     heading_parts: tuple[tuple[str, ...], ...] = ()  # each <h1>'s text pieces (kicker, headline, subtitle)
     bylines: tuple[str, ...] = ()  # texts of author markup: rel=author, itemprop=author, .byline, /author/ links
     author_names: tuple[str, ...] = ()  # names as written: meta author, article:author, JSON-LD author
+    # What the page's <meta> alone says, for pages that are not articles (see read_own_statements).
+    meta_published: str | None = None
+    meta_modified: str | None = None
+    meta_author_names: tuple[str, ...] = ()
+    meta_sections: tuple[str, ...] = ()  # article:section
+    og_type: str | None = None  # og:type, lower case
 
 
 def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
@@ -172,13 +182,25 @@ def _json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
     return objects
 
 
-def read_page_metadata(tree: HtmlElement, url: str) -> Document:
+def _schema_types(obj: dict[str, Any]) -> frozenset[str]:
+    """``{"@type": ["NewsArticle", "Article"]}`` -> ``{"newsarticle", "article"}``; full IRIs shortened."""
+    kinds = obj.get("@type")
+    return frozenset(kind.rsplit("/", 1)[-1].lower() for kind in (kinds if isinstance(kinds, list) else [kinds])
+                     if isinstance(kind, str))
+
+
+def read_page_metadata(tree: HtmlElement, url: str, *, article: bool = True) -> Document:
     """trafilatura's metadata steps, without its author search.
 
     ``trafilatura.metadata.extract_metadata`` copies and prunes the whole tree to look for
     a byline and runs EXSLT regular expressions for categories and tags (together a median
     15 ms a page, half the body extraction's cost); :mod:`scraper.bylines` and
     :mod:`scraper.taxonomy` find the same in a fifth of the time.
+
+    ``article=False`` (a listing or another page that is not an article) leaves out what is
+    found by searching the page rather than read from its own statements: htmldate's date
+    (its extensive search reads dates out of the links' URLs and the teasers' <time>s), and
+    category and tag links (on a listing, those of the teasers).  The date is then ``None``.
     """
     document = trafilatura_metadata.examine_meta(tree)
     if document.author and " " not in document.author:
@@ -190,32 +212,43 @@ def read_page_metadata(tree: HtmlElement, url: str) -> Document:
     if not document.url:
         document.url = trafilatura_metadata.extract_url(tree, url)
     # trafilatura's defaults: the original (published) date, extensive search; max_date is today.
-    document.date = find_date(tree, **{**set_date_params(True), "url": document.url or url})
+    document.date = find_date(tree, **{**set_date_params(True), "url": document.url or url}) if article else None
     if not document.sitename:
         document.sitename = trafilatura_metadata.extract_sitename(tree)
     if document.sitename:
         document.sitename = document.sitename.lstrip("@")
-    if not document.categories:
+    if not article:
+        document.categories = []  # JSON-LD articleSection, of the teasers' articles; the caller reads the meta
+    elif not document.categories:
         document.categories = find_categories(tree)
-    if not document.tags:
+    if article and not document.tags:
         document.tags = find_tags(tree)
     document.clean_and_trim()
     return document
 
 
-def read_structured_hints(tree: HtmlElement) -> StructuredHints:
-    """What the page states about itself, read before trafilatura prunes the tree."""
+def read_structured_hints(tree: HtmlElement, ld_objects: list[dict[str, Any]] | None = None) -> StructuredHints:
+    """What the page states about itself, read before trafilatura prunes the tree.
+
+    ``ld_objects``: the page's JSON-LD objects, when the caller has read them already.
+    """
     metas: dict[str, str] = {}
+    sections: list[str] = []
     for meta in tree.iterfind(".//meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get("http-equiv") or "")
         content = meta.get("content")
         if key and content and key.lower() not in metas:
             metas[key.lower()] = content
+        if key.lower() == "article:section" and content:
+            sections.append(content)
     published = next((metas[k] for k in _PUBLISHED_META if k in metas), None)
     modified = next((metas[k] for k in _MODIFIED_META if k in metas), None)
+    meta_published, meta_modified = published, modified
     site_names = [metas[k] for k in ("og:site_name", "application-name", "apple-mobile-web-app-title") if k in metas]
     author_names = [metas[k] for k in ("author", "article:author", "dc.creator", "parsely-author") if k in metas]
-    for obj in _json_ld_objects(tree):
+    meta_author_names = list(author_names)
+    objects = _json_ld_objects(tree) if ld_objects is None else ld_objects
+    for obj in objects:
         if published is None and isinstance(obj.get("datePublished"), str):
             published = obj["datePublished"]
         if modified is None and isinstance(obj.get("dateModified"), str):
@@ -255,7 +288,11 @@ def read_structured_hints(tree: HtmlElement) -> StructuredHints:
                            heading_parts=heading_parts,
                            document_title=clean_field(title_element.text_content()) if title_element is not None
                            else None,
-                           author_names=tuple(n for n in (clean_field(x) for x in author_names) if n))
+                           author_names=tuple(n for n in (clean_field(x) for x in author_names) if n),
+                           meta_published=meta_published, meta_modified=meta_modified,
+                           meta_author_names=tuple(n for n in (clean_field(x) for x in meta_author_names) if n),
+                           meta_sections=tuple(n for n in (clean_field(x) for x in sections) if n),
+                           og_type=(clean_field(metas.get("og:type")) or "").lower() or None)
 
 
 # trafilatura turns typographic quotes and dashes into ASCII; fold both sides to compare,
@@ -448,6 +485,431 @@ def _absolute(url: str | None, base: str) -> str | None:
     return absolute if host and absolute.startswith(("http://", "https://")) else None
 
 
+# -- page type ---------------------------------------------------------------------
+# A small set of general rules, each one explainable (a learned classifier may replace them):
+# what the page's structured data says it is, and the shape of its main content: how much
+# of it is link text, how much is prose, and whether it is a run of similar teaser blocks.
+
+# schema.org types (lower case).  One object of an article type describes the page's own
+# article; several describe the teasers of a list, as several products make a product grid.
+_ARTICLE_SCHEMA = frozenset({"article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
+                             "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle",
+                             "askpublicnewsarticle", "techarticle", "scholarlyarticle", "medicalscholarlyarticle",
+                             "liveblogposting", "satiricalarticle"})
+_PRODUCT_SCHEMA = frozenset({"product", "productgroup"})
+_LISTING_SCHEMA = frozenset({"collectionpage", "searchresultspage", "itemlist"})
+_OTHER_SCHEMA = frozenset({"qapage", "discussionforumposting", "profilepage", "contactpage", "aboutpage",
+                           "checkoutpage", "softwareapplication", "mobileapplication", "webapplication", "course",
+                           "event", "jobposting", "realestatelisting"})
+_OTHER_OG_TYPES = frozenset({"product", "profile"})
+
+# Elements whose text is never visible, and the page's "chrome": navigation, banners,
+# footers, sidebars, forms, consent and share boxes, pagination.
+_NOT_TEXT = ("script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas", "video",
+             "audio", "map", "select", "textarea", "button", "input", "head", "title")
+_CHROME_TAGS = frozenset({"nav", "footer", "aside", "form", "dialog", "menu"})
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
+                           "alertdialog", "menu", "menubar", "toolbar", "tablist"})
+_CHROME_NAMES = frozenset({"nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "pagination", "pager",
+                           "footer", "sidebar", "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe",
+                           "signup", "share", "sharing", "social", "skip", "modal", "popup", "advert",
+                           "advertisement", "ads", "ad", "masthead", "toolbar", "offcanvas", "drawer"})
+_NAME_TOKEN = re.compile(r"[a-z0-9]+")
+_HOLDS_HEADING = etree.XPath("boolean(.//h1|.//h2|.//h3|.//h4)")
+_HOLDS_PAGE = etree.XPath("boolean(self::main|self::*[@role='main']|.//h1|.//main|.//*[@role='main'])")
+# Two paragraphs of 200 characters or more: an article's body, whatever its wrapper's name
+# ("post-content" with id "share-btn", "content-sidebar", a streamed <div hidden>).
+_HOLDS_PROSE = etree.XPath("count(.//p[string-length(normalize-space()) >= 200]) >= 2")
+# Block-level elements: a line of text ends at their boundaries.
+_BLOCK_TAGS = frozenset({"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul",
+                         "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figure",
+                         "figcaption", "table", "thead", "tbody", "tr", "td", "th", "caption", "pre", "br", "hr",
+                         "address", "details", "summary", "hgroup", "form", "fieldset", "body"})
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+LONG_BLOCK_WORDS = 30  # a block of this many words outside links is a paragraph of prose
+TEASER_MAX_WORDS = 80  # a teaser: a headline link of 3 or more words, and a line or two
+TEASER_LINK_WORDS = 3
+
+
+def _count_words(text: str | None) -> int:
+    """Words as spaces separate them; in Chinese and Japanese, about two characters make a word."""
+    if not text:
+        return 0
+    count = len(text.split())
+    if not text.isascii():
+        count += len(_CJK.findall(text)) // 2
+    return count
+
+
+@functools.lru_cache(maxsize=4096)
+def _chrome_name(names: str) -> bool:
+    return not _CHROME_NAMES.isdisjoint(_NAME_TOKEN.findall(names.lower()))
+
+
+def _is_chrome(element: HtmlElement) -> bool:
+    """Navigation, banners, footers, sidebars, forms, pagination, hidden boxes: the site's, not the page's.
+
+    An element that holds the page's ``<h1>`` or ``<main>`` is never chrome, whatever its
+    class (``<div class="has-sidebar">``, an ASP.NET page's all-enclosing ``<form>``).
+    """
+    tag = element.tag
+    attrib = element.attrib
+    if tag == "header":  # the site's header; a header holding a heading is the page's or a teaser's own
+        return not _HOLDS_HEADING(element)
+    if tag not in _CHROME_TAGS and not attrib:
+        return False
+    if tag in _CHROME_TAGS or attrib.get("role") in _CHROME_ROLES:
+        return not _HOLDS_PAGE(element)
+    # What only a name or a hidden flag marks is chrome when it holds no prose either.
+    names = f"{attrib.get('class') or ''} {attrib.get('id') or ''}"
+    chrome = ("hidden" in attrib or attrib.get("aria-hidden") == "true"
+              or "display:none" in (attrib.get("style") or "").replace(" ", "").lower()
+              or (len(names) > 1 and _chrome_name(names)))
+    return chrome and not _HOLDS_PAGE(element) and not _HOLDS_PROSE(element)
+
+
+@dataclass
+class _Shape:
+    """Counts over a part of the page's visible text, chrome left out."""
+
+    words: int = 0
+    link_words: int = 0
+    long_blocks: int = 0  # blocks with LONG_BLOCK_WORDS words or more outside links
+    teaser_blocks: int = 0  # the largest run of sibling teasers (same tag and class)
+
+
+def _measure(element: HtmlElement, in_link: bool, shapes: tuple[_Shape, ...],
+             mains: list[tuple[HtmlElement, _Shape]]) -> tuple[int, int, int, int, int]:
+    """Count one element's visible text into ``shapes``: one pass over the tree, nothing copied.
+
+    Returns the element's words, its words inside links, the words of its longest link, and
+    for an inline element, the words outside links of its first line (-1 when no ``<br>`` or
+    block inside it ends one) and of its last.  A line ends at a block's edge and at a
+    ``<br>``: text set with ``<br>``s in one ``<span>`` is as many paragraphs.  A ``<main>``
+    (or ``role=main``) gets a shape of its own, added to ``mains``.
+    """
+    is_link = element.tag == "a" and not in_link
+    in_link = in_link or is_link
+    words = _count_words(element.text)
+    link_words = words if in_link else 0
+    line = words - link_words  # the words outside links of the line being read
+    first = -1  # the words of this element's first line, once a break has ended it
+    long_lines = 0
+    longest = 0
+    teasers: dict[tuple[str, str | None], int] = {}
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str) and tag not in _NOT_TEXT and not _is_chrome(child):
+            if tag == "main" or child.get("role") == "main":
+                main = _Shape()
+                n, n_link, n_longest, c_first, c_last = _measure(child, in_link, (*shapes, main), mains)
+                main.words, main.link_words = n, n_link
+                mains.append((child, main))
+            else:
+                n, n_link, n_longest, c_first, c_last = _measure(child, in_link, shapes, mains)
+            words += n
+            link_words += n_link
+            longest = max(longest, n_longest)
+            if tag in _BLOCK_TAGS or c_first >= 0:  # the line ends here: at a block, or at a break inside
+                line += c_first if c_first > 0 else 0
+                if first < 0:
+                    first = line
+                elif line >= LONG_BLOCK_WORDS:
+                    long_lines += 1
+                line = c_last
+            else:
+                line += c_last
+            if n <= TEASER_MAX_WORDS and n_longest >= TEASER_LINK_WORDS:
+                key = (tag, child.get("class"))
+                teasers[key] = teasers.get(key, 0) + 1
+        tail = _count_words(child.tail)
+        words += tail
+        if in_link:
+            link_words += tail
+        else:
+            line += tail
+    if element.tag in _BLOCK_TAGS:  # a block's first and last lines end with it
+        long_lines += (first >= LONG_BLOCK_WORDS) + (line >= LONG_BLOCK_WORDS)
+        first, line = -1, 0
+    run = max(teasers.values(), default=0)
+    for shape in shapes:
+        shape.long_blocks += long_lines
+        shape.teaser_blocks = max(shape.teaser_blocks, run)
+    return words, link_words, words if is_link else longest, first, line
+
+
+def _main_content(tree: HtmlElement) -> tuple[HtmlElement, _Shape]:
+    """The page's main content and its shape: the ``<main>`` element, when it holds a third of
+    the page's text or more, else the ``<body>``; chrome left out either way."""
+    body = tree.find(".//body")
+    if body is None:
+        body = tree
+    whole = _Shape()
+    mains: list[tuple[HtmlElement, _Shape]] = []
+    try:
+        whole.words, whole.link_words, *_ = _measure(body, False, (whole,), mains)
+    except RecursionError:  # a tree nested deeper than Python's stack: no shape to judge by
+        return body, _Shape()
+    if mains:
+        element, main = max(mains, key=lambda pair: pair[1].words)
+        if main.words * 3 >= whole.words:
+            return element, main
+    return body, whole
+
+
+@dataclass(frozen=True)
+class PageSignals:
+    """What the page-type rules read: the page's own statements and the shape of its main content."""
+
+    article_objects: int = 0  # JSON-LD objects of an article type (NewsArticle, BlogPosting ...)
+    product_objects: int = 0  # JSON-LD Product / ProductGroup objects
+    listing_object: bool = False  # JSON-LD CollectionPage, SearchResultsPage or ItemList
+    other_object: bool = False  # JSON-LD of a page that is neither (QAPage, DiscussionForumPosting, Event ...)
+    og_type: str | None = None
+    dated: bool = False  # its <meta> states when it was published (article:published_time ...)
+    article_headline: bool = False  # its one <h1> is inside an <article> element (not a list of them)
+    words: int = 0  # of the main content's visible text
+    link_words: int = 0
+    long_blocks: int = 0  # paragraphs: blocks of LONG_BLOCK_WORDS words or more outside links
+    teaser_blocks: int = 0  # the largest run of sibling blocks, each a headline link and a line or two
+
+    @property
+    def link_density(self) -> float:
+        return self.link_words / self.words if self.words else 0.0
+
+
+def _article_headline(tree: HtmlElement) -> bool:
+    h1s = tree.findall(".//body//h1")
+    if len(h1s) != 1:
+        return False
+    article = next((a for a in h1s[0].iterancestors() if a.tag == "article"), None)
+    return article is not None and article.find(".//article") is None
+
+
+def read_page_signals(tree: HtmlElement, hints: StructuredHints, ld_objects: list[dict[str, Any]],
+                      shape: _Shape) -> PageSignals:
+    kinds = [_schema_types(obj) for obj in ld_objects]
+    return PageSignals(
+        article_objects=sum(1 for k in kinds if k & _ARTICLE_SCHEMA),
+        product_objects=sum(1 for k in kinds if k & _PRODUCT_SCHEMA),
+        listing_object=any(k & _LISTING_SCHEMA for k in kinds),
+        other_object=any(k & _OTHER_SCHEMA for k in kinds),
+        og_type=hints.og_type, dated=hints.meta_published is not None,
+        article_headline=_article_headline(tree),
+        words=shape.words, link_words=shape.link_words, long_blocks=shape.long_blocks,
+        teaser_blocks=shape.teaser_blocks)
+
+
+def classify_page(signals: PageSignals) -> str:
+    """``"article"``, ``"listing"`` or ``"other"``, by these rules, the first that applies:
+
+    1. The page says twice that it is an article (two of: og:type article, one JSON-LD
+       article object, a published date in its <meta>): article.
+    2. JSON-LD for a page of another kind (a forum thread, a Q&A page, a profile, an event,
+       an application), and none for an article: other.
+    3. The main content is mostly links (half of its words or more), or a run of six or more
+       sibling teasers (a headline link of three words or more, at most 80 words each) with
+       hardly any prose (fewer than three paragraphs): listing.
+    4. A product (og:type product or profile, or one JSON-LD Product) and no article: other.
+    5. Prose, five paragraphs of 30 words or more with few links (under a quarter of the
+       words), when the page says it is an article (one of the statements of rule 1, or its
+       one <h1> inside an <article> element) or is long (ten such paragraphs): article.
+    6. JSON-LD for a collection, search results or an item list, or for several products,
+       or several articles when nothing else says the page is one, and little prose (fewer
+       than five paragraphs): listing.
+    7. The page says it is an article and has a paragraph of prose, or almost no text of
+       its own to judge by (fewer than 50 words: a page its scripts fill): article.
+    8. Anything else: other.
+    """
+    s = signals
+    statements = (s.og_type == "article") + (s.article_objects == 1) + s.dated
+    said_article = statements > 0 or s.article_headline
+    if statements >= 2:
+        return "article"
+    if s.other_object and not s.article_objects:
+        return "other"
+    if (s.words >= 20 and s.link_density >= 0.5) or (s.teaser_blocks >= 6 and s.long_blocks < 3):
+        return "listing"
+    if (s.product_objects == 1 or s.og_type in _OTHER_OG_TYPES) and not s.article_objects:
+        return "other"
+    if s.long_blocks >= 5 and s.link_density < 0.25 and (said_article or s.long_blocks >= 10):
+        return "article"
+    several = (s.article_objects >= 2 and not said_article) or s.product_objects >= 2
+    if (s.listing_object or several) and s.long_blocks < 5:
+        return "listing"
+    if said_article and (s.long_blocks >= 1 or s.words < 50):
+        return "article"
+    return "other"
+
+
+# -- what a page that is not an article states about itself -----------------------
+@dataclass(frozen=True)
+class OwnStatements:
+    """Dates and authors a page states about itself: its ``<meta>``, the JSON-LD objects that
+    describe the page (not the articles or products it lists), and the ``<time>`` in the
+    header around its ``<h1>``.  Never dates found in the page's links or teasers."""
+
+    published: str | None = None
+    modified: str | None = None
+    author_names: tuple[str, ...] = ()
+
+
+def _page_key(value: str, base: str) -> str | None:
+    """One key for the forms of a page's URL: scheme, ``www.``, trailing slash and fragment aside."""
+    absolute = _absolute(value, base)
+    if absolute is None:
+        return None
+    parts = urlsplit(absolute)
+    return f"{(parts.hostname or '').removeprefix('www.')}{parts.path.rstrip('/')}?{parts.query}"
+
+
+def _names_page(obj: dict[str, Any], keys: set[str], base: str) -> bool | None:
+    """Whether a JSON-LD object's ``url``, ``@id`` or ``mainEntityOfPage`` is this page; ``None``: it names none."""
+    found = []
+    for name in ("url", "@id", "mainEntityOfPage"):
+        value = obj.get(name)
+        if isinstance(value, dict):
+            value = value.get("@id") or value.get("url")
+        if isinstance(value, str) and value.strip() and (key := _page_key(value, base)):
+            found.append(key)
+    return any(key in keys for key in found) if found else None
+
+
+def _ld_author_names(obj: dict[str, Any]) -> list[str]:
+    authors = obj.get("author")
+    names = []
+    for person in authors if isinstance(authors, list) else [authors]:
+        if isinstance(person, dict) and isinstance(person.get("name"), str):
+            names.append(person["name"])
+        elif isinstance(person, str):
+            names.append(person)
+    return names
+
+
+def _header_dates(tree: HtmlElement) -> tuple[str | None, str | None]:
+    """Published and modified from the ``<time datetime>``s in the ``<header>`` (or ``<hgroup>``)
+    around the page's one ``<h1>``, leaving out those inside links (a teaser's)."""
+    h1s = tree.findall(".//body//h1")
+    if len(h1s) != 1:
+        return None, None
+    header = next((a for a in h1s[0].iterancestors() if a.tag in ("header", "hgroup")), None)
+    if header is None:
+        return None, None
+    published = modified = None
+    for time in header.iter("time"):
+        parent, linked = time.getparent(), False
+        while parent is not None and parent is not header and not linked:
+            linked, parent = parent.tag == "a", parent.getparent()
+        value = None if linked else normalise_date(time.get("datetime"))
+        if value is None:
+            continue
+        names = f"{time.get('itemprop') or ''} {time.get('class') or ''}".lower()
+        if "modified" in names or "updated" in names:
+            modified = modified or value
+        else:
+            published = published or value
+    return published, modified
+
+
+def read_own_statements(tree: HtmlElement, ld_objects: list[dict[str, Any]], url: str, hints: StructuredHints,
+                        page_type: str) -> OwnStatements:
+    """What a listing or another page that is not an article says about itself (see OwnStatements).
+
+    A JSON-LD object is the page's own when its URL (``url``, ``@id``, ``mainEntityOfPage``)
+    is the page's or its canonical URL.  One that names no URL is the page's own too,
+    unless it is an article or a product on a listing, or one of several: those are the
+    items listed.
+    """
+    keys = {key for key in (_page_key(url, url), _page_key(hints.canonical or "", url)) if key}
+    item_kinds = _ARTICLE_SCHEMA | _PRODUCT_SCHEMA
+    items = sum(1 for obj in ld_objects if _schema_types(obj) & item_kinds)
+    published, modified = hints.meta_published, hints.meta_modified
+    # A one-word meta author is a handle more often than a name (as for articles).
+    names = [name for name in hints.meta_author_names if " " in name]
+    for obj in ld_objects:
+        own = _names_page(obj, keys, url)
+        if own is None:
+            own = not _schema_types(obj) & item_kinds or (page_type != "listing" and items == 1)
+        if not own:
+            continue
+        if published is None and isinstance(obj.get("datePublished"), str):
+            published = obj["datePublished"]
+        if modified is None and isinstance(obj.get("dateModified"), str):
+            modified = obj["dateModified"]
+        names += _ld_author_names(obj)
+    header_published, header_modified = _header_dates(tree)
+    return OwnStatements(published=normalise_date(published) or header_published,
+                         modified=normalise_date(modified) or header_modified,
+                         author_names=tuple(n for n in (clean_field(x) for x in names) if n))
+
+
+# -- the text of a listing ------------------------------------------------------------
+def _text_blocks(element: HtmlElement) -> list[tuple[str, str]]:
+    """``(tag, line)`` for each line of text, a line ending at every block boundary."""
+    blocks: list[tuple[str, str]] = []
+    parts: list[str] = []
+
+    def flush(tag: str) -> None:
+        line = " ".join("".join(parts).split())
+        parts.clear()
+        if line and not (blocks and blocks[-1][1] == line):  # an image link's alt and its headline
+            blocks.append((tag, line))
+
+    def walk(node: HtmlElement, outer: str) -> None:
+        is_block = node.tag in _BLOCK_TAGS
+        if is_block:
+            flush(outer)
+        here = node.tag if is_block else outer
+        parts.append(node.text or "")
+        for child in node:
+            walk(child, here)
+            parts.append(child.tail or "")
+        if is_block:
+            flush(here)
+
+    walk(element, "div")
+    flush("div")
+    return blocks
+
+
+def listing_text(region: HtmlElement, min_size: int = 0) -> tuple[str, str] | None:
+    """The text and markdown of a listing: its main content, chrome left out.
+
+    That is the listing's heading and introduction, then each item as the page shows it:
+    headline, teaser, byline and date lines; without the site's navigation, header,
+    footer, sidebars, forms and pagination.  ``None`` when that is shorter than
+    ``min_size`` characters (a list its scripts fill): the caller falls back to trafilatura.
+    """
+    root = deepcopy(region)
+    etree.strip_elements(root, *_NOT_TEXT, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    stack = list(root)
+    while stack:
+        element = stack.pop()
+        if _is_chrome(element):
+            element.drop_tree()  # its tail stays: text after it belongs to its parent
+        else:
+            stack.extend(element)
+    try:
+        blocks = _text_blocks(root)
+    except RecursionError:
+        return None
+    text = "\n".join(line for _tag, line in blocks)
+    if not text or len(text) < min_size:
+        return None
+    # Markdown: a blank line between blocks (a single newline would join them into one
+    # paragraph), list items one under another.
+    markdown = ""
+    previous = None
+    for tag, line in blocks:
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            line = "#" * int(tag[1]) + " " + line
+        elif tag == "li":
+            line = "- " + line
+        markdown += ("" if previous is None else "\n" if tag == previous == "li" else "\n\n") + line
+        previous = tag
+    return text, markdown
+
+
 DEFAULT_OPTIONS = ExtractionOptions()
 
 
@@ -456,50 +918,79 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
     """Extract the article of one page; ``None`` when the input is not parseable HTML.
 
     An Article whose ``text`` is ``None`` means the page parsed but held no main text.
+
+    The page's type (:func:`classify_page`) decides what may be found by searching the page.
+    An article gets trafilatura's and htmldate's finds: its date, bylines, category and tag
+    links.  A listing or another page gets only what it states about itself
+    (:func:`read_own_statements`), because on a section front the dates, bylines and tags
+    in the page are those of the articles it links.  A listing's text is its main content,
+    chrome left out (:func:`listing_text`): trafilatura keeps prose and drops the
+    headline links that are a listing's content.
     """
     tree = load_html(html)
     if tree is None:
         return None
-    hints = read_structured_hints(tree)
-    metadata = read_page_metadata(tree, url)
-    if not metadata.author:
+    ld_objects = _json_ld_objects(tree)
+    hints = read_structured_hints(tree, ld_objects)
+    region, shape = _main_content(tree)
+    page_type = classify_page(read_page_signals(tree, hints, ld_objects, shape))
+    is_article = page_type == "article"
+    metadata = read_page_metadata(tree, url, article=is_article)
+    if is_article and not metadata.author:
         # The author markup, read only when the structured data names nobody: the first
         # byline is trafilatura's pick, the marked-up names are the fallback and give the
         # names' own spelling.
         byline = find_byline(tree)
         metadata.author = normalize_authors(None, byline) if byline else None
         hints = replace(hints, bylines=(*read_author_markup(tree), *([byline] if byline else [])))
-    document = bare_extraction(
-        tree, url=url, with_metadata=False,
-        include_comments=options.include_comments, include_tables=options.include_tables,
-        include_formatting=True,  # keeps headings/emphasis for the markdown rendering
-        favor_precision=options.favor_precision, favor_recall=options.favor_recall,
-        deduplicate=False,  # trafilatura's dedup keeps state across pages
-        config=_trafilatura_config(options.min_extracted_size),
-    )
-    body = getattr(document, "body", None) if document is not None else None
-    # With formatting on, trafilatura's own .text is the markdown rendering of the body.
-    text = clean_text(xmltotxt(body, False)) if body is not None else None
-    markdown = (str(getattr(document, "text", None) or "").strip() or None) if text else None
+    listing = listing_text(region, options.min_extracted_size) if page_type == "listing" else None
+    text: str | None
+    markdown: str | None
+    if listing is not None:
+        text, markdown = listing
+    else:
+        document = bare_extraction(
+            tree, url=url, with_metadata=False,
+            include_comments=options.include_comments, include_tables=options.include_tables,
+            include_formatting=True,  # keeps headings/emphasis for the markdown rendering
+            favor_precision=options.favor_precision, favor_recall=options.favor_recall,
+            deduplicate=False,  # trafilatura's dedup keeps state across pages
+            config=_trafilatura_config(options.min_extracted_size),
+        )
+        body = getattr(document, "body", None) if document is not None else None
+        # With formatting on, trafilatura's own .text is the markdown rendering of the body.
+        text = clean_text(xmltotxt(body, False)) if body is not None else None
+        markdown = (str(getattr(document, "text", None) or "").strip() or None) if text else None
 
     def meta(name: str) -> Any:
         return getattr(metadata, name, None)
 
+    if is_article:
+        authors = pick_authors(clean_field(meta("author")), url, hints)
+        published = merge_dates(clean_field(meta("date")), hints.published)
+        modified = normalise_date(hints.modified)
+        categories = clean_list(meta("categories"))
+    else:
+        own = read_own_statements(tree, ld_objects, url, hints, page_type)
+        authors = clean_authors(list(own.author_names), url, hints)
+        published, modified = own.published, own.modified
+        categories = clean_list(list(hints.meta_sections))
     language = language_code(hints.html_lang) or language_code(content_language)
     if language is None and options.detect_language and text:
         language = detect_language(text)
     return Article(
+        page_type=page_type,
         text=text,
         markdown=markdown,
         title=pick_title(clean_field(meta("title")), url, hints),
-        authors=pick_authors(clean_field(meta("author")), url, hints),
-        published=merge_dates(clean_field(meta("date")), hints.published),
-        modified=normalise_date(hints.modified),
+        authors=authors,
+        published=published,
+        modified=modified,
         site_name=clean_field(meta("sitename")),
         description=clean_field(meta("description")),
         language=language,
         canonical_url=_absolute(hints.canonical, url),
         image=_absolute(clean_field(meta("image")), url),
-        tags=clean_list(meta("tags")),
-        categories=clean_list(meta("categories")),
+        tags=clean_list(meta("tags")),  # for a page that is not an article: its meta keywords and tags only
+        categories=categories,
     )

@@ -11,6 +11,7 @@ this module only to name its functions to the pool, and so never loads trafilatu
 from __future__ import annotations
 
 import contextlib
+import signal
 from dataclasses import dataclass
 
 from scraper.article import Article, ExtractionOptions
@@ -40,6 +41,17 @@ def warm_up() -> None:
     # file) must not break the pool, whose workers run this as their initializer.
     with contextlib.suppress(Exception):
         extract_page(_WARM_UP_PAGE, "https://warm-up.invalid/", ExtractionOptions(min_extracted_size=10))
+
+
+def init_worker() -> None:
+    """A pool worker's initializer: SIGINT ignored, then warm (at once, when forked from the warm forkserver).
+
+    A terminal's Ctrl-C reaches the workers too; the crawl process alone decides how to
+    stop, and a worker that died of it would break the pool.  Workers are born ignoring
+    SIGINT already (see ``scraper.pipelines.sigint_ignored``): this is the second line.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up()
 
 
 def extract_for_record(html: str | bytes, url: str, options: ExtractionOptions,

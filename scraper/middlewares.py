@@ -13,14 +13,19 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse
 from scrapy.spidermiddlewares.urllength import UrlLengthMiddleware
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
+from twisted.internet.defer import Deferred
 
 from scraper.access import read_access_signals, robots_txt_problem
 from scraper.extensions import ArchiveRun
 from scraper.records import WarcPointer
+from scraper.scope import url_key
 from scraper.storage.catalog import PreviousCapture
 from scraper.storage.warc import (
     IDENTICAL_PAYLOAD,
@@ -41,6 +46,7 @@ if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.http import Headers, Response
+    from scrapy.robotstxt import RobotParser
 
 # Twisted has already removed the transfer coding: the stored body is de-chunked, so
 # the header is kept under this name instead of contradicting the body.
@@ -134,8 +140,9 @@ class WarcCaptureMiddleware:
         if "dataloss" in response.flags:
             self._data_lost(request, response)
         previous: PreviousCapture | None = request.meta.get(PREVIOUS_META)
-        if previous is not None and previous.original_target_uri != response.url:
-            previous = None  # redirected elsewhere: not the capture the condition was about
+        if previous is not None and previous.original_target_uri != response.url and (
+                url_key(previous.original_target_uri) != url_key(response.url)):
+            previous = None  # a redirect hop, or redirected elsewhere: not the capture the condition was about
         try:
             capture = self._write(exchange, response, previous)
         except OSError as exc:  # a full disk: the crawl stops, what was written stays
@@ -330,6 +337,31 @@ class BoundedHttpCompressionMiddleware(HttpCompressionMiddleware):
         if self.crawler is not None:
             ArchiveRun.of(self.crawler).warn(f"{response.url}: {message}")
         return BodyNotDecoded(message)
+
+
+class RobotsTxtForEveryRequest(RobotsTxtMiddleware):
+    """Scrapy's RobotsTxtMiddleware, checking every request, not only the first one to a host.
+
+    In Scrapy 2.19 the requests that arrive while a host's robots.txt is being fetched all
+    await one shared Deferred; awaiting a Deferred takes its result, so the first of them
+    gets the parser and the others get None, which the middleware reads as "allow
+    everything".  Here each waiter awaits a Deferred of its own, fired with the parser (or
+    with None, as before, when robots.txt could not be had).  It reads the middleware's
+    private ``_parsers`` table: pyproject.toml bounds Scrapy's version for that.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if not isinstance(pending, Deferred):
+            return await super().robot_parser(request)  # known, or this request fetches robots.txt
+        own: Deferred[RobotParser | None] = Deferred()
+
+        def relay(parser: RobotParser | None) -> RobotParser | None:
+            own.callback(parser)
+            return parser  # passed on to the next waiter, not taken
+
+        pending.addCallback(relay)
+        return await maybe_deferred_to_future(own)
 
 
 class UrlLengthLimit(UrlLengthMiddleware):

@@ -6,10 +6,16 @@ Thin: the work is done by the pure modules (extraction, records, storage).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
-from concurrent.futures import Executor, ProcessPoolExecutor
+import signal
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import forkserver, resource_tracker
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
@@ -18,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.article import ExtractionOptions
 from scraper.extensions import ArchiveRun
-from scraper.extraction_worker import ExtractedPage, extract_for_record, warm_up
+from scraper.extraction_worker import ExtractedPage, extract_for_record, init_worker
 from scraper.items import PageItem
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, current_extractor, record_for_capture
 from scraper.scope import url_key
@@ -41,11 +47,53 @@ def options_from_settings(crawler: Crawler) -> ExtractionOptions:
     )
 
 
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored, and held back from this process, while a child process is started.
+
+    A terminal's Ctrl-C is SIGINT to the whole process group: the extraction pool's
+    forkserver and workers get it too, and must not die of it (the crawl process alone
+    decides how to stop).  An ignored SIGINT stays ignored across fork and exec, and Python
+    leaves it so at start-up: the forkserver is born ignoring it (its slow preload
+    included), and its workers, which get back the disposition it started with, too.
+    Blocked meanwhile, a SIGINT that arrives is not lost to this process: it is delivered
+    to the crawl's own handler once that is back.
+    """
+    handler = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        # Only the main thread may set handlers, and one set outside Python could not be put back:
+        # the forkserver's preload and the workers' initializer ignore SIGINT themselves.
+        yield
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def start_forkserver() -> None:
+    """The extraction pool's forkserver, started ignoring SIGINT (a no-op while it runs)."""
+    # Its resource tracker first, on its own: it blocks SIGINT while it starts, then unblocks it,
+    # which inside sigint_ignored() would let a Ctrl-C through to be ignored, and lost.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    with sigint_ignored():
+        forkserver.ensure_running()
+
+
 class ExtractPipeline:
     """Runs trafilatura on HTML pages in a process pool, so the crawl never waits on it.
 
     The reactor awaits each extraction; Scrapy's scraper slot limits how many
-    responses are in flight, which is the back-pressure on the pool.
+    responses are in flight, which is the back-pressure on the pool.  A pool whose
+    worker died (the OOM killer, a kill -9) is broken for good: it is replaced, and the
+    page tried once more.
     """
 
     def __init__(self, crawler: Crawler, workers: int) -> None:
@@ -54,8 +102,15 @@ class ExtractPipeline:
         self.workers = workers
         self.recycle_after = crawler.settings.getint("EXTRACT_RECYCLE_AFTER")
         self.submitted = 0  # pages given to the current pool
-        self.executor: Executor | None = self._new_pool() if workers > 0 else None
+        # Started when the spider opens: here the crawl is being set up, with SIGINT held back.
+        self.executor: ProcessPoolExecutor | None = None
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    def spider_opened(self) -> None:
+        if self.workers > 0 and self.executor is None:
+            # Now, not with the first page: the forkserver warms up while robots.txt and the first pages are fetched.
+            self.executor = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: never fork the reactor's process with its threads and sockets.  The
@@ -64,9 +119,10 @@ class ExtractPipeline:
         # Set before the forkserver starts; a later pool in the same process reuses it.
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["scraper.extraction_preload"])
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=warm_up, mp_context=context)
+        start_forkserver()  # its workers start with the pool's first page, forked from it
+        return ProcessPoolExecutor(max_workers=self.workers, initializer=init_worker, mp_context=context)
 
-    def _pool(self) -> Executor:
+    def _pool(self) -> ProcessPoolExecutor:
         """The pool for the next page: a fresh one every EXTRACT_RECYCLE_AFTER pages.
 
         A worker's memory creeps up over tens of thousands of pages (lxml and the libraries'
@@ -74,12 +130,24 @@ class ExtractPipeline:
         milliseconds.  (ProcessPoolExecutor's own max_tasks_per_child hangs on Python 3.11.)
         The old pool finishes the pages it was given, then its workers exit.
         """
-        assert self.executor is not None
-        if self.recycle_after > 0 and self.submitted >= self.recycle_after:
+        if self.executor is None:
+            self.executor = self._new_pool()
+        elif self.recycle_after > 0 and self.submitted >= self.recycle_after:
             old, self.executor, self.submitted = self.executor, self._new_pool(), 0
             old.shutdown(wait=False)
         self.submitted += 1
         return self.executor
+
+    def _replace_broken(self, pool: ProcessPoolExecutor) -> None:
+        """The first page to find ``pool`` broken replaces it; the others go on with the new one."""
+        if pool is not self.executor:
+            return
+        ArchiveRun.of(self.crawler).warn("an extraction worker died (out of memory? killed?): new workers "
+                                         "took over, and the pages it had were tried again")
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value("scraper/extraction/pools_replaced")
+        self.executor, self.submitted = self._new_pool(), 0
+        pool.shutdown(wait=False, cancel_futures=True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
@@ -107,11 +175,24 @@ class ExtractPipeline:
 
     async def _extract(self, item: PageItem) -> ExtractedPage:
         assert item.html is not None
-        if self.executor is None:
+        if self.workers <= 0:
             return extract_for_record(item.html, item.capture.url, self.options, item.content_language)
-        future = self._pool().submit(extract_for_record, item.html, item.capture.url, self.options,
-                                     item.content_language)
-        return await asyncio.wrap_future(future)
+        try:
+            return await self._in_pool(item)
+        except BrokenProcessPool:
+            # Tried once more on fresh workers; if the page itself kills them, it fails alone.
+            return await self._in_pool(item)
+
+    async def _in_pool(self, item: PageItem) -> ExtractedPage:
+        assert item.html is not None
+        pool = self._pool()
+        try:
+            future = pool.submit(extract_for_record, item.html, item.capture.url, self.options,
+                                 item.content_language)
+            return await asyncio.wrap_future(future)
+        except BrokenProcessPool:
+            self._replace_broken(pool)
+            raise
 
     def spider_closed(self) -> None:
         if self.executor is not None:
@@ -175,7 +256,8 @@ class RecordPipeline:
         self.run.warc.write_metadata(metadata_uri(capture.url), capture.warc.record_id,
                                      line.rstrip("\n").encode("utf-8"), PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
         self.run.warc.flush()
-        entry = NewCapture(url_key(capture.requested_url), record, etag=item.catalog.get("etag"),
+        # Under the page's own URL (after redirects): one page, one history of versions.
+        entry = NewCapture(url_key(capture.url), record, etag=item.catalog.get("etag"),
                            last_modified=item.catalog.get("last_modified"),
                            warc_date=item.catalog.get("warc_date", ""),
                            original=item.catalog.get("original", {}), record_json=line.rstrip("\n"))

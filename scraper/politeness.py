@@ -1,8 +1,11 @@
-"""Politeness components: robots.txt Crawl-delay, Retry-After, body size and crawl limits.
+"""Politeness components: robots.txt Crawl-delay, Retry-After, body size and crawl limits, stopping.
 
 Scrapy's RobotsTxtMiddleware obeys Allow/Disallow but ignores Crawl-delay, and its
 RetryMiddleware retries a 429 or 503 at once whatever Retry-After says; these fill
 those gaps by raising the per-host download slot's delay.
+
+A stopping crawl sends nothing more: Scrapy would first send every request waiting for its
+host's delay (:class:`StoppableDownloader`, :func:`stop_now`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.core.downloader import Downloader
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
-from scrapy.exceptions import NotConfigured, StopDownload
+from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
+from scrapy.extensions.closespider import CloseSpider
 from scrapy.utils.defer import _schedule_coro
+from twisted.python.failure import Failure
 
-from scraper.extensions import ArchiveRun
+from scraper.extensions import ArchiveRun, CrawlProgress
 from scraper.middlewares import MAXSIZE_LIFTED
 
 if TYPE_CHECKING:
@@ -204,4 +210,97 @@ class CrawlLimits:
         if self.received >= self.max_bytes and not self.closing and self.crawler.engine is not None:
             self.closing = True
             ArchiveRun.of(self.crawler).warn(f"--max-bytes reached ({self.received:,} bytes downloaded): stopping")
+            stop_now(self.crawler, "--max-bytes reached")
             _schedule_coro(self.crawler.engine.close_spider_async(reason="max_bytes"))
+
+
+# -- stopping at once ----------------------------------------------------------------------------------
+# Scrapy's downloader and CloseSpider are extended through private parts (Downloader._enqueue_request and
+# _download, Slot.queue and Slot.transferring, CloseSpider._close_spider): pyproject.toml bounds Scrapy's version.
+
+class NotSent(IgnoreRequest):
+    """A request the crawl stopped before sending.
+
+    Not a failure: it is in the frontier journal (``frontier.jsonl``) without a page record,
+    so ``scraper crawl --resume`` sends it.  The spider's errbacks pass over it in silence.
+    """
+
+
+class StoppableDownloader(Downloader):
+    """Scrapy's downloader (``DOWNLOADER``), able to stop sending at once.
+
+    A host's requests wait in its slot's queue for the host's delay: fifteen of them behind
+    a robots.txt ``Crawl-delay: 2`` are half a minute, and Scrapy sends them all before a
+    stopping crawl can close.  :meth:`stop_sending` drops them instead, so only the requests
+    already on the wire (one per host) finish.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.sending = True
+
+    def in_flight(self) -> int:
+        """Requests sent and not answered yet."""
+        return sum(len(slot.transferring) for slot in self.slots.values())
+
+    def stop_sending(self) -> int:
+        """Drop every request waiting for its host's turn and refuse any later one; returns how many were dropped."""
+        self.sending = False
+        waiting = [entry for slot in self.slots.values() for entry in slot.queue]
+        for slot in self.slots.values():
+            slot.queue.clear()
+        for request, queued in waiting:  # each fails its own download, as a request refused by a middleware does
+            queued.errback(Failure(NotSent(f"not sent, the crawl is stopping: {request.url}")))
+        return len(waiting)
+
+    async def _enqueue_request(self, request: Request) -> Response:
+        # Requests still reach the downloader after the stop: those that were waiting for a host's
+        # robots.txt, or for the address guard.  They are not sent either.
+        if not self.sending:
+            raise NotSent(f"not sent, the crawl is stopping: {request.url}")
+        return await super()._enqueue_request(request)
+
+    async def _download(self, slot: Slot, request: Request) -> Response:
+        # A host without a delay lets its whole queue go at once, each request to start its transfer
+        # a moment later: one that has not started when the crawl stops is not sent.
+        if not self.sending:
+            raise NotSent(f"not sent, the crawl is stopping: {request.url}")
+        return await super()._download(slot, request)
+
+
+def stop_now(crawler: Crawler, cause: str = "", *, again: str | None = None) -> None:
+    """Stop sending requests at once, and say so on stderr with what is still on the wire.
+
+    Called for every stop that closes the crawl: the first Ctrl-C or SIGTERM (``again`` says
+    how to stop at once), ``--max-time`` and Scrapy's other CLOSESPIDER_* limits, ``--max-bytes``.
+    The first stop is said; a later one only if it is a signal (a Ctrl-C during a --max-time stop
+    learns how to stop at once).
+    """
+    engine = crawler.engine
+    downloader = engine.downloader if engine is not None else None
+    if not isinstance(downloader, StoppableDownloader):  # before the engine exists, or another downloader
+        CrawlProgress.notice(crawler, f"scraper: stopping{f' ({cause})' if cause else ''}"
+                                      + (f"; {again}" if again else ""))
+        return
+    first = downloader.sending
+    dropped = downloader.stop_sending()
+    if crawler.stats is not None and dropped:
+        crawler.stats.inc_value("scraper/stop/not_sent", dropped)
+    if first or again:
+        in_flight = downloader.in_flight()
+        CrawlProgress.notice(crawler, f"scraper: stopping{f' ({cause})' if cause else ''}: {in_flight} "
+                                      f"request{'' if in_flight == 1 else 's'} in flight"
+                                      + (f"; {again}" if again else ""))
+
+
+class CloseSpiderAtOnce(CloseSpider):
+    """Scrapy's CloseSpider (``CLOSESPIDER_TIMEOUT`` is ``--max-time``), stopping as a signal does: at once, saying so.
+
+    So ``--max-time`` ends the crawl within one request per host of its limit, not after the
+    requests queued behind each host's delay.
+    """
+
+    def _close_spider(self, reason: str) -> None:
+        timeout = self.close_on.get("timeout")
+        stop_now(self.crawler, f"--max-time {timeout:g}s reached" if reason == "closespider_timeout" else reason)
+        super()._close_spider(reason)

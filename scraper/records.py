@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,6 +91,7 @@ class PageRecord:
     access: dict[str, list[str]]
     depth: int
     referrer: str | None
+    page_type: str | None  # article | listing | other; None when not extracted (and absent from older records)
     title: str | None
     authors: list[str]
     published: str | None
@@ -125,6 +126,8 @@ class PageRecord:
 
 
 KEY_FIELDS = ("text", "title", "authors", "published", "modified")
+# The revisit_profile of a capture the server answered with 304 Not Modified.
+NOT_MODIFIED = "server-not-modified"
 
 
 def simhash(text: str | None) -> str | None:
@@ -167,7 +170,8 @@ def fingerprint_text(text: str | None) -> TextFingerprint:
 
 def article_from_record(record: dict[str, Any]) -> Article:
     """The article fields of an earlier record (a revisit's content is its original's)."""
-    return Article(text=record.get("text"), markdown=record.get("markdown"), title=record.get("title"),
+    return Article(page_type=record.get("page_type"),  # absent from records written before it existed
+                   text=record.get("text"), markdown=record.get("markdown"), title=record.get("title"),
                    authors=list(record.get("authors") or []), published=record.get("published"),
                    modified=record.get("modified"), site_name=record.get("site_name"),
                    description=record.get("description"), language=record.get("language"),
@@ -223,6 +227,7 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         access=capture.access or {"x_robots_tag": [], "meta_robots": []},
         depth=capture.depth,
         referrer=capture.referrer,
+        page_type=art.page_type,
         title=art.title,
         authors=list(art.authors),
         published=art.published,
@@ -263,12 +268,20 @@ def record_for_capture(crawl_id: str, capture: Capture, article: Article | None,
     """The page record of a capture, as the crawl and ``scraper reextract`` both build it.
 
     A revisit has no payload of its own: unless its original's payload was extracted
-    (``article``), its content is that of ``previous``, as extracted then.
+    (``article``), its content is that of ``previous``, as extracted then.  A revisit of a
+    304 also reports the status and content type of ``previous`` (the original's).
     """
     if capture.record_kind == "revisit" and article is None and previous is not None:
         article = article_from_record(previous)
         extractor = previous.get("extractor") or extractor
         fingerprint = None  # it described no text; the previous record's text is used
+    if capture.revisit_profile == NOT_MODIFIED and previous is not None and previous.get("status"):
+        # A 304 says "what you have is still current": the page is the original, and so are its
+        # status and media type, which is also what the WARC revisit's HTTP block says (the
+        # original's status line and headers; the 304 itself is kept beside it in a metadata
+        # record).  record_kind and revisit_profile say it was a revisit.  A 304 carries no
+        # Content-Type of its own: left as it came, filters for 200 or text/html lost the page.
+        capture = replace(capture, status=int(previous["status"]), content_type=previous.get("content_type"))
     return build_page_record(crawl_id, capture, article, extractor, previous=previous, fingerprint=fingerprint)
 
 
@@ -293,6 +306,24 @@ def _join_names(names: list[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _same_words(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def body_without_headline(body: str, title: str | None) -> str:
+    """The body without its first line when that line is the title.
+
+    The main text usually starts with the page's ``<h1>`` (as a line of text, or a ``#``
+    heading in Markdown), and the document shows the title already.  A body that starts
+    with anything else is left whole.
+    """
+    body = body.strip()
+    first, _, rest = body.partition("\n")
+    if title and _same_words(first.strip().lstrip("#"), title):
+        return rest.strip()
+    return body
+
+
 def render_markdown(record: dict[str, Any]) -> str:
     """An archived article document: title, byline, date, body, original URL."""
     lines: list[str] = [f"# {record.get('title') or record.get('url')}", ""]
@@ -302,10 +333,7 @@ def render_markdown(record: dict[str, Any]) -> str:
         lines += [f"Published {record['published']}", ""]
     if record.get("modified"):
         lines += [f"Updated {record['modified']}", ""]
-    body = (record.get("markdown") or record.get("text") or "").strip()
-    first, _, rest = body.partition("\n")
-    if record.get("title") and first.lstrip("# ").strip() == record["title"]:
-        body = rest.strip()  # the page's own headline is already the document's title
+    body = body_without_headline(record.get("markdown") or record.get("text") or "", record.get("title"))
     if body:
         lines += [body, ""]
     lines += [f"Original url: {record.get('url')}"]
@@ -313,5 +341,7 @@ def render_markdown(record: dict[str, Any]) -> str:
 
 
 def render_text(record: dict[str, Any]) -> str:
-    parts = [record.get("title") or "", record.get("text") or ""]
+    """The title, a blank line, then the body text (without the title again)."""
+    title = record.get("title")
+    parts = [title or "", body_without_headline(record.get("text") or "", title)]
     return "\n\n".join(p for p in parts if p).strip() + "\n"

@@ -326,9 +326,16 @@ class Reextractor:
         return target if written else None
 
     def _page_records(self, crawl: CrawlLayout) -> Iterator[dict[str, Any]]:
+        # A resume that extracted a page whose extraction had not run wrote a second page record
+        # for the same response (scraper.resume): the page is re-extracted once.
+        responses: set[str] = set()
         for path in warc_files(crawl):
             try:
-                yield from stored_page_records(path)
+                for stored in stored_page_records(path):
+                    response = str((stored.get("warc") or {}).get("record_id"))
+                    if response not in responses:
+                        responses.add(response)
+                        yield stored
             except Exception:  # a damaged file: what came before the damage is kept
                 self.tally.skip(f"unreadable WARC file {path.name} (run `scraper verify`)")
 

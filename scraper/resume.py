@@ -11,36 +11,90 @@ Pure (no Scrapy).  A crawl killed at any moment leaves, in its folder:
 Writes are ordered so that each later file only names what the earlier ones hold: WARC
 records are flushed before the page record that points at them, and a page's catalog
 journal line is written before its page record.  :func:`prepare_resume` repairs the torn
-ends, drops any page record whose WARC records are not on disk, adds to the catalog the
-captures it misses, and returns what was done and what is still to fetch.
+ends, drops any page record whose WARC records are not on disk, extracts the pages whose
+extraction did not run, adds to the catalog the captures it misses, and returns what was
+done and what is still to fetch.
+
+A crawl whose last run went to its natural end (:func:`finished_crawl`) is not resumed:
+there is nothing left to do.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scraper import __version__
+from scraper import settings as defaults
+from scraper.article import ExtractionOptions
+from scraper.records import PAGE_RECORD_CONTENT_TYPE
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, NewCapture
 from scraper.storage.journal import CATALOG_PENDING_FILE, FrontierState, read_frontier, read_lines
 from scraper.storage.jsonl import dumps_line, iter_jsonl
-from scraper.storage.layout import PAGES_FILE
+from scraper.storage.layout import MANIFEST_FILE, PAGES_FILE, CrawlLayout
 from scraper.storage.repair import repair_crawl_dir
-from scraper.storage.verify import is_warc_name
+from scraper.storage.verify import is_open_warc_name, is_warc_name
+from scraper.storage.warc import OPEN_SUFFIX, WarcFileWriter, metadata_uri
 
 _SERIAL = re.compile(r"-(\d{5,})-[^-]*\.warc(?:\.gz)?$")
+JOB_FILE = "crawl.json"  # the settings the crawl was started with (written by the crawl's ArchiveRun)
 
 
 class ResumeError(Exception):
     """The crawl cannot be resumed (no such crawl, already finished, damage repair cannot fix)."""
 
 
+@dataclass(frozen=True)
+class FinishedCrawl:
+    """A crawl whose last run went to its natural end: resuming it has nothing to do."""
+
+    crawl_id: str
+    finished_at: str | None
+
+    def describe(self) -> str:
+        when = f" at {self.finished_at}" if self.finished_at else ""
+        return f"crawl {self.crawl_id} already finished{when}: nothing to resume"
+
+
+def finished_crawl(directory: Path) -> FinishedCrawl | None:
+    """The crawl in ``directory`` if its last run finished (manifest ``finish_reason: finished``).
+
+    Every other end is resumable: stopped by Ctrl-C or SIGTERM (``shutdown``), a full disk
+    (``archive_write_error``), a limit of the run (``--max-time``, ``--max-bytes``), or killed:
+    no manifest, or one left by an earlier run.  A later run always writes a WARC file before
+    anything else, so a manifest that does not list every WARC file of the folder is older
+    than the last run.
+    """
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("finish_reason") != "finished":
+        return None
+    listed = set(manifest.get("warc_files") or [])
+    on_disk = {p.name.removesuffix(OPEN_SUFFIX) for p in directory.iterdir()
+               if is_warc_name(p.name) or is_open_warc_name(p.name)}
+    if not on_disk <= listed:
+        return None
+    return FinishedCrawl(str(manifest.get("crawl_id") or directory.name), manifest.get("finished_at"))
+
+
+def led_to(record: dict[str, Any]) -> set[str]:
+    """The url_keys of every URL that led to a recorded page: requested, each redirect hop, final."""
+    urls = [record.get("requested_url"), *(record.get("redirects") or []), record.get("url")]
+    return {url_key(u) for u in urls if u}
+
+
 @dataclass
 class ResumeState:
-    done_keys: set[str]  # url_key of the requested URL of every page with a page record
+    done_keys: set[str]  # url_key of every URL that led to a page with a page record (see led_to)
     frontier: FrontierState
     warc_files: list[str]  # the crawl's closed WARC files, oldest first
     last_serial: int  # the highest serial number of its WARC files: new files number on from it
@@ -63,6 +117,20 @@ def _record_on_disk(directory: Path, record: dict[str, Any], sizes: dict[str, in
     return sizes[name] >= 0 and int(warc.get("offset", 0)) + int(warc.get("length", 0)) <= sizes[name]
 
 
+def _write_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(dumps_line(r) for r in records)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _rewrite_pages(pages: Path, records: list[dict[str, Any]]) -> None:
+    """``pages.jsonl`` with these records, replaced at once (a temporary file, then a rename)."""
+    tmp = pages.with_name(PAGES_FILE + ".tmp")
+    _write_lines(tmp, records)
+    os.replace(tmp, pages)
+
+
 def _keep_records_on_disk(directory: Path, notes: list[str]) -> list[dict[str, Any]]:
     """Page records whose WARC records are on disk; the others move to a sidecar file."""
     pages = directory / PAGES_FILE
@@ -74,18 +142,88 @@ def _keep_records_on_disk(directory: Path, notes: list[str]) -> list[dict[str, A
         (kept if _record_on_disk(directory, record, sizes) else dropped).append(record)
     if dropped:
         sidecar = pages.with_name(f"{PAGES_FILE}.dropped-{len(records)}")
-        with open(sidecar, "w", encoding="utf-8") as fh:
-            fh.writelines(dumps_line(r) for r in dropped)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp = pages.with_name(PAGES_FILE + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.writelines(dumps_line(r) for r in kept)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, pages)
+        _write_lines(sidecar, dropped)
+        _rewrite_pages(pages, kept)
         notes.append(f"{pages}: {len(dropped)} page record(s) without their WARC records moved to {sidecar.name}")
     return kept
+
+
+def _job_settings(directory: Path) -> dict[str, Any]:
+    try:
+        settings = json.loads((directory / JOB_FILE).read_text(encoding="utf-8")).get("settings")
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def _setting_bool(settings: dict[str, Any], name: str) -> bool:
+    """A boolean setting as Scrapy's ``getbool`` reads it (``-s NAME=0``, ``false``, ``False``)."""
+    value = settings.get(name, getattr(defaults, name))
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "")
+    return bool(value)
+
+
+def _not_extracted(record: dict[str, Any]) -> bool:
+    """An HTML 2xx response whose extraction did not run (the worker pool was broken, or old code).
+
+    Extraction gives every HTML page it reads an ``extractor``, with or without text; a
+    record with neither was never extracted.  Whether it is HTML is settled by its WARC record.
+    """
+    content_type = record.get("content_type")
+    return (record.get("text") is None and record.get("extractor") is None
+            and record.get("record_kind", "response") == "response"
+            and 200 <= int(record.get("status") or 0) < 300
+            and (content_type is None or "html" in str(content_type)))
+
+
+def _extract_missing(directory: Path, crawl_id: str, catalog: Catalog, records: list[dict[str, Any]],
+                     last_serial: int, notes: list[str]) -> list[dict[str, Any]]:
+    """Extract the pages whose extraction did not run, from their WARC response records.
+
+    The corrected records go, in this order, into a new WARC file of their own (metadata
+    records, as the crawl writes them: the WARC alone stays complete), into the catalog rows
+    of this crawl, and into ``pages.jsonl``.  A resume killed half way finds the JSONL
+    records still without text and does it again.
+    """
+    settings = _job_settings(directory)
+    wanted = [i for i, record in enumerate(records) if _not_extracted(record)]
+    if not wanted or not _setting_bool(settings, "EXTRACT_ENABLED"):
+        return records
+    from scraper.reextract import Reextractor  # loads trafilatura: only when there is something to extract
+
+    options = ExtractionOptions(
+        favor_precision=_setting_bool(settings, "EXTRACT_FAVOR_PRECISION"),
+        favor_recall=_setting_bool(settings, "EXTRACT_FAVOR_RECALL"),
+        min_extracted_size=int(settings.get("EXTRACT_MIN_TEXT_SIZE", defaults.EXTRACT_MIN_TEXT_SIZE)))
+    layout = CrawlLayout(directory.parent.parent, crawl_id)
+    reextractor = Reextractor(layout.root, catalog, options=options)
+    fixed: dict[int, dict[str, Any]] = {}
+    for i in wanted:
+        record = reextractor.reextract(layout, records[i])
+        if record is not None and record.get("extractor") is not None:
+            fixed[i] = record
+    if len(fixed) < len(wanted):
+        notes.append(f"{len(wanted) - len(fixed)} page record(s) without extracted text could not be extracted "
+                     f"from their WARC records (not HTML after all, or extraction failed); kept as they are")
+    if not fixed:
+        return records
+    writer = WarcFileWriter(directory, prefix=str(settings.get("ARCHIVE_WARC_PREFIX") or defaults.ARCHIVE_WARC_PREFIX),
+                            serial_start=last_serial,
+                            info={"crawl-id": crawl_id, "software": f"scraper/{__version__}", "isPartOf": crawl_id,
+                                  "description": "page records extracted again by a resume of the crawl: each "
+                                                 "replaces the record of its response that had no extracted text"})
+    now = datetime.now(UTC)
+    for record in fixed.values():
+        writer.write_metadata(metadata_uri(record["url"]), record["warc"]["record_id"],
+                              dumps_line(record).rstrip("\n").encode("utf-8"), PAGE_RECORD_CONTENT_TYPE, now)
+    writer.close()
+    catalog.replace_records(crawl_id, list(fixed.values()))
+    repaired = [fixed.get(i, record) for i, record in enumerate(records)]
+    _rewrite_pages(directory / PAGES_FILE, repaired)
+    notes.append(f"{len(fixed)} page record(s) whose extraction had not run extracted from their WARC records: "
+                 f"replaced in {PAGES_FILE} and the catalog, and written to {writer.closed_files[0]}")
+    return repaired
 
 
 def _complete_catalog(directory: Path, crawl_id: str, catalog: Catalog, records: list[dict[str, Any]],
@@ -100,7 +238,7 @@ def _complete_catalog(directory: Path, crawl_id: str, catalog: Catalog, records:
             continue
         line = pending.get(record_id, {})
         missing.append(NewCapture(
-            str(line.get("url_key") or url_key(record["requested_url"])), record, etag=line.get("etag"),
+            str(line.get("url_key") or url_key(record["url"])), record, etag=line.get("etag"),
             last_modified=line.get("last_modified"), warc_date=str(line.get("warc_date") or ""),
             original=line.get("original") or record.get("refers_to") or {}))
     if missing:
@@ -113,16 +251,24 @@ def prepare_resume(directory: Path, crawl_id: str, catalog: Catalog) -> ResumeSt
     """Call with the crawl folder's lock held (:func:`~scraper.storage.layout.lock_crawl`)."""
     if not directory.is_dir():
         raise ResumeError(f"no crawl {crawl_id} in {directory.parent.parent} (no folder {directory})")
+    finished = finished_crawl(directory)
+    if finished is not None:
+        raise ResumeError(finished.describe())
     repairs = repair_crawl_dir(directory, check_lock=False)
     refused = [repair for repair in repairs if repair.refused is not None]
     if refused:
         raise ResumeError(f"{refused[0].describe()} (scraper verify tells more)")
     notes = [repair.describe() for repair in repairs if repair.changed]
     records = _keep_records_on_disk(directory, notes)
+    last_serial = max((_warc_serial(p.name) for p in directory.iterdir() if is_warc_name(p.name)), default=0)
+    records = _extract_missing(directory, crawl_id, catalog, records, last_serial, notes)
     _complete_catalog(directory, crawl_id, catalog, records, notes)
     warc_files = sorted((p.name for p in directory.iterdir() if is_warc_name(p.name)), key=_warc_serial)
+    done_keys: set[str] = set()
+    for record in records:
+        done_keys |= led_to(record)
     return ResumeState(
-        done_keys={url_key(r["requested_url"]) for r in records},
+        done_keys=done_keys,
         frontier=read_frontier(directory),
         warc_files=warc_files,
         last_serial=max((_warc_serial(n) for n in warc_files), default=0),

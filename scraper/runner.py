@@ -15,6 +15,7 @@ from scrapy.settings import Settings
 from twisted.python.failure import Failure
 
 from scraper.extensions import ArchiveRun
+from scraper.politeness import stop_now
 from scraper.spiders.archive import ArchiveSpider
 from scraper.storage.layout import ArchiveRootError, CrawlLayout, write_json_atomically
 
@@ -91,14 +92,30 @@ class SignalRecordingProcess(CrawlerProcess):
 
     Scrapy's own handlers do the work: the first signal stops gracefully (requests in
     flight finish, the spider closes, files are closed), a second one stops the reactor
-    at once; :func:`run_crawl` then closes what is still open.
+    at once; :func:`run_crawl` then closes what is still open.  The first signal also
+    stops sending at once and says so (:func:`~scraper.politeness.stop_now`): requests
+    waiting for their host's delay are not sent, and --resume sends them.
     """
 
     stop_signal: int | None = None
 
     def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        from twisted.internet import reactor
+
         self.stop_signal = self.stop_signal or signum
+        # Nothing may be written or sent from a signal handler: the reactor does it, first thing,
+        # before Scrapy's graceful stop (queued next) starts waiting for what is in progress.
+        reactor.callFromThread(self._stop_sending, signum)
         super()._signal_shutdown(signum, frame)
+
+    def _stop_sending(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if signum == signal.SIGINT:
+            cause, again = "", "Ctrl-C again to stop now"
+        else:
+            cause, again = name, f"{name} again to stop now"
+        for crawler in list(self.crawlers):
+            stop_now(crawler, cause, again=again)
 
     def _signal_kill(self, signum: int, frame: Any) -> None:
         self.stop_signal = self.stop_signal or signum
@@ -137,6 +154,12 @@ def run_crawl(settings: Settings) -> CrawlResult:
         # Ctrl-C before Scrapy's own handlers were installed: still close what was opened.
         _close_if_open(crawler, "shutdown")
         raise
+    if process.stop_signal is not None:
+        # Stopped by a signal, and stopping is quick now: a second Ctrl-C meant as "stop now" can come
+        # after the crawl has stopped.  What is left (closing, the summary) is short and must not be cut;
+        # and as Python exits it gives back SIGINT's default action, which would kill it (exit -2, not 130).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if setup_errors:
         raise setup_errors[0]
     run = ArchiveRun.existing(crawler)

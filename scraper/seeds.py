@@ -35,32 +35,57 @@ class InvalidSeed(ValueError):
 
 def validate_url(raw: str) -> str:
     """Return the URL if it is an absolute http(s) URL with a host, else raise InvalidSeed."""
+    return _validated(raw, raw)
+
+
+def _validated(raw: str, typed: str) -> str:
+    """:func:`validate_url` of ``raw``; messages quote ``typed``, what the person wrote."""
     url = raw.strip()
     if not url:
         raise InvalidSeed("empty URL")
     if any(ch.isspace() for ch in url):
-        raise InvalidSeed(f"invalid URL {raw!r}: contains white space")
+        raise InvalidSeed(f"invalid URL {typed!r}: contains white space")
     if any(unicodedata.category(ch) == "Cc" for ch in url):  # urlsplit() would skip a leading one
-        raise InvalidSeed(f"invalid URL {raw!r}: contains a control character")
+        raise InvalidSeed(f"invalid URL {typed!r}: contains a control character")
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
-        raise InvalidSeed(f"invalid URL {raw!r}: {exc}") from None
+        raise InvalidSeed(f"invalid URL {typed!r}: {exc}") from None
     if _misplaced_bracket(parts.netloc):
-        raise InvalidSeed(f"invalid URL {raw!r}: Invalid IPv6 URL")
+        raise InvalidSeed(f"invalid URL {typed!r}: Invalid IPv6 URL")
     if parts.scheme.lower() not in SCHEMES:
         if not parts.scheme or "." in parts.scheme or not parts.netloc:
-            raise InvalidSeed(f"invalid URL {raw!r}: give an absolute URL starting with http:// or https://")
-        raise InvalidSeed(f"invalid URL {raw!r}: scheme {parts.scheme!r} is not supported (http, https)")
+            raise InvalidSeed(f"invalid URL {typed!r}: give an absolute URL starting with http:// or https://")
+        raise InvalidSeed(f"invalid URL {typed!r}: scheme {parts.scheme!r} is not supported (http, https)")
     if not parts.hostname:
-        raise InvalidSeed(f"invalid URL {raw!r}: no host name")
+        raise InvalidSeed(f"invalid URL {typed!r}: no host name")
     # w3lib (so Scrapy, and url_key) reads '\\' as '/', and IDNA maps some characters to a space ('¨' -> ' ̈').
     if "\\" in parts.netloc or any(ch.isspace() for ch in unicodedata.normalize("NFKC", parts.hostname)):
-        raise InvalidSeed(f"invalid URL {raw!r}: invalid host name {parts.hostname!r}")
+        raise InvalidSeed(f"invalid URL {typed!r}: invalid host name {parts.hostname!r}")
     if port == 0:
-        raise InvalidSeed(f"invalid URL {raw!r}: port 0")
+        raise InvalidSeed(f"invalid URL {typed!r}: port 0")
     return url
+
+
+# "name:" at the start of a URL: a scheme, unless what follows the colon is a port ("localhost:8080/x").
+_SCHEME_PREFIX = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_HOST_AND_PORT = re.compile(r"[^/?#@\[\]:]+:\d+(?:[/?#]|$)")
+
+
+def seed_url(raw: str) -> str:
+    """A URL as a person types it: :func:`validate_url`, after taking one without a scheme as ``https://``.
+
+    ``example.com/news/``, ``localhost:8080/x``, ``127.0.0.1/x``, ``[::1]:8080/`` and ``//a.test/`` get
+    ``https://`` in front, quietly (the README says so): the scheme a browser's address bar would try
+    first.  A URL with any other scheme (``ftp:``, ``mailto:``, ``javascript:``) is still refused.
+    """
+    text = raw.strip()
+    if text.startswith("//"):
+        text = "https:" + text
+    elif text and (not _SCHEME_PREFIX.match(text) or _HOST_AND_PORT.match(text)):
+        text = "https://" + text
+    return _validated(text, raw)  # an error quotes what was typed, not our https:// guess
 
 
 def _misplaced_bracket(netloc: str) -> bool:
@@ -75,7 +100,8 @@ def _misplaced_bracket(netloc: str) -> bool:
 def parse_seed_lines(lines: Iterable[str]) -> list[str]:
     """URLs from the lines of a seed list, in order, without comments or blanks.
 
-    Raises InvalidSeed naming the line of the first URL that is not valid.
+    Each URL is read by :func:`seed_url` (no scheme: ``https://``).  Raises InvalidSeed naming the
+    line of the first URL that is not valid.
     """
     urls: list[str] = []
     for number, line in enumerate(lines, start=1):
@@ -85,7 +111,7 @@ def parse_seed_lines(lines: Iterable[str]) -> list[str]:
         # "URL  # note": a comment needs white space before it, since '#' also starts a fragment.
         text = _INLINE_COMMENT.split(text, maxsplit=1)[0]
         try:
-            urls.append(validate_url(text))
+            urls.append(seed_url(text))
         except InvalidSeed as exc:
             raise InvalidSeed(f"line {number}: {exc}") from None
     return urls

@@ -38,9 +38,14 @@ LOG_LEVEL = "INFO"
 CONCURRENT_ITEMS = 10
 
 # -- components ----------------------------------------------------------------------
+# Stops sending at once when the crawl stops (Ctrl-C, --max-time): see scraper.politeness.
+DOWNLOADER = "scraper.politeness.StoppableDownloader"
 DOWNLOADER_MIDDLEWARES = {
     # First of all: a discovered link to a private address is refused before robots.txt.
     "scraper.guard.AddressGuardMiddleware": 50,
+    # Every request checked against robots.txt, those that waited for it too (replaces Scrapy's, same place).
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "scraper.middlewares.RobotsTxtForEveryRequest": 100,
     # Retries that wait as long as Retry-After says (replaces Scrapy's at the same place).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "scraper.politeness.RetryAfterMiddleware": 550,
@@ -66,6 +71,9 @@ EXTENSIONS = {
     "scraper.extensions.ArchiveRunExtension": 0,
     "scraper.politeness.BodySizeLimit": 10,
     "scraper.politeness.CrawlLimits": 10,
+    # CLOSESPIDER_TIMEOUT (--max-time) stops at once, saying so (replaces Scrapy's, same place).
+    "scrapy.extensions.closespider.CloseSpider": None,
+    "scraper.politeness.CloseSpiderAtOnce": 0,
     # After AutoThrottle (0): lifts the delay it computes back to robots.txt's Crawl-delay.
     "scraper.politeness.CrawlDelay": 50,
     "scraper.extensions.CrawlProgress": 100,

@@ -400,6 +400,120 @@ class SiteServer:
         self.server.server_close()
 
 
+HOLD_LIMIT_S = 120.0  # a held answer goes out after this even if the test never releases it (a failed test)
+
+
+def numbered_article(path: str) -> bytes:
+    """An article page with enough text to extract (four paragraphs of 60 words), the same for a path every time."""
+    import random
+
+    rng = random.Random(path)
+    words = ["archive", "crawl", "river", "harbour", "council", "budget", "vote", "station", "winter", "market",
+             "bridge", "school", "museum", "ferry", "garden", "library", "tunnel", "festival", "court", "railway"]
+    paragraphs = "".join("<p>" + " ".join(rng.choice(words) for _ in range(60)).capitalize() + ".</p>"
+                         for _ in range(4))
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Story {path}</title></head>"
+            f"<body><nav><a href='/'>Home</a></nav><article><h1>Story {path}</h1>{paragraphs}</article>"
+            f"</body></html>").encode()
+
+
+@dataclass
+class HoldingSite:
+    """A news site whose answers a test can hold, to stop a crawl at a known point without timing it.
+
+    ``/`` links to ``/a/0`` … ``/a/{pages - 1}``; every other path but ``/robots.txt`` is an
+    article.  ``requests`` lists each request's path in the order it arrived.  After
+    :meth:`hold_pages_after` ``n``, the answer to every page request after the n-th waits
+    until :meth:`release`: the crawl has exactly that request on the wire meanwhile.
+    """
+
+    host: str
+    port: int
+    pages: int
+    robots: str
+    requests: list[str] = field(default_factory=list)
+    hold_after: int | None = None
+    held: int = 0
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    released: threading.Event = field(default_factory=threading.Event)
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    def count(self) -> int:
+        with self.changed:
+            return len(self.requests)
+
+    def hold_pages_after(self, count: int) -> None:
+        self.hold_after = count
+
+    def release(self) -> None:
+        self.released.set()
+
+    def wait_until_held(self, timeout: float = 60) -> bool:
+        """True once a page answer is being held (False after ``timeout`` seconds: the test fails on it)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: self.held > 0, timeout)
+
+
+def make_holding_handler(site: HoldingSite) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet
+            pass
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path
+            with site.changed:
+                site.requests.append(path)
+                pages_asked = sum(1 for p in site.requests if p != "/robots.txt")
+                hold = path != "/robots.txt" and site.hold_after is not None and pages_asked > site.hold_after
+                if hold:
+                    site.held += 1
+                site.changed.notify_all()
+            if hold:
+                site.released.wait(HOLD_LIMIT_S)
+            if path == "/robots.txt":
+                body, content_type = site.robots.encode("latin-1"), "text/plain"
+            elif path == "/":
+                links = "".join(f"<li><a href='/a/{n}'>Story {n}</a></li>" for n in range(site.pages))
+                body = (f"<!doctype html><html><head><title>Front page</title></head><body><h1>Front page</h1>"
+                        f"<ul>{links}</ul></body></html>").encode()
+                content_type = "text/html; charset=utf-8"
+            else:
+                body, content_type = numbered_article(path), "text/html; charset=utf-8"
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return Handler
+
+
+class HoldingServer:
+    """``with HoldingServer(pages=20, robots=...) as site:``; at the end of the block it releases and stops."""
+
+    def __init__(self, pages: int = 20, robots: str = "User-agent: *\nAllow: /\n") -> None:
+        self.site = HoldingSite("127.0.0.1", 0, pages, robots)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), make_holding_handler(self.site))
+        self.server.daemon_threads = True
+        # A crawler stopped at once resets the connections it had: expected, not worth a traceback.
+        self.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+        self.site.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HoldingSite:
+        self.thread.start()
+        return self.site
+
+    def __exit__(self, *exc: object) -> None:
+        self.site.release()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 if __name__ == "__main__":  # serve by hand: python tests/site.py
     with SiteServer() as running:
         print(running.base, flush=True)

@@ -9,12 +9,13 @@ with their images and styles; neither recorded nor extracted).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, MutableMapping
 from datetime import date
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
@@ -29,6 +30,7 @@ from scraper.guard import AddressGuardRefused
 from scraper.items import PageItem
 from scraper.links import anchor_hrefs
 from scraper.middlewares import ACCESS_META, PREVIOUS_META, WARC_META
+from scraper.politeness import NotSent
 from scraper.records import Capture
 from scraper.requisites import css_urls, html_requisites
 from scraper.resume import ResumeState
@@ -128,12 +130,14 @@ class ArchiveSpider(scrapy.Spider):
         # scope test.  About 150 bytes per distinct link.
         self.settled_links: set[str] = set()
         self.previously_captured: set[int] | None = None  # hash(url_key) of URLs with a capture to compare with
+        self.resumed_done: set[str] = set()  # on a resume: url_keys of the URLs that led to pages recorded before
         self.scheduled = 0
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ArchiveSpider:
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.configure(crawler.settings)
+        crawler.signals.connect(spider.on_request_scheduled, signal=signals.request_scheduled)
         return spider
 
     def configure(self, settings: BaseSettings) -> None:
@@ -201,16 +205,42 @@ class ArchiveSpider(scrapy.Spider):
         meta: dict[str, Any] = {"kind": "page", "page_depth": depth, "referrer": referrer,
                                 "handle_httpstatus_list": [304, *ALL_ERROR_STATUSES]}
         headers: dict[str, str] = {}
+        self._ask_if_changed(key, meta, headers)
+        return scrapy.Request(url, callback=self.parse, errback=self.on_error, dont_filter=seed, meta=meta,
+                              headers=headers)
+
+    def _ask_if_changed(self, key: str, meta: dict[str, Any], headers: MutableMapping[Any, Any]) -> None:
+        """Ask the server whether the page changed since its last capture (RFC 9110 §13), if it has one."""
         previous = self._previous_capture(key)
         if previous is not None:
-            # Ask the server whether the page changed since the last capture (RFC 9110 §13).
             meta[PREVIOUS_META] = previous
             if previous.etag:
                 headers["If-None-Match"] = previous.etag
             if previous.last_modified:
                 headers["If-Modified-Since"] = previous.last_modified
-        return scrapy.Request(url, callback=self.parse, errback=self.on_error, dont_filter=seed, meta=meta,
-                              headers=headers)
+
+    def on_request_scheduled(self, request: scrapy.Request) -> None:
+        """A page's redirect hop, on its way to the scheduler (signal ``request_scheduled``).
+
+        Versions follow the page, not the URL asked for (the catalog keys captures by their
+        final URL): the hop asks about the last capture of its own URL, with that capture's
+        validators, instead of the one of the URL it came from.  On a resume, a hop to a page
+        an earlier run recorded is dropped, as Scrapy's dupefilter drops it in a crawl that
+        was never interrupted (the dupefilter knows only this run's requests).
+        """
+        meta = request.meta
+        if meta.get("kind") != "page" or not meta.get("redirect_urls"):
+            return
+        key = url_key(request.url)
+        if not request.dont_filter and key in self.resumed_done:
+            raise IgnoreRequest(f"{request.url}: recorded before the crawl was resumed")
+        previous = meta.get(PREVIOUS_META)
+        if previous is not None and url_key(previous.original_target_uri) == key:
+            return  # the capture asked about is this URL's already
+        meta.pop(PREVIOUS_META, None)
+        for name in ("If-None-Match", "If-Modified-Since"):  # another resource's validators
+            request.headers.pop(name, None)
+        self._ask_if_changed(key, meta, request.headers)
 
     def _previous_capture(self, key: str) -> PreviousCapture | None:
         catalog = ArchiveRun.of(self.crawler).catalog
@@ -261,10 +291,12 @@ class ArchiveSpider(scrapy.Spider):
     def _resume_requests(self, state: ResumeState) -> Iterator[scrapy.Request]:
         """What an interrupted crawl scheduled and did not record, in the order it was scheduled.
 
-        Pages with a page record are done; seed sources are done once read (``fetched``).
+        Pages with a page record are done, under every URL that led to them (the one requested,
+        each redirect hop, the final one); seed sources are done once read (``fetched``).
         Everything else is asked for again, without journalling it a second time.
         """
         self.seen.update(state.done_keys)
+        self.resumed_done = state.done_keys
         for entry in state.frontier.scheduled:
             request: scrapy.Request | None
             if entry.kind == "page":
@@ -492,6 +524,8 @@ class ArchiveSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         if failure.check(AddressGuardRefused):
             return  # counted and reported by the guard
+        if failure.check(NotSent):
+            return  # the crawl stopped before sending it: --resume sends it
         if ArchiveRun.of(self.crawler).write_error is not None:
             return  # the archive cannot be written: said once, and the crawl is stopping
         if failure.check(IgnoreRequest) and "forbidden by robots" in failure.getErrorMessage().lower():
@@ -507,13 +541,15 @@ class ArchiveSpider(scrapy.Spider):
 
     def on_source_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        if failure.check(AddressGuardRefused):
+        if failure.check(AddressGuardRefused, NotSent):
             return
         kind = request.meta.get("kind", "source")
         self._warn(f"{kind} {request.url}: {failure_kind(failure)}: {failure_message(failure)}")
         self._stat(f"scraper/errors/{kind}_{failure_kind(failure)}")
 
     def on_requisite_error(self, failure: Failure) -> None:
+        if failure.check(NotSent):
+            return
         self._stat("scraper/requisites/failed")
         logger.info("requisite not archived: %s (%s)", failure.request.url,  # type: ignore[attr-defined]
                     failure_message(failure))

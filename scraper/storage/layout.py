@@ -20,6 +20,8 @@ from typing import IO, Any
 CRAWLS_DIR = "crawls"
 PAGES_FILE = "pages.jsonl"
 MANIFEST_FILE = "manifest.json"
+# WARC file names, as written (storage.warc: ".open" until closed) and as other tools name them.
+WARC_SUFFIXES = (".warc.gz", ".warc", ".warc.gz.open", ".warc.open")
 
 
 class ArchiveRootError(OSError):
@@ -48,6 +50,12 @@ class CrawlLayout:
     @property
     def manifest_path(self) -> Path:
         return self.directory / MANIFEST_FILE
+
+    def warc_paths(self) -> list[Path]:
+        """The crawl's WARC files, closed or still ``.open``, by name (their time and serial)."""
+        if not self.directory.is_dir():
+            return []
+        return sorted(p for p in self.directory.iterdir() if p.name.endswith(WARC_SUFFIXES) and p.is_file())
 
     def create(self, files: dict[str, Any] | None = None) -> None:
         """Make the crawl's folder with ``files`` (name -> JSON value) already in it.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +26,33 @@ def iter_records_for(root: Path, url: str) -> Iterator[dict[str, Any]]:
 
 
 def latest_record(root: Path, url: str, db: str | None = None) -> dict[str, Any] | None:
-    """The newest record of ``url``; a successful capture wins over a later failed one.
+    """The record that says what ``url`` is now (:func:`record_in_effect` of all its records):
+    a successful capture wins over a later failed one."""
+    return record_in_effect(url_records(root, url, db))
 
-    The catalog answers when it knows the URL; the crawls' pages.jsonl files otherwise
-    (an archive copied without its catalog, or a crawl whose catalog rows never committed).
-    """
+
+def url_records(root: Path, url: str, db: str | None = None) -> list[dict[str, Any]]:
+    """Every record of ``url``, oldest first, from where :func:`latest_record` reads them:
+    the catalog when it knows the URL, the crawls' pages.jsonl files otherwise."""
     if db or (root / CATALOG_FILE).is_file():
         catalog = Catalog.open(root, db)
         try:
             history = catalog.history(url_key(url))
         finally:
             catalog.close()
-        good = [r for r in history if r.get("version") is not None]
-        if good or history:
-            return (good or history)[-1]
-    fallback = None
-    for record in iter_records_for(root, url):
-        if 200 <= int(record.get("status", 0)) < 300:
-            return record
-        fallback = fallback or record
-    return fallback
+        if history:
+            return history
+    oldest_first = list(iter_records_for(root, url))[::-1]
+    return sorted(oldest_first, key=lambda record: str(record.get("fetched_at") or ""))  # stable: ties keep order
+
+
+def record_in_effect(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Of a URL's records (oldest first), the one that says what the page is: the newest with
+    content (a version), else the newest 2xx (a PDF, a page not extracted), else the newest
+    (a 404 when that is all there is).  A later failed capture does not hide the page."""
+    for wanted in (lambda r: r.get("version") is not None, lambda r: 200 <= int(r.get("status") or 0) < 300,
+                   lambda r: True):
+        found = [record for record in records if wanted(record)]
+        if found:
+            return found[-1]
+    return None

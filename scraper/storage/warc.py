@@ -164,6 +164,8 @@ class WarcFileWriter:
         self._warcinfo_id: str | None = None
         self._serial = self.serial_start
         self.closed_files: list[str] = []
+        # Every record this writer put on disk (warcinfo, request, response, revisit, metadata) and
+        # their compressed bytes: the crawl summary's figures, which `scraper verify` reads back.
         self.records_written = 0
         self.bytes_written = 0
 

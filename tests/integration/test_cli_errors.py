@@ -23,7 +23,7 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], status: int, w
 
 
 def test_bad_url(tmp_path: Path) -> None:
-    proc = run_scraper("crawl", "example.com/page", "--out", str(tmp_path))
+    proc = run_scraper("crawl", "mailto:news@example.com", "--out", str(tmp_path))  # no scheme would be https://
     assert_one_line_error(proc, 2, "http:// or https://")
     assert not crawl_dirs(tmp_path)
 

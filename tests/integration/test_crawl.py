@@ -278,7 +278,9 @@ def test_show_prints_the_latest_record(site: Site, tmp_path: Path) -> None:
     assert any(line.startswith("Published " + expected_for(name)["date"]) for line in markdown)
     assert markdown[-1] == f"Original url: {url}"
     text = run_scraper("show", url, "--out", str(tmp_path), "--format", "text").stdout
-    assert text.startswith(record["title"]) and record["text"][:100] in text
+    # the text starts with the page's headline, which is the title: printed once (issue 13)
+    assert record["text"].startswith(record["title"] + "\n") and text.count(record["title"]) == 1
+    assert text.startswith(record["title"] + "\n\n") and record["text"].partition("\n")[2][:100] in text
     missing = run_scraper("show", site.url("/never-crawled"), "--out", str(tmp_path))
     assert missing.returncode == 1 and "not in the archive" in missing.stderr
 
@@ -298,6 +300,8 @@ def test_scrapy_crawl_command_does_the_same_crawl(site: Site, tmp_path: Path) ->
 # -- the independent validator ------------------------------------------------------------
 WARC_CHECK = REPO.parent / "shared" / "tools" / "warc-check"
 WARC_CHECK_VENV = Path(os.environ.get("WARC_CHECK_VENV", "/tmp/warc-check-venv"))
+# What a test that needs the validator says when it is not set up: the command to run.
+WARC_CHECK_SETUP = f"run `make warc-check` in {REPO} (it runs: bash {WARC_CHECK}/setup.sh)"
 
 
 def test_independent_warc_check_passes(site_crawl: Crawl) -> None:
@@ -305,7 +309,7 @@ def test_independent_warc_check_passes(site_crawl: Crawl) -> None:
     if not (WARC_CHECK / "check.sh").is_file() or not (WARC_CHECK_VENV / "bin" / "python").is_file():
         if os.environ.get("CI"):
             pytest.fail("warc-check is not set up: .ci/run must run ../shared/tools/warc-check/setup.sh")
-        pytest.skip("warc-check not set up here (run ../shared/tools/warc-check/setup.sh)")
+        pytest.skip(f"warc-check is not set up here: {WARC_CHECK_SETUP}")
     # Replay every capture, the styled page's requisites among them (WARC_CHECK_REPLAY_MAX=0).
     proc = subprocess.run(["bash", str(WARC_CHECK / "check.sh"), str(site_crawl.directory)],
                           capture_output=True, text=True, timeout=600, env={**os.environ, "WARC_CHECK_REPLAY_MAX": "0"})

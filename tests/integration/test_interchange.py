@@ -28,6 +28,7 @@ from scraper.interchange.cdxj import update_indexes
 from scraper.interchange.replay import config_path, shebang_python, sync_collection
 from scraper.storage.warc import StoredRecord, iter_records
 from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl, run_scraper
+from tests.integration.test_crawl import WARC_CHECK_SETUP
 from tests.site import LivePage, Site, SiteServer, golden_pages, live_article
 
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -51,7 +52,7 @@ def pywb_python() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"no pywb in {python}: .ci/run must run ../shared/tools/warc-check/setup.sh "
                         "(or set SCRAPER_PYWB_PYTHON)")
-        pytest.skip(f"no pywb in {python} (run ../shared/tools/warc-check/setup.sh or set SCRAPER_PYWB_PYTHON)")
+        pytest.skip(f"no pywb in {python} ({WARC_CHECK_SETUP}; or set SCRAPER_PYWB_PYTHON)")
     return python
 
 

@@ -356,12 +356,12 @@ def test_a_full_disk_stops_the_crawl_cleanly_and_it_resumes(linked_site: str, tm
 def test_independent_warc_check_passes_on_a_killed_and_resumed_crawl(
         killed_and_resumed: tuple[Path, list[str]]) -> None:
     """../shared/tools/warc-check (warcio, FastWARC, warcio.js, cdxj-indexer, py-wacz, pywb) on the crawls above."""
-    from tests.integration.test_crawl import WARC_CHECK, WARC_CHECK_VENV
+    from tests.integration.test_crawl import WARC_CHECK, WARC_CHECK_SETUP, WARC_CHECK_VENV
 
     if not (WARC_CHECK / "check.sh").is_file() or not (WARC_CHECK_VENV / "bin" / "python").is_file():
         if os.environ.get("CI"):
             pytest.fail("warc-check is not set up: .ci/run must run ../shared/tools/warc-check/setup.sh")
-        pytest.skip("warc-check not set up here (run ../shared/tools/warc-check/setup.sh)")
+        pytest.skip(f"warc-check is not set up here: {WARC_CHECK_SETUP}")
     root, _log = killed_and_resumed
     proc = subprocess.run(["bash", str(WARC_CHECK / "check.sh"), str(root / "crawls")], capture_output=True,
                           text=True, timeout=600)
@@ -388,11 +388,13 @@ def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str
         listed = run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout.splitlines()
         return [json.loads(line) for line in listed]
 
-    assert [w["last_captured_at"] for w in watches()] == ["never"] * len(urls)  # an interrupted run marks nothing
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # the format of watch list --json's times
+    assert all(w["next_due_at"] <= now for w in watches())  # an interrupted run marks nothing: all still due
     proc = run_scraper("rearchive", "--resume", crawl.name, "--out", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     assert sorted(archived(tmp_path, crawl).keys) == sorted(url_key(u) for u in urls)
-    assert len(watches()) == len(urls) and "never" not in [w["last_captured_at"] for w in watches()]
+    assert len(watches()) == len(urls) and None not in [w["last_captured_at"] for w in watches()]
+    assert all(w["next_due_at"] > now for w in watches())  # marked: due again an hour from the resume
 
 
 def test_extraction_workers_are_replaced_without_losing_a_page(linked_site: str, tmp_path: Path,

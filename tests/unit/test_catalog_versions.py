@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from scraper.extraction import Article
 from scraper.records import next_version, simhash, text_sha256
+from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, NewCapture, next_due
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -162,3 +163,62 @@ def test_a_batch_of_captures_is_stored_as_one_by_one(tmp_path: Path) -> None:
     assert new_url_row[1] == "http://a.test/new" and new_url_row[2] < new_url_row[3]  # first < last seen
     assert batched.commit_crawl("20260301T120000Z-abcdef") == 4
     assert [r["status"] for r in batched.history("k-new")] == [200, 404]
+
+
+def redirected(requested: str, final: str, fetched: datetime, **kwargs: Any) -> dict[str, Any]:
+    """A record of a page reached through a redirect: requested ``requested``, answered at ``final``."""
+    return {**record(final, fetched, **kwargs), "requested_url": requested, "redirects": [requested]}
+
+
+STORY, ARTICLE = "http://a.test/story/1001", "http://a.test/news/a"
+
+
+def test_captures_made_through_redirects_belong_to_their_page(tmp_path: Path) -> None:
+    """One page, one history: a capture is filed under its final URL, and a URL that redirected to the page finds it."""
+    catalog = Catalog.open(tmp_path)
+    catalog.add_capture(url_key(ARTICLE), record(ARTICLE, T0), etag=None, last_modified=None, warc_date="d",
+                        original=ORIGINAL)
+    catalog.add_captures([NewCapture(url_key(ARTICLE), redirected(STORY, ARTICLE, T0 + timedelta(hours=1), version=2),
+                                     etag='"e2"', last_modified=None, warc_date="d", original=ORIGINAL)])
+    catalog.commit_crawl("20260301T120000Z-abcdef")
+    assert [r["version"] for r in catalog.history(url_key(ARTICLE))] == [1, 2]
+    assert catalog.history(url_key(STORY)) == catalog.history(url_key(ARTICLE))
+    assert catalog.history(url_key("http://a.test/elsewhere")) == []
+    previous = catalog.previous_capture(url_key(ARTICLE))
+    assert previous is not None and previous.version == 2 and previous.etag == '"e2"'
+    with catalog.engine.connect() as conn:
+        assert conn.execute(text("SELECT url_key, url FROM urls")).all() == [(url_key(ARTICLE), ARTICLE)]
+
+
+def test_an_older_catalog_is_filed_under_final_urls_once(tmp_path: Path) -> None:
+    """Older code filed captures under their requested URL (and had no redirects or migrations table).
+
+    Opened again, each capture made through a redirect moves to its page; a requested URL left without
+    captures becomes a redirect to the page, one with captures of its own (a page before it redirected) stays.
+    """
+    old_page = "http://a.test/old"
+    catalog = Catalog.open(tmp_path)
+    catalog.add_capture(url_key(ARTICLE), record(ARTICLE, T0), etag=None, last_modified=None, warc_date="d",
+                        original=ORIGINAL)
+    catalog.add_capture(url_key(old_page), record(old_page, T0), etag=None, last_modified=None, warc_date="d",
+                        original=ORIGINAL)
+    for requested, minutes in ((STORY, 30), (old_page, 40)):  # filed under the requested URL, as older code did
+        catalog.add_capture(url_key(requested), redirected(requested, ARTICLE, T0 + timedelta(minutes=minutes)),
+                            etag=None, last_modified=None, warc_date="d", original=ORIGINAL)
+    catalog.commit_crawl("20260301T120000Z-abcdef")
+    with catalog.engine.begin() as conn:  # the rest as older code left it: a row's url was the URL requested
+        conn.execute(text("UPDATE urls SET url = :url WHERE url_key = :key"), {"url": STORY, "key": url_key(STORY)})
+        conn.execute(text("DROP TABLE redirects"))
+        conn.execute(text("DROP TABLE migrations"))
+    catalog.close()
+    for _ in range(2):  # the second opening finds the move done
+        catalog = Catalog.open(tmp_path)
+        assert [r["fetched_at"] for r in catalog.history(url_key(ARTICLE))] == [
+            "2026-03-01T12:00:00Z", "2026-03-01T12:30:00Z", "2026-03-01T12:40:00Z"]
+        assert catalog.history(url_key(STORY)) == catalog.history(url_key(ARTICLE))
+        assert [r["url"] for r in catalog.history(url_key(old_page))] == [old_page]  # a page of its own before
+        with catalog.engine.connect() as conn:
+            assert sorted(conn.execute(text("SELECT url_key FROM urls")).scalars()) == sorted(
+                [url_key(ARTICLE), url_key(old_page)])
+            assert conn.execute(text("SELECT count(*) FROM migrations")).scalar() == 1
+        catalog.close()

@@ -76,6 +76,17 @@ def test_body_matches_annotated_article(name: str) -> None:
     assert article.markdown and first_words in " ".join(re.findall(r"\w+", article.markdown))
 
 
+@pytest.mark.parametrize("name", SNIPPET_CASES + BODY_CASES)
+def test_real_articles_are_articles_and_keep_their_date(name: str) -> None:
+    """The page-type rules leave articles their searched-for fields (tests/unit/test_page_type.py: listings)."""
+    expected = expected_for(name)
+    article = extract_page(page(name), expected["url"])
+    assert article is not None and article.page_type == "article"
+    assert article.published is not None and article.authors
+    if "date" in expected:
+        assert article.published[:10] == expected["date"]
+
+
 def test_markdown_keeps_structure_text_does_not() -> None:
     html = ("<html><body><article><h2>Section heading here</h2>" + "<p>Some <b>bold</b> words in a paragraph "
             "that is long enough to count as the main text of this small page.</p>" * 6 + "</article></body></html>")
