@@ -23,9 +23,16 @@ from tests.site import SiteServer
 NO_SETUP = ["-o", ".venv/.installed", "-o", ".venv-replay/.installed"]
 
 
+def top_level_env(**extra: str) -> dict[str, str]:
+    """This environment as a person's shell has it: run from `make test`, a make started here would be a
+    sub-make ("make[1]: ***" instead of "make: ***") sharing the outer make's flags."""
+    inherited = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
+    return {**inherited, **extra}
+
+
 def make(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["make", "--no-print-directory", *NO_SETUP, *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **(env or {})})
+                          text=True, timeout=120, env=top_level_env(**(env or {})))
 
 
 def fake_warc_check(directory: Path) -> Path:
@@ -75,7 +82,7 @@ def test_make_replay_stopped_with_ctrl_c_is_no_error(tmp_path: Path) -> None:
         crawl = run_scraper("crawl", site.url("/"), "--out", str(tmp_path), *FAST)
     assert crawl.returncode == 0 and crawl_dirs(tmp_path), crawl.stderr
     where = [f"BIN={Path(sys.executable).parent}", f"REPLAY_VENV={replay_venv}"]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in top_level_env().items() if k != "PYTHONPATH"}
     # A terminal's Ctrl-C reaches the whole foreground process group: make, its shell, scraper, pywb.
     server = subprocess.Popen(["make", "--no-print-directory", *NO_SETUP, "replay", *where,
                                f"ARGS=--port 0 --out {tmp_path}"], cwd=REPO, env=env, start_new_session=True,
