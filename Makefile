@@ -13,7 +13,13 @@ WARC_CHECK       ?= $(CURDIR)/../shared/tools/warc-check
 WARC_CHECK_VENV  ?= /tmp/warc-check-venv
 WARC_CHECK_STAMP := $(WARC_CHECK_VENV)/.warc-check-stamp
 
-.PHONY: setup crawl replay test warc-check lint bench-extraction clean
+# warcprox, a recording proxy whose WARCs the tests read (tests/foreign_warcs.py): in a venv of its
+# own, as its cryptography<46 would downgrade the one Scrapy uses. The tests look in the same place.
+WARCPROX_VERSION ?= 2.13.1
+WARCPROX_VENV    ?= /tmp/warcprox-venv
+WARCPROX_STAMP   := $(WARCPROX_VENV)/.warcprox-$(WARCPROX_VERSION)
+
+.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +57,16 @@ warc-check:
 	    echo "make: $(WARC_CHECK)/setup.sh failed: the tests that need it will be skipped" >&2; \
 	fi
 
+## warcprox for the foreign-WARC tests, once (they fail under CI without it, and are skipped elsewhere)
+$(WARCPROX_STAMP):
+	$(PYTHON) -m venv $(WARCPROX_VENV)
+	$(WARCPROX_VENV)/bin/pip install --quiet 'warcprox==$(WARCPROX_VERSION)'
+	touch $(WARCPROX_STAMP)
+
+warcprox: $(WARCPROX_STAMP)
+
 ## the whole test suite, plus ruff and mypy
-test: $(STAMP) warc-check
+test: $(STAMP) warc-check warcprox
 	$(BIN)/ruff check scraper tests bench
 	$(BIN)/mypy scraper
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

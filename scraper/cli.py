@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 import json
 import re
+import signal
 import sys
 from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -328,7 +330,8 @@ def execute_crawl(overrides: dict[str, Any], *, quiet: bool, jsonl: str | None =
     except ArchiveWriteError as exc:
         fail(str(exc), ExitStatus.WRITE_FAILED)
         raise  # unreachable: fail() exits
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before run_crawl handles signals itself: nothing was opened
+        ignore_stop_signals()
         fail("interrupted", ExitStatus.INTERRUPTED)
         raise  # unreachable: fail() exits
     except ArchiveRootError as exc:
@@ -483,20 +486,65 @@ def find_record(out: Path, url: str, db: str | None, until: str | None, version:
     return record
 
 
+class Interrupted(KeyboardInterrupt):
+    """A Ctrl-C, as :func:`main` raises it: caught by every ``except KeyboardInterrupt``.
+
+    Not KeyboardInterrupt itself: CPython remembers one that leaves code run by ``exec()`` of
+    a string (a dataclass or named tuple being defined as a module is imported), even when it
+    is caught afterwards, and then ends the process by SIGINT as it exits: exit -2, not 130.
+    """
+
+
+def raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted
+
+
 def main(argv: list[str] | None = None) -> int:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, raise_interrupted)  # (a crawl installs its own: scraper.runner.run_crawl)
+    # Not click's standalone mode: it turns a Ctrl-C that interrupts a command into "Aborted!" and exit 1.
     try:
-        cli.main(args=argv, prog_name="scraper", standalone_mode=True)
+        status = cli.main(args=argv, prog_name="scraper", standalone_mode=False)
     except SystemExit as exc:
-        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+        status = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except click.ClickException as exc:
+        exc.show()
+        status = exc.exit_code
+    except click.Abort as exc:  # what click makes of a KeyboardInterrupt, or of the end of input at a prompt
+        if not isinstance(exc.__cause__, KeyboardInterrupt):
+            click.echo("Aborted!", err=True)
+            return 1
+        status = interrupted()
     except KeyboardInterrupt:
-        click.echo("scraper: interrupted", err=True)
-        return int(ExitStatus.INTERRUPTED)
-    return 0
+        status = interrupted()
+    if not isinstance(status, int):  # a command's return value (None): exit 0, as in click's standalone mode
+        return 0
+    if status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED):
+        ignore_stop_signals()
+    return status
+
+
+def interrupted() -> int:
+    ignore_stop_signals()
+    click.echo("scraper: interrupted", err=True)
+    return int(ExitStatus.INTERRUPTED)
+
+
+def ignore_stop_signals() -> None:
+    """Stopping by a signal, or stopped: another Ctrl-C or SIGTERM must not cut the exit short.
+
+    Handled, it would raise KeyboardInterrupt anywhere in what is left (the summary, the clean-up
+    at exit); and as Python exits it gives a handled signal back its default action, which kills
+    (exit -2 or -15, not 130 or 143).  Ignored, it stays ignored to the end.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 # The other command groups register themselves on the group.
 from scraper import cli_crawls as _cli_crawls  # noqa: E402,F401
 from scraper import cli_export as _cli_export  # noqa: E402,F401
+from scraper import cli_import as _cli_import  # noqa: E402,F401
 from scraper import cli_interchange as _cli_interchange  # noqa: E402,F401
 from scraper import cli_rearchive as _cli_rearchive  # noqa: E402,F401
 from scraper import cli_verify as _cli_verify  # noqa: E402,F401

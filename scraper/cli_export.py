@@ -157,14 +157,14 @@ class _NoProgress:
         return None
 
 
-def _progress(quiet: bool) -> Any:
-    """A live bar per crawl on stderr, when stderr is a terminal."""
+def _progress(quiet: bool, verb: str = "re-extracting") -> Any:
+    """A live bar per task on stderr, when stderr is a terminal (``scraper import`` uses it too)."""
     if quiet or not sys.stderr.isatty():
         return _NoProgress()
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("re-extracting {task.description}"), BarColumn(), MofNCompleteColumn(),
+    return Progress(TextColumn(verb + " {task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)
 
 

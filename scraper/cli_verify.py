@@ -1,4 +1,4 @@
-"""``scraper verify``: reads our WARCs and reports damage, per file."""
+"""``scraper verify``: reads WARC files (ours and other tools') and reports damage and warnings, per file."""
 
 from __future__ import annotations
 
@@ -80,8 +80,8 @@ def repair_files(files: list[Path], paths: tuple[Path, ...], echo: Callable[[str
 def print_report(report: FileReport) -> None:
     status = "OK" if report.ok else "DAMAGED"
     click.echo(f"{status} {report.path} ({report.records} records)")
-    for fault in report.faults:
-        click.echo(f"  {fault.describe()}")
+    for finding in report.findings():  # faults and warnings ("warning KIND ..."), in file order
+        click.echo(f"  {finding.describe()}")
 
 
 @cli.command()
@@ -89,22 +89,28 @@ def print_report(report: FileReport) -> None:
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help="Archive root, verified when no PATH is given.")
 @click.option("--quick", is_flag=True,
-              help="Only gzip members, record framing and duplicate record ids (what every crawl runs at its end).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, on stdout.")
+              help="Only gzip members, record framing and WARC headers (mandatory fields, dates, duplicate record "
+                   "ids): no digests, HTTP or links. What every crawl runs at its end.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per file, on stdout, its faults and its warnings apart.")
 @click.option("--repair", is_flag=True,
               help="First cut the torn tail left by a killed crawl off .open WARCs and pages.jsonl (the cut bytes "
                    "are saved beside them as NAME.torn-OFFSET), close the .open WARCs, then verify.")
 def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repair: bool) -> None:
-    """Check WARC files for damage and report each fault with its offset.
+    """Check WARC files for damage and report each fault and warning with its offset.
 
     \b
     PATH: WARC files, crawl folders, or an archive root (default: OUT).
-    Checks: gzip members (damaged or torn), WARC framing (Content-Length,
-    CRLF CRLF), block and payload digests, duplicate record ids, broken
-    WARC-Concurrent-To / Warcinfo-ID / Refers-To links, and HTTP headers the
-    body contradicts (Content-Encoding, Content-Length). A revisit's
-    Refers-To is looked up in every WARC of the file's archive; for a file
-    outside an archive (ROOT/crawls/<crawl_id>/) it is only a warning.
+    Faults (damage, exit 3) are what warcio or FastWARC find too, or what
+    the WARC standard names: damaged or torn gzip members, more than one
+    record in a gzip member, WARC framing (Content-Length, CRLF CRLF),
+    missing mandatory fields, malformed WARC-Date, duplicate record ids,
+    block and payload digests. Warnings change no exit status: HTTP headers
+    the body contradicts (Transfer-Encoding, Content-Encoding,
+    Content-Length: a server's lie, archived as told), no warcinfo record
+    first, links that name a record of no file verified. In a WARC scraper
+    wrote, a link that names no record of its crawl (a revisit's: of its
+    archive) is a fault: a record or file of the archive is lost.
     Files still being written (.open) are skipped unless named.
 
     \b
@@ -133,8 +139,10 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repai
             print_report(report)
     damaged = [r for r in reports if not r.ok]
     records = sum(r.records for r in reports)
+    warnings = sum(len(r.warnings) for r in reports)
     verdict = f"{len(damaged)} damaged" if damaged else "no damage"
     verdict += f"; {refused} repair(s) refused" if refused else ""
+    verdict += f"; {warnings} warning(s)" if warnings else ""
     click.echo(f"scraper: verified {len(reports)} file(s), {records} records: {verdict}", err=True)
     if damaged or refused:
         raise SystemExit(int(ExitStatus.DAMAGED))

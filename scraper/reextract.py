@@ -57,9 +57,9 @@ from scraper.extraction import Article, ExtractionOptions, extract_page
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, capture_from_record, current_extractor, record_for_capture
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, captures
-from scraper.storage.jsonl import dumps_line
+from scraper.storage.jsonl import dumps_line, iter_jsonl
 from scraper.storage.layout import CRAWLS_DIR, CrawlLayout
-from scraper.storage.warc import StoredRecord, iter_records, read_record_at
+from scraper.storage.warc import PayloadRecord, StoredRecord, iter_records, read_payload_at
 
 Headers = Sequence[tuple[str, str]]
 
@@ -76,7 +76,20 @@ def header_values(headers: Headers, name: str) -> list[str]:
 
 
 # -- the payload as the crawl read it ----------------------------------------------------------------
-def _gunzip(body: bytes) -> bytes:
+# A decoded body is bounded as the crawl bounds it (BoundedHttpCompressionMiddleware): a body that
+# inflates past ARCHIVE_MAX_BODY_BYTES is a decompression bomb, not a page to read.
+MAX_BODY_BYTES = int(defaults.ARCHIVE_MAX_BODY_BYTES)
+
+
+class DecodedTooLarge(ValueError):
+    """A content-encoded body that inflates past the body limit."""
+
+
+def _too_large(limit: int) -> DecodedTooLarge:
+    return DecodedTooLarge(f"the body inflates to over {limit:,} bytes (a decompression bomb?)")
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
     # Like scrapy.utils.gz.gunzip: as much as can be read; a cut or damaged member keeps what came before.
     stream, out = gzip.GzipFile(fileobj=io.BytesIO(body)), io.BytesIO()
     while True:
@@ -89,26 +102,35 @@ def _gunzip(body: bytes) -> bytes:
         if not chunk:
             return out.getvalue()
         out.write(chunk)
+        if out.tell() > limit:
+            raise _too_large(limit)
     return out.getvalue()
 
 
-def _inflate(body: bytes) -> bytes:
+def _inflate(body: bytes, limit: int) -> bytes:
     try:
-        return zlib.decompressobj().decompress(body)
+        out = zlib.decompressobj().decompress(body, limit + 1)
     except zlib.error:  # raw deflate, as some servers send it
-        return zlib.decompressobj(-15).decompress(body)
+        out = zlib.decompressobj(-15).decompress(body, limit + 1)
+    if len(out) > limit:
+        raise _too_large(limit)
+    return out
 
 
-def _unbrotli(body: bytes) -> bytes:
+def _unbrotli(body: bytes, limit: int) -> bytes:
     import brotli
 
     decompressor = brotli.Decompressor()
     if hasattr(decompressor, "process"):  # Google's brotli
-        return bytes(decompressor.process(body))
-    return bytes(decompressor.decompress(body))  # brotlipy, which installs a module of the same name
+        out = bytes(decompressor.process(body, output_buffer_limit=limit + 1))
+    else:
+        out = bytes(decompressor.decompress(body))  # brotlipy, which installs a module of the same name
+    if len(out) > limit:
+        raise _too_large(limit)
+    return out
 
 
-def _unzstd(body: bytes) -> bytes:
+def _unzstd(body: bytes, limit: int) -> bytes:
     try:
         from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
     except ImportError:
@@ -118,24 +140,44 @@ def _unzstd(body: bytes) -> bytes:
     with zstd.ZstdFile(io.BytesIO(body)) as stream, contextlib.suppress(EOFError):
         while chunk := stream.read(65536):
             out.write(chunk)
+            if out.tell() > limit:
+                raise _too_large(limit)
     return out.getvalue()
 
 
-DECODERS: dict[str, Callable[[bytes], bytes]] = {"gzip": _gunzip, "x-gzip": _gunzip, "deflate": _inflate,
-                                                 "br": _unbrotli, "zstd": _unzstd}
+DECODERS: dict[str, Callable[[bytes, int], bytes]] = {"gzip": _gunzip, "x-gzip": _gunzip, "deflate": _inflate,
+                                                      "br": _unbrotli, "zstd": _unzstd}
 
 
-def decode_content(body: bytes, content_encodings: Sequence[str]) -> tuple[bytes, list[str]]:
+def decode_content(body: bytes, content_encodings: Sequence[str],
+                   limit: int = MAX_BODY_BYTES) -> tuple[bytes, list[str]]:
     """Undo Content-Encoding as Scrapy's HttpCompressionMiddleware does: the last coding first,
-    stopping at one it cannot undo.  Returns the body and the codings left on it."""
+    stopping at one it cannot undo.  Returns the body and the codings left on it.
+
+    Raises DecodedTooLarge when a coding inflates the body past ``limit``.
+    """
     left = [coding.strip().lower() for value in content_encodings for coding in value.split(",")]
     while left:
         coding = left.pop()
         if coding not in DECODERS:
             left.append(coding)
             break
-        body = DECODERS[coding](body)
+        body = DECODERS[coding](body, limit)
     return body, left
+
+
+def payload_codings(headers: Headers) -> list[str]:
+    """The codings on a payload read with its chunked transfer coding undone (:mod:`scraper.storage.warc`),
+    in the order they were applied: the content codings, then any transfer coding but chunked.
+
+    Our crawl stores bodies de-chunked and without Transfer-Encoding; other tools (wget, Heritrix,
+    warcprox) store the message as received, often chunked and gzipped.
+    """
+    transfer = [coding.strip().lower() for value in header_values(headers, "Transfer-Encoding")
+                for coding in value.split(",") if coding.strip()]
+    if transfer and transfer[-1] == "chunked":
+        transfer.pop()
+    return [*header_values(headers, "Content-Encoding"), *transfer]
 
 
 # Scrapy's response classes by media type (scrapy.responsetypes): HtmlResponse, or another text class.
@@ -223,14 +265,28 @@ def decode_html(body: bytes, content_type: str | None) -> str:
     return html_to_unicode(f"charset={declared}", body)[1]
 
 
-def page_html(stored: StoredRecord, url: str) -> tuple[str | None, str | None]:
+def page_html(stored: StoredRecord, url: str, limit: int = MAX_BODY_BYTES) -> tuple[str | None, str | None]:
     """The HTML text of a stored response and its Content-Language, as the crawl handed them to extraction;
-    no text when it is not an HTML page."""
+    no text when it is not an HTML page.
+
+    ``stored.content`` is the payload with chunked transfer coding undone (:func:`read_response`).
+    Raises DecodedTooLarge (a decompression bomb) and the decoders' errors (a body that is not
+    what its Content-Encoding says): the crawl reads no page from such a body either.
+    """
     headers = stored.http_headers
-    body, left = decode_content(stored.content, header_values(headers, "Content-Encoding"))
+    body, left = decode_content(stored.content, payload_codings(headers), limit)
     if not is_html_response(headers, url, body, left):
         return None, None
     return decode_html(body, header(headers, "Content-Type")), header(headers, "Content-Language")
+
+
+def read_response(path: Path, offset: int, limit: int = MAX_BODY_BYTES) -> PayloadRecord | None:
+    """The record at ``offset`` of a WARC file with at most ``limit`` bytes of its payload; None when
+    it cannot be read (a missing file, a bad offset, a damaged member)."""
+    try:
+        return read_payload_at(path, offset, limit)
+    except Exception:
+        return None
 
 
 def default_options() -> ExtractionOptions:
@@ -338,6 +394,14 @@ class Reextractor:
                         yield stored
             except Exception:  # a damaged file: what came before the damage is kept
                 self.tally.skip(f"unreadable WARC file {path.name} (run `scraper verify`)")
+        # Then the records only pages.jsonl has: an import (scraper.imports) never writes into the
+        # files it brings, so its page records are not in its WARC files.
+        if crawl.pages_path.is_file():
+            for stored in iter_jsonl(crawl.pages_path):
+                response = str((stored.get("warc") or {}).get("record_id"))
+                if response not in responses:
+                    responses.add(response)
+                    yield stored
 
     # -- one page ----------------------------------------------------------------------------------------
     def reextract(self, crawl: CrawlLayout, stored: dict[str, Any]) -> dict[str, Any] | None:
@@ -370,10 +434,10 @@ class Reextractor:
         return record
 
     def extract(self, response: StoredRecord, url: str) -> Article | None:
-        html, content_language = page_html(response, url)
-        if html is None:
-            return None
         try:
+            html, content_language = page_html(response, url)
+            if html is None:
+                return None
             return extract_page(html, url, self.options, content_language=content_language)
         except Exception:  # one bad page must not stop the run; the crawl records such a page without article
             self.tally.extraction_errors += 1
@@ -381,10 +445,8 @@ class Reextractor:
 
     @staticmethod
     def _read(path: Path, offset: int) -> StoredRecord | None:
-        try:
-            return read_record_at(path, offset)
-        except Exception:  # missing file, bad offset, damaged member
-            return None
+        read = read_response(path, offset)
+        return read.stored if read is not None else None
 
     def original_of(self, crawl: CrawlLayout, stored: dict[str, Any]) -> StoredRecord | None:
         """The response a revisit refers to (WARC-Refers-To): where its record says, else where the catalog says."""
@@ -423,19 +485,29 @@ class Reextractor:
             self.latest[url_key(record["requested_url"])] = kept
 
     # -- the catalog, read only -------------------------------------------------------------------------
-    def _catalog_rows(self, record_id: str, crawl_id: Any) -> list[Any]:
+    def _catalog_places(self, record_id: str, crawl_id: Any) -> list[tuple[str, str, int]]:
         if self.catalog is None:
             return []
-        query = captures.select().where(captures.c.warc_record_id == record_id, captures.c.committed.is_(True))
-        if crawl_id:
-            query = query.where(captures.c.crawl_id == str(crawl_id))  # uses the catalog's index by crawl
-        with self.catalog.engine.connect() as conn:
-            return list(conn.execute(query).all())
-
-    def _catalog_places(self, record_id: str, crawl_id: Any) -> list[tuple[str, str, int]]:
-        rows = self._catalog_rows(record_id, crawl_id) or (self._catalog_rows(record_id, None) if crawl_id else [])
-        return [(row.crawl_id, row.warc_file, int(row.warc_offset)) for row in rows]
+        return [(row.crawl_id, row.warc_file, int(row.warc_offset))
+                for row in catalog_captures(self.catalog, record_id, crawl_id)]
 
     def _catalog_record(self, record_id: str, crawl_id: Any) -> dict[str, Any] | None:
-        rows = self._catalog_rows(record_id, crawl_id)
+        if self.catalog is None:
+            return None
+        rows = committed_captures(self.catalog, record_id, crawl_id)
         return json.loads(rows[0].record_json) if rows else None
+
+
+def committed_captures(catalog: Catalog, record_id: str, crawl_id: Any = None) -> list[Any]:
+    """The committed catalog rows of the captures whose WARC record is ``record_id`` (in ``crawl_id``)."""
+    query = captures.select().where(captures.c.warc_record_id == record_id, captures.c.committed.is_(True))
+    if crawl_id:
+        query = query.where(captures.c.crawl_id == str(crawl_id))  # uses the catalog's index by crawl
+    with catalog.engine.connect() as conn:
+        return list(conn.execute(query).all())
+
+
+def catalog_captures(catalog: Catalog, record_id: str, crawl_id: Any = None) -> list[Any]:
+    """Where the catalog has the WARC record ``record_id``: in ``crawl_id`` if it is there, else in any crawl."""
+    rows = committed_captures(catalog, record_id, crawl_id)
+    return rows or (committed_captures(catalog, record_id) if crawl_id else [])

@@ -12,6 +12,7 @@ from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.python.failure import Failure
 
 from scraper.extensions import ArchiveRun
@@ -95,9 +96,29 @@ class SignalRecordingProcess(CrawlerProcess):
     at once; :func:`run_crawl` then closes what is still open.  The first signal also
     stops sending at once and says so (:func:`~scraper.politeness.stop_now`): requests
     waiting for their host's delay are not sent, and --resume sends them.
+
+    They are installed by :meth:`handle_signals`, before the crawl is set up, not by
+    :meth:`start`: see there.
     """
 
     stop_signal: int | None = None
+
+    def handle_signals(self) -> None:
+        """From now on SIGINT and SIGTERM stop the crawl, whenever they come.
+
+        Before the reactor runs, what the handlers ask of it waits in its queue: a signal during
+        the set-up stops the crawl as soon as it starts, with its folder closed as after any stop.
+        """
+        install_shutdown_handlers(self._signal_shutdown)
+
+    def start(self, stop_after_crawl: bool = True, install_signal_handlers: bool = True) -> None:
+        """Scrapy's, without installing handlers: :meth:`handle_signals` did, before the set-up.
+
+        Left to install them, Twisted would replace SIGTERM's as the reactor starts, and Scrapy both
+        just after: a SIGTERM in between would stop the reactor unrecorded (not exit 143), and a
+        signal already handled would have its second ("stop now") taken for a first again.
+        """
+        super().start(stop_after_crawl, install_signal_handlers=False)
 
     def _signal_shutdown(self, signum: int, frame: Any) -> None:
         from twisted.internet import reactor
@@ -125,41 +146,33 @@ class SignalRecordingProcess(CrawlerProcess):
 def run_crawl(settings: Settings) -> CrawlResult:
     """Run the archive spider to the end (the Twisted reactor runs once per process)."""
     process = SignalRecordingProcess(settings)
+    # Before anything is opened: from here on no signal kills the process or interrupts the code
+    # that opens or closes the archive (a KeyboardInterrupt could land anywhere in it).
+    process.handle_signals()
     crawler = process.create_crawler(ArchiveSpider)
-    try:
-        # A Ctrl-C while the archive run is being set up waits until the run exists and can be
-        # closed properly: it is delivered when the mask is restored, inside this try.
-        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            started = process.crawl(crawler)
-            # An archive that cannot be opened (a folder taken, a crawl being written, one that cannot
-            # be repaired) fails inside Twisted: keep the error, to raise it as the one-line error it is.
-            setup_errors: list[ArchiveRootError] = []
+    started = process.crawl(crawler)
+    # An archive that cannot be opened (a folder taken, a crawl being written, one that cannot
+    # be repaired) fails inside Twisted: keep the error, to raise it as the one-line error it is.
+    setup_errors: list[ArchiveRootError] = []
 
-            def keep_setup_error(failure: Failure) -> Failure | None:
-                if isinstance(failure.value, ArchiveRootError):
-                    setup_errors.append(failure.value)
-                    return None
-                return failure
+    def keep_setup_error(failure: Failure) -> Failure | None:
+        if isinstance(failure.value, ArchiveRootError):
+            setup_errors.append(failure.value)
+            return None
+        return failure
 
-            started.addErrback(keep_setup_error)
-            if settings.get("LOG_LEVEL") != "DEBUG":
-                # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
-                for handler in logging.getLogger().handlers:
-                    handler.addFilter(OneLineErrors())
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-        process.start()
-    except KeyboardInterrupt:
-        # Ctrl-C before Scrapy's own handlers were installed: still close what was opened.
-        _close_if_open(crawler, "shutdown")
-        raise
-    if process.stop_signal is not None:
-        # Stopped by a signal, and stopping is quick now: a second Ctrl-C meant as "stop now" can come
-        # after the crawl has stopped.  What is left (closing, the summary) is short and must not be cut;
-        # and as Python exits it gives back SIGINT's default action, which would kill it (exit -2, not 130).
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    started.addErrback(keep_setup_error)
+    if settings.get("LOG_LEVEL") != "DEBUG":
+        # After crawl(): applying the crawler's settings replaces Scrapy's root handler.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(OneLineErrors())
+    process.start()
+    # The crawl is over, stopped or not: a signal now has nothing left to stop, and what is left
+    # (closing, the summary) is short and must not be cut.  Ignored, not handled: as Python exits
+    # it gives a handled signal back its default action, which kills (exit -2, not 130).  Handlers
+    # of signals already received run first (signal.signal runs them before it replaces them).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if setup_errors:
         raise setup_errors[0]
     run = ArchiveRun.existing(crawler)

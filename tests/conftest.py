@@ -14,6 +14,13 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from scraper.schema import page_record_schema
+from tests.foreign_warcs import (  # noqa: F401 - session fixtures: WARCs written by other tools
+    foreign_site,
+    pywb_corpora,
+    warcio_corpus,
+    warcprox_corpus,
+    wget_corpora,
+)
 from tests.site import Site, SiteServer
 
 REPO = Path(__file__).resolve().parents[1]

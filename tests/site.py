@@ -2,7 +2,8 @@
 
 Real pages come from ``tests/fixtures/pages``; the rest are the awkward cases an
 archiver must store faithfully: gzip bodies, redirects, errors, repeated
-headers, query strings, a PDF, chunked transfer coding and a robots.txt rule.
+headers, query strings, a PDF, chunked transfer coding (plain, and over gzip),
+an HTTP/1.0 answer without Content-Length, and a robots.txt rule.
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
     pages = golden_pages()
     names = list(pages)
     gzip_source = pages[names[0]] / "page.html"
+    chunked_gzip_source = pages[names[1]] / "page.html"
+    http10_source = pages[names[4]] / "page.html"
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -222,8 +225,29 @@ def make_handler(site: Site) -> type[BaseHTTPRequestHandler]:
                     chunk = body[start:start + 50]
                     self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
                 self.wfile.write(b"0\r\n\r\n")
+            elif path == "/chunked-gzip/article.html":  # both codings: gzip, then chunked on the wire
+                self.send_chunked(gzip.compress(chunked_gzip_source.read_bytes(), mtime=0),
+                                  [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")])
+            elif path == "/http10/article.html":  # HTTP/1.0 without Content-Length: the close ends the body
+                self.wfile.write(b"HTTP/1.0 200 OK\r\nServer: TestSite/1.0\r\nDate: %s\r\n"
+                                 b"Content-Type: text/html; charset=utf-8\r\n\r\n" % self.date_time_string().encode())
+                self.wfile.write(http10_source.read_bytes())
+                self.close_connection = True
             else:
                 self.send(404, SMALL_PAGE.format(title="Not found", body="No such page.").encode())
+
+        def send_chunked(self, body: bytes, headers: list[tuple[str, str]]) -> None:
+            """``body`` in chunks of 4000 bytes (the last one shorter), as a streaming server sends it."""
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 4000):
+                chunk = body[start:start + 4000]
+                self.wfile.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
 
         def send_live(self, path: str, page: LivePage | None) -> None:
             if page is None:

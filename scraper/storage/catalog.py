@@ -432,13 +432,16 @@ class Catalog:
         with self.engine.connect() as conn:
             return {hash(key) for key in conn.execute(query).scalars()}
 
-    def previous_capture(self, url_key: str) -> PreviousCapture | None:
-        """The latest committed capture of a URL that holds (or refers to) a 2xx payload."""
+    def previous_capture(self, url_key: str, before: datetime | None = None) -> PreviousCapture | None:
+        """The latest committed capture of a URL that holds (or refers to) a 2xx payload
+        (fetched before ``before``, when given: `scraper import` files old captures into the timeline)."""
         query = (select(captures).join(urls, urls.c.id == captures.c.url_id)
                  .where(urls.c.url_key == url_key, captures.c.committed.is_(True),
                         captures.c.status >= 200, captures.c.status < 300,
                         captures.c.original_record_id.is_not(None))
                  .order_by(captures.c.fetched_at.desc(), captures.c.id.desc()).limit(1))
+        if before is not None:
+            query = query.where(captures.c.fetched_at < before)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         if row is None:

@@ -7,10 +7,12 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import secrets
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +81,15 @@ class CrawlLayout:
 
 LOCK_FILE = ".lock"
 
+# The lock is Linux's open file description lock (fcntl F_OFD_SETLK) on the whole file: a process can
+# test it without taking it (F_OFD_GETLK).  An flock can only be tested by taking it, and a crawl or a
+# resume that took it at that instant failed ("another process is writing").  Like an flock, it belongs
+# to the open file, not to the process (closing another descriptor of the file keeps it), and the kernel
+# drops it when the file is closed, however the process ends.  Elsewhere: flock, tested by taking it.
+_OFD_LOCKS = hasattr(fcntl, "F_OFD_SETLK")
+_FLOCK = struct.Struct("hhqqi4x")  # struct flock on 64-bit Linux: l_type, l_whence, l_start, l_len, l_pid
+_WHOLE_FILE_WRITE_LOCK = _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, 0, 0, 0)  # l_len 0: to the end, however long
+
 
 class CrawlBusy(ArchiveRootError):
     """Another process (a crawl, a resume) is writing this crawl folder."""
@@ -87,30 +98,38 @@ class CrawlBusy(ArchiveRootError):
 def lock_crawl(directory: Path) -> IO[bytes]:
     """Hold the crawl folder's lock for as long as the returned file stays open.
 
-    An ``flock``: the kernel drops it when the process ends, however it ends, so a killed
-    crawl never leaves a stale lock behind.  A second crawl, a resume or a repair of the
-    same folder sees it taken and leaves the folder alone.
+    The kernel drops it when the process ends, however it ends, so a killed crawl never
+    leaves a stale lock behind.  A second crawl, a resume or a repair of the same folder
+    sees it taken and leaves the folder alone.
     """
     handle = open(directory / LOCK_FILE, "ab")  # noqa: SIM115 - held until the crawl closes
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as exc:
+        if _OFD_LOCKS:
+            fcntl.fcntl(handle.fileno(), fcntl.F_OFD_SETLK, _WHOLE_FILE_WRITE_LOCK)
+        else:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
         handle.close()
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
         raise CrawlBusy(f"another process is writing {directory} (a crawl or a resume of it is running)") from exc
     return handle
 
 
 def is_crawl_locked(directory: Path) -> bool:
-    """Whether a live process holds the folder's lock (see :func:`lock_crawl`)."""
-    if not (directory / LOCK_FILE).exists():
-        return False
+    """Whether a live process holds the folder's lock (see :func:`lock_crawl`), found without taking it."""
     try:
-        lock_crawl(directory).close()
-    except CrawlBusy:
-        return True
-    except OSError:
+        with open(directory / LOCK_FILE, "rb") as handle:
+            if not _OFD_LOCKS:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                return False
+            held = fcntl.fcntl(handle.fileno(), fcntl.F_OFD_GETLK, _WHOLE_FILE_WRITE_LOCK)
+    except OSError:  # no lock file (a crawl made before locks, or none started), or one that cannot be read
         return False
-    return False
+    return bool(_FLOCK.unpack(held)[0] != fcntl.F_UNLCK)
 
 
 def check_writable_root(root: Path) -> None:

@@ -1,44 +1,84 @@
-"""Verify WARC files as our writer makes them, and report every fault with its offset.
+"""Verify WARC files, ours and other tools', and report every finding with its offset.
 
 Reads the file itself, without warcio: a checker that shares the writer's parser would
 share its blind spots, and warcio forgives what a verifier must report.  Streaming, so
 a record of any size costs only a chunk of memory.
 
-What is checked (``deep=False``, the cheap form every crawl runs at its end, does the
-first three):
+A finding is of one of two sorts, fixed by its kind (``FAULT_KINDS``, ``WARNING_KINDS``):
+
+* a **fault** is damage: something a second reader finds as well (warcio's and FastWARC's
+  digest checks, their framing and gzip errors), or a break of a rule the WARC standard
+  (1.0, 1.1) states.  ``scraper verify`` exits 3 on one.
+* a **warning** is anything else worth saying, above all an HTTP header the stored body
+  contradicts.  A response record holds the message as the server sent it, and servers
+  lie (a Content-Encoding the body is not in, a wrong Content-Length): a recorder that
+  keeps the lie did its job.  Warnings never change the exit status.
+
+One rule holds only for records scraper wrote (the warcinfo record before them says
+``software: scraper…``): our writer links a record only to records of its own crawl
+folder, and a revisit only to a capture of its archive, so such a link that names no
+record there means a record or a file of the archive was lost (``broken-link``, a fault).
+In other tools' WARCs a link that names nothing in the files verified is a warning
+(``unresolved-link``): the standard lets a record refer to one in another file, and an
+excerpt of a WARC file is still a WARC file.
+
+Faults (``deep=False``, the cheap form every crawl runs at its end, does the first five):
 
 * ``gzip-member``: every gzip member decompresses and passes its CRC and length check;
   a torn last member (a crash mid-write) or a damaged one is reported at its offset, and
   reading resumes at the next member.
-* ``framing``: each record starts ``WARC/1.x``, has a numeric Content-Length, and its
-  block of exactly that many bytes is followed by CRLF CRLF.  ``warc-header``: a record
-  without WARC-Record-ID or WARC-Type.
+* ``multi-record-member``: a gzip member holding more than one record, e.g. a whole file
+  compressed as one gzip stream: warcio refuses such a file ("non-chunked gzip file"),
+  and no index can address its records.
+* ``framing``: each record starts ``WARC/x.y``, has a numeric Content-Length, and its
+  block of exactly that many bytes is followed by CRLF CRLF.
+* ``warc-header``: a mandatory field missing (WARC-Record-ID, WARC-Type and WARC-Date on
+  every record; WARC-Target-URI on response, resource, request, revisit, conversion and
+  continuation records; WARC-Profile on a revisit, and WARC-Payload-Digest on an
+  identical-payload-digest one; WARC-Segment-Number and WARC-Segment-Origin-ID on a
+  continuation), a WARC-Record-ID that is not ``<uri>``, or a field the standard defines
+  given twice (only WARC-Concurrent-To may repeat).  ``warc-date``: a WARC-Date or
+  WARC-Refers-To-Date that is not a UTC timestamp in W3C-ISO8601 form ending in ``Z``
+  (WARC/1.0: exactly ``YYYY-MM-DDThh:mm:ssZ``; later versions: any W3CDTF precision, at
+  most 9 digits of fraction), or not a real date.
 * ``duplicate-id``: a WARC-Record-ID used twice, in one file or across the files verified.
-* ``block-digest`` / ``payload-digest``: WARC-Block-Digest over the block,
-  WARC-Payload-Digest over the HTTP body (after the HTTP head) for ``application/http``
-  records, over the block otherwise.  A revisit's payload digest is the original's, so
-  it is not checked against the revisit's (empty) body.
+* ``block-digest`` / ``payload-digest``: WARC-Block-Digest over the block.
+  WARC-Payload-Digest of an ``application/http`` record over the HTTP body, where either
+  of two readings passes: the body as stored after the HTTP head (what warcio and FastWARC
+  check, and what warcio and wget write) or, when its last transfer coding is chunked,
+  the body with the chunking undone (the standard's "entity-body", what warcprox writes).
+  Content codings are never undone for it.  Over the block for other records.  Not
+  checked on revisits (their payload digest is the original's) nor on segmented records
+  (it is the whole logical record's).  A digest that is not ``ALGORITHM:VALUE`` is a fault
+  too; one in an algorithm hashlib does not know is the warning ``unchecked-digest``.
+* ``broken-link``: see above.  ``unreadable``: the file cannot be read at all.
+
+Warnings:
+
+* ``no-warcinfo``: the file does not start with a warcinfo record (recommended by the
+  standard, not required).  In the quick form too.
 * ``http-head``: an ``application/http`` block whose HTTP head does not end.
-* ``content-encoding``: a Content-Encoding the body does not start like (gzip and zstd by
-  their magic bytes, deflate and br by decoding the first 64 KiB).  Empty bodies and
-  records with WARC-Truncated are skipped.
-* ``content-length``: an HTTP Content-Length that differs from the stored body.  Damage,
-  not a warning: our capture marks every incomplete body with WARC-Truncated (dataloss,
-  size limit) and de-chunks bodies under X-Archive-Orig-Transfer-Encoding, so a mismatch
-  in any other record means the body was lost or altered after capture.  Skipped for
-  truncated records, transfer-coded bodies, revisits and statuses without a body (1xx,
-  204, 304).
-* ``broken-link``: WARC-Concurrent-To and WARC-Warcinfo-ID must name a record of the
-  same crawl: the files verified, then the other WARCs in the file's folder (our writer
-  never links across crawls this way).  WARC-Refers-To (a revisit's original) may name a
-  record of an older crawl: it is looked up in every WARC under the archive root when the
-  file lies in ``<root>/crawls/<crawl_id>/`` (missing there: damage); a WARC outside such
-  a layout cannot be resolved, and an unresolved Refers-To is then an ``unresolved-link``
-  *warning*.  Files outside the verified set are read only for their record ids, lazily,
-  and ``.open`` files never (a revisit only refers to committed captures).
+* ``transfer-encoding-mismatch``: ``Transfer-Encoding: chunked`` on a body that does not
+  de-chunk.  ``content-encoding-mismatch``: a Content-Encoding the body, its transfer
+  coding undone, does not decode as (gzip, deflate, br, zstd; the first 64 KiB).
+  ``content-length-mismatch``: an HTTP Content-Length that differs from the stored body
+  (not checked when a Transfer-Encoding, or our ``X-Archive-Orig-Transfer-Encoding``,
+  says the body was transfer-coded, on revisits, on empty bodies, and on statuses
+  without a body).  These three skip records marked WARC-Truncated or segmented.
+* ``unresolved-link``: see above.
+
+* ``response-without-request``, ``metadata-shadows-capture``: see :class:`_Pairing` (the
+  standard allows both; a second reader would not object).
+
+Not reported, by design: a response without its request in a file that has no request
+records at all (a WARC file "needs not to contain any particular record types"), records of
+unknown type (readers skip them) and unknown WARC-Truncated reasons (the list is open).
 
 Offsets are those of the gzip member (or, in a plain ``.warc``, of the record): the
 ``offset`` a CDXJ index or a page record's ``warc`` pointer gives.
+
+:func:`http_payload_stream` is the decoding the checks use, for any reader of HTTP
+bodies from WARC records: transfer codings undone, then content codings, bounded.
 """
 
 from __future__ import annotations
@@ -50,8 +90,10 @@ import io
 import os
 import re
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -60,31 +102,59 @@ from scraper.storage.warc import OPEN_SUFFIX
 
 DAMAGE = "damage"
 WARNING = "warning"
-# Fault kinds: stable identifiers, for scripts reading `scraper verify --json` and the manifest.
-KINDS = ("gzip-member", "framing", "warc-header", "duplicate-id", "block-digest", "payload-digest", "http-head",
-         "content-encoding", "content-length", "broken-link", "unresolved-link", "unreadable")
+# Stable identifiers, for scripts reading `scraper verify --json` and the manifest.  A kind is
+# always of one sort: faults (damage, exit 3) are what a second reader also finds or what the
+# WARC standard names; warnings are everything else.
+FAULT_KINDS = ("gzip-member", "multi-record-member", "framing", "warc-header", "warc-date", "duplicate-id",
+               "block-digest", "payload-digest", "broken-link", "unreadable")
+WARNING_KINDS = ("no-warcinfo", "unchecked-digest", "http-head", "transfer-encoding-mismatch",
+                 "content-encoding-mismatch", "content-length-mismatch", "unresolved-link",
+                 "response-without-request", "metadata-shadows-capture")
+KINDS = FAULT_KINDS + WARNING_KINDS
 
 CHUNK = 1 << 20
-MAX_HEAD = 1 << 20  # a WARC or HTTP head this long is not one we wrote
+MAX_HEAD = 1 << 20  # a WARC or HTTP head this long is not a head
 SNIFF = 1 << 16  # the body prefix kept for the Content-Encoding check
 WARC_SUFFIXES = (".warc.gz", ".warc")
 GZIP_MAGIC = b"\x1f\x8b"
 _VERSION_LINE = re.compile(rb"^WARC/\d+\.\d+\r\n$")
 _BODILESS_STATUSES = frozenset({204, 304})
 LINK_HEADERS = ("WARC-Concurrent-To", "WARC-Warcinfo-ID", "WARC-Refers-To")
+# WARC 1.1 §5: "All 'response', 'resource', 'request', 'revisit', 'conversion' and 'continuation' records
+# shall have a WARC-Target-URI field."
+_TARGET_URI_TYPES = frozenset({"response", "resource", "request", "revisit", "conversion", "continuation"})
+# WARC 1.1 §5: named fields "shall not be repeated in the same WARC record ... except as noted (e.g.
+# WARC-Concurrent-To)", the only one noted.  Extension fields are free.
+_SINGLE_FIELDS = frozenset(name.lower() for name in (
+    "WARC-Record-ID", "Content-Length", "WARC-Date", "WARC-Type", "Content-Type", "WARC-Block-Digest",
+    "WARC-Payload-Digest", "WARC-IP-Address", "WARC-Refers-To", "WARC-Refers-To-Target-URI", "WARC-Refers-To-Date",
+    "WARC-Target-URI", "WARC-Truncated", "WARC-Warcinfo-ID", "WARC-Filename", "WARC-Profile",
+    "WARC-Identified-Payload-Type", "WARC-Segment-Number", "WARC-Segment-Origin-ID", "WARC-Segment-Total-Length"))
+_RECORD_ID = re.compile(r"<[A-Za-z][A-Za-z0-9+.-]*:[^\s<>]+>")
+_WARC10_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+# W3CDTF (https://www.w3.org/TR/NOTE-datetime) at any of its precisions, in UTC ("Z")
+_W3CDTF_UTC = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?Z)?)?)?")
 
 
 @dataclass(frozen=True)
 class Fault:
+    """One finding: damage or a warning, as its kind says."""
+
     kind: str  # one of KINDS
     offset: int | None
     record_id: str | None
     message: str
-    severity: str = DAMAGE
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}")
+
+    @property
+    def severity(self) -> str:
+        return WARNING if self.kind in WARNING_KINDS else DAMAGE
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "severity": self.severity, "offset": self.offset,
-                "record_id": self.record_id, "message": self.message}
+        return {"kind": self.kind, "offset": self.offset, "record_id": self.record_id, "message": self.message}
 
     def describe(self) -> str:
         where = f" at offset {self.offset}" if self.offset is not None else ""
@@ -101,6 +171,7 @@ class Link:
     target: str
     source_id: str | None
     offset: int
+    by_scraper: bool  # the record was written by scraper, whose links must resolve in its archive
 
 
 @dataclass
@@ -108,21 +179,36 @@ class FileReport:
     path: Path
     deep: bool = True
     records: int = 0
-    faults: list[Fault] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)  # damage
+    warnings: list[Fault] = field(default_factory=list)
     ids: dict[str, int] = field(default_factory=dict, repr=False)  # record id -> offset of its first record
     links: list[Link] = field(default_factory=list, repr=False)
+    by_scraper: bool = field(default=False, repr=False)  # the last warcinfo record read says scraper wrote it
+    pairing: _Pairing = field(default_factory=lambda: _Pairing(), repr=False)  # deep: requests, captures, metadata
 
     @property
     def ok(self) -> bool:
-        return not any(f.severity == DAMAGE for f in self.faults)
+        return not self.faults
 
-    def add(self, kind: str, offset: int | None, record_id: str | None, message: str,
-            severity: str = DAMAGE) -> None:
-        self.faults.append(Fault(kind, offset, record_id, message, severity))
+    def add(self, kind: str, offset: int | None, record_id: str | None, message: str) -> None:
+        self.extend([Fault(kind, offset, record_id, message)])
+
+    def extend(self, findings: Iterable[Fault]) -> None:
+        for finding in findings:
+            (self.faults if finding.severity == DAMAGE else self.warnings).append(finding)
+
+    def findings(self) -> list[Fault]:
+        """Faults and warnings together, in the order of the file."""
+        return sorted(self.faults + self.warnings, key=_position)
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "mode": "deep" if self.deep else "quick",
-                "records": self.records, "faults": [f.as_dict() for f in self.faults]}
+                "records": self.records, "faults": [f.as_dict() for f in self.faults],
+                "warnings": [w.as_dict() for w in self.warnings]}
+
+
+def _position(fault: Fault) -> int:
+    return -1 if fault.offset is None else fault.offset
 
 
 # -- finding files -------------------------------------------------------------------------------------
@@ -251,6 +337,272 @@ def _next_member(fh: BinaryIO, after: int, size: int) -> int:
     return size
 
 
+# -- HTTP bodies: transfer coding, then content coding ---------------------------------------------------
+PIECE = 1 << 16  # the most one decoding step yields at a time: a bomb is read no further than it is asked
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
+_MAX_CHUNK_LINE = 4096
+
+
+class PayloadCodingError(ValueError):
+    """An HTTP body is not in the coding its Transfer-Encoding or Content-Encoding names.
+
+    ``truncated``: the data ended before the coding's own end (a cut body, or a prefix),
+    but every byte up to there decoded.
+    """
+
+    def __init__(self, coding: str, reason: str, *, truncated: bool = False) -> None:
+        super().__init__(f"{coding}: {reason}")
+        self.coding = coding
+        self.reason = reason
+        self.truncated = truncated
+
+
+class ChunkedDecoder:
+    """Undoes chunked transfer coding (RFC 9112 §7.1), fed the body in pieces of any size.
+
+    Lenient where browsers are: bare LF line ends, chunk extensions and trailer fields
+    (skipped), white space after the last chunk.
+    """
+
+    def __init__(self) -> None:
+        self._pending = b""  # an incomplete line
+        self._state = "size"  # size -> data -> data-end -> size ... -> trailer -> done
+        self._left = 0
+        self.done = False
+
+    def feed(self, data: bytes) -> bytes:
+        out: list[bytes] = []
+        view = self._pending + data if self._pending else data
+        self._pending = b""
+        position = 0
+        while position < len(view):
+            if self._state == "data":
+                take = min(self._left, len(view) - position)
+                out.append(view[position:position + take])
+                position += take
+                self._left -= take
+                if not self._left:
+                    self._state = "data-end"
+                continue
+            if self._state == "done":
+                if view[position:].strip():
+                    raise PayloadCodingError("chunked", f"{len(view) - position} bytes follow the last chunk")
+                break
+            end = view.find(b"\n", position)
+            if end < 0:
+                self._pending = view[position:]
+                self._check_partial(self._pending)
+                break
+            self._line(view[position:end + 1])
+            position = end + 1
+        return b"".join(out)
+
+    def _check_partial(self, partial: bytes) -> None:
+        """A line not ended yet: raise as soon as it cannot become what is due (a body that is not chunked)."""
+        if self._state == "size":
+            digits = _HEX.match(partial)
+            end = digits.end() if digits else 0
+            if not digits or (end < len(partial) and partial[end:end + 1] not in b"; \t\r"):
+                raise PayloadCodingError("chunked", f"no chunk size where one was due: {partial[:20]!r}")
+        elif self._state == "data-end" and partial.strip(b"\r"):
+            raise PayloadCodingError("chunked", f"a chunk is not followed by CRLF (found {partial[:20]!r})")
+        if len(partial) > _MAX_CHUNK_LINE:
+            raise PayloadCodingError("chunked", f"a chunk-size or trailer line longer than 4 KiB: {partial[:20]!r}")
+
+    def _line(self, line: bytes) -> None:
+        text = line.rstrip(b"\r\n")
+        if self._state == "data-end":
+            if text:
+                raise PayloadCodingError("chunked", f"a chunk is not followed by CRLF (found {line[:20]!r})")
+            self._state = "size"
+        elif self._state == "size":
+            size = text.split(b";", 1)[0].strip()
+            if not _HEX.fullmatch(size):
+                raise PayloadCodingError("chunked", f"no chunk size where one was due: {line[:20]!r}")
+            self._left = int(size, 16)
+            self._state = "data" if self._left else "trailer"
+        elif not text:  # the empty line that ends the trailer section
+            self._state = "done"
+            self.done = True
+
+    def close(self) -> None:
+        """Raise when the body ended before its last chunk."""
+        if not self.done:
+            raise PayloadCodingError("chunked", "the body ends before its last chunk", truncated=True)
+
+
+def header_codings(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
+    """The codings a Transfer-Encoding or Content-Encoding header lists, in the order applied (no identity)."""
+    codings = [c.strip().lower() for key, value in headers if key.strip().lower() == name.lower()
+               for c in value.split(",")]
+    return [c for c in codings if c and c != "identity"]
+
+
+def _dechunk(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    decoder = ChunkedDecoder()
+    for piece in pieces:
+        out = decoder.feed(piece)
+        if out:
+            yield out
+    decoder.close()
+
+
+def _inflate(pieces: Iterator[bytes], coding: str) -> Iterator[bytes]:
+    gzip = coding in ("gzip", "x-gzip")
+    inflater: Any = None
+    members = 0  # streams inflated to their end
+    finished = False  # what follows is ignored
+    pending = b""
+    for piece in pieces:
+        data, pending = pending + piece, b""
+        full = False  # the last step filled its output: it may have more without more input
+        while not finished and (data or full):
+            if inflater is None:
+                if members and not data.startswith(GZIP_MAGIC):
+                    finished = True  # bytes after the last gzip member are ignored, as browsers do
+                    break
+                if len(data) < 2:
+                    pending = data  # the wrapping is told by the first two bytes
+                    break
+                # Servers send zlib-wrapped and raw deflate alike under the name "deflate".
+                zlib_wrapped = (data[0] & 0x0F) == 8 and ((data[0] << 8) | data[1]) % 31 == 0
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else
+                                              zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
+            try:
+                out = inflater.decompress(data, PIECE)
+            except zlib.error as exc:
+                raise PayloadCodingError(coding, f"is not {coding} ({str(exc).rsplit(': ', 1)[-1]})") from None
+            full = len(out) == PIECE
+            if out:
+                yield out
+            if inflater.eof:
+                members += 1
+                data, inflater, full = inflater.unused_data, None, False
+                finished = not gzip  # gzip may come in several members
+            else:
+                data = inflater.unconsumed_tail
+    if inflater is not None or (pending and not members):
+        raise PayloadCodingError(coding, "the data ends before the end of its stream", truncated=True)
+
+
+def _unbrotli(pieces: Iterator[bytes], coding: str) -> Iterator[bytes]:
+    import brotli
+
+    decoder = brotli.Decompressor()
+    fed = False
+    for piece in pieces:
+        for start in range(0, len(piece), PIECE):
+            fed = True
+            try:
+                yield from _brotli_steps(decoder, piece[start:start + PIECE])
+            except Exception:  # brotli.error, under either module of that name
+                raise PayloadCodingError(coding, "does not decode as brotli") from None
+    finished = getattr(decoder, "is_finished", None)
+    if fed and finished is not None and not finished():
+        raise PayloadCodingError(coding, "the data ends before the end of its stream", truncated=True)
+
+
+def _brotli_steps(decoder: Any, data: bytes) -> Iterator[bytes]:
+    if hasattr(decoder, "can_accept_more_data"):  # Google's brotli ≥ 1.2: output bounded per step
+        yield decoder.process(data, output_buffer_limit=PIECE)
+        while not decoder.can_accept_more_data():
+            yield decoder.process(b"", output_buffer_limit=PIECE)
+    elif hasattr(decoder, "process"):  # older Google brotli
+        yield decoder.process(data)
+    else:  # brotlipy, which installs a module of the same name
+        yield decoder.decompress(data)
+
+
+def _zstd_module() -> Any:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
+    except ImportError:
+        try:
+            from backports import zstd  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            return None
+    return zstd
+
+
+def _unzstd(pieces: Iterator[bytes], coding: str) -> Iterator[bytes]:
+    zstd = _zstd_module()
+    decoder: Any = None
+    for piece in pieces:
+        data = piece
+        while data or (decoder is not None and not decoder.needs_input and not decoder.eof):
+            decoder = zstd.ZstdDecompressor() if decoder is None or decoder.eof else decoder
+            try:
+                out = decoder.decompress(data, max_length=PIECE)
+            except zstd.ZstdError:
+                raise PayloadCodingError(coding, "does not decode as zstd") from None
+            data = decoder.unused_data if decoder.eof else b""
+            if out:
+                yield out
+    if decoder is not None and not decoder.eof:
+        raise PayloadCodingError(coding, "the data ends before the end of its stream", truncated=True)
+
+
+def _decoder(coding: str) -> Callable[[Iterator[bytes], str], Iterator[bytes]] | None:
+    """The decoding of one coding, or None when it cannot be undone here."""
+    if coding in ("gzip", "x-gzip", "deflate"):
+        return _inflate
+    if coding == "br":
+        return _unbrotli
+    if coding == "zstd" and _zstd_module() is not None:
+        return _unzstd
+    return None
+
+
+def can_decode(codings: Iterable[str]) -> bool:
+    return all(coding == "chunked" or _decoder(coding) is not None for coding in codings)
+
+
+def _undo(codings: Sequence[str], pieces: Iterator[bytes]) -> Iterator[bytes]:
+    stream = pieces
+    for coding in reversed(codings):  # the last applied is undone first
+        if coding == "chunked":
+            stream = _dechunk(stream)
+            continue
+        decode = _decoder(coding)
+        if decode is None:
+            raise PayloadCodingError(coding, "is a coding scraper cannot undo")
+        stream = decode(stream, coding)
+    return stream
+
+
+def http_payload_stream(headers: Sequence[tuple[str, str]], body: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    """The content of an HTTP message, from its body as a WARC record stores it.
+
+    ``headers``: the message's HTTP headers (name, value), any case.  ``body``: the bytes
+    after the HTTP head, in pieces.  Transfer codings are undone (chunked, and gzip or
+    deflate under Transfer-Encoding), then content codings (gzip, deflate, br, zstd), the
+    last applied first.  Yields at most ``limit`` bytes, in pieces of at most 64 KiB, and
+    decodes no further than that: a decompression bomb costs no more.  Raises
+    :class:`PayloadCodingError` when a coding does not decode, or is unknown (``truncated``
+    when the body ends before a coding's end: the bytes yielded are good as far as they go).
+    An empty body is an empty payload, whatever the headers say.
+    """
+    # In the order applied: the content codings by the origin, then the transfer codings on the way.
+    codings = header_codings(headers, "content-encoding") + header_codings(headers, "transfer-encoding")
+    produced = 0
+    pieces = (piece for piece in body if piece)
+    first = next(pieces, None)
+    if first is None or limit <= 0:
+        return
+    for out in _undo(codings, _prepend(first, pieces)):
+        out = out[:limit - produced]
+        produced += len(out)
+        if out:
+            yield out
+        if produced >= limit:
+            return
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
 # -- reading records -----------------------------------------------------------------------------------
 @dataclass
 class _Digest:
@@ -260,24 +612,36 @@ class _Digest:
     hasher: Any
 
     @classmethod
-    def of(cls, spec: str | None) -> _Digest | str | None:
-        """The checker, or why it cannot be checked (a message), or None when there is no header."""
+    def of(cls, spec: str | None) -> _Digest | Fault | None:
+        """The checker; or, when it cannot be checked, the finding (kind and record filled in later);
+        or None when there is no header."""
         if spec is None:
             return None
-        algorithm, sep, _ = spec.strip().partition(":")
-        if not sep:
-            return f"{spec!r} is not ALGORITHM:VALUE"
+        algorithm, sep, value = spec.strip().partition(":")
+        if not sep or not algorithm.strip() or not value.strip():
+            # WARC 1.1 §5.8: labelled-digest = algorithm ":" digest-value
+            return Fault("block-digest", None, None, f"{spec!r} is not ALGORITHM:VALUE")
         name = algorithm.lower().replace("-", "")
         if name not in hashlib.algorithms_available:
-            return f"cannot check {spec!r}: unknown algorithm {algorithm!r}"
+            # The standard recommends no algorithm: one we do not know is not damage.
+            return Fault("unchecked-digest", None, None, f"cannot check {spec!r}: unknown algorithm {algorithm!r}")
         return cls(spec.strip(), hashlib.new(name))
+
+    def copy(self) -> _Digest:
+        return _Digest(self.spec, self.hasher.copy())
 
     def update(self, data: bytes) -> None:
         self.hasher.update(data)
 
     def matches(self) -> bool:
+        return self._names(self.hasher.digest())
+
+    def of_nothing(self) -> bool:
+        """The header holds the digest of zero bytes (what a writer that digested the wrong thing may write)."""
+        return self._names(hashlib.new(self.hasher.name).digest())
+
+    def _names(self, raw: bytes) -> bool:
         expected = self.spec.partition(":")[2].strip()
-        raw = self.hasher.digest()
         b32 = base64.b32encode(raw).decode("ascii")
         if expected.upper().rstrip("=") == b32.rstrip("="):
             return True
@@ -288,20 +652,31 @@ class _Digest:
         return self.spec.partition(":")[0] + ":" + base64.b32encode(self.hasher.digest()).decode("ascii")
 
 
-class _HttpSplitter:
-    """Splits an application/http block into its head and the body, fed in chunks."""
+class _HttpMessage:
+    """An application/http block fed in pieces: its head, then its body into the payload digests.
 
-    def __init__(self, on_body: Callable[[bytes], None]) -> None:
+    When the body's last transfer coding is chunked, it is also de-chunked as it streams by,
+    into a second payload digest (the standard's entity-body) and a prefix for the
+    Content-Encoding check.
+    """
+
+    def __init__(self, payload: _Digest | None) -> None:
         self.head: bytes | None = None
-        self._pending = b""
-        self._on_body = on_body
-        self.body_length = 0
-        self.body_prefix = b""
+        self.headers: list[tuple[str, str]] = []
+        self.status_line = ""
         self.overlong = False
+        self.body_length = 0
+        self.raw_prefix = b""
+        self.payload = payload  # over the body as stored
+        self.entity_payload: _Digest | None = None  # over the de-chunked body
+        self.chunked: ChunkedDecoder | None = None
+        self.chunk_error: str | None = None
+        self.entity_prefix = b""
+        self._pending = b""
 
     def feed(self, data: bytes) -> None:
         if self.overlong:
-            return  # not an HTTP message we wrote: reported once, not searched to the end
+            return  # not an HTTP head: reported once, not searched to the end
         if self.head is None:
             self._pending += data
             end = self._pending.find(b"\r\n\r\n")
@@ -312,17 +687,50 @@ class _HttpSplitter:
                 return
             self.head, data = self._pending[:end + 4], self._pending[end + 4:]
             self._pending = b""
+            self.status_line, self.headers = _http_headers(self.head)
+            if header_codings(self.headers, "transfer-encoding")[-1:] == ["chunked"]:
+                self.chunked = ChunkedDecoder()
+                self.entity_payload = self.payload.copy() if self.payload else None
         if data:
-            self.body_length += len(data)
-            if len(self.body_prefix) < SNIFF:
-                self.body_prefix += data[:SNIFF - len(self.body_prefix)]
-            self._on_body(data)
+            self._body(data)
+
+    def _body(self, data: bytes) -> None:
+        self.body_length += len(data)
+        if len(self.raw_prefix) < SNIFF:
+            self.raw_prefix += data[:SNIFF - len(self.raw_prefix)]
+        if self.payload is not None:
+            self.payload.update(data)
+        if self.chunked is None or self.chunk_error is not None:
+            return
+        try:
+            entity = self.chunked.feed(data)
+        except PayloadCodingError as exc:
+            self.chunk_error = exc.reason
+            return
+        if self.entity_payload is not None:
+            self.entity_payload.update(entity)
+        if len(self.entity_prefix) < SNIFF:
+            self.entity_prefix += entity[:SNIFF - len(self.entity_prefix)]
+
+    def finish(self) -> None:
+        if self.chunked is not None and self.chunk_error is None:
+            try:
+                self.chunked.close()
+            except PayloadCodingError as exc:
+                self.chunk_error = exc.reason
+
+    @property
+    def entity_whole(self) -> bool:
+        """The body de-chunked to its last chunk."""
+        return self.chunked is not None and self.chunk_error is None
 
 
 @dataclass
 class _Record:
     offset: int
     headers: list[tuple[str, str]]
+    version: str = "WARC/1.1"
+    software: str | None = None  # a warcinfo record's "software" field (read in deep mode)
 
     def get(self, name: str) -> str | None:
         return next((v for n, v in self.headers if n.lower() == name.lower()), None)
@@ -342,6 +750,15 @@ class _Record:
     def is_http(self) -> bool:
         return (self.get("Content-Type") or "").split(";")[0].strip().lower() == "application/http"
 
+    @property
+    def truncated(self) -> bool:
+        return self.get("WARC-Truncated") is not None
+
+    @property
+    def segmented(self) -> bool:
+        """One segment of a record split across several (WARC 1.1 §7): its block is not the whole message."""
+        return self.rec_type == "continuation" or self.get("WARC-Segment-Number") is not None
+
 
 def _read_warc_head(stream: BinaryIO, offset: int) -> _Record | None:
     """The WARC header lines of the next record; None at a clean end of the stream."""
@@ -359,7 +776,7 @@ def _read_warc_head(stream: BinaryIO, offset: int) -> _Record | None:
             raise _Framing("the WARC header does not end with an empty line" if total <= MAX_HEAD
                            else "the WARC header is longer than 1 MiB")
         if line == b"\r\n":
-            return _Record(offset, headers)
+            return _Record(offset, headers, first[:-2].decode("ascii"))
         text = line[:-2].decode("utf-8", "replace")
         if text[:1] in (" ", "\t") and headers:  # a folded continuation line
             name, value = headers[-1]
@@ -396,23 +813,27 @@ def _read_block(stream: BinaryIO, length: int, sinks: Sequence[Callable[[bytes],
                        f"Content-Length {length} does not match the block")
 
 
+
+
 @dataclass
 class _Checks:
     """The deep checks of one record, fed the block as it streams by."""
 
     record: _Record
-    block: _Digest | str | None = None
-    payload: _Digest | str | None = None
-    http: _HttpSplitter | None = None
+    length: int
+    block: _Digest | Fault | None = None
+    payload: _Digest | Fault | None = None
+    http: _HttpMessage | None = None
+    info: bytes = b""  # the start of a warcinfo record's block
 
     @classmethod
-    def of(cls, record: _Record) -> _Checks:
-        checks = cls(record, block=_Digest.of(record.get("WARC-Block-Digest")))
-        # A revisit's payload digest is the original's: there is no payload here to check it against.
-        if record.rec_type != "revisit":
+    def of(cls, record: _Record, length: int) -> _Checks:
+        checks = cls(record, length, block=_Digest.of(record.get("WARC-Block-Digest")))
+        # A revisit's payload digest is the original's, a segment's the whole record's: neither is here to check.
+        if record.rec_type != "revisit" and not record.segmented:
             checks.payload = _Digest.of(record.get("WARC-Payload-Digest"))
-        if record.is_http:
-            checks.http = _HttpSplitter(checks.payload.update if isinstance(checks.payload, _Digest) else _ignore)
+        if record.is_http and record.rec_type != "continuation":  # a continuation holds the middle of a message
+            checks.http = _HttpMessage(checks.payload if isinstance(checks.payload, _Digest) else None)
         return checks
 
     def sinks(self) -> list[Callable[[bytes], None]]:
@@ -423,36 +844,130 @@ class _Checks:
             out.append(self.http.feed)
         elif isinstance(self.payload, _Digest):
             out.append(self.payload.update)
+        if self.record.rec_type == "warcinfo":
+            out.append(self._keep_info)
         return out
 
+    def _keep_info(self, data: bytes) -> None:
+        if len(self.info) < SNIFF:
+            self.info += data[:SNIFF - len(self.info)]
+
     def report(self, report: FileReport) -> None:
-        record = self.record
-        self._digest(report, "block-digest", "WARC-Block-Digest", "block", self.block)
-        if self.http is not None and self.http.head is None:
-            reason = "is longer than 1 MiB" if self.http.overlong else "does not end with an empty line"
-            report.add("http-head", record.offset, record.record_id, f"the HTTP head {reason}")
+        record, http = self.record, self.http
+        block = self._checkable(report, "block-digest", "WARC-Block-Digest", self.block)
+        if block is not None and not block.matches():
+            nothing = f": it is the digest of no bytes at all, and the block has {self.length}" if (
+                self.length and block.of_nothing()) else ""
+            self._add(report, "block-digest", f"WARC-Block-Digest {block.spec} does not match the block "
+                                              f"({block.actual()}){nothing}")
+        if record.rec_type == "warcinfo":
+            record.software = _warc_field(self.info, "software")
+        if http is not None:
+            http.finish()
+            if http.head is None:
+                # No head, no payload to check.  A revisit may have no block at all; a cut record, half a head.
+                if self.length and not record.truncated and not record.segmented:
+                    reason = "is longer than 1 MiB" if http.overlong else "does not end with an empty line"
+                    self._add(report, "http-head", f"the HTTP head {reason}")
+                return
+        self._check_payload(report)
+        if http is not None:
+            for kind, message in _http_contradictions(record, http):
+                self._add(report, kind, message)
+
+    def _check_payload(self, report: FileReport) -> None:
+        payload = self._checkable(report, "payload-digest", "WARC-Payload-Digest", self.payload)
+        if payload is None or payload.matches():
             return
-        self._digest(report, "payload-digest", "WARC-Payload-Digest", "payload", self.payload)
-        if self.http is not None and self.http.head is not None:
-            for kind, message in _http_contradictions(record, self.http):
-                report.add(kind, record.offset, record.record_id, message)
+        http = self.http
+        entity = http.entity_payload if http is not None and http.entity_whole else None
+        if entity is None:
+            self._add(report, "payload-digest", f"WARC-Payload-Digest {payload.spec} does not match the payload "
+                                                f"({payload.actual()})")
+        elif not entity.matches():
+            self._add(report, "payload-digest", f"WARC-Payload-Digest {payload.spec} matches neither the body as "
+                                                f"stored ({payload.actual()}) nor the body with its chunked transfer "
+                                                f"coding undone ({entity.actual()})")
 
-    def _digest(self, report: FileReport, kind: str, header: str, what: str,
-                digest: _Digest | str | None) -> None:
-        record = self.record
-        if isinstance(digest, str):
-            severity = WARNING if digest.startswith("cannot check") else DAMAGE
-            report.add(kind, record.offset, record.record_id, f"{header}: {digest}", severity)
-        elif digest is not None and not digest.matches():
-            report.add(kind, record.offset, record.record_id,
-                       f"{header} {digest.spec} does not match the {what} ({digest.actual()})")
+    def _checkable(self, report: FileReport, kind: str, header: str, digest: _Digest | Fault | None) -> _Digest | None:
+        if isinstance(digest, Fault):
+            self._add(report, digest.kind if digest.kind == "unchecked-digest" else kind, f"{header}: {digest.message}")
+            return None
+        return digest
+
+    def _add(self, report: FileReport, kind: str, message: str) -> None:
+        report.add(kind, self.record.offset, self.record.record_id, message)
 
 
-def _ignore(data: bytes) -> None:
-    pass
+def _warc_field(block: bytes, name: str) -> str | None:
+    """A field of an application/warc-fields block (a warcinfo record's)."""
+    for line in block.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == name:
+            return value.strip()
+    return None
 
 
-# -- HTTP headers against the body ---------------------------------------------------------------------
+def _is_scraper(software: str | None) -> bool:
+    return software is not None and (software == "scraper" or software.startswith("scraper/"))
+
+
+# -- the WARC header against the standard --------------------------------------------------------------
+def _header_findings(record: _Record) -> Iterator[tuple[str, str]]:
+    """``(kind, message)`` for each rule of the WARC standard that the record's header breaks."""
+    for name in ("WARC-Record-ID", "WARC-Type", "WARC-Date"):
+        if not record.get(name):
+            yield "warc-header", f"the record has no {name} (mandatory on every record)"
+    rec_type = record.rec_type
+    if rec_type in _TARGET_URI_TYPES and not record.get("WARC-Target-URI"):
+        yield "warc-header", f"a {rec_type} record has no WARC-Target-URI (mandatory on it)"
+    if rec_type == "revisit":
+        profile = record.get("WARC-Profile")
+        if not profile:
+            yield "warc-header", "a revisit record has no WARC-Profile (mandatory on it)"
+        elif profile.endswith("/revisit/identical-payload-digest") and not record.get("WARC-Payload-Digest"):
+            yield "warc-header", "an identical-payload-digest revisit has no WARC-Payload-Digest (mandatory on it)"
+    if rec_type == "continuation":
+        for name in ("WARC-Segment-Origin-ID", "WARC-Segment-Number"):
+            if not record.get(name):
+                yield "warc-header", f"a continuation record has no {name} (mandatory on it)"
+    record_id = record.record_id
+    if record_id and not _RECORD_ID.fullmatch(record_id):
+        yield "warc-header", f"WARC-Record-ID {record_id!r} is not a URI in angle brackets"
+    counts = Counter(name.lower() for name, _ in record.headers)
+    reported: set[str] = set()
+    for name, _ in record.headers:
+        key = name.lower()
+        if key in _SINGLE_FIELDS and counts[key] > 1 and key not in reported:
+            reported.add(key)
+            yield "warc-header", f"{name} is given {counts[key]} times; the standard allows it once"
+    for name in ("WARC-Date", "WARC-Refers-To-Date"):
+        value = record.get(name)
+        problem = _date_problem(value, record.version) if value else None
+        if problem:
+            yield "warc-date", f"{name} {value!r} {problem}"
+
+
+def _date_problem(value: str, version: str) -> str | None:
+    """Why a WARC-Date is not one the standard allows, or None."""
+    if version == "WARC/1.0" and not _WARC10_DATE.fullmatch(value):
+        return "is not YYYY-MM-DDThh:mm:ssZ, the form WARC/1.0 requires"
+    match = _W3CDTF_UTC.fullmatch(value)
+    if match is None:
+        return "is not a UTC timestamp in W3C-ISO8601 form (YYYY-MM-DDThh:mm:ssZ, to any precision, ending in Z)"
+    year, month, day, hour, minute, second, fraction = match.groups()
+    if fraction is not None and len(fraction) > 9:
+        return "has more than 9 digits of a second"
+    if second is not None and int(second) > 60:  # 60: a leap second
+        return "is not a real date and time"
+    try:
+        datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0), min(int(second or 0), 59))
+    except ValueError:
+        return "is not a real date and time"
+    return None
+
+
+# -- HTTP headers against the body: warnings -------------------------------------------------------------
 def _http_headers(head: bytes) -> tuple[str, list[tuple[str, str]]]:
     lines = head.decode("latin-1").split("\r\n")
     headers = []
@@ -463,74 +978,63 @@ def _http_headers(head: bytes) -> tuple[str, list[tuple[str, str]]]:
     return lines[0], headers
 
 
-def _http_contradictions(record: _Record, http: _HttpSplitter) -> Iterator[tuple[str, str]]:
-    """``(kind, message)`` for each HTTP header of a request/response the stored body contradicts."""
-    if record.rec_type not in ("response", "request") or record.get("WARC-Truncated") is not None:
+def _http_contradictions(record: _Record, http: _HttpMessage) -> Iterator[tuple[str, str]]:
+    """``(kind, message)`` for each HTTP header of a request/response that the stored body contradicts.
+
+    Warnings all: a server's own lie is archived as it was told.
+    """
+    if record.rec_type not in ("response", "request") or record.truncated or record.segmented:
         return
-    assert http.head is not None
-    first_line, headers = _http_headers(http.head)
-    values = {name: [v for n, v in headers if n == name] for name, _ in headers}
-    codings = [c.strip().lower() for v in values.get("content-encoding", []) for c in v.split(",")]
-    codings = [c for c in codings if c and c != "identity"]
-    if codings and http.body_length:
-        problem = _encoding_problem(codings[-1], http.body_prefix)
+    headers = http.headers
+    transfer = header_codings(headers, "transfer-encoding")
+    if http.chunk_error is not None:
+        yield "transfer-encoding-mismatch", (f"Transfer-Encoding: {', '.join(transfer)}, but the stored body does "
+                                             f"not de-chunk: {http.chunk_error}")
+    content = header_codings(headers, "content-encoding")
+    # Undo the transfer coding before judging the content coding; a body that does not de-chunk from its
+    # start is judged as stored, as readers that fall back to it (warcio, browsers) see it.
+    dechunked = http.chunked is not None and (bool(http.entity_prefix) or http.chunk_error is None)
+    prefix = http.entity_prefix if dechunked else http.raw_prefix
+    codings = content + [c for c in transfer if c != "chunked"]  # in the order applied
+    if content and prefix and can_decode(codings):
+        problem = _coding_problem(codings, prefix)
         if problem:
-            yield "content-encoding", problem
-    if "transfer-encoding" in values or "x-archive-orig-transfer-encoding" in values:
+            value = ", ".join(v for n, v in headers if n == "content-encoding")
+            body = "the body, its chunked transfer coding undone," if dechunked else "the body"
+            yield "content-encoding-mismatch", (f"Content-Encoding: {value}, but {body} starts {prefix[:16]!r}, "
+                                                f"{problem}")
+    if transfer or any(name == "x-archive-orig-transfer-encoding" for name, _ in headers):
         return  # the body was transfer-coded: Content-Length does not describe it
-    if record.rec_type == "response" and _bodiless_status(first_line):
+    if not http.body_length:
+        return  # a response to HEAD has the Content-Length of the body it does not send
+    if record.rec_type == "response" and _bodiless_status(http.status_line):
         return
-    declared = set(values.get("content-length", []))
+    declared = {value for name, value in headers if name == "content-length"}
     if len(declared) != 1:
         return  # none, or several that disagree: nothing one number can be checked against
     value = declared.pop()
     if value.isdigit() and int(value) != http.body_length:
-        yield "content-length", (f"HTTP Content-Length is {value} but the stored body has {http.body_length} "
-                                 f"bytes, and the record is not marked WARC-Truncated")
+        yield "content-length-mismatch", (f"HTTP Content-Length is {value} but the stored body has "
+                                          f"{http.body_length} bytes, and the record is not marked WARC-Truncated")
+
+
+def _coding_problem(codings: Sequence[str], prefix: bytes) -> str | None:
+    """Why a body starting with ``prefix`` is not in ``codings`` (a clause), or None when its start decodes."""
+    decoded = 0
+    try:
+        for out in _undo(codings, iter([prefix])):
+            decoded += len(out)
+            if decoded >= SNIFF:
+                break
+    except PayloadCodingError as exc:
+        return None if exc.truncated else f"which {exc.reason}"
+    return None
 
 
 def _bodiless_status(status_line: str) -> bool:
     parts = status_line.split(" ", 2)
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
     return status < 200 or status in _BODILESS_STATUSES
-
-
-def _encoding_problem(coding: str, prefix: bytes) -> str | None:
-    """Why a body starting with ``prefix`` cannot be ``coding``-encoded, or None when it can (or is unknown)."""
-    start = f"the body starts {prefix[:16]!r}"
-    if coding in ("gzip", "x-gzip"):
-        return None if prefix.startswith(GZIP_MAGIC) else f"Content-Encoding: {coding}, but {start}, not gzip"
-    if coding == "zstd":
-        return None if prefix.startswith(b"\x28\xb5\x2f\xfd") else f"Content-Encoding: zstd, but {start}"
-    if coding == "deflate":
-        # Servers send zlib-wrapped and raw deflate alike under this name.
-        if any(_inflates(prefix, wbits) for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS)):
-            return None
-        return f"Content-Encoding: deflate, but {start} and does not inflate"
-    if coding == "br":
-        return None if _unbrotlis(prefix) else f"Content-Encoding: br, but {start} and does not decode as brotli"
-    return None
-
-
-def _inflates(prefix: bytes, wbits: int) -> bool:
-    try:
-        zlib.decompressobj(wbits).decompress(prefix, SNIFF)
-    except zlib.error:
-        return False
-    return True
-
-
-def _unbrotlis(prefix: bytes) -> bool:
-    import brotli
-
-    decoder = brotli.Decompressor()
-    # brotlipy's Decompressor has decompress(); Google's brotli has process(): both decode a prefix.
-    step = getattr(decoder, "process", None) or decoder.decompress
-    try:
-        step(prefix)
-    except Exception:  # brotli.error under either name
-        return False
-    return True
 
 
 # -- one file ------------------------------------------------------------------------------------------
@@ -546,8 +1050,9 @@ def _read_records(stream: BinaryIO, deep: bool, report: FileReport, member: int 
             record = _read_warc_head(stream, offset)
             if record is None:
                 return
-            checks = _Checks.of(record) if deep else None
-            _read_block(stream, _content_length(record), checks.sinks() if checks else [])
+            length = _content_length(record)
+            checks = _Checks.of(record, length) if deep else None
+            _read_block(stream, length, checks.sinks() if checks else [])
         except _Framing as exc:
             raise _Framing(str(exc), offset, record) from None
         if checks is not None:
@@ -556,20 +1061,82 @@ def _read_records(stream: BinaryIO, deep: bool, report: FileReport, member: int 
 
 
 def _note_record(record: _Record, report: FileReport, deep: bool) -> None:
+    if report.records == 0 and record.offset == 0 and record.rec_type != "warcinfo":
+        report.add("no-warcinfo", 0, record.record_id,
+                   f"the file starts with a {record.rec_type or 'untyped'} record, not a warcinfo record (the WARC "
+                   f"standard recommends, not requires, one first)")
     report.records += 1
     record_id = record.record_id
-    for header in ("WARC-Record-ID", "WARC-Type"):
-        if not record.get(header):
-            report.add("warc-header", record.offset, record_id, f"the record has no {header}")
+    report.extend(Fault(kind, record.offset, record_id, message) for kind, message in _header_findings(record))
     if record_id:
         if record_id in report.ids:
             report.add("duplicate-id", record.offset, record_id,
                        f"WARC-Record-ID already used by the record at offset {report.ids[record_id]}")
         else:
             report.ids[record_id] = record.offset
+    if record.rec_type == "warcinfo":
+        # A warcinfo record describes the records after it, to the next one (WARC 1.1 §6.2).
+        report.by_scraper = _is_scraper(record.software)
     if deep:
-        report.links.extend(Link(header, target.strip(), record_id, record.offset)
+        report.links.extend(Link(header, target.strip(), record_id, record.offset, report.by_scraper)
                             for header in LINK_HEADERS for target in record.get_all(header))
+        report.pairing.note(record)
+
+
+@dataclass
+class _Pairing:
+    """What one file says about its records' companions, for two warnings no reader raises but a person wants.
+
+    * ``response-without-request``: in a file whose writer records requests (it has some), a response
+      that no request goes with (by WARC-Concurrent-To either way, or the same target URI and WARC-Date)
+      is a request record lost.  A file without any request records is not warned: the standard does
+      not ask for them, and some recorders never write them.
+    * ``metadata-shadows-capture``: a metadata record with the target URI and WARC-Date second of a
+      capture.  The standard allows it, but pywb 2.10 indexes metadata records like captures and
+      replayed such a JSON record in place of the page (warc-check's sample 12).  Not warned for
+      ``application/warc-fields`` (what Heritrix writes beside every capture: pywb replayed the page
+      over one, checked with warc-check on sample 12 so rewritten) nor ``text/anvl`` (pywb skips it).
+    """
+
+    requests: int = 0
+    request_keys: set[tuple[str, str]] = field(default_factory=set)  # (target URI, WARC-Date)
+    concurrent: set[str] = field(default_factory=set)  # ids named by a request's WARC-Concurrent-To
+    request_ids: set[str] = field(default_factory=set)
+    responses: list[tuple[int, str | None, str, str, frozenset[str]]] = field(default_factory=list)
+    captures: set[tuple[str, str]] = field(default_factory=set)  # (target URI, WARC-Date to the second)
+    metadata: list[tuple[int, str | None, str, str]] = field(default_factory=list)
+
+    def note(self, record: _Record) -> None:
+        uri, date = (record.get("WARC-Target-URI") or "").strip(), (record.get("WARC-Date") or "").strip()
+        kind = record.rec_type
+        if kind == "request":
+            self.requests += 1
+            self.request_keys.add((uri, date))
+            self.concurrent.update(target.strip() for target in record.get_all("WARC-Concurrent-To"))
+            if record.record_id:
+                self.request_ids.add(record.record_id)
+        elif kind in ("response", "revisit", "resource"):
+            self.captures.add((uri, date[:19]))
+            if kind == "response":
+                named = frozenset(target.strip() for target in record.get_all("WARC-Concurrent-To"))
+                self.responses.append((record.offset, record.record_id, uri, date, named))
+        elif kind == "metadata" and (record.get("Content-Type") or "").split(";")[0].strip().lower() not in (
+                "text/anvl", "application/warc-fields"):
+            self.metadata.append((record.offset, record.record_id, uri, date[:19]))
+
+    def findings(self) -> Iterator[Fault]:
+        if self.requests:
+            for offset, record_id, uri, date, named in self.responses:
+                if (record_id in self.concurrent or named & self.request_ids or (uri, date) in self.request_keys):
+                    continue
+                yield Fault("response-without-request", offset, record_id,
+                            f"no request record goes with this response of {uri}, though the file records "
+                            f"requests (one lost?)")
+        for offset, record_id, uri, second in self.metadata:
+            if (uri, second) in self.captures:
+                yield Fault("metadata-shadows-capture", offset, record_id,
+                            f"a metadata record with the target URI and WARC-Date second of a capture of {uri}: "
+                            f"pywb may replay it in place of the page (give metadata records a URI of their own)")
 
 
 @dataclass
@@ -584,6 +1151,7 @@ class MemberScan:
     next_offset: int  # where reading goes on: the member's end, or after damage the next plausible member
     records: list[_Record] = field(default_factory=list)  # empty when the member is damaged
     faults: list[Fault] = field(default_factory=list)  # framing (and deep-check) faults, or its gzip-member fault
+    warnings: list[Fault] = field(default_factory=list)  # the deep checks' warnings
     complete: bool = True  # inflated to its end and passed its CRC and length check
     torn: bool = False  # incomplete only because the file ends inside it: no byte of it failed to inflate
 
@@ -624,7 +1192,7 @@ def iter_members(fh: BinaryIO, deep: bool = False) -> Iterator[MemberScan]:
             offset = following
             continue
         assert member.end is not None
-        yield MemberScan(offset, member.end, records, scratch.faults)
+        yield MemberScan(offset, member.end, records, scratch.faults, scratch.warnings)
         offset = member.end
 
 
@@ -632,7 +1200,13 @@ def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool) -> None:
     for member in iter_members(fh, deep):
         for record in member.records:
             _note_record(record, report, deep)
-        report.faults.extend(member.faults)
+        report.extend(member.faults + member.warnings)
+        if len(member.records) > 1:
+            # warcio: "non-chunked gzip file detected, gzip block continues beyond single record"
+            report.add("multi-record-member", member.offset, None,
+                       f"this gzip member holds {len(member.records)} records: readers that seek to a record "
+                       f"(warcio, CDXJ indexes, replay) need each record in a gzip member of its own "
+                       f"(WARC 1.1 Annex D)")
 
 
 def _verify_plain(fh: BinaryIO, report: FileReport, deep: bool) -> None:
@@ -647,7 +1221,7 @@ def _verify_plain(fh: BinaryIO, report: FileReport, deep: bool) -> None:
 
 
 def verify_warc(path: Path, *, deep: bool = True) -> FileReport:
-    """Every fault of one WARC file (``.warc.gz`` as gzip members, or plain ``.warc``).
+    """Every finding in one WARC file (``.warc.gz`` as gzip members, or plain ``.warc``).
 
     Links to other records are collected in ``links`` but not resolved: that needs the other
     files, see :func:`verify_files`.
@@ -655,16 +1229,19 @@ def verify_warc(path: Path, *, deep: bool = True) -> FileReport:
     report = FileReport(path, deep)
     try:
         with open(path, "rb", buffering=CHUNK) as fh:
-            magic = fh.read(2)
+            start = fh.read(5)
             fh.seek(0)
-            if not magic:
+            if not start:
                 report.add("framing", 0, None, "the file is empty")
-            elif magic == GZIP_MAGIC or path.name.removesuffix(OPEN_SUFFIX).endswith(".gz"):
+            elif start.startswith(GZIP_MAGIC) or (path.name.removesuffix(OPEN_SUFFIX).endswith(".gz")
+                                                  and not start.startswith(b"WARC/")):
                 _verify_gzip(fh, report, deep)
-            else:
+            else:  # a plain WARC, whatever its name says: every reader tells them by their first bytes
                 _verify_plain(fh, report, deep)
     except OSError as exc:
         report.add("unreadable", None, None, f"cannot read {path}: {exc.strerror or exc}")
+    report.extend(report.pairing.findings())
+    report.pairing = _Pairing()  # what it held is said: a long verify keeps one file's sets at a time
     return report
 
 
@@ -713,16 +1290,26 @@ def _check_links(reports: Sequence[FileReport]) -> None:
         for link in report.links:
             if link.target in known or resolver.in_folder(link.target, folder):
                 continue
-            if link.header != "WARC-Refers-To":
-                report.add("broken-link", link.offset, link.source_id,
-                           f"{link.header} {link.target} names no record of this crawl's WARC files")
-            elif root is None:
-                report.add("unresolved-link", link.offset, link.source_id,
-                           f"{link.header} {link.target} is not in the files verified, and the file is not "
-                           f"in an archive (<root>/crawls/<crawl_id>/) to look further", WARNING)
-            elif not resolver.in_archive(link.target, root):
-                report.add("broken-link", link.offset, link.source_id,
-                           f"{link.header} {link.target} names no record in any WARC under {root}")
+            refers = link.header == "WARC-Refers-To"
+            if refers and root is not None and resolver.in_archive(link.target, root):
+                continue
+            report.add(*_unresolved(link, root))
+
+
+def _unresolved(link: Link, root: Path | None) -> tuple[str, int, str | None, str]:
+    """The finding for a link that names no record found: damage only where scraper's writer guarantees one."""
+    what = f"{link.header} {link.target}"
+    if not link.by_scraper:
+        where = "the files verified" + (", their folders or the archive" if root is not None else " or their folders")
+        return ("unresolved-link", link.offset, link.source_id,
+                f"{what} names no record in {where} (the WARC standard lets a record refer to one in another file)")
+    if link.header != "WARC-Refers-To":
+        return "broken-link", link.offset, link.source_id, f"{what} names no record of this crawl's WARC files"
+    if root is None:
+        return ("unresolved-link", link.offset, link.source_id,
+                f"{what} is not in the files verified, and the file is not in an archive (<root>/crawls/<crawl_id>/) "
+                f"to look further")
+    return "broken-link", link.offset, link.source_id, f"{what} names no record in any WARC under {root}"
 
 
 def _check_duplicates_across(reports: Sequence[FileReport]) -> None:
@@ -744,12 +1331,14 @@ def verify_files(paths: Sequence[Path], *, deep: bool = True) -> list[FileReport
     if deep:
         _check_links(reports)
     for report in reports:
-        report.faults.sort(key=lambda f: -1 if f.offset is None else f.offset)
+        report.faults.sort(key=_position)
+        report.warnings.sort(key=_position)
     return reports
 
 
 def summarise(reports: Sequence[FileReport], max_faults: int = 20) -> dict[str, Any]:
-    """The manifest's ``verify`` entry: counts, the first faults (with their file's name), ok."""
+    """The manifest's ``verify`` entry: counts, the first faults and warnings (with their file's name), ok."""
     faults = [{"file": report.path.name, **fault.as_dict()} for report in reports for fault in report.faults]
+    warnings = [{"file": report.path.name, **warning.as_dict()} for report in reports for warning in report.warnings]
     return {"files": len(reports), "records": sum(r.records for r in reports), "faults": faults[:max_faults],
-            "ok": all(r.ok for r in reports)}
+            "warnings": warnings[:max_faults], "ok": all(r.ok for r in reports)}

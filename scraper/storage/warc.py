@@ -15,7 +15,7 @@ import io
 import os
 import socket
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -378,4 +378,154 @@ def read_record_at(path: Path, offset: int) -> StoredRecord:
         fh.seek(offset)
         for record in ArchiveIterator(fh):
             return _stored(record, offset, -1)
+    raise ValueError(f"no WARC record at offset {offset} of {path}")
+
+
+# -- reading bodies, bounded (scraper import, scraper reextract) -----------------------------------------
+class TornRecord(ValueError):
+    """The file ends inside a record: fewer bytes than its Content-Length says."""
+
+
+class FramingError(ValueError):
+    """A record is not followed by CRLF CRLF where its Content-Length says it ends."""
+
+
+def _last_transfer_coding(http: Any) -> str:
+    value = http.get_header("Transfer-Encoding") if http is not None else None
+    return (value or "").rsplit(",", 1)[-1].strip().lower()
+
+
+def _payload_stream(record: Any) -> Any:
+    """The HTTP payload with chunked transfer coding undone; content codings are left to the reader.
+
+    warcio's ChunkedDataReader passes a body that is not valid chunking through as it is,
+    as browsers and replay tools do.
+    """
+    if _last_transfer_coding(record.http_headers) == "chunked":
+        from warcio.bufferedreaders import ChunkedDataReader
+
+        return ChunkedDataReader(record.raw_stream)
+    return record.raw_stream
+
+
+def _read_at_most(stream: Any, limit: int) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of a stream, and whether it had more: never more than limit + 64 KiB in memory."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    data = b"".join(chunks)
+    return data[:limit], size > limit
+
+
+def _check_whole(record: Any, offset: int) -> None:
+    """Raise TornRecord when the file ended before the record did (warcio reads such a record quietly)."""
+    while record.raw_stream.read(1 << 20):  # the rest, unread: never held
+        pass
+    if getattr(record.raw_stream, "limit", 0) > 0:
+        raise TornRecord(f"the file ends inside the record at offset {offset}")
+
+
+@dataclass(frozen=True)
+class PayloadRecord:
+    """A record whose ``content`` is at most ``max_bytes`` of its payload, chunked transfer coding undone."""
+
+    stored: StoredRecord
+    cut: bool  # the payload went on past max_bytes
+
+
+def _payload_record(record: Any, offset: int, length: int, max_bytes: int) -> PayloadRecord:
+    stored = _stored_head(record, offset, length)
+    content, cut = _read_at_most(_payload_stream(record), max_bytes)
+    return PayloadRecord(replace(stored, content=content), cut)
+
+
+def _stored_head(record: Any, offset: int, length: int) -> StoredRecord:
+    http = record.http_headers
+    return StoredRecord(
+        rec_type=record.rec_type, record_id=record.rec_headers.get_header("WARC-Record-ID"),
+        target_uri=record.rec_headers.get_header("WARC-Target-URI"), date=record.rec_headers.get_header("WARC-Date"),
+        offset=offset, length=length, warc_headers=list(record.rec_headers.headers),
+        http_status_line=(f"{http.protocol} {http.statusline}" if http is not None else None),
+        http_headers=list(http.headers) if http is not None else [], content=b"")
+
+
+class DamagedWarc(ValueError):
+    """A WARC file that cannot be read to its end; the message says what and where, in one line."""
+
+
+def _damage(exc: Exception, iterator: Any, offset: int, first: bool) -> DamagedWarc:
+    """What went wrong, in one line: warcio's messages hold the bytes it choked on, and span lines."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (TornRecord, FramingError, DamagedWarc)):
+        return DamagedWarc(text)
+    if iterator.err_count:
+        return DamagedWarc(f"a record before offset {offset} is not followed by CRLF CRLF (a wrong Content-Length?)")
+    if "non-chunked gzip" in text:
+        return DamagedWarc("one gzip stream for the whole file, not one per record: its records cannot be addressed")
+    if first and not isinstance(exc, (zlib.error, EOFError)):
+        return DamagedWarc("not a WARC file")
+    if isinstance(exc, (zlib.error, EOFError, OSError)):
+        return DamagedWarc(f"damaged gzip data at offset {offset} ({type(exc).__name__})")
+    return DamagedWarc(f"no WARC record where one should start, at offset {offset} (damaged data?)")
+
+
+def _check_head(record: Any, offset: int, first: bool) -> None:
+    """warcio reads leniently: text that is no WARC as an ARC record, a record cut inside its
+    headers as one without a type."""
+    if record.format != "warc":
+        raise DamagedWarc("not a WARC file" if first else f"no WARC record where one should start, at offset {offset}")
+    headers = record.rec_headers
+    if record.rec_type is None or not headers.get_header("WARC-Record-ID") or \
+            headers.get_header("Content-Length") is None:
+        raise TornRecord(f"the record at offset {offset} is incomplete (the file ends inside it, or it is damaged)")
+
+
+def scan_records(path: Path, content_bytes: Callable[[StoredRecord], int]) -> Iterator[PayloadRecord]:
+    """Every record of a WARC file, streamed, with at most ``content_bytes(head)`` bytes of its payload.
+
+    Never holds a whole record.  Raises DamagedWarc (one line) when the file cannot be read to its
+    end: not a WARC, a damaged gzip member, a record cut short by the end of the file, a record not
+    followed by CRLF CRLF; the records before the damage have been yielded.  OSError when the file
+    cannot be opened.
+    """
+    with open(path, "rb") as fh:
+        iterator = ArchiveIterator(fh)
+        records = iter(iterator)
+        first = True
+        while True:
+            offset = iterator.offset
+            try:
+                # warcio prints a framing problem to stderr and reads on: it is raised here instead.
+                with contextlib.redirect_stderr(io.StringIO()):
+                    record = next(records, None)
+                if iterator.err_count:
+                    raise FramingError(f"a record before offset {iterator.offset} is not followed by CRLF CRLF "
+                                       f"(a wrong Content-Length?)")
+                if record is None:
+                    return
+                offset = iterator.offset
+                _check_head(record, offset, first)
+                head = _stored_head(record, offset, -1)
+                limit = content_bytes(head)
+                read = _payload_record(record, offset, -1, limit) if limit > 0 else PayloadRecord(head, False)
+                _check_whole(record, offset)
+                with contextlib.redirect_stderr(io.StringIO()):
+                    length = iterator.get_record_length()
+            except Exception as exc:
+                raise _damage(exc, iterator, offset, first) from exc
+            first = False
+            yield PayloadRecord(replace(read.stored, length=length), read.cut)
+
+
+def read_payload_at(path: Path, offset: int, max_bytes: int) -> PayloadRecord:
+    """The record at ``offset`` with at most ``max_bytes`` of its payload (chunked transfer coding undone)."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        for record in ArchiveIterator(fh):
+            return _payload_record(record, offset, -1, max_bytes)
     raise ValueError(f"no WARC record at offset {offset} of {path}")

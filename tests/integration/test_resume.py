@@ -33,8 +33,12 @@ from scraper.storage.jsonl import iter_jsonl
 from tests.conftest import REPO, crawl_dirs, read_jsonl, run_scraper
 
 PAGES = 60
-KILLS = 22  # the issue asks for at least 20
+# The kills, at least 20 as the issue asks, in shards that pytest-xdist runs side by side (each shard a
+# class of its own: `--dist loadscope` keeps a class's tests, and so its crawls, on one worker).
+SHARDS = 4
+KILLS_PER_SHARD = 6
 SEED = 20261125
+SHARD_SEEDS = random.Random(SEED).sample(range(2**32), SHARDS)  # one random sequence of its own per shard
 WORDS = ["archive", "crawl", "river", "harbour", "council", "budget", "vote", "station", "winter", "market",
          "bridge", "school", "museum", "ferry", "garden", "library", "tunnel", "festival", "court", "railway"]
 
@@ -159,21 +163,31 @@ def reference(linked_site: str, tmp_path_factory: pytest.TempPathFactory) -> set
     return keys
 
 
-@pytest.fixture(scope="module")
-def killed_and_resumed(linked_site: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """Crawls killed KILLS times in all, each resumed until it finished; returns the root and a log."""
-    root = tmp_path_factory.mktemp("killed")
-    rng = random.Random(SEED)
+@dataclass
+class KilledAndResumed:
+    """A shard's archive root: crawls killed with SIGKILL, each resumed until it finished; and what happened."""
+
+    root: Path
+    log: list[str]
+
+    def kills(self) -> list[str]:
+        return [entry for entry in self.log if entry.startswith("kill")]
+
+
+def kill_and_resume(linked_site: str, root: Path, rng: random.Random, kills_wanted: int) -> KilledAndResumed:
+    """Crawls killed ``kills_wanted`` times in all, each resumed until it finished.
+
+    Every other kill comes at a random moment (start-up included); the others once a random number of
+    further pages is recorded, mid-crawl for sure.  A crawl that ends before its kill is not counted.
+    """
     log: list[str] = []
     kills = 0
-    while kills < KILLS:
+    while kills < kills_wanted:
         known = {p.name for p in crawl_dirs(root)}
         process = start("crawl", linked_site, "--out", str(root), *CRAWL_ARGS)
         crawl_id, finished = None, False
         while True:
-            # Half the kills at a random moment (start-up included), half once a random number of
-            # further pages is recorded (mid-crawl for sure).
-            if rng.random() < 0.5:
+            if kills % 2 == 0:
                 time.sleep(rng.uniform(0.1, 4.0))
             else:
                 wait_for_pages(root, known, process, count_pages(root, known) + rng.randint(1, 12))
@@ -188,7 +202,7 @@ def killed_and_resumed(linked_site: str, tmp_path_factory: pytest.TempPathFactor
             if crawl_id is None:
                 new = sorted({p.name for p in crawl_dirs(root)} - known)
                 crawl_id = new[0] if new else None
-            if crawl_id is None or finished or kills >= KILLS:
+            if crawl_id is None or finished or kills >= kills_wanted:
                 break  # killed before its folder existed (nothing to resume), done, or enough kills
             process = start("crawl", "--resume", crawl_id, "--out", str(root), "-q")
         if crawl_id is not None and not finished:
@@ -196,38 +210,83 @@ def killed_and_resumed(linked_site: str, tmp_path_factory: pytest.TempPathFactor
             log.append(f"resumed to the end: exit {done.returncode}")
             assert done.returncode == 0, done.stderr
             assert "Traceback" not in done.stderr
-    return root, log
+    return KilledAndResumed(root, log)
 
 
-def test_killed_crawls_resume_to_what_an_uninterrupted_crawl_archives(
-        killed_and_resumed: tuple[Path, list[str]], reference: set[str]) -> None:
-    root, log = killed_and_resumed
-    print("\n".join(log))
-    assert sum(entry.startswith("kill") for entry in log) >= 20, log
-    mid_crawl = [entry for entry in log if entry.startswith("kill") and not entry.endswith(" 0 pages")]
-    assert len(mid_crawl) >= 10, log  # most kills land after pages were archived, not only in start-up
-    crawls = crawl_dirs(root)
-    assert crawls
-    for crawl in crawls:
-        result = archived(root, crawl)
-        if not result.keys:  # killed before it archived anything, and resumed: nothing to compare
-            continue
-        assert set(result.keys) == reference, f"{crawl.name}: {sorted(set(result.keys) ^ reference)[:5]}"
-        assert len(result.keys) == len(set(result.keys)), f"{crawl.name}: a page recorded twice"
-        assert sorted(result.catalog_ids) == sorted(result.record_ids), f"{crawl.name}: catalog and JSONL disagree"
-        assert result.catalog_committed
-        manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
-        assert manifest["verify"]["ok"] is True
-        assert not list(crawl.glob("*.open"))
-        # Every page record points at a response record of its URL, readable by warcio.
-        for record in read_jsonl(crawl / "pages.jsonl"):
-            with open(crawl / record["warc"]["file"], "rb") as fh:
-                fh.seek(record["warc"]["offset"])
-                first = next(iter(ArchiveIterator(fh)))
-                assert first.rec_headers.get_header("WARC-Record-ID") == record["warc"]["record_id"]
-                assert first.rec_headers.get_header("WARC-Target-URI") == record["url"]
-    proc = run_scraper("verify", "-o", str(root))
-    assert proc.returncode == 0, proc.stdout[-2000:]
+@pytest.fixture(scope="class")
+def killed_and_resumed(request: pytest.FixtureRequest, linked_site: str,
+                       tmp_path_factory: pytest.TempPathFactory) -> KilledAndResumed:
+    """The kills of the requesting class's shard."""
+    shard = request.cls.shard
+    root = tmp_path_factory.mktemp(f"killed-{shard}")
+    return kill_and_resume(linked_site, root, random.Random(SHARD_SEEDS[shard]), KILLS_PER_SHARD)
+
+
+class KillShard:
+    """The tests of one shard of kills; the classes below are the shards."""
+
+    shard: int
+
+    def test_killed_crawls_resume_to_what_an_uninterrupted_crawl_archives(
+            self, killed_and_resumed: KilledAndResumed, reference: set[str]) -> None:
+        root, log = killed_and_resumed.root, killed_and_resumed.log
+        print("\n".join(log))
+        assert len(killed_and_resumed.kills()) == KILLS_PER_SHARD, log
+        mid_crawl = [entry for entry in killed_and_resumed.kills() if not entry.endswith(" 0 pages")]
+        assert len(mid_crawl) >= KILLS_PER_SHARD // 2, log  # half the kills at least land after pages were archived
+        crawls = crawl_dirs(root)
+        assert crawls
+        for crawl in crawls:
+            result = archived(root, crawl)
+            if not result.keys:  # killed before it archived anything, and resumed: nothing to compare
+                continue
+            assert set(result.keys) == reference, f"{crawl.name}: {sorted(set(result.keys) ^ reference)[:5]}"
+            assert len(result.keys) == len(set(result.keys)), f"{crawl.name}: a page recorded twice"
+            assert sorted(result.catalog_ids) == sorted(result.record_ids), f"{crawl.name}: catalog and JSONL disagree"
+            assert result.catalog_committed
+            manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
+            assert manifest["verify"]["ok"] is True
+            assert not list(crawl.glob("*.open"))
+            # Every page record points at a response record of its URL, readable by warcio.
+            for record in read_jsonl(crawl / "pages.jsonl"):
+                with open(crawl / record["warc"]["file"], "rb") as fh:
+                    fh.seek(record["warc"]["offset"])
+                    first = next(iter(ArchiveIterator(fh)))
+                    assert first.rec_headers.get_header("WARC-Record-ID") == record["warc"]["record_id"]
+                    assert first.rec_headers.get_header("WARC-Target-URI") == record["url"]
+        proc = run_scraper("verify", "-o", str(root))
+        assert proc.returncode == 0, proc.stdout[-2000:]
+
+    def test_independent_warc_check_passes_on_a_killed_and_resumed_crawl(
+            self, killed_and_resumed: KilledAndResumed) -> None:
+        """../shared/tools/warc-check (warcio, FastWARC, warcio.js, cdxj-indexer, py-wacz, pywb) on the crawls above."""
+        from tests.integration.test_crawl import WARC_CHECK, WARC_CHECK_SETUP, WARC_CHECK_VENV
+
+        if not (WARC_CHECK / "check.sh").is_file() or not (WARC_CHECK_VENV / "bin" / "python").is_file():
+            if os.environ.get("CI"):
+                pytest.fail("warc-check is not set up: .ci/run must run ../shared/tools/warc-check/setup.sh")
+            pytest.skip(f"warc-check is not set up here: {WARC_CHECK_SETUP}")
+        proc = subprocess.run(["bash", str(WARC_CHECK / "check.sh"), str(killed_and_resumed.root / "crawls")],
+                              capture_output=True, text=True, timeout=600)
+        summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
+        assert proc.returncode == 0, "\n".join(line for line in proc.stdout.splitlines() if "FAIL" in line)
+        assert re.fullmatch(r"warc-check: \d+ passed, 0 failed", summary), summary
+
+
+class TestKillShard0(KillShard):
+    shard = 0
+
+
+class TestKillShard1(KillShard):
+    shard = 1
+
+
+class TestKillShard2(KillShard):
+    shard = 2
+
+
+class TestKillShard3(KillShard):
+    shard = 3
 
 
 def test_resume_keeps_what_was_archived_byte_for_byte(linked_site: str, tmp_path: Path) -> None:
@@ -351,23 +410,6 @@ def test_a_full_disk_stops_the_crawl_cleanly_and_it_resumes(linked_site: str, tm
     assert set(resumed.keys) == reference and len(resumed.keys) == len(reference)
     assert sorted(resumed.catalog_ids) == sorted(resumed.record_ids) and resumed.catalog_committed
     assert run_scraper("verify", "-o", str(tmp_path)).returncode == 0
-
-
-def test_independent_warc_check_passes_on_a_killed_and_resumed_crawl(
-        killed_and_resumed: tuple[Path, list[str]]) -> None:
-    """../shared/tools/warc-check (warcio, FastWARC, warcio.js, cdxj-indexer, py-wacz, pywb) on the crawls above."""
-    from tests.integration.test_crawl import WARC_CHECK, WARC_CHECK_SETUP, WARC_CHECK_VENV
-
-    if not (WARC_CHECK / "check.sh").is_file() or not (WARC_CHECK_VENV / "bin" / "python").is_file():
-        if os.environ.get("CI"):
-            pytest.fail("warc-check is not set up: .ci/run must run ../shared/tools/warc-check/setup.sh")
-        pytest.skip(f"warc-check is not set up here: {WARC_CHECK_SETUP}")
-    root, _log = killed_and_resumed
-    proc = subprocess.run(["bash", str(WARC_CHECK / "check.sh"), str(root / "crawls")], capture_output=True,
-                          text=True, timeout=600)
-    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr
-    assert proc.returncode == 0, "\n".join(line for line in proc.stdout.splitlines() if "FAIL" in line)
-    assert re.fullmatch(r"warc-check: \d+ passed, 0 failed", summary), summary
 
 
 def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from scraper.storage.warc import iter_records
 from tests.conftest import FAST, crawl_dirs, run_scraper
 from tests.site import LivePage, Site, live_article
 from tests.unit.test_verify import edit_record, member_of, members, replace_member
+from tests.unit.test_verify_foreign import HTML, lying_server
 
 
 @dataclass
@@ -69,7 +70,8 @@ def test_every_crawl_manifest_records_a_clean_quick_verify(archive: Archive) -> 
     for crawl in (archive.first, archive.second):
         data = manifest(crawl)
         records = sum(1 for path in archive.warcs(crawl) for _ in iter_records(path))
-        assert data["verify"] == {"files": len(data["warc_files"]), "records": records, "faults": [], "ok": True}
+        assert data["verify"] == {"files": len(data["warc_files"]), "records": records, "faults": [], "warnings": [],
+                                  "ok": True}
         assert data["verify"]["files"] == len(archive.warcs(crawl)) >= 1
 
 
@@ -87,7 +89,7 @@ def test_a_crawl_folder_alone_finds_its_revisits_originals_in_the_archive(archiv
     assert proc.returncode == 0, proc.stdout + proc.stderr
     reports = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [r["path"] for r in reports] == [str(p) for p in archive.warcs(archive.second)]
-    assert all(r["ok"] and r["faults"] == [] and r["mode"] == "deep" for r in reports)
+    assert all(r["ok"] and r["faults"] == r["warnings"] == [] and r["mode"] == "deep" for r in reports)
     # Outside the archive the originals cannot be looked up: a warning, not damage.
     loose = shutil.copytree(archive.second, archive.root.parent / "loose-second-crawl", dirs_exist_ok=True)
     proc = run_scraper("verify", str(loose))
@@ -140,6 +142,30 @@ def test_open_files_are_skipped_unless_named(archive: Archive, tmp_path: Path) -
     assert "skipped" in proc.stderr and str(still_open) in proc.stderr and str(still_open) not in proc.stdout
     named = run_scraper("verify", str(still_open))
     assert named.returncode == 3 and named.stdout.startswith(f"DAMAGED {still_open}")
+
+
+def test_warnings_are_reported_apart_and_leave_the_exit_status_alone(tmp_path: Path) -> None:
+    """A server's lie (gzip that is not gzip), archived as told, beside a damaged record."""
+    lie = lying_server(tmp_path / "lie", HTML, [("Content-Encoding", "gzip")]).path
+    proc = run_scraper("verify", str(lie))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[0] == f"OK {lie} (3 records)" and len(out) == 2
+    assert out[1].startswith("  warning content-encoding-mismatch at offset ") and "but the body starts" in out[1]
+    assert proc.stderr.strip() == "scraper: verified 1 file(s), 3 records: no damage; 1 warning(s)"
+    proc = run_scraper("verify", "--json", str(lie))
+    (report,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert report["ok"] is True and report["faults"] == []
+    assert [(w["kind"], sorted(w)) for w in report["warnings"]] == [
+        ("content-encoding-mismatch", ["kind", "message", "offset", "record_id"])]
+    # Damage beside it: exit 3, the fault under "faults", the warning still under "warnings".
+    damaged = tmp_path / "damaged.warc.gz"
+    damaged.write_bytes(lie.read_bytes()[:-30])
+    proc = run_scraper("verify", "--json", str(damaged))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    (report,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [f["kind"] for f in report["faults"]] == ["gzip-member"]
+    assert [w["kind"] for w in report["warnings"]] == ["content-encoding-mismatch"]
 
 
 # -- usage errors ------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ PURE = ["scraper.extraction", "scraper.records", "scraper.scope", "scraper.seeds
         "scraper.schema", "scraper.access", "scraper.requisites",
         "scraper.bylines", "scraper.taxonomy", "scraper.storage.verify", "scraper.storage.repair",
         "scraper.article", "scraper.links", "scraper.resume", "scraper.storage.journal",
-        "scraper.extraction_worker"]
+        "scraper.extraction_worker", "scraper.imports", "scraper.reextract"]
 
 
 def test_pure_modules_import_without_scrapy() -> None:

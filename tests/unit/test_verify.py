@@ -128,7 +128,8 @@ def edit_record(member: bytes, *, head: Callable[[bytes], bytes] = lambda h: h,
 
 
 def kinds(report: FileReport) -> list[str]:
-    return [fault.kind for fault in report.faults]
+    """The kinds of every finding, faults and warnings, in file order."""
+    return [finding.kind for finding in report.findings()]
 
 
 @pytest.fixture
@@ -140,7 +141,7 @@ def warc(tmp_path: Path) -> Warc:
 def test_our_own_warc_passes_every_check(warc: Warc) -> None:
     for deep in (True, False):
         report = verify_warc(warc.path, deep=deep)
-        assert report.faults == [] and report.ok
+        assert report.faults == [] and report.warnings == [] and report.ok
         assert report.records == warc.records == 1 + 2 * 6 + 1
 
 
@@ -148,7 +149,7 @@ def test_plain_uncompressed_warc_passes_and_its_framing_is_checked(warc: Warc, t
     plain = tmp_path / "copy.warc"
     plain.write_bytes(gzip.decompress(warc.path.read_bytes()))
     (report,) = verify_files([plain])
-    assert report.ok and report.faults == [] and report.records == warc.records
+    assert report.ok and report.findings() == [] and report.records == warc.records
     data = plain.read_bytes()
     second = data.index(b"WARC/1.1\r\n", 1)  # the first request
     length = re.compile(rb"Content-Length: (\d+)\r\n").search(data, second)
@@ -289,7 +290,7 @@ def test_metadata_in_the_next_file_resolves_against_its_crawl_folder(tmp_path: P
     writer.write_metadata(metadata_uri("http://example.test/a"), response.record_id, b"{}", "application/json", MOMENT)
     writer.close()
     second = tmp_path / "crawl" / writer.closed_files[1]
-    assert verify_files([second])[0].faults == []
+    assert verify_files([second])[0].findings() == []
     loose = Path(shutil.copy(second, tmp_path / "loose.warc.gz"))
     assert kinds(verify_files([loose])[0]) == ["broken-link"]
 
@@ -306,7 +307,7 @@ def revisit_crawls(root: Path) -> tuple[Path, Path]:
 
 def test_refers_to_resolves_in_older_crawls_of_the_archive(tmp_path: Path) -> None:
     old, new = revisit_crawls(tmp_path / "archive")
-    assert verify_files([new])[0].faults == []
+    assert verify_files([new])[0].findings() == []
     old.unlink()
     (report,) = verify_files([new])
     assert kinds(report) == ["broken-link"] and "WARC-Refers-To" in report.faults[0].message
@@ -316,7 +317,7 @@ def test_refers_to_outside_an_archive_is_only_a_warning(tmp_path: Path) -> None:
     _, new = revisit_crawls(tmp_path / "archive")
     loose = Path(shutil.copy(new, tmp_path / "loose.warc.gz"))
     (report,) = verify_files([loose])
-    assert kinds(report) == ["unresolved-link"] and report.faults[0].severity == "warning" and report.ok
+    assert kinds(report) == ["unresolved-link"] and report.warnings[0].severity == "warning" and report.ok
 
 
 # -- HTTP headers against the body ---------------------------------------------------------------------------
@@ -329,8 +330,9 @@ def test_content_encoding_on_a_plain_body_is_reported(warc: Warc, tmp_path: Path
     index = member_of(warc.path, warc.responses[0].offset)
     damaged = edit_record(members(warc.path)[index][1], block=add_http_header(f"Content-Encoding: {coding}".encode()))
     (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "ce.warc.gz")])
-    assert kinds(report) == ["content-encoding"]  # the payload digest still matches: only the header lies
-    assert f"Content-Encoding: {coding}" in report.faults[0].message and "<!doctype" in report.faults[0].message
+    # the payload digest still matches: only the header lies, a warning
+    assert kinds(report) == ["content-encoding-mismatch"] and report.ok
+    assert f"Content-Encoding: {coding}" in report.warnings[0].message and "<!doctype" in report.warnings[0].message
 
 
 def test_genuine_deflate_bodies_pass(tmp_path: Path) -> None:
@@ -338,7 +340,7 @@ def test_genuine_deflate_bodies_pass(tmp_path: Path) -> None:
     for name, body in (("zlib", zlib.compress(HTML)), ("raw", zlib.compress(HTML, wbits=-15))):
         writer.write_exchange(exchange(f"http://example.test/{name}", body, [("Content-Encoding", "deflate")]))
     writer.close()
-    assert verify_files([tmp_path / writer.closed_files[0]])[0].faults == []
+    assert verify_files([tmp_path / writer.closed_files[0]])[0].findings() == []
 
 
 def test_http_content_length_disagreeing_with_the_body(warc: Warc, tmp_path: Path) -> None:
@@ -346,8 +348,8 @@ def test_http_content_length_disagreeing_with_the_body(warc: Warc, tmp_path: Pat
     damaged = edit_record(members(warc.path)[index][1],
                           block=lambda b: b.replace(f"Content-Length: {len(HTML)}".encode(), b"Content-Length: 99", 1))
     (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "cl.warc.gz")])
-    assert kinds(report) == ["content-length"]
-    assert f"Content-Length is 99 but the stored body has {len(HTML)} bytes" in report.faults[0].message
+    assert kinds(report) == ["content-length-mismatch"] and report.ok
+    assert f"Content-Length is 99 but the stored body has {len(HTML)} bytes" in report.warnings[0].message
 
 
 def test_truncated_records_are_not_held_to_their_headers(warc: Warc, tmp_path: Path) -> None:
@@ -355,13 +357,13 @@ def test_truncated_records_are_not_held_to_their_headers(warc: Warc, tmp_path: P
     index = member_of(warc.path, warc.responses[4].offset)
     damaged = edit_record(members(warc.path)[index][1], head=lambda h: h.replace(b"WARC-Truncated", b"X-Truncated"))
     (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "cut.warc.gz")])
-    assert sorted(kinds(report)) == ["content-encoding", "content-length"]
+    assert sorted(kinds(report)) == ["content-encoding-mismatch", "content-length-mismatch"]
 
 
 # -- the manifest's summary -----------------------------------------------------------------------------------
 def test_summary_for_the_manifest(warc: Warc, tmp_path: Path) -> None:
     clean = summarise(verify_files([warc.path], deep=False))
-    assert clean == {"files": 1, "records": warc.records, "faults": [], "ok": True}
+    assert clean == {"files": 1, "records": warc.records, "faults": [], "warnings": [], "ok": True}
     parts = members(warc.path)
     copy = tmp_path / "dups.warc.gz"
     copy.write_bytes(b"".join(m for _, m in parts) * 3)
