@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,6 +27,14 @@ from tests.site import Site, SiteServer
 REPO = Path(__file__).resolve().parents[1]
 # Tests want results, not politeness towards their own loopback server.
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_MAX_DELAY=0.5"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests send SIGINT as a terminal's Ctrl-C: to processes that handle it.  Started as a background
+    # job of a non-interactive shell, pytest has SIGINT ignored, and so would every process it starts
+    # (Python keeps an ignored SIGINT ignored).  Handled here, it is back to its default in children.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

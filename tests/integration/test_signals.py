@@ -6,6 +6,7 @@ test knows where it is when it signals it (Linux: ``/proc/PID/wchan`` names the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,10 +23,18 @@ from tests.conftest import REPO, crawl_dirs, run_scraper
 from tests.site import Site
 
 
-def start_scraper(*args: str) -> subprocess.Popen[str]:
+@contextlib.contextmanager
+def scraper_process(*args: str) -> Iterator[subprocess.Popen[str]]:
+    """``python -m scraper ARGS``, killed on the way out if a failed test left it waiting on its FIFO."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "scraper", *args], cwd=REPO, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-m", "scraper", *args], cwd=REPO, env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
 
 
 def wait_opening_fifo(process: subprocess.Popen[str]) -> None:
@@ -61,10 +70,10 @@ def drain(path: Path) -> threading.Thread:
 
 def test_ctrl_c_in_a_command_exits_130_with_one_line(fifo: Path, tmp_path: Path) -> None:
     """Not click's "Aborted!" and exit 1: reading the seeds of ``-i FIFO`` is interrupted."""
-    process = start_scraper("crawl", "-i", str(fifo), "--out", str(tmp_path / "archive"))
-    wait_opening_fifo(process)
-    os.kill(process.pid, signal.SIGINT)
-    _out, err = process.communicate(timeout=60)
+    with scraper_process("crawl", "-i", str(fifo), "--out", str(tmp_path / "archive")) as process:
+        wait_opening_fifo(process)
+        os.kill(process.pid, signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert err.strip() == "scraper: interrupted"
     assert not crawl_dirs(tmp_path / "archive")
@@ -80,16 +89,16 @@ def test_a_signal_while_the_crawl_is_set_up_stops_it_with_its_folder_closed(
     The crawl stops as soon as the reactor starts, closed as after any stop, and resumes.
     """
     root = tmp_path / "archive"
-    process = start_scraper("crawl", site.url("/"), "--out", str(root), "--jsonl", str(fifo), "-q")
-    wait_opening_fifo(process)  # the command checks that --jsonl is writable: opens it, closes it
-    drain(fifo).join(timeout=60)
-    wait_opening_fifo(process)  # the crawl's set-up opens it for good
-    (crawl,) = crawl_dirs(root)
-    for signum in signals:
-        os.kill(process.pid, signum)
-    reader = drain(fifo)
-    _out, err = process.communicate(timeout=60)
-    reader.join(timeout=60)
+    with scraper_process("crawl", site.url("/"), "--out", str(root), "--jsonl", str(fifo), "-q") as process:
+        wait_opening_fifo(process)  # the command checks that --jsonl is writable: opens it, closes it
+        drain(fifo).join(timeout=60)
+        wait_opening_fifo(process)  # the crawl's set-up opens it for good
+        (crawl,) = crawl_dirs(root)
+        for signum in signals:
+            os.kill(process.pid, signum)
+        reader = drain(fifo)
+        _out, err = process.communicate(timeout=60)
+        reader.join(timeout=60)
     first = signals[0]
     assert process.returncode == (143 if first == signal.SIGTERM else 130), err
     assert "Traceback" not in err
