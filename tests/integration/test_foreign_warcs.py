@@ -215,7 +215,8 @@ def test_without_warcprox_the_tests_say_what_to_run(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     env["WARCPROX_VENV"] = str(tmp_path / "not-set-up")
     for ci in ("", "true"):
-        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", needs_it],
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                               "-n", "0", needs_it],
                               cwd=REPO, env={**env, "CI": ci} if ci else env, capture_output=True, text=True,
                               timeout=300)
         if ci:

@@ -66,7 +66,8 @@ def test_a_test_that_needs_warc_check_says_what_to_run(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "SCRAPER_PYWB_PYTHON")}
     env["WARC_CHECK_VENV"] = str(tmp_path / "not-set-up")
     needs_it = f"{Path(__file__).relative_to(REPO)}::test_make_replay_stopped_with_ctrl_c_is_no_error"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", needs_it],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+                          "-n", "0", needs_it],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert "1 skipped" in proc.stdout, proc.stdout
     assert f"run `make warc-check` in {REPO} (it runs: bash " in proc.stdout, proc.stdout
