@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import re
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -178,20 +181,27 @@ def test_lock_keeps_runs_from_overlapping(tmp_path: Path) -> None:
 
 
 def test_missed_runs_catch_up_once(tmp_path: Path) -> None:
+    """A machine that was off while two runs fell due captures once, then schedules from now."""
     with SiteServer() as site:
         url = site.url("/cookies")
-        # 5 s: long enough that the second run, started at once, surely finds nothing due
-        assert run_scraper("watch", "add", url, "--every", "5s", "--out", str(tmp_path)).returncode == 0
+        assert run_scraper("watch", "add", url, "--every", "1h", "--out", str(tmp_path)).returncode == 0
         assert run_scraper("rearchive", "--out", str(tmp_path), *FAST).returncode == 0
         nothing = run_scraper("rearchive", "--out", str(tmp_path), *FAST)
         assert nothing.returncode == 0 and "nothing due" in nothing.stderr
-        time.sleep(11)  # two runs missed
+        # Two hours and a bit pass with the machine off: the clock moves; here, the watch's due time does.
+        missed = datetime.now(UTC) - timedelta(hours=2, minutes=5)
+        with contextlib.closing(sqlite3.connect(tmp_path / "catalog.sqlite")) as conn, conn:
+            conn.execute("UPDATE watches SET next_due_at = ?", (missed.strftime("%Y-%m-%d %H:%M:%S.%f"),))
+        started = datetime.now(UTC)
         assert run_scraper("rearchive", "--out", str(tmp_path), *FAST).returncode == 0
         captures = json.loads("[" + ",".join(run_scraper("history", url, "--json", "--out", str(tmp_path))
                                              .stdout.splitlines()) + "]")
         assert len(captures) == 2  # caught up once, not once per missed run
         listed = json.loads(run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout)
         assert listed["next_due_at"] > listed["last_captured_at"]
+        assert datetime.fromisoformat(listed["next_due_at"]) > started  # due next in the future, not at a missed time
+        again = run_scraper("rearchive", "--out", str(tmp_path), *FAST)
+        assert again.returncode == 0 and "nothing due" in again.stderr
 
 
 def test_cron_schedules_and_bad_ones(tmp_path: Path) -> None:
