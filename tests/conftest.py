@@ -29,6 +29,13 @@ REPO = Path(__file__).resolve().parents[1]
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_MAX_DELAY=0.5"]
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers per core.  Much of a test is waiting (a crawl's delays, a server's
+    timeout, a subprocess starting), which a second worker per core fills: measured on 2 cores,
+    the suite takes 6.5 min with 4 workers against 8.3 with 2."""
+    return 2 * (os.cpu_count() or 1)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Tests send SIGINT as a terminal's Ctrl-C: to processes that handle it.  Started as a background
     # job of a non-interactive shell, pytest has SIGINT ignored, and so would every process it starts
