@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -408,7 +407,6 @@ class Run:
     workdir: Path
     root: Path
     proc: subprocess.CompletedProcess[str]
-    seconds: float
 
 
 def run_case(case: Case, hostile: Hostile, earlier: Earlier, workdir: Path) -> Run:
@@ -421,9 +419,8 @@ def run_case(case: Case, hostile: Hostile, earlier: Earlier, workdir: Path) -> R
         seeds = workdir / "seeds.txt"
         seeds.write_bytes(case.seeds.replace(b"{base}", hostile.base.encode()))
         args = ["-i", str(seeds), *args]
-    started = time.monotonic()
     proc = run_scraper("crawl", *COMMON, *args, "--out", str(root), timeout=120)
-    return Run(workdir, root, proc, time.monotonic() - started)
+    return Run(workdir, root, proc)
 
 
 @pytest.fixture(scope="module")
@@ -514,4 +511,5 @@ def test_hostile_input(case: Case, hostile: Hostile, earlier: Earlier, runs: dic
     # a clear message, last: the row's own line, and no repr of an exception in its place
     assert re.search(case.message, said), f"no /{case.message}/ in:\n{said}"
     assert FAILURE_REPR not in proc.stderr, proc.stderr
-    assert run.seconds < 60, f"{case.id} took {run.seconds:.0f}s"
+    # No bound on its time here: a loaded machine makes any bound flaky.  A row that hangs (an endless
+    # body not cut at the limit, a trickle not timed out) fails on the crawl's 120 s timeout instead.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import time
 import tracemalloc
 import zlib
 from datetime import date
@@ -63,16 +62,13 @@ def test_gzip_bomb_is_refused_without_inflating_it() -> None:
     bomb = gzip_bomb(60 * MIB)
     assert len(bomb) < MIB  # 60 MiB of '<' compress to ~60 KiB
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(SeedSourceError, match=r"larger than 1048576 bytes when decompressed") as caught:
             gunzip_limited(bomb, max_bytes=MIB)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert "\n" not in str(caught.value)
-    assert elapsed < 2.0
     assert peak < 8 * MIB, f"inflated {peak} bytes for a 1 MiB limit"
 
 
@@ -163,7 +159,6 @@ def test_plain_sitemap_over_the_limit_is_refused() -> None:
 
 
 def test_billion_laughs_sitemap_is_not_expanded() -> None:
-    started = time.perf_counter()
     try:
         entries = parse_sitemap(fixture("bomb_sitemap.xml"), "https://bomb.example.com/sitemap.xml").entries
     except SeedSourceError as exc:  # libxml2 >= 2.11 stops on its entity amplification limit: refused as a whole
