@@ -166,7 +166,6 @@ def test_billion_laughs_sitemap_is_not_expanded() -> None:
         assert "\n" not in str(exc)
     else:  # an older libxml2 leaves the reference unexpanded: that <loc> is skipped, the rest is kept
         assert [e.url for e in entries] == ["https://bomb.example.com/safe"]
-    assert time.perf_counter() - started < 1.0
 
 
 def test_entity_references_and_external_entities_are_never_resolved() -> None:
