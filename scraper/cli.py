@@ -23,6 +23,7 @@ from scraper import __version__
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, parse_since, seed_url
 from scraper.storage.layout import ArchiveRootError, check_writable_root, is_crawl_locked, new_crawl_id
+from scraper.text import dumps_json, escape_controls
 
 
 class ExitStatus(IntEnum):
@@ -30,7 +31,8 @@ class ExitStatus(IntEnum):
     PAGES_FAILED = 1  # the crawl ran, but some pages could not be archived (or none were)
     USAGE = 2  # bad arguments or input: nothing was crawled
     DAMAGED = 3  # scraper verify found damage in a WARC file
-    LOCKED = 75  # EX_TEMPFAIL: another rearchive run holds the lock
+    CATALOG_DAMAGED = 4  # the catalog is damaged, or missing while crawls need it: scraper catalog rebuild
+    LOCKED = 75  # EX_TEMPFAIL: another rearchive run holds the lock, or another process the catalog's, too long
     INTERRUPTED = 130  # Ctrl-C / SIGINT
     WRITE_FAILED = 74  # EX_IOERR: the archive could not be written (a full disk); resumable
     TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports a process it terminated
@@ -61,8 +63,13 @@ def parse_duration(text: str) -> float:
 
 
 def fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> None:
-    click.echo(f"scraper: error: {message}", err=True)
+    say(f"error: {message}")
     raise SystemExit(int(status))
+
+
+def say(message: str) -> None:
+    """One line on stderr, ``scraper: MESSAGE``: control characters in it (a hostile file name) escaped."""
+    click.echo(f"scraper: {escape_controls(message)}", err=True)
 
 
 def require(option: str, check: Callable[[], object], errors: type[BaseException] | tuple[type[BaseException], ...]
@@ -72,6 +79,18 @@ def require(option: str, check: Callable[[], object], errors: type[BaseException
         check()
     except errors as exc:
         fail(f"{option}: {prefix}{exc}")
+
+
+def catalog_status(exc: BaseException | None) -> ExitStatus | None:
+    """The exit status of a catalog's one-line error (a CatalogError); None for anything else."""
+    catalog = sys.modules.get("scraper.storage.catalog")  # not loaded: no catalog error can have happened
+    if catalog is None or not isinstance(exc, catalog.CatalogError):
+        return None
+    if isinstance(exc, catalog.CatalogLocked):
+        return ExitStatus.LOCKED
+    if isinstance(exc, catalog.CatalogUnwritable):
+        return ExitStatus.WRITE_FAILED
+    return ExitStatus.CATALOG_DAMAGED
 
 
 def open_catalog_or_raise(db: str) -> None:
@@ -186,9 +205,11 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     Either way, `scraper crawl --resume CRAWL_ID` continues the crawl.
     \b
     Exit status: 0 all pages archived; 1 some pages failed (network errors,
-    HTTP 4xx/5xx) or none could be archived; 2 usage error; 74 the archive
-    could not be written (a full disk: make room, then --resume); 130
-    interrupted (SIGINT); 143 terminated (SIGTERM).
+    HTTP 4xx/5xx) or none could be archived; 2 usage error; 4 the catalog is
+    damaged, or missing while crawls need it (scraper catalog rebuild); 74 the
+    archive could not be written (a full disk: make room, then --resume); 75
+    the catalog is locked by another process; 130 interrupted (SIGINT); 143
+    terminated (SIGTERM).
     """
     if resume_id is not None:
         given = [name for name, value in (("URL", urls), ("-i", input_file), ("--sitemap", sitemaps),
@@ -295,7 +316,7 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
         fail(f"--resume: another process is writing {layout.directory} (a crawl or a resume of it is running)")
     finished = finished_crawl(layout.directory)
     if finished is not None:  # ran to its end: nothing to do, which is no error
-        click.echo(f"scraper: {finished.describe()}", err=True)
+        say(finished.describe())
         raise SystemExit(int(ExitStatus.OK))
     job_path = layout.directory / JOB_FILE
     try:
@@ -324,11 +345,15 @@ def base_overrides(out: Path, db: str | None, quiet: bool, verbose: int) -> dict
 def execute_crawl(overrides: dict[str, Any], *, quiet: bool, jsonl: str | None = None) -> dict[str, Any]:
     """Run one crawl in this process and print its summary; returns its manifest."""
     from scraper.runner import ArchiveWriteError, build_settings, run_crawl  # Scrapy loads only for a crawl
+    from scraper.storage.rebuild import check_catalog
 
+    # Before a crawl folder is made: a catalog that is damaged, or missing while crawls need it, stops here.
+    resuming = overrides.get("ARCHIVE_CRAWL_ID") if overrides.get("ARCHIVE_RESUME") else None
+    check_catalog(Path(overrides["ARCHIVE_ROOT"]), overrides.get("ARCHIVE_DB"), resuming)
     try:
         result = run_crawl(build_settings(overrides))
     except ArchiveWriteError as exc:
-        fail(str(exc), ExitStatus.WRITE_FAILED)
+        fail(str(exc), catalog_status(exc.__cause__) or ExitStatus.WRITE_FAILED)
         raise  # unreachable: fail() exits
     except KeyboardInterrupt:  # before run_crawl handles signals itself: nothing was opened
         ignore_stop_signals()
@@ -428,7 +453,8 @@ def show(url: str, out: Path, db: str | None, fmt: str, at: str | None, version:
     among the captures made at or before TIME; --version N picks the first
     capture of version N.
     \b
-    Exit status: 0 printed; 1 no such capture in the archive; 2 usage error.
+    Exit status: 0 printed; 1 no such capture in the archive; 2 usage error;
+    4 the catalog is damaged (scraper catalog rebuild).
     """
     from scraper.records import render_markdown, render_text
 
@@ -450,11 +476,11 @@ def show(url: str, out: Path, db: str | None, fmt: str, at: str | None, version:
         fail(f"no archive at {out}")
     record = find_record(out, url, db, until, version)
     if fmt == "json":
-        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        click.echo(dumps_json(record, indent=2))
     elif fmt == "markdown":
-        click.echo(render_markdown(record), nl=False)
+        click.echo(escape_controls(render_markdown(record), keep_lines=True), nl=False)
     else:
-        click.echo(render_text(record), nl=False)
+        click.echo(escape_controls(render_text(record), keep_lines=True), nl=False)
 
 
 def find_record(out: Path, url: str, db: str | None, until: str | None, version: int | None) -> dict[str, Any]:
@@ -517,6 +543,12 @@ def main(argv: list[str] | None = None) -> int:
         status = interrupted()
     except KeyboardInterrupt:
         status = interrupted()
+    except Exception as exc:  # a catalog damaged, locked or full, from any command: one line, its own status
+        found = catalog_status(exc)
+        if found is None:
+            raise
+        say(f"error: {exc}")
+        status = int(found)
     if not isinstance(status, int):  # a command's return value (None): exit 0, as in click's standalone mode
         return 0
     if status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED):
@@ -542,6 +574,7 @@ def ignore_stop_signals() -> None:
 
 
 # The other command groups register themselves on the group.
+from scraper import cli_catalog as _cli_catalog  # noqa: E402,F401
 from scraper import cli_crawls as _cli_crawls  # noqa: E402,F401
 from scraper import cli_export as _cli_export  # noqa: E402,F401
 from scraper import cli_import as _cli_import  # noqa: E402,F401

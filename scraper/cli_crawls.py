@@ -13,6 +13,7 @@ import click
 
 from scraper.cli import cli, fail
 from scraper.storage.layout import CrawlLayout, is_crawl_locked, iter_crawls
+from scraper.text import dumps_json, escape_controls
 
 # What a crawl's state column says: the manifest's finish reason is beside it.
 FINISHED, STOPPED, RUNNING, INTERRUPTED = "finished", "stopped", "running", "interrupted"
@@ -154,10 +155,10 @@ def crawls(as_json: bool, out: Path) -> None:
     summaries = [summarise_crawl(layout) for layout in iter_crawls(out, newest_first=False)]
     if as_json:
         for summary in summaries:
-            click.echo(json.dumps(asdict(summary), ensure_ascii=False))
+            click.echo(dumps_json(asdict(summary)))
         return
     if not summaries:
-        click.echo(f"scraper: no crawls in {out}", err=True)  # a note, not data
+        click.echo(f"scraper: no crawls in {escape_controls(str(out))}", err=True)  # a note, not data
         return
     from scraper.tables import TextTable
 
@@ -166,9 +167,8 @@ def crawls(as_json: bool, out: Path) -> None:
     for summary in summaries:
         points = summary.starting_points()
         if on_terminal and len(points) > SEEDS_ON_TERMINAL:
-            shown = "\n".join(points[:SEEDS_ON_TERMINAL]) + f"\n(+{len(points) - SEEDS_ON_TERMINAL} more)"
-        else:
-            shown = ("\n" if on_terminal else " ").join(points) or "-"
+            points = [*points[:SEEDS_ON_TERMINAL], f"(+{len(points) - SEEDS_ON_TERMINAL} more)"]
+        shown = tuple(points) or "-"  # lines on a terminal, space-separated elsewhere
         table.add_row(summary.crawl_id, summary.state_text, summary.started_at or "-", summary.finished_at or "-",
                       str(summary.pages), str(summary.warc_bytes), shown)
     table.print()

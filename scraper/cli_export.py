@@ -6,25 +6,31 @@ import functools
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
-from scraper.cli import ExitStatus, cli, fail
+from scraper.cli import ExitStatus, cli, fail, say
+from scraper.cli_limits import max_body_option
+from scraper.storage.failures import no_room
+from scraper.text import escape_controls
 
 if TYPE_CHECKING:
+    from scraper.export import Sink
     from scraper.storage.catalog import Catalog
     from scraper.storage.layout import CrawlLayout
+
+T = TypeVar("T")
 
 SINCE_HELP = ("Only captures made on or after DATE: YYYY-MM-DD (from midnight UTC) or an ISO date-time "
               "such as 2024-03-01T12:00:00Z.")
 
 
 def _say(message: str) -> None:
-    click.echo(f"scraper: {message}", err=True)
+    say(message)
 
 
 def _since(since: str | None) -> str | None:
@@ -67,6 +73,9 @@ def _open_catalog(out: Path, db: str | None) -> Catalog | None:
     try:
         return Catalog.open(out, db)
     except Exception as exc:  # a bad --db URL, a missing driver, a server that does not answer
+        reason = no_room(exc)  # or a full disk, where SQLite cannot even set up its shared memory file
+        if reason is not None:
+            fail(f"cannot open the catalog: {reason}; make room, then run it again", ExitStatus.WRITE_FAILED)
         fail(f"--db: cannot open the catalog: {exc}")
         raise
 
@@ -87,7 +96,10 @@ def _manifest_pages(crawl: CrawlLayout) -> int | None:
               show_default=True, help="Archive root.")
 @click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite); read only.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
-def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | None, quiet: bool) -> None:
+@max_body_option("a longer payload is read that far (the page recorded truncated), a body that inflates past it "
+                 "is not extracted, a longer page record is skipped; each with a warning naming the record")
+def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | None, quiet: bool,
+              max_body_bytes: int) -> None:
     """Extract the text and metadata of archived pages again, from the stored WARC files.
 
     Nothing is fetched. CRAWL is a crawl id (a folder in OUT/crawls); none: every
@@ -103,24 +115,37 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     computed again against each URL's previous capture (re-extracted in the same
     run, else as the catalog holds it).
 
+    A crawl folder that is a link out of OUT is skipped with a warning: nothing
+    is written through it.
+
     \b
     Exit status: 0 done; 1 some pages could not be re-extracted; 2 usage error;
-    130 interrupted.
+    3 a crawl folder was skipped; 74 the records could not be written (a full
+    disk: no partial file is left); 130 interrupted.
     """
     from scraper.reextract import Reextractor
+    from scraper.storage.layout import OutsideRoot
 
     since_value = _since(since)
     selected = _crawls(out, crawls, since_value)
     catalog = _open_catalog(out, db)
-    runner = Reextractor(out, catalog, since=since_value)
+    runner = Reextractor(out, catalog, since=since_value, max_body_bytes=max_body_bytes,
+                         warn=lambda message: _say(f"warning: {message}"))
+    outside = 0  # crawl folders that are links out of the archive root: not written into
     try:
         with _progress(quiet) as progress:
             for crawl in selected:
-                task = progress.add_task(crawl.crawl_id, total=_manifest_pages(crawl))
+                task = progress.add_task(escape_controls(crawl.crawl_id), total=_manifest_pages(crawl))
                 try:
                     path = runner.run_crawl(crawl, functools.partial(progress.advance, task))
-                except OSError as exc:
-                    fail(f"cannot write re-extracted records into {crawl.directory}: {exc.strerror or exc}")
+                except OutsideRoot as exc:
+                    progress.remove_task(task)
+                    _say(f"warning: {exc}; skipped")
+                    outside += 1
+                    continue
+                except OSError as exc:  # a full disk: its partial file is removed (Reextractor.run_crawl)
+                    fail(f"cannot write re-extracted records into {crawl.directory}: {exc.strerror or exc}",
+                         ExitStatus.WRITE_FAILED)
                 progress.remove_task(task)
                 if path is not None and not quiet:
                     _say(f"crawl {crawl.crawl_id}: {path}")
@@ -137,6 +162,8 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
              f"{extractor['version']}: {tally.changed} with changed text, {tally.revisits} revisit(s) read "
              f"from their originals, {sum(tally.skipped.values())} skipped" + (f" ({skipped})" if skipped else "")
              + (f", {tally.extraction_errors} extraction error(s)" if tally.extraction_errors else ""))
+    if outside:
+        raise SystemExit(int(ExitStatus.DAMAGED))
     raise SystemExit(int(ExitStatus.PAGES_FAILED if tally.problems else ExitStatus.OK))
 
 
@@ -212,11 +239,16 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     JSON arrays in CSV cells and list<string> columns in Parquet; an empty CSV
     cell is null.
 
+    A damaged line of a pages.jsonl (not UTF-8, not JSON) is left out with a
+    warning naming its file and line, and the rest is exported.
+
     \b
     Exit status: 0 done; 2 usage error (unknown crawl, bad date, unwritable output);
-    130 interrupted.
+    3 done, but damaged lines were left out; 74 the output could not be written
+    (a full disk: no partial file is left); 130 interrupted.
     """
     from scraper.export import Selection, open_sink, selected_records, site_matcher, status_matcher, write_rows
+    from scraper.interchange import Skipped
 
     if fmt == "parquet" and output == "-":
         fail("--format parquet needs -o FILE: Parquet cannot be streamed to stdout")
@@ -233,13 +265,14 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     since_value = _since(since)
     selection = Selection(since=since_value, site=match, latest=latest, as_crawled=as_crawled,
                           page_types=frozenset(page_types), record_kind=record_kind, status=status)
-    records = selected_records(_crawls(archive, crawls, since_value), selection)
+    skipped = Skipped(lambda message: _say(f"warning: {message}"))  # damaged lines: said once, then exit 3
+    records = selected_records(_crawls(archive, crawls, since_value), selection, skipped.line)
     count = 0
     try:
         if output == "-":
             stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
-            count = write_rows(records, open_sink(fmt, stream))
-            stream.detach()  # stdout stays open for click
+            count = write_rows(records, _Output(lambda: open_sink(fmt, stream)))
+            _writing(stream.detach)  # stdout stays open for click
         else:
             count = _export_to_file(Path(output), fmt, records)
     except BrokenPipeError:
@@ -248,10 +281,16 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
         raise SystemExit(int(ExitStatus.OK)) from None
     except KeyboardInterrupt:
         fail("interrupted", ExitStatus.INTERRUPTED)
+    except OutputFailed as exc:
+        fail(f"cannot write to stdout: {exc}" if output == "-"
+             else f"cannot write {output}: {exc}; nothing was written: make room, then export again",
+             ExitStatus.WRITE_FAILED)
     except OSError as exc:
         fail(f"{exc.filename or output}: {exc.strerror or exc}")
     if not quiet:
         _say(f"exported {count} record(s) as {fmt} to {'stdout' if output == '-' else output}")
+    if skipped:
+        raise SystemExit(int(ExitStatus.DAMAGED))
 
 
 def _export_to_file(target: Path, fmt: str, records: Iterator[dict[str, Any]]) -> int:
@@ -262,11 +301,41 @@ def _export_to_file(target: Path, fmt: str, records: Iterator[dict[str, Any]]) -
     try:
         output = AtomicFile(target, binary=fmt == "parquet")
     except OSError as exc:
-        fail(f"-o: cannot write {target}: {exc.strerror or exc}")
+        # a place that cannot be written is a usage error; a disk with no room left is not
+        fail(f"-o: cannot write {target}: {exc.strerror or exc}",
+             ExitStatus.WRITE_FAILED if no_room(exc) else ExitStatus.USAGE)
         raise
     try:
-        count = write_rows(records, open_sink(fmt, output.handle))
-        output.commit()
+        count = write_rows(records, _Output(lambda: open_sink(fmt, output.handle)))
+        _writing(output.commit)
     finally:
-        output.discard()
+        output.discard()  # the temporary file, half written or not: never left behind
     return count
+
+
+class OutputFailed(Exception):
+    """A write to the export's output failed (a full disk, a quota): exit 74, not a usage error."""
+
+
+def _writing(action: Callable[[], T]) -> T:
+    """Run a write to the output: its OSError becomes :class:`OutputFailed`, told apart from a failure to
+    read the archive (a BrokenPipeError stays itself: the reader went away)."""
+    try:
+        return action()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputFailed(exc.strerror or str(exc)) from exc
+
+
+class _Output:
+    """A sink of the export's rows whose failures are the output's (:func:`_writing`)."""
+
+    def __init__(self, make: Callable[[], Sink]) -> None:
+        self.sink = _writing(make)  # a CSV header or a Parquet magic number is written at once
+
+    def write(self, row: dict[str, Any]) -> None:
+        _writing(lambda: self.sink.write(row))
+
+    def close(self) -> None:
+        _writing(self.sink.close)

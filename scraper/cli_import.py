@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scraper.cli import ExitStatus, cli, fail
+from scraper.cli import ExitStatus, cli, fail, say
+from scraper.cli_limits import max_body_option
 
 if TYPE_CHECKING:  # scraper.imports loads extraction: only when the command runs
     from scraper.imports import FileError
 
 
 def _say(message: str) -> None:
-    click.echo(f"scraper: {message}", err=True)
+    say(message)
 
 
 class _Display:
@@ -37,11 +38,14 @@ class _Display:
 
     def error(self, error: FileError) -> None:
         # Said with -q too: the exit status says something failed, this line says what.
-        click.echo(f"scraper: error: {error.describe()}", err=True)
+        say(f"error: {error.describe()}")
 
     def note(self, message: str) -> None:
         if not self.quiet:
             _say(message)
+
+    def warning(self, message: str) -> None:
+        say(f"warning: {message}")  # with -q too: it names a record that was not read whole
 
 
 def _workers() -> int:
@@ -61,8 +65,10 @@ def _workers() -> int:
                    "archive is on another file system, or for a WACZ's WARCs).")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID", help="Finish an import that was interrupted.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display, no summary (errors are still said).")
+@max_body_option("a longer payload is read that far (the page recorded truncated), a body that inflates past it "
+                 "is not extracted; each with a warning naming the record")
 def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool, resume_id: str | None,
-                 quiet: bool) -> None:
+                 quiet: bool, max_body_bytes: int) -> None:
     """Bring WARC files written by other tools (wget, Heritrix, Browsertrix, warcprox, pywb ...)
     into the archive as a crawl of their own, with page records extracted from their HTML pages.
 
@@ -106,7 +112,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
             fail(f"--resume: {exc}")
             raise
     catalog = _open_catalog(out, db)
-    options = ImportOptions(workers=_workers())
+    options = ImportOptions(workers=_workers(), max_body_bytes=max_body_bytes)
     try:
         with _progress(quiet, "import:") as bar:
             display = _Display(bar, quiet)

@@ -12,24 +12,29 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from scraper.cli import ExitStatus, cli, fail
+from scraper.cli import ExitStatus, cli, fail, say
+from scraper.cli_limits import max_body_option
 from scraper.interchange import InterchangeError, UnknownCrawl, find_crawls, root_of_crawl_folders
-from scraper.storage.layout import CRAWLS_DIR, CrawlLayout
+from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, OutsideRoot
+from scraper.text import escape_controls
 
 ROOT_HELP = "Archive root (the folder holding crawls/)."
 
 
 def warn(message: str) -> None:
-    click.echo(f"scraper: warning: {message}", err=True)
+    say(f"warning: {message}")
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Our errors as one line each: a crawl that is not there is a usage error, the rest exit 1."""
+    """Our errors as one line each: a crawl that is not there is a usage error, a link out of the archive root
+    that would be written through is damage (3), the rest exit 1."""
     try:
         yield
     except UnknownCrawl as exc:
         fail(str(exc))
+    except OutsideRoot as exc:
+        fail(str(exc), ExitStatus.DAMAGED)
     except InterchangeError as exc:
         fail(str(exc), ExitStatus.PAGES_FAILED)
 
@@ -74,10 +79,13 @@ def index_command(names: tuple[str, ...], root: Path) -> None:
     path.  Our metadata records are left out: their metadata:// URIs share the
     page's SURT key, so pywb would serve one as the page.  Up-to-date indexes of
     the other crawls are reused for the merged one.  WARC files still being written
-    (*.warc.gz.open) are skipped with a warning.  The paths written go to stdout.
+    (*.warc.gz.open) are skipped with a warning.  A WARC file that cannot be read
+    is left out with a warning, and so is a crawl folder that is a link out of
+    OUT (nothing is written through it); the rest is indexed.  The paths written
+    go to stdout.
     \b
-    Exit status: 0 indexed; 1 nothing to index, or a WARC could not be read;
-    2 usage error (no such crawl or archive).
+    Exit status: 0 indexed; 1 nothing to index; 2 usage error (no such crawl or
+    archive); 3 indexed, but something was left out (see the warnings).
     """
     from scraper.interchange.cdxj import crawl_index_path, update_indexes
     from scraper.interchange.replay import pywb_dir, sync_collection
@@ -87,19 +95,24 @@ def index_command(names: tuple[str, ...], root: Path) -> None:
     with user_errors():
         report = update_indexes(root, rebuild=crawls, rebuild_all=not names, warn=warn)
         if pywb_dir(root).is_dir():
-            sync_collection(root)  # a `scraper replay` running now serves the new crawls too
+            try:
+                sync_collection(root)  # a `scraper replay` running now serves the new crawls too
+            except OutsideRoot as exc:
+                report.skipped.add(str(exc.link), str(exc))
     for crawl in crawls:
         if crawl.crawl_id in report.empty:
             warn(f"crawl {crawl.crawl_id} has no finished WARC file: not indexed")
     for crawl_id, lines in report.indexed.items():
         path = crawl_index_path(CrawlLayout(root, crawl_id))
-        click.echo(relative(path))
-        click.echo(f"scraper: crawl {crawl_id}: {lines} CDXJ line(s)", err=True)
+        click.echo(escape_controls(relative(path)))
+        say(f"crawl {crawl_id}: {lines} CDXJ line(s)")
     assert report.archive_index is not None
-    click.echo(relative(report.archive_index))
+    click.echo(escape_controls(relative(report.archive_index)))
     reused = f", {len(report.reused)} crawl index(es) reused" if report.reused else ""
     click.echo(f"scraper: archive index: {report.archive_lines} CDXJ line(s) from "
                f"{len(report.indexed) + len(report.reused)} crawl(s){reused}", err=True)
+    if report.skipped:
+        raise SystemExit(int(ExitStatus.DAMAGED))
 
 
 # -- wacz --------------------------------------------------------------------------------------------
@@ -125,8 +138,9 @@ def check_output(output: Path) -> None:
               show_default=True, help="Archive root (the folder holding crawls/); -o names the package.")
 @click.option("--title", help="Title of the package, shown by ReplayWeb.page (default: the crawl ids).")
 @click.option("--description", help="Description of the package (Markdown).")
+@max_body_option("py-wacz, indexing, reads no more of one record's content (the WARC files go in whole)")
 def wacz_command(names: tuple[str, ...], all_crawls: bool, output: Path, root: Path, title: str | None,
-                 description: str | None) -> None:
+                 description: str | None, max_body_bytes: int) -> None:
     """Package crawls as a WACZ file for ReplayWeb.page, built with py-wacz.
 
     \b
@@ -138,9 +152,12 @@ def wacz_command(names: tuple[str, ...], all_crawls: bool, output: Path, root: P
     records (pages unchanged since an earlier crawl), the WARC files of the other
     crawls that hold their originals go in too, so the package replays on its
     own.  `wacz validate -f FILE.wacz` accepts it.  The file name goes to stdout.
+    A WARC file that cannot be read is left out, with its pages, and so is a
+    damaged line of a pages.jsonl: one warning each.
     \b
     Exit status: 0 written; 1 no finished WARC files, or py-wacz failed;
-    2 usage error (no such crawl, -o not writable).
+    2 usage error (no such crawl, -o not writable); 3 written, but something
+    was left out (see the warnings).
     """
     from scraper.interchange.wacz import plan_package, write_wacz
 
@@ -157,11 +174,13 @@ def wacz_command(names: tuple[str, ...], all_crawls: bool, output: Path, root: P
         package = plan_package(root, crawls, warn=warn)
         ids = [c.crawl_id for c in crawls]
         default_title = ids[0] if len(ids) == 1 else f"{ids[0]} … {ids[-1]} ({len(ids)} crawls)"
-        write_wacz(package, output, title or f"scraper: {default_title}", description)
+        write_wacz(package, output, title or f"scraper: {default_title}", description, max_body_bytes)
     originals = f" (+ {len(package.originals)} holding revisited originals)" if package.originals else ""
-    click.echo(relative(output))
-    click.echo(f"scraper: {output}: {len(package.warcs)} WARC file(s){originals}, {len(package.pages)} page(s), "
-               f"{output.stat().st_size:,} bytes", err=True)
+    click.echo(escape_controls(relative(output)))
+    say(f"{output}: {len(package.warcs)} WARC file(s){originals}, {len(package.pages)} page(s), "
+        f"{output.stat().st_size:,} bytes")
+    if package.skipped:
+        raise SystemExit(int(ExitStatus.DAMAGED))
 
 
 # -- replay ------------------------------------------------------------------------------------------
@@ -201,7 +220,8 @@ def replay_command(root: Path, host: str, port: int, pywb_python: str | None, qu
     On start, the CDXJ indexes are brought up to date (as `scraper index` does) and
     the pywb collection in OUT/.pywb/ is synced with the archive: links to the WARC
     files, no copies.  pywb serves archived captures only; it never fetches the
-    live web.  The URLs to open go to stdout:
+    live web.  A WARC file that cannot be read is left out with a warning, and
+    the rest is served.  The URLs to open go to stdout:
       http://HOST:PORT/archive/                         the collection: search by URL
       http://HOST:PORT/archive/<YYYYmmddHHMMSS>/<url>   a capture (the nearest in time)
     Crawls archived while it runs appear after `scraper index`.
@@ -257,9 +277,9 @@ def replay_command(root: Path, host: str, port: int, pywb_python: str | None, qu
             base = f"http://{url_host(host)}:{bound}"
             click.echo(f"collection:  {base}/archive/")
             if page is not None:
-                click.echo(f"newest page: {replay_url(base, *page)}")
+                click.echo(f"newest page: {escape_controls(replay_url(base, *page))}")
             click.echo(f"any capture: {base}/archive/<YYYYmmddHHMMSS>/<url>")
-            click.echo(f"scraper: pywb is replaying {root} on {base}; Ctrl-C to stop", err=True)
+            say(f"pywb is replaying {root} on {base}; Ctrl-C to stop")
             status = server.wait()
             last = f": {server.last_error}" if server.last_error else ""
             fail(f"pywb stopped on its own ({describe_exit(status)}){last}", ExitStatus.PAGES_FAILED)

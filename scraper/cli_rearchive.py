@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -33,16 +32,19 @@ from scraper.cli import (
     parse_set_options,
     read_seed_file,
     resume_crawl,
+    say,
     with_job,
 )
 from scraper.records import utc_timestamp
 from scraper.scope import url_key
 from scraper.seeds import InvalidSeed, dedupe_seeds, seed_url
-from scraper.storage.catalog import Catalog, Watch
+from scraper.storage.catalog import NEVER, Catalog, CatalogError, ScheduleError, Watch, next_due
 from scraper.storage.layout import ArchiveRootError, check_writable_root
 from scraper.tables import TextTable
+from scraper.text import dumps_json, escape_controls
 
 LOCK_FILE = ".rearchive.lock"
+RESUME_COMMAND = "ARCHIVE_RESUME_COMMAND"  # the setting: which command's --resume a stopped crawl advises
 
 out_option = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
                           show_default=True, help="Archive root.")
@@ -50,12 +52,21 @@ db_option = click.option("--db", metavar="URL", help="Catalog database URL (defa
 
 
 def open_catalog(out: Path, db: str | None) -> Catalog:
+    """The catalog of ``out``; a catalog missing while crawls need it, damaged, locked or on a full disk
+    ends the command with its one-line error (:class:`CatalogError`, exit 4, 75 or 74)."""
+    from scraper.storage.rebuild import catalog_gap
+
     try:
         check_writable_root(out)
     except ArchiveRootError as exc:
         fail(f"--out: {exc}")
+    gap = catalog_gap(out, db)  # before opening it: opening makes a new, empty one
+    if gap is not None:
+        raise gap
     try:
         return Catalog.open(out, db)
+    except CatalogError:
+        raise
     except Exception as exc:  # a bad --db URL or an unreachable server: one line, not a traceback
         fail(f"cannot open the catalog: {exc}")
         raise
@@ -71,12 +82,12 @@ def valid_urls(urls: tuple[str, ...] | list[str]) -> list[str]:
 
 def _when(moment: datetime | None) -> str:
     """A time for people: the records' format (``2026-12-05T03:06:25Z``), or "never"."""
-    return utc_timestamp(moment) if moment else "never"
+    return utc_timestamp(moment) if moment and moment < NEVER else "never"
 
 
 def _json_time(moment: datetime | None) -> str | None:
     """A time in JSON: the records' format, or null (as in the records) when there is none."""
-    return utc_timestamp(moment) if moment else None
+    return utc_timestamp(moment) if moment and moment < NEVER else None
 
 
 def _schedule(watch: Watch) -> str:
@@ -97,8 +108,12 @@ def schedule_options(every: str | None, cron: str | None) -> tuple[float | None,
 
         if not croniter.is_valid(cron):
             fail(f"--cron: {cron!r} is not a cron expression (e.g. '0 * * * *')")
-        return None, cron
-    return (parse_duration(every) if every else 86400.0), None
+    every_seconds = None if cron else (parse_duration(every) if every else 86400.0)
+    try:  # a schedule that never comes round again would be captured once and then, silently, never
+        next_due(datetime.now(UTC), every_seconds, cron)
+    except ScheduleError as exc:
+        fail(f"--cron {cron!r}: {exc}" if cron else f"--every {every}: {exc}")
+    return every_seconds, cron
 
 
 # -- watch -----------------------------------------------------------------------------------------
@@ -149,9 +164,9 @@ def watch_list(as_json: bool, out: Path, db: str | None) -> None:
     catalog.close()
     if as_json:
         for w in watches:
-            click.echo(json.dumps({"url": w.url, "every_seconds": w.every_seconds, "cron": w.cron,
+            click.echo(dumps_json({"url": w.url, "every_seconds": w.every_seconds, "cron": w.cron,
                                    "last_captured_at": _json_time(w.last_captured_at),
-                                   "next_due_at": _json_time(w.next_due_at)}))
+                                   "next_due_at": _json_time(w.next_due_at)}, ensure_ascii=True))
         return
     if not watches:
         click.echo("scraper: no watched URLs (scraper watch add URL)", err=True)  # a note, not data
@@ -189,13 +204,24 @@ def acquire_lock(out: Path) -> IO[str] | None:
         handle.seek(0)
         holder = handle.read().strip()
         handle.close()
-        click.echo(f"scraper: another rearchive is running ({holder or 'unknown'}); nothing done", err=True)
+        say(f"another rearchive is running ({holder or 'unknown'}); nothing done")
         return None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()} since {_when(datetime.now(UTC))}\n")
-    handle.flush()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {_when(datetime.now(UTC))}\n")
+        handle.flush()
+    except OSError as exc:  # a full disk: the lock is held all the same, but say it now, in one line
+        handle.close()
+        fail(f"cannot write {out / LOCK_FILE}: {exc.strerror or exc}; make room, then try again",
+             ExitStatus.WRITE_FAILED)
     return handle
+
+
+def mark_watches(catalog: Catalog, urls: list[str]) -> None:
+    """Mark the watches of the URLs a run took; a watch whose schedule has no next time is said, in one line."""
+    for unscheduled in catalog.mark_captured([url_key(u) for u in urls], datetime.now(UTC)):
+        say(f"warning: {unscheduled.describe()}")
 
 
 @cli.command()
@@ -222,8 +248,10 @@ def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, d
     when its text or key metadata changes.
     \b
     Exit status: 0 done (or nothing due); 1 some pages failed; 2 usage error;
-    74 the archive could not be written (--resume continues); 75 another
-    rearchive holds the lock; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
+    4 the catalog is damaged, or missing while crawls need it (scraper
+    catalog rebuild); 74 the archive could not be written (make room, then
+    rearchive --resume); 75 another rearchive holds the lock, or another
+    process the catalog's; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
     """
     if resume_id is not None and (urls or all_watches or loop):
         fail("--resume finishes one interrupted crawl: drop the URLs, --all and --loop")
@@ -236,9 +264,11 @@ def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, d
         raise SystemExit(int(ExitStatus.LOCKED))
     try:
         if resume_id is not None:
-            manifest, settings = resume_crawl(resume_id, out, db, quiet, verbose, set_options)
+            # Should this run stop too, its own advice is `rearchive --resume` again (crawls before this setting).
+            manifest, settings = resume_crawl(resume_id, out, db, quiet, verbose,
+                                              (f"{RESUME_COMMAND}=rearchive", *set_options))
             if manifest.get("finish_reason") != "shutdown":
-                catalog.mark_captured([url_key(u) for u in settings.get("ARCHIVE_SEEDS", [])], datetime.now(UTC))
+                mark_watches(catalog, list(settings.get("ARCHIVE_SEEDS", [])))
             raise SystemExit(int(exit_status(manifest)))
         if urls:
             seeds = valid_urls(urls)
@@ -250,16 +280,17 @@ def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, d
             upcoming = catalog.list_watches()
             message = (f"nothing due; next: {upcoming[0].url} at {_when(upcoming[0].next_due_at)}" if upcoming
                        else "no watched URLs (scraper watch add URL)")
-            click.echo(f"scraper: {message}", err=True)
+            say(message)
             return
-        overrides = {**base_overrides(out, db, quiet, verbose), "ARCHIVE_SEEDS": seeds}
+        # A run stopped half way (a full disk) is finished by `rearchive --resume`, which marks the watches.
+        overrides = {**base_overrides(out, db, quiet, verbose), "ARCHIVE_SEEDS": seeds, RESUME_COMMAND: "rearchive"}
         if ignore_robots:
             overrides["ROBOTSTXT_OBEY"] = False
         overrides.update(parse_set_options(set_options))
         manifest = execute_crawl(with_job(overrides), quiet=quiet)
         if manifest.get("finish_reason") != "shutdown":
             # Every URL tried counts as captured, failures too: a gone page is not retried every minute.
-            catalog.mark_captured([url_key(u) for u in seeds], datetime.now(UTC))
+            mark_watches(catalog, seeds)
         raise SystemExit(int(exit_status(manifest)))
     finally:
         catalog.close()
@@ -320,7 +351,7 @@ def history(url: str, as_json: bool, out: Path, db: str | None) -> None:
     records = _history(url, out, db)
     if as_json:
         for record in records:
-            click.echo(json.dumps(record, ensure_ascii=False))
+            click.echo(dumps_json(record))
         return
     table = TextTable(("fetched", "status", "record", "version", "changed", "words", "WARC"))
     for r in records:
@@ -392,7 +423,8 @@ def diff(url: str, from_version: int | None, to_version: int | None, fmt: str, o
     diff(1) comparing a file with itself.
     \b
     Exit status, as diff(1): 0 nothing changed; 1 something changed; 2 trouble
-    (no such URL or version in the catalog, a bad argument).
+    (no such URL or version in the catalog, a bad argument); and 4 the catalog
+    is damaged, or missing while crawls need it (scraper catalog rebuild).
     """
     versions: dict[int, dict[str, Any]] = {}
     for record in _history(url, out, db, missing=ExitStatus.USAGE):
@@ -410,15 +442,15 @@ def diff(url: str, from_version: int | None, to_version: int | None, fmt: str, o
     if only:
         first = versions[to_version]["fetched_at"]
         which = ("has one version only" if len(versions) == 1 else "has no version before") + f" (version {to_version}"
-        click.echo(f"scraper: {url} {which}, first captured {first}): nothing to compare", err=True)
+        say(f"{url} {which}, first captured {first}): nothing to compare")
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        click.echo(dumps_json(result.to_json(), indent=2))
     elif result.changed:
         old, new = result.old, result.new
-        click.echo(f"--- version {from_version} ({old['fetched_at']})")
-        click.echo(f"+++ version {to_version} ({new['fetched_at']})")
+        click.echo(escape_controls(f"--- version {from_version} ({old['fetched_at']})"))
+        click.echo(escape_controls(f"+++ version {to_version} ({new['fetched_at']})"))
         for name, (before, after) in result.fields.items():
-            click.echo(f"{name}: {json.dumps(before, ensure_ascii=False)} -> {json.dumps(after, ensure_ascii=False)}")
-        for line in result.text_diff:
-            click.echo(line)
+            click.echo(f"{name}: {dumps_json(before)} -> {dumps_json(after)}")
+        for line in result.text_diff:  # one line of text each: a control character in it is escaped
+            click.echo(escape_controls(line))
     raise SystemExit(1 if result.changed else 0)  # diff(1)'s statuses, not ExitStatus's

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from scraper.cli import ExitStatus, cli, fail
-from scraper.storage.layout import PAGES_FILE
+from scraper.cli import ExitStatus, cli, fail, say
+from scraper.storage.jsonl import scan_jsonl
+from scraper.storage.layout import PAGES_FILE, is_crawl_locked
 from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
 from scraper.storage.verify import FileReport, find_warcs, is_open_warc_name, is_warc_name, verify_files
+from scraper.text import dumps_json, escape_controls
 
 
 def collect_files(paths: tuple[Path, ...], out: Path, include_open: bool = False) -> list[Path]:
@@ -32,8 +33,7 @@ def collect_files(paths: tuple[Path, ...], out: Path, include_open: bool = False
             if include_open:
                 closed, still_open = closed + still_open, []
             for skipped in still_open:
-                click.echo(f"scraper: warning: skipped {skipped} (still being written, or left by a crash; "
-                           f"name it to verify it)", err=True)
+                say(f"warning: skipped {skipped} (still being written, or left by a crash; name it to verify it)")
             if not closed:
                 fail(f"no WARC files under {path}")
             files += closed
@@ -77,11 +77,53 @@ def repair_files(files: list[Path], paths: tuple[Path, ...], echo: Callable[[str
     return [f for f in after if f is not None], refused
 
 
+def page_record_files(paths: tuple[Path, ...]) -> list[Path]:
+    """The JSONL files of page records under the folders named: each crawl's pages.jsonl and re-extractions."""
+    from scraper.export import is_reextract_name
+
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*.jsonl")
+                            if (p.name == PAGES_FILE or is_reextract_name(p.name)) and p.is_file())
+    return list(dict.fromkeys(found))
+
+
+def verify_jsonl(path: Path) -> FileReport:
+    """A JSONL file of page records, read as every reader reads it (:func:`scan_jsonl`).
+
+    A damaged line is a fault: readers skip it, so a record is lost to them, and a crash does not
+    leave one before the last line.  A last line that is torn (no newline, or not a record) is what
+    a crash leaves: a warning, which ``--repair`` mends; none while a crawl holds the folder's lock,
+    since it may be writing that line now.
+    """
+    report = FileReport(path)
+    last: tuple[int, int, str] | None = None  # the latest line, if it is not a record: (number, offset, why)
+    try:
+        for line in scan_jsonl(path):
+            if last is not None:  # not the last line after all: damage
+                report.add("jsonl-line", last[1], None, f"line {last[0]}: {last[2]}; readers skip it")
+            last = (None if line.damage is None and not line.torn else
+                    (line.number, line.offset, line.damage.reason if line.damage else "no newline at its end"))
+            report.records += line.record is not None
+    except OSError as exc:
+        report.add("unreadable", None, None, f"cannot read {path}: {exc.strerror or exc}")
+        return report
+    if last is not None and not is_crawl_locked(path.parent):
+        report.add("torn-line", last[1], None, f"line {last[0]}, the last, is torn ({last[2]}): a crash while it "
+                                               f"was written; `scraper verify --repair` moves it aside")
+    return report
+
+
 def print_report(report: FileReport) -> None:
+    """A line per file, then one per finding: a file name or a record id holding a line break or an escape
+    sequence is printed escaped, so it can neither add a line ("OK ...") nor drive the terminal."""
     status = "OK" if report.ok else "DAMAGED"
-    click.echo(f"{status} {report.path} ({report.records} records)")
+    click.echo(f"{status} {escape_controls(str(report.path))} ({report.records} records)")
     for finding in report.findings():  # faults and warnings ("warning KIND ..."), in file order
-        click.echo(f"  {finding.describe()}")
+        click.echo(f"  {escape_controls(finding.describe())}")
+    if report.omitted():
+        click.echo(f"  {report.omitted()}")
 
 
 @cli.command()
@@ -124,22 +166,32 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repai
     while a crawl is writing: its .open file looks torn.
 
     \b
+    The page records under the folders (pages.jsonl, pages.reextract-*.jsonl)
+    are read too, and reported when a line is not a record: damage
+    (jsonl-line), or a warning for a torn last line (torn-line), which
+    --repair cuts.
+
+    \b
     Exit status: 0 no damage; 2 usage error; 3 damage found (or, with
     --repair, left unrepaired).
     """
     files = collect_files(paths, out, include_open=repair)
     refused = 0
     if repair:
-        files, refused = repair_files(files, paths or (out,), lambda line: click.echo(line, err=as_json))
+        files, refused = repair_files(files, paths or (out,),
+                                      lambda line: click.echo(escape_controls(line), err=as_json))
     reports = verify_files(files, deep=not quick)
-    for report in reports:
+    # The page records too, but only those with something to say: a clean pages.jsonl is not a WARC
+    # file verified, and the counts and lines of the WARC files stay what they were.
+    records_said = [r for r in map(verify_jsonl, page_record_files(paths or (out,))) if r.faults or r.warnings]
+    for report in reports + records_said:
         if as_json:
-            click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+            click.echo(dumps_json(report.as_dict()))
         else:
             print_report(report)
-    damaged = [r for r in reports if not r.ok]
+    damaged = [r for r in reports + records_said if not r.ok]
     records = sum(r.records for r in reports)
-    warnings = sum(len(r.warnings) for r in reports)
+    warnings = sum(len(r.warnings) for r in reports + records_said)
     verdict = f"{len(damaged)} damaged" if damaged else "no damage"
     verdict += f"; {refused} repair(s) refused" if refused else ""
     verdict += f"; {warnings} warning(s)" if warnings else ""

@@ -38,8 +38,17 @@ from urllib.parse import urlsplit
 
 from scraper.interchange import UnknownCrawl, find_crawls
 from scraper.schema import page_record_schema
-from scraper.storage.jsonl import dumps_line, iter_jsonl
-from scraper.storage.layout import MANIFEST_FILE, CrawlLayout
+from scraper.storage.jsonl import (
+    OnDamage,
+    dumps_line,
+    ignore_damaged,
+    iter_jsonl,
+    iter_jsonl_at,
+    read_jsonl_at,
+    warn_damaged,
+)
+from scraper.storage.layout import MANIFEST_FILE, CrawlLayout, remove_stale_temporaries
+from scraper.text import dumps_json, escape_controls
 
 FORMATS = ("jsonl", "csv", "parquet")
 WACZ_FIELDS = ("url", "ts", "title", "text")
@@ -135,6 +144,10 @@ def site_matcher(sites: Sequence[str]) -> Callable[[str], bool]:
     return matches
 
 
+def is_reextract_name(name: str) -> bool:
+    return _REEXTRACT_NAME.match(name) is not None
+
+
 def reextract_files(directory: Path) -> list[Path]:
     """A crawl's re-extraction files, oldest first (``pages.reextract-<UTC stamp>[-n].jsonl``)."""
     found = [(m.group(1), int(m.group(2) or 0), path) for path in directory.glob(REEXTRACT_PREFIX + "*")
@@ -147,44 +160,39 @@ def _record_id(record: dict[str, Any]) -> str | None:
     return warc.get("record_id") if isinstance(warc, dict) else None
 
 
-def _index_reextractions(directory: Path) -> dict[str, tuple[Path, int]]:
+def _index_reextractions(directory: Path, on_damage: OnDamage = warn_damaged) -> dict[str, tuple[Path, int]]:
     """Where the newest re-extraction of each capture is: record id -> (file, byte offset).
 
     Offsets, not records: a crawl's texts are read again when they are written out.
     """
     index: dict[str, tuple[Path, int]] = {}
     for path in reextract_files(directory):
-        with open(path, "rb") as fh:
-            offset = 0
-            for line in fh:
-                if line.endswith(b"\n") and line.strip():
-                    record_id = _record_id(json.loads(line))
-                    if record_id:
-                        index[record_id] = (path, offset)  # a later file overrides an earlier one
-                offset += len(line)
+        for offset, record in iter_jsonl_at(path, on_damage):
+            record_id = _record_id(record)
+            if record_id:
+                index[record_id] = (path, offset)  # a later file overrides an earlier one
     return index
 
 
-def crawl_records(crawl: CrawlLayout, *, as_crawled: bool = False) -> Iterator[dict[str, Any]]:
+def crawl_records(crawl: CrawlLayout, *, as_crawled: bool = False,
+                  on_damage: OnDamage = warn_damaged) -> Iterator[dict[str, Any]]:
     """A crawl's page records in the order it wrote them, each in its newest re-extraction.
 
     Records found only in re-extractions (pages.jsonl deleted, or cut short by a crash)
     follow, in the order they were re-extracted.
     """
-    pending = {} if as_crawled else _index_reextractions(crawl.directory)
+    pending = {} if as_crawled else _index_reextractions(crawl.directory, on_damage)
     handles: dict[Path, IO[bytes]] = {}
 
     def read_at(where: tuple[Path, int]) -> dict[str, Any]:
         path, offset = where
         if path not in handles:
             handles[path] = open(path, "rb")  # noqa: SIM115 - closed below, one per file
-        handles[path].seek(offset)
-        record: dict[str, Any] = json.loads(handles[path].readline())
-        return record
+        return read_jsonl_at(handles[path], offset)
 
     try:
         if crawl.pages_path.is_file():
-            for record in iter_jsonl(crawl.pages_path):
+            for record in iter_jsonl(crawl.pages_path, on_damage):
                 where = pending.pop(_record_id(record) or "", None)
                 yield read_at(where) if where is not None else record
         for where in pending.values():
@@ -242,33 +250,36 @@ class Selection:
         return self.site is None or self.site(str(record.get("url") or ""))
 
 
-def _selected(crawls: Sequence[CrawlLayout], selection: Selection) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
+def _selected(crawls: Sequence[CrawlLayout], selection: Selection,
+              on_damage: OnDamage = warn_damaged) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
     for number, crawl in enumerate(crawls):
         if selection.since is not None and finished_before(crawl, selection.since):
             continue
-        for position, record in enumerate(crawl_records(crawl, as_crawled=selection.as_crawled)):
+        for position, record in enumerate(crawl_records(crawl, as_crawled=selection.as_crawled, on_damage=on_damage)):
             if selection.wants(record):
                 yield (number, position), record
 
 
-def selected_records(crawls: Sequence[CrawlLayout], selection: Selection) -> Iterator[dict[str, Any]]:
-    """The records to export, oldest crawl first, each crawl in its own order.
+def selected_records(crawls: Sequence[CrawlLayout], selection: Selection,
+                     on_damage: OnDamage = warn_damaged) -> Iterator[dict[str, Any]]:
+    """The records to export, oldest crawl first, each crawl in its own order; a damaged line is given
+    to ``on_damage`` (once) and skipped.
 
     ``latest`` reads the crawls twice, so that memory holds one entry per URL, not the records:
     the first pass finds where each URL's newest record is, the second writes those.
     """
     if not selection.latest:
-        for _place, record in _selected(crawls, selection):
+        for _place, record in _selected(crawls, selection, on_damage):
             yield record
         return
     newest: dict[str, tuple[str, int, int]] = {}
-    for (number, position), record in _selected(crawls, selection):
+    for (number, position), record in _selected(crawls, selection, on_damage):
         key = str(record.get("normalized_url") or record.get("url"))
         mark = (str(record.get("fetched_at") or ""), number, position)  # a tie goes to the later record
         if key not in newest or mark > newest[key]:
             newest[key] = mark
     chosen = {(number, position) for _fetched, number, position in newest.values()}
-    for place, record in _selected(crawls, selection):
+    for place, record in _selected(crawls, selection, ignore_damaged):  # said in the first pass
         if place in chosen:
             yield record
 
@@ -350,13 +361,15 @@ def flat_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def csv_cell(kind: ColumnKind, value: Any) -> str:
+    """A CSV cell.  CSV is read on terminals too (``export -f csv | less``): control characters other
+    than a line break or a tab (which CSV quotes) are written as escapes, never raw."""
     if value is None:
         return ""
     if kind == "list":
-        return json.dumps(list(value), ensure_ascii=False)
+        return dumps_json(list(value))
     if kind == "boolean":
         return "true" if value else "false"
-    return str(value)
+    return escape_controls(str(value), keep_lines=True)
 
 
 # -- writers ------------------------------------------------------------------------------------------
@@ -455,6 +468,8 @@ class AtomicFile:
 
     def __init__(self, path: Path, binary: bool) -> None:
         self.path = path
+        # those an export of the same file left when it was killed (never a live process's)
+        remove_stale_temporaries(path.absolute().parent, lambda target: target == path.name)
         self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         # closed by commit() or discard()
         self.handle: IO[Any] = (open(self.tmp, "wb") if binary  # noqa: SIM115
@@ -468,6 +483,7 @@ class AtomicFile:
 
     def discard(self) -> None:
         """Drop the temporary file (after commit: nothing to do)."""
-        self.handle.close()
+        with contextlib.suppress(OSError):  # closing flushes, and a full disk fails that again: still removed
+            self.handle.close()
         with contextlib.suppress(FileNotFoundError):
             self.tmp.unlink()

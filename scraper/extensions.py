@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
+from sqlalchemy.exc import SQLAlchemyError
 
 from scraper import __version__
 from scraper.resume import JOB_FILE, ResumeError, ResumeState, prepare_resume
-from scraper.storage.catalog import Catalog
+from scraper.storage.catalog import Catalog, CatalogError
 from scraper.storage.journal import CATALOG_PENDING_FILE, FRONTIER_FILE, AppendJournal
 from scraper.storage.jsonl import JsonlWriter, dumps_line
 from scraper.storage.layout import ArchiveRootError, CrawlLayout, lock_crawl, new_crawl_id, write_json_atomically
@@ -134,6 +135,9 @@ class ArchiveRun:
         # even when a second Ctrl-C stopped the reactor before the spider could close.
         self.before_close: list[Callable[[], None]] = []
         self.write_error: str | None = None  # set once a write to the archive fails (write_failed)
+        self.write_exception: Exception | None = None  # what failed: the command line's exit status follows it
+        # The command whose --resume finishes this crawl: `rearchive` also marks its watches.
+        self.resume_command = str(settings.get("ARCHIVE_RESUME_COMMAND") or "crawl")
 
     MAX_WARNINGS = 100
 
@@ -167,12 +171,21 @@ class ArchiveRun:
         """
         if self.write_error is not None:
             return
-        self.write_error = (f"cannot write the archive in {self.layout.directory}: "
-                            f"{getattr(exc, 'strerror', None) or exc}")
+        self.write_exception = exc
+        if isinstance(exc, CatalogError):  # says which file, and why, itself
+            self.write_error = exc.problem
+        else:
+            self.write_error = (f"cannot write the archive in {self.layout.directory}: "
+                                f"{getattr(exc, 'strerror', None) or exc}")
         logger.info(self.write_error)  # the command line says it, once, as its error
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
             deferred_from_coro(engine.close_spider_async(reason="archive_write_error"))
+
+    @property
+    def write_advice(self) -> str:
+        """What to do before ``--resume``, after :meth:`write_failed`: a catalog error says its own."""
+        return self.write_exception.action if isinstance(self.write_exception, CatalogError) else "make room"
 
     def close(self, reason: str) -> dict[str, Any]:
         """Close the WARC (renaming it from .open), the JSONL files, and write the manifest."""
@@ -196,13 +209,18 @@ class ArchiveRun:
         self.frontier.close()
         self.catalog_pending.close()  # empty: the record pipeline wrote its last rows when the spider closed
         # Only now, with every WARC closed, do this crawl's captures become visible in the catalog.
-        self.committed = self.catalog.commit_crawl(self.layout.crawl_id)
+        try:
+            self.committed = self.catalog.commit_crawl(self.layout.crawl_id)
+        except SQLAlchemyError as exc:  # a catalog locked, full or damaged: the manifest says so, --resume commits
+            self.write_failed(exc)
+            return self._close_after_write_error(reason)
         self.catalog_pending.path.unlink(missing_ok=True)  # empty: every row is in the catalog
         self._remove_scheduler_files(self.crawler.settings)
         if self.extra_jsonl is not None:
             self.extra_jsonl.close()
         manifest = self.manifest(reason)
         write_json_atomically(self.layout.manifest_path, manifest)
+        self.catalog.close()  # checkpointed: catalog.sqlite alone holds this crawl's rows
         self.lock.close()  # the folder may be resumed or repaired from now on
         return manifest
 
@@ -235,6 +253,7 @@ class ArchiveRun:
             logger.error("could not write %s: %s", self.layout.manifest_path, exc.strerror or exc)
             with contextlib.suppress(OSError):
                 self.layout.manifest_path.with_name(self.layout.manifest_path.name + ".tmp").unlink()
+        self.catalog.close()  # a checkpoint, if the disk allows one
         self.lock.close()
         return manifest
 

@@ -103,10 +103,12 @@ from scraper.reextract import (
     page_html,
     payload_codings,
     read_response,
+    record_place,
 )
 from scraper.resume import JOB_FILE
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, NewCapture, captures, urls
+from scraper.storage.codings import BodyTooLarge
 from scraper.storage.jsonl import JsonlWriter, dumps_line, iter_jsonl
 from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, lock_crawl, write_json_atomically
 from scraper.storage.repair import repair_jsonl
@@ -616,6 +618,8 @@ class Progress(Protocol):
 
     def note(self, message: str) -> None: ...
 
+    def warning(self, message: str) -> None: ...
+
 
 class QuietProgress:
     """A display that shows nothing."""
@@ -631,6 +635,9 @@ class QuietProgress:
 
     def note(self, message: str) -> None:
         """Something the person should hear (a link that became a copy)."""
+
+    def warning(self, message: str) -> None:
+        """A record that was not read whole (over the body limit), named."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -858,18 +865,29 @@ class Importer:
         captured, original = page.captured, page.original
         source = captured if captured.kind == "response" else original
         read: PayloadRecord | None = None
+        place = ""
+        limit = self.options.max_body_bytes
         if source is not None and source.status in range(200, 300):
             crawl_id = original.crawl_id if original is not None and source is original else self.layout.crawl_id
-            read = read_response(self.layout.root / CRAWLS_DIR / crawl_id / source.file, source.offset,
-                                 self.options.max_body_bytes)
+            path = self.layout.root / CRAWLS_DIR / crawl_id / source.file
+            read = read_response(path, source.offset, limit)
             if read is not None and read.stored.record_id != source.record_id:
                 read = None
+            if read is not None:
+                place = record_place(path, read.stored)
+                if read.cut:
+                    self.progress.warning(f"{place}: a payload over {limit:,} bytes; read that far, and the page "
+                                          f"recorded truncated")
         capture = self._capture(page, read)
         html: tuple[str, str | None] | None = None
         if read is not None and (captured.described is None or 200 <= capture.status < 300):
             try:
-                text, language = page_html(read.stored, capture.url, self.options.max_body_bytes)
-            except Exception:  # a body that is not what its Content-Encoding says, or a bomb: not read
+                text, language = page_html(read.stored, capture.url, limit)
+            except BodyTooLarge as exc:  # a decompression bomb: as the crawl, the page is not read
+                self.progress.warning(f"{place}: {exc}; not extracted")
+                self.tally.extraction_errors += 1
+                text, language = None, None
+            except Exception:  # a body that is not what its Content-Encoding says: not read
                 self.tally.extraction_errors += 1
                 text, language = None, None
             html = (text, language) if text is not None else None

@@ -30,15 +30,11 @@ is fetched and nothing archived changes: each crawl gets a new file
 from __future__ import annotations
 
 import contextlib
-import gzip
-import io
 import json
 import mimetypes
 import os
-import struct
-import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,14 +48,21 @@ from w3lib.encoding import (
 )
 
 from scraper import settings as defaults
-from scraper.export import REEXTRACT_PREFIX, REEXTRACT_SUFFIX
+from scraper.export import REEXTRACT_PREFIX, REEXTRACT_SUFFIX, is_reextract_name
 from scraper.extraction import Article, ExtractionOptions, extract_page
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, capture_from_record, current_extractor, record_for_capture
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, captures
+from scraper.storage.codings import BodyTooLarge, decode_body
 from scraper.storage.jsonl import dumps_line, iter_jsonl
-from scraper.storage.layout import CRAWLS_DIR, CrawlLayout
-from scraper.storage.warc import PayloadRecord, StoredRecord, iter_records, read_payload_at
+from scraper.storage.layout import (
+    CRAWLS_DIR,
+    CrawlLayout,
+    check_inside_root,
+    remove_stale_temporaries,
+    temporary_path,
+)
+from scraper.storage.warc import PayloadRecord, StoredRecord, read_payload_at, scan_records
 
 Headers = Sequence[tuple[str, str]]
 
@@ -77,76 +80,10 @@ def header_values(headers: Headers, name: str) -> list[str]:
 
 # -- the payload as the crawl read it ----------------------------------------------------------------
 # A decoded body is bounded as the crawl bounds it (BoundedHttpCompressionMiddleware): a body that
-# inflates past ARCHIVE_MAX_BODY_BYTES is a decompression bomb, not a page to read.
+# inflates past ARCHIVE_MAX_BODY_BYTES is a decompression bomb, not a page to read.  The decoder is the
+# storage layer's (scraper.storage.codings), the one every reader of the archive uses.
 MAX_BODY_BYTES = int(defaults.ARCHIVE_MAX_BODY_BYTES)
-
-
-class DecodedTooLarge(ValueError):
-    """A content-encoded body that inflates past the body limit."""
-
-
-def _too_large(limit: int) -> DecodedTooLarge:
-    return DecodedTooLarge(f"the body inflates to over {limit:,} bytes (a decompression bomb?)")
-
-
-def _gunzip(body: bytes, limit: int) -> bytes:
-    # Like scrapy.utils.gz.gunzip: as much as can be read; a cut or damaged member keeps what came before.
-    stream, out = gzip.GzipFile(fileobj=io.BytesIO(body)), io.BytesIO()
-    while True:
-        try:
-            chunk = stream.read1(65536)
-        except (OSError, EOFError, struct.error):
-            if out.tell():
-                break
-            raise
-        if not chunk:
-            return out.getvalue()
-        out.write(chunk)
-        if out.tell() > limit:
-            raise _too_large(limit)
-    return out.getvalue()
-
-
-def _inflate(body: bytes, limit: int) -> bytes:
-    try:
-        out = zlib.decompressobj().decompress(body, limit + 1)
-    except zlib.error:  # raw deflate, as some servers send it
-        out = zlib.decompressobj(-15).decompress(body, limit + 1)
-    if len(out) > limit:
-        raise _too_large(limit)
-    return out
-
-
-def _unbrotli(body: bytes, limit: int) -> bytes:
-    import brotli
-
-    decompressor = brotli.Decompressor()
-    if hasattr(decompressor, "process"):  # Google's brotli
-        out = bytes(decompressor.process(body, output_buffer_limit=limit + 1))
-    else:
-        out = bytes(decompressor.decompress(body))  # brotlipy, which installs a module of the same name
-    if len(out) > limit:
-        raise _too_large(limit)
-    return out
-
-
-def _unzstd(body: bytes, limit: int) -> bytes:
-    try:
-        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
-    except ImportError:
-        from backports import zstd  # type: ignore[import-not-found,no-redef]
-    out = io.BytesIO()
-    # A cut body: what could be read.
-    with zstd.ZstdFile(io.BytesIO(body)) as stream, contextlib.suppress(EOFError):
-        while chunk := stream.read(65536):
-            out.write(chunk)
-            if out.tell() > limit:
-                raise _too_large(limit)
-    return out.getvalue()
-
-
-DECODERS: dict[str, Callable[[bytes, int], bytes]] = {"gzip": _gunzip, "x-gzip": _gunzip, "deflate": _inflate,
-                                                      "br": _unbrotli, "zstd": _unzstd}
+DecodedTooLarge = BodyTooLarge  # a body that inflates past the limit
 
 
 def decode_content(body: bytes, content_encodings: Sequence[str],
@@ -156,14 +93,8 @@ def decode_content(body: bytes, content_encodings: Sequence[str],
 
     Raises DecodedTooLarge when a coding inflates the body past ``limit``.
     """
-    left = [coding.strip().lower() for value in content_encodings for coding in value.split(",")]
-    while left:
-        coding = left.pop()
-        if coding not in DECODERS:
-            left.append(coding)
-            break
-        body = DECODERS[coding](body, limit)
-    return body, left
+    decoded = decode_body(body, [coding for value in content_encodings for coding in value.split(",")], limit)
+    return decoded.body, decoded.codings_left
 
 
 def payload_codings(headers: Headers) -> list[str]:
@@ -302,11 +233,34 @@ def warc_files(crawl: CrawlLayout) -> list[Path]:
     return sorted(p for p in crawl.directory.iterdir() if p.name.endswith((".warc.gz", ".warc")))
 
 
-def stored_page_records(path: Path) -> Iterator[dict[str, Any]]:
-    """The page records a crawl put into one WARC file (metadata records beside the responses)."""
-    for stored in iter_records(path):
-        if stored.rec_type == "metadata" and header(stored.warc_headers, "Content-Type") == PAGE_RECORD_CONTENT_TYPE:
-            yield json.loads(stored.content)
+def no_warning(message: str) -> None:
+    """Where a warning goes when nobody listens."""
+
+
+def record_place(path: Path, stored: StoredRecord) -> str:
+    """A record as a warning names it: its file, offset and id."""
+    return f"{path} at offset {stored.offset} ({stored.record_id})"
+
+
+def _is_page_record(head: StoredRecord) -> bool:
+    return head.rec_type == "metadata" and header(head.warc_headers, "Content-Type") == PAGE_RECORD_CONTENT_TYPE
+
+
+def stored_page_records(path: Path, limit: int = MAX_BODY_BYTES,
+                        warn: Callable[[str], None] = no_warning) -> Iterator[dict[str, Any]]:
+    """The page records a crawl put into one WARC file (metadata records beside the responses).
+
+    Streamed: only page records are read, each to at most ``limit`` bytes; one that is longer is no
+    record the crawl wrote (its pages are bounded by that much), so it is skipped with a ``warn``ing.
+    Raises :class:`~scraper.storage.warc.DamagedWarc` where the file cannot be read on.
+    """
+    for read in scan_records(path, lambda head: limit if _is_page_record(head) else 0):
+        if not _is_page_record(read.stored):
+            continue
+        if read.cut:
+            warn(f"{record_place(path, read.stored)}: a page record over {limit:,} bytes; skipped")
+            continue
+        yield json.loads(read.stored.content)
 
 
 @dataclass
@@ -335,11 +289,14 @@ class Reextractor:
     """Re-extracts crawls of one archive; remembers each URL's latest record for the next crawl's versions."""
 
     def __init__(self, root: Path, catalog: Catalog | None = None, *, since: str | None = None,
-                 options: ExtractionOptions | None = None) -> None:
+                 options: ExtractionOptions | None = None, max_body_bytes: int = MAX_BODY_BYTES,
+                 warn: Callable[[str], None] = no_warning) -> None:
         self.root = root
         self.catalog = catalog
         self.since = since
         self.options = options or default_options()
+        self.max_body_bytes = max_body_bytes  # ARCHIVE_MAX_BODY_BYTES: of a payload read, of a body decoded
+        self.warn = warn  # one line per record that is too large, naming it
         self.extractor = current_extractor()
         self.tally = Tally()
         # url_key(requested_url) -> the latest good record of this run, without its texts
@@ -356,13 +313,17 @@ class Reextractor:
     def run_crawl(self, crawl: CrawlLayout, advance: Callable[[], None] = lambda: None) -> Path | None:
         """Write the crawl's re-extracted records; returns the new file, or None when no page was selected.
 
-        Raises OSError when the crawl folder cannot be written.
+        Raises OSError when the crawl folder cannot be written (:class:`OutsideRoot` when it is a link out
+        of the archive root: nothing is written through it).
         """
+        check_inside_root(crawl.directory, crawl.root)
+        remove_stale_temporaries(crawl.directory, is_reextract_name)  # left by a run that was killed
         target = self.output_path(crawl)
-        tmp = crawl.directory / f".{target.name}.tmp"
+        tmp = temporary_path(target)
+        tmp.unlink(missing_ok=True)  # an earlier process's of the same id (or a link planted there)
         written = 0
         try:
-            with open(tmp, "w", encoding="utf-8") as out:
+            with open(tmp, "x", encoding="utf-8") as out:
                 for stored in self._page_records(crawl):
                     if self.since is not None and str(stored.get("fetched_at", "")) < self.since:
                         continue
@@ -387,7 +348,7 @@ class Reextractor:
         responses: set[str] = set()
         for path in warc_files(crawl):
             try:
-                for stored in stored_page_records(path):
+                for stored in stored_page_records(path, self.max_body_bytes, self._skip_too_large):
                     response = str((stored.get("warc") or {}).get("record_id"))
                     if response not in responses:
                         responses.add(response)
@@ -403,24 +364,37 @@ class Reextractor:
                     responses.add(response)
                     yield stored
 
+    def _skip_too_large(self, message: str) -> None:
+        self.warn(message)
+        self.tally.skip("page record over the body limit")
+
     # -- one page ----------------------------------------------------------------------------------------
     def reextract(self, crawl: CrawlLayout, stored: dict[str, Any]) -> dict[str, Any] | None:
         """The record of one page, extracted again; None when it cannot be (counted in the tally)."""
         capture = capture_from_record(stored)
         article: Article | None = None
+        found: tuple[Path, PayloadRecord] | None = None
         if capture.record_kind == "revisit":
-            original = self.original_of(crawl, stored)
-            if original is None:
+            found = self.original_of(crawl, stored)
+            if found is None:
                 self.tally.skip("revisit whose original is not in the archive")
                 return None
-            article = self.extract(original, capture.url)
             self.tally.revisits += 1
         elif 200 <= capture.status < 300:
-            response = self._read(crawl.directory / capture.warc.file, capture.warc.offset)
-            if response is None or response.record_id != capture.warc.record_id:
+            path = crawl.directory / capture.warc.file
+            read = self._read(path, capture.warc.offset)
+            if read is None or read.stored.record_id != capture.warc.record_id:
                 self.tally.skip("response not where its record points")
                 return None
-            article = self.extract(response, capture.url)
+            found = path, read
+        if found is not None:
+            path, read = found
+            place = record_place(path, read.stored)
+            if read.cut:  # read that far, as a crawl keeps that much of a body: the page is cut there
+                self.warn(f"{place}: a payload over {self.max_body_bytes:,} bytes; read that far, and the page "
+                          f"recorded truncated")
+                capture = replace(capture, truncated=True)
+            article = self.extract(read.stored, capture.url, place)
         previous = self.previous_of(stored)
         record = record_for_capture(str(stored.get("crawl_id") or crawl.crawl_id), capture, article,
                                     self.extractor, previous=None if previous is KEEP_RECORDED else previous,
@@ -433,27 +407,31 @@ class Reextractor:
         self.tally.changed += record["text_sha256"] != stored.get("text_sha256")
         return record
 
-    def extract(self, response: StoredRecord, url: str) -> Article | None:
+    def extract(self, response: StoredRecord, url: str, place: str = "") -> Article | None:
         try:
-            html, content_language = page_html(response, url)
+            html, content_language = page_html(response, url, self.max_body_bytes)
             if html is None:
                 return None
             return extract_page(html, url, self.options, content_language=content_language)
+        except BodyTooLarge as exc:  # a decompression bomb: as the crawl, the page is not read (and fails)
+            self.warn(f"{place or response.record_id}: {exc}; not extracted")
+            self.tally.extraction_errors += 1
+            return None
         except Exception:  # one bad page must not stop the run; the crawl records such a page without article
             self.tally.extraction_errors += 1
             return None
 
-    @staticmethod
-    def _read(path: Path, offset: int) -> StoredRecord | None:
-        read = read_response(path, offset)
-        return read.stored if read is not None else None
+    def _read(self, path: Path, offset: int, limit: int | None = None) -> PayloadRecord | None:
+        """The record at ``offset`` with at most ``limit`` (default: the body limit) bytes of its payload."""
+        return read_response(path, offset, self.max_body_bytes if limit is None else limit)
 
-    def original_of(self, crawl: CrawlLayout, stored: dict[str, Any]) -> StoredRecord | None:
-        """The response a revisit refers to (WARC-Refers-To): where its record says, else where the catalog says."""
-        revisit = self._read(crawl.directory / stored["warc"]["file"], int(stored["warc"]["offset"]))
+    def original_of(self, crawl: CrawlLayout, stored: dict[str, Any]) -> tuple[Path, PayloadRecord] | None:
+        """The response a revisit refers to (WARC-Refers-To), and its file: where its record says, else where
+        the catalog says."""
+        revisit = self._read(crawl.directory / stored["warc"]["file"], int(stored["warc"]["offset"]), 0)
         if revisit is None:
             return None
-        refers_to = header(revisit.warc_headers, "WARC-Refers-To")
+        refers_to = header(revisit.stored.warc_headers, "WARC-Refers-To")
         pointer = stored.get("refers_to") or {}
         places = []
         if pointer.get("crawl_id") and pointer.get("file") and pointer.get("offset") is not None:
@@ -461,9 +439,11 @@ class Reextractor:
         if refers_to and self.catalog is not None:
             places += self._catalog_places(refers_to, pointer.get("crawl_id"))
         for crawl_id, file, offset in places:
-            original = self._read(self.root / CRAWLS_DIR / crawl_id / file, offset)
-            if original is not None and original.record_id == refers_to and original.rec_type == "response":
-                return original
+            path = self.root / CRAWLS_DIR / crawl_id / file
+            original = self._read(path, offset)
+            if original is not None and original.stored.record_id == refers_to and \
+                    original.stored.rec_type == "response":
+                return path, original
         return None
 
     # -- versions -----------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from scraper.records import PAGE_RECORD_CONTENT_TYPE
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, NewCapture
 from scraper.storage.journal import CATALOG_PENDING_FILE, FrontierState, read_frontier, read_lines
-from scraper.storage.jsonl import dumps_line, iter_jsonl
+from scraper.storage.jsonl import dumps_line, iter_jsonl, save_damaged_lines
 from scraper.storage.layout import MANIFEST_FILE, PAGES_FILE, CrawlLayout
 from scraper.storage.repair import repair_crawl_dir
 from scraper.storage.verify import is_open_warc_name, is_warc_name
@@ -128,6 +128,7 @@ def _rewrite_pages(pages: Path, records: list[dict[str, Any]]) -> None:
     """``pages.jsonl`` with these records, replaced at once (a temporary file, then a rename)."""
     tmp = pages.with_name(PAGES_FILE + ".tmp")
     _write_lines(tmp, records)
+    save_damaged_lines(pages)  # the lines readers skip are not in ``records``: set aside, never dropped
     os.replace(tmp, pages)
 
 

@@ -18,7 +18,9 @@ from twisted.python.failure import Failure
 from scraper.extensions import ArchiveRun
 from scraper.politeness import stop_now
 from scraper.spiders.archive import ArchiveSpider
+from scraper.storage.failures import no_room
 from scraper.storage.layout import ArchiveRootError, CrawlLayout, write_json_atomically
+from scraper.text import escape_controls
 
 SETTINGS_MODULE = "scraper.settings"
 SCHEDULER_DIR = ".scheduler"  # Scrapy's JOBDIR inside the crawl folder: its disk queues, removed at the end
@@ -73,8 +75,12 @@ class OneLineErrors(logging.Filter):
             record.exc_text = None
         message = record.getMessage()
         if "<twisted.python.failure.Failure " in message:
-            record.msg = _FAILURE_REPR.sub(r"\1: \2", message)
-            record.args = None
+            message = _FAILURE_REPR.sub(r"\1: \2", message)
+        # A URL, a header or a file name in it may hold control characters: shown, not obeyed. Warnings
+        # and errors are one line; the multi-line dumps of -v (settings, stats) keep their lines.
+        escaped = escape_controls(message, keep_lines=record.levelno < logging.WARNING)
+        if escaped != record.getMessage():
+            record.msg, record.args = escaped, None
         return True
 
 
@@ -143,6 +149,18 @@ class SignalRecordingProcess(CrawlerProcess):
         super()._signal_kill(signum, frame)
 
 
+def _setup_error(exc: Exception, layout: CrawlLayout) -> Exception:
+    """What to raise for a crawl that could not even start: a write failure says how to go on."""
+    reason = no_room(exc)
+    if reason is None:
+        return exc
+    if layout.directory.is_dir():  # made before the disk ran out: --resume finishes it
+        return ArchiveWriteError(f"cannot write the archive in {layout.directory}: {reason}; make room, then run "
+                                 f"scraper crawl --resume {layout.crawl_id} --out {layout.root}")
+    return ArchiveWriteError(f"cannot write the archive in {layout.root}: {reason}; nothing was crawled: "
+                             f"make room, then run the crawl again")
+
+
 def run_crawl(settings: Settings) -> CrawlResult:
     """Run the archive spider to the end (the Twisted reactor runs once per process)."""
     process = SignalRecordingProcess(settings)
@@ -152,12 +170,14 @@ def run_crawl(settings: Settings) -> CrawlResult:
     crawler = process.create_crawler(ArchiveSpider)
     started = process.crawl(crawler)
     # An archive that cannot be opened (a folder taken, a crawl being written, one that cannot
-    # be repaired) fails inside Twisted: keep the error, to raise it as the one-line error it is.
-    setup_errors: list[ArchiveRootError] = []
+    # be repaired, a disk already full) fails inside Twisted: keep the error, to raise it as the
+    # one-line error it is.
+    setup_errors: list[Exception] = []
 
     def keep_setup_error(failure: Failure) -> Failure | None:
-        if isinstance(failure.value, ArchiveRootError):
-            setup_errors.append(failure.value)
+        error = failure.value
+        if isinstance(error, ArchiveRootError) or (isinstance(error, Exception) and no_room(error) is not None):
+            setup_errors.append(error)
             return None
         return failure
 
@@ -174,11 +194,12 @@ def run_crawl(settings: Settings) -> CrawlResult:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if setup_errors:
-        raise setup_errors[0]
+        raise _setup_error(setup_errors[0], CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"]))
     run = ArchiveRun.existing(crawler)
     if run is not None and run.write_error is not None:
-        raise ArchiveWriteError(f"{run.write_error}; what was archived is kept: make room, then run "
-                                f"scraper crawl --resume {run.layout.crawl_id} --out {run.layout.root}")
+        raise ArchiveWriteError(f"{run.write_error}; what was archived is kept: {run.write_advice}, then run "
+                                f"scraper {run.resume_command} --resume {run.layout.crawl_id} --out {run.layout.root}"
+                                ) from run.write_exception  # a catalog error: the exit status is its own
     # A stop before the engine opened the spider never sends spider_closed: close here.
     _close_if_open(crawler, "shutdown")
     layout = CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"])

@@ -184,13 +184,40 @@ def parse_resolve(entries: Sequence[str]) -> dict[str, str]:
 
 
 # -- the address guard's rules ------------------------------------------------------------
+# IPv6 addresses that lead to an IPv4 address held in their last 32 bits: NAT64's well-known prefix
+# (RFC 6052) and the deprecated IPv4-compatible form ``::a.b.c.d`` (RFC 4291).
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: IPv4-mapped, IPv4-compatible, 6to4 (``2002::/16``),
+    Teredo (its server and its client) and NAT64 (``64:ff9b::/96``)."""
+    found = [v4 for v4 in (ip.ipv4_mapped, ip.sixtofour) if v4 is not None]
+    if ip.teredo is not None:
+        found += ip.teredo
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def _is_special(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # not is_global: also the shared address space 100.64.0.0/10 (carrier-grade NAT, where some
+    # clouds put their metadata service), which is neither private nor public
+    return bool(not ip.is_global or ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
+                or ip.is_reserved or ip.is_unspecified)
+
+
 def is_special_address(address: str) -> bool:
-    """Loopback, private, link-local, multicast, reserved or unspecified: not the public web."""
+    """Loopback, private, shared (100.64.0.0/10), link-local, multicast, reserved or unspecified: not the
+    public web.  An IPv6 address that wraps an IPv4 address (6to4, NAT64, Teredo, IPv4-mapped or
+    -compatible) is as special as the IPv4 address it leads to."""
     try:
         ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
     except ValueError:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return bool(ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-                or ip.is_reserved or ip.is_unspecified)
+        ip = ip.ipv4_mapped  # ::ffff:a.b.c.d is the IPv4 address itself, as the socket sees it
+    if _is_special(ip):
+        return True
+    return isinstance(ip, ipaddress.IPv6Address) and any(_is_special(v4) for v4 in embedded_ipv4(ip))

@@ -5,23 +5,34 @@ long for its column is folded onto the next line, never cut.  Anywhere else (a
 pipe, a file, a cron log) a table is tab-separated lines: the title (if any), a
 header line (if the table has one), then one line per row, every value whole.
 That reads in a log and splits with ``cut -f2`` or ``awk -F'\\t'`` (values such as
-``every 6h`` hold spaces, so split on tabs, not on whitespace).  A tab or line
-break inside a value becomes a space, so that a row is always one line.
+``every 6h`` hold spaces, so split on tabs, not on whitespace).  A tab, a line break
+or any other control character inside a value is written as an escape (``\\t``,
+``\\n``, ``\\x1b``: :func:`scraper.text.escape_controls`), on a terminal too, so that a
+row is always one line and a value from the archive cannot forge a row or drive the
+terminal.  A cell of several lines (a tuple of strings) is drawn one under another on a
+terminal and space-separated elsewhere.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-_BREAKS = re.compile(r"[\t\r\n\v\f]+")
+from scraper.text import escape_controls
+
+# A cell: one value, or the lines of one (a crawl's seeds): on a terminal one under another.
+Cell = str | tuple[str, ...]
 
 
-def plain(value: str) -> str:
-    """A value as one tab-free line."""
-    return _BREAKS.sub(" ", value)
+def plain(value: Cell) -> str:
+    """A cell as one line without tabs or control characters."""
+    return " ".join(map(escape_controls, value)) if isinstance(value, tuple) else escape_controls(value)
+
+
+def _lines(value: Cell) -> str:
+    """A cell as the lines a terminal shows, each without control characters."""
+    return "\n".join(map(escape_controls, value)) if isinstance(value, tuple) else escape_controls(value)
 
 
 @dataclass
@@ -37,9 +48,9 @@ class TextTable:
     title: str | None = None
     show_header: bool = True
     key_column: bool = False
-    rows: list[tuple[str, ...]] = field(default_factory=list)
+    rows: list[tuple[Cell, ...]] = field(default_factory=list)
 
-    def add_row(self, *values: str) -> None:
+    def add_row(self, *values: Cell) -> None:
         if len(values) != len(self.columns):
             raise ValueError(f"{len(values)} values for {len(self.columns)} columns")
         self.rows.append(tuple(values))
@@ -65,13 +76,14 @@ class TextTable:
         from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=escape(self.title) if self.title else None, title_justify="left",
+        table = Table(title=escape(plain(self.title)) if self.title else None, title_justify="left",
                       show_header=self.show_header, box=None, pad_edge=False)
         for index, name in enumerate(self.columns):
             # fold, not the default ellipsis: a URL longer than its column wraps, it is not cut
-            table.add_column(escape(name), overflow="fold", style="bold" if self.key_column and index == 0 else None)
+            table.add_column(escape(plain(name)), overflow="fold",
+                             style="bold" if self.key_column and index == 0 else None)
         for row in self.rows:
-            table.add_row(*(escape(v) for v in row))  # a "[" in a URL is text, not rich markup
+            table.add_row(*(escape(_lines(v)) for v in row))  # a "[" in a URL is text, not rich markup
         Console(file=stream).print(table)
 
 

@@ -7,7 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,23 @@ def run_scraper(*args: str, cwd: Path | None = None, stdin: str | None = None,
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "scraper", *args], cwd=cwd or REPO, input=stdin,
                           capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def wait_for(condition: Callable[[], bool], what: str, process: subprocess.Popen[Any] | None = None,
+             limit: float = 300) -> None:
+    """Until ``condition()`` holds; a failure, not a fall-through, if ``process`` ends first or nothing comes.
+
+    A test that signals a process once it has done something must not signal it earlier because a
+    loaded machine was slow (a deadline that just ends the wait would): that is a race in the test.
+    ``limit`` only stops a hung test; it is no bound on how fast the code must be.
+    """
+    deadline = time.monotonic() + limit
+    while not condition():
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the process ended (exit {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"still no {what} after {limit:.0f} s")
+        time.sleep(0.05)
 
 
 def crawl_dirs(root: Path) -> list[Path]:

@@ -10,12 +10,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, iter_crawls
+from scraper.storage.jsonl import DamagedLine
+from scraper.storage.layout import (
+    CRAWLS_DIR,
+    CrawlLayout,
+    check_inside_root,
+    iter_crawls,
+    remove_stale_temporaries,
+    temporary_path,
+)
 from scraper.storage.warc import OPEN_SUFFIX
+from scraper.text import escape_controls
 
 WARC_SUFFIX = ".warc.gz"
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -25,6 +34,40 @@ Warn = Callable[[str], None]
 
 def no_warnings(message: str) -> None:
     """The default ``warn``: callers that do not report warnings drop them."""
+
+
+@dataclass
+class Skipped:
+    """What a command left out and went on without: a WARC file it cannot read, a damaged line of
+    page records, a crawl folder it must not write into.  Each is said once (``warn``, one line),
+    however often it is met, and any of them makes the command's exit status 3 (some damaged).
+    """
+
+    warn: Warn = no_warnings
+    reasons: dict[str, str] = field(default_factory=dict)  # what -> the line said about it
+
+    def add(self, key: str, message: str) -> None:
+        if key not in self.reasons:
+            self.reasons[key] = message
+            self.warn(f"{message}; skipped")
+
+    def file(self, path: Path, reason: str) -> None:
+        self.add(str(path), f"{path}: {reason}")
+
+    def line(self, damage: DamagedLine) -> None:
+        """An :data:`~scraper.storage.jsonl.OnDamage` for the JSONL reader."""
+        self.add(f"{damage.path}:{damage.number}", damage.describe())
+
+    def __bool__(self) -> bool:
+        return bool(self.reasons)
+
+
+def short_reason(exc: BaseException, limit: int = 100) -> str:
+    """An exception as a short line: its first line, without the bytes a reader quotes (warcio shows the
+    first line of a file that is not a WARC, whatever it holds), control characters escaped."""
+    lines = str(exc).strip().splitlines()
+    text = escape_controls((lines[0] if lines else type(exc).__name__).split(", first line:")[0])
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class InterchangeError(Exception):
@@ -113,15 +156,19 @@ def timestamp14(iso: str) -> str:
 
 
 @contextmanager
-def atomic_text_file(path: Path) -> Iterator[IO[str]]:
-    """Write ``path`` through a temporary file in the same folder and a rename: never half a file.
+def atomic_text_file(path: Path, root: Path) -> Iterator[IO[str]]:
+    """Write ``path`` of the archive ``root`` through a temporary file in the same folder and a rename:
+    never half a file, and never in a folder that is a link out of the root (:class:`OutsideRoot`).
 
     The temporary name is hidden and unique per process, so two writers never share it and
-    readers globbing for ``*.cdxj`` never see it.
+    readers globbing for ``*.cdxj`` never see it; those a killed writer left are removed first.
     """
+    check_inside_root(path.parent, root)
+    remove_stale_temporaries(path.parent, lambda target: target == path.name)
     tmp = temporary_sibling(path)
+    tmp.unlink(missing_ok=True)  # a dead process's of the same id (or a link planted there): never written through
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -131,6 +178,6 @@ def atomic_text_file(path: Path) -> Iterator[IO[str]]:
         raise
 
 
-def temporary_sibling(path: Path) -> Path:
-    """Where to build ``path`` before renaming it into place."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+def temporary_sibling(path: Path, part: str = "") -> Path:
+    """Where to build ``path`` (or a ``part`` of the work, see :func:`temporary_path`) before renaming it into place."""
+    return temporary_path(path, part)

@@ -23,13 +23,15 @@ from cdxj_indexer.main import CDXJIndexer
 
 from scraper.interchange import (
     InterchangeError,
+    Skipped,
     Warn,
     atomic_text_file,
     crawl_warcs,
     no_warnings,
+    short_reason,
     warn_in_progress,
 )
-from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, iter_crawls
+from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, OutsideRoot, check_inside_root, iter_crawls
 
 INDEX_FILE = "index.cdxj"
 REVISIT_MIME = "warc/revisit"
@@ -44,8 +46,23 @@ class _Indexer(CDXJIndexer):  # type: ignore[misc]
     # CDXJIndexer.DEFAULT_RECORDS, to which py-wacz appends "warcinfo" when it is imported.
     RECORDS: ClassVar[str] = "response,revisit,resource"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, skipped: Skipped, names: dict[str, Path], **kwargs: Any) -> None:
         super().__init__(*args, records=self.RECORDS, **kwargs)
+        self.skipped = skipped
+        self.names = names  # the absolute file names given to cdxj-indexer -> the paths as the user sees them
+
+    def process_one(self, input_: Any, output: Any, filename: str) -> None:
+        # A file's lines reach the (sorting) output only once the whole file is read: a file that cannot
+        # be read (not a WARC, a damaged member) is left out whole, said once, and the others are indexed.
+        lines = io.StringIO()
+        try:
+            super().process_one(input_, lines, filename)
+        except Exception as exc:  # warcio's and cdxj-indexer's errors have no common base class
+            self.skipped.file(self.names.get(filename, Path(filename)),
+                              f"not readable as a WARC file ({short_reason(exc)})")
+            return
+        for line in lines.getvalue().splitlines(keepends=True):
+            output.write(line)  # one at a time: the sorting writer sorts what it is given as lines
 
 
 @dataclass(frozen=True)
@@ -85,14 +102,27 @@ def read_index(path: Path) -> Iterator[CdxjLine]:
                 yield parse_line(line)
 
 
-def index_warcs(warcs: Sequence[Path], dir_root: Path, out: IO[str]) -> None:
-    """Index WARC files into ``out``, sorted, with file names relative to ``dir_root``."""
-    indexer = _Indexer(out, [str(p.absolute()) for p in warcs], sort=True, dir_root=str(dir_root.absolute()))
+def index_warcs(warcs: Sequence[Path], dir_root: Path, out: IO[str], skipped: Skipped | None = None) -> None:
+    """Index WARC files into ``out``, sorted, with file names relative to ``dir_root``; a file that cannot
+    be read is left out and told to ``skipped`` (without one, it is an :class:`InterchangeError`)."""
+    told = skipped if skipped is not None else Skipped()
+    names: dict[str, Path] = {}
+    for path in warcs:
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            told.file(path, f"cannot be read ({exc.strerror or exc})")
+            continue
+        names[str(path.absolute())] = path
+    indexer = _Indexer(out, list(names), sort=True, dir_root=str(dir_root.absolute()), skipped=told, names=names)
     try:
         indexer.process_all()
     except Exception as exc:  # warcio's and cdxj-indexer's errors have no common base class
         where = indexer.curr_filename or ", ".join(p.name for p in warcs)
-        raise InterchangeError(f"cannot index {where}: {exc}") from exc
+        raise InterchangeError(f"cannot index {where}: {short_reason(exc)}") from exc
+    if skipped is None and told:
+        raise InterchangeError(f"cannot index {next(iter(told.reasons.values()))}")
 
 
 # -- one crawl ---------------------------------------------------------------------------------
@@ -121,22 +151,27 @@ def is_fresh(crawl: CrawlLayout) -> bool:
     return all(w.name in named for w in warcs)
 
 
-def write_crawl_index(crawl: CrawlLayout, warn: Warn = no_warnings) -> int | None:
-    """(Re)write ``<crawl>/index.cdxj``; its number of lines, or None for a crawl without a finished WARC."""
+def write_crawl_index(crawl: CrawlLayout, warn: Warn = no_warnings, skipped: Skipped | None = None) -> int | None:
+    """(Re)write ``<crawl>/index.cdxj``; its number of lines, or None for a crawl without a finished WARC.
+
+    A crawl folder that is a link out of the archive root raises :class:`OutsideRoot`: nothing is written.
+    """
     files = crawl_warcs(crawl.directory)
     warn_in_progress(files, warn)
     if not files.closed:
         return None
     path = crawl_index_path(crawl)
     try:
-        with atomic_text_file(path) as out:
-            index_warcs(files.closed, crawl.directory, out)
+        with atomic_text_file(path, crawl.root) as out:
+            index_warcs(files.closed, crawl.directory, out, skipped)
+    except OutsideRoot:
+        raise
     except OSError as exc:
         raise InterchangeError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return sum(1 for _ in open(path, encoding="utf-8"))
 
 
-def crawl_lines(crawl: CrawlLayout) -> list[CdxjLine]:
+def crawl_lines(crawl: CrawlLayout, skipped: Skipped | None = None) -> list[CdxjLine]:
     """A crawl's index lines: from its index when fresh, else indexed in memory (nothing is written)."""
     if is_fresh(crawl):
         return list(read_index(crawl_index_path(crawl)))
@@ -144,7 +179,7 @@ def crawl_lines(crawl: CrawlLayout) -> list[CdxjLine]:
     if not files.closed:
         return []
     buffer = io.StringIO()
-    index_warcs(files.closed, crawl.directory, buffer)
+    index_warcs(files.closed, crawl.directory, buffer, skipped)
     return [parse_line(line) for line in buffer.getvalue().splitlines() if line.strip()]
 
 
@@ -167,7 +202,7 @@ def write_archive_index(root: Path, crawls: Sequence[CrawlLayout]) -> int:
     path = archive_index_path(root)
     count = 0
     try:
-        with ExitStack() as stack, atomic_text_file(path) as out:
+        with ExitStack() as stack, atomic_text_file(path, root) as out:
             streams = [rooted(stack.enter_context(open(crawl_index_path(c), encoding="utf-8")), c.crawl_id)
                        for c in crawls]
             for text in heapq.merge(*streams):
@@ -185,17 +220,28 @@ class IndexReport:
     empty: list[str] = field(default_factory=list)  # crawls without a finished WARC
     archive_lines: int = 0
     archive_index: Path | None = None
+    skipped: Skipped = field(default_factory=Skipped)  # WARC files left out, crawl folders not written
 
 
 def update_indexes(root: Path, rebuild: Iterable[CrawlLayout] = (), rebuild_all: bool = False,
                    warn: Warn = no_warnings) -> IndexReport:
-    """Bring every crawl's index up to date (always rewriting those in ``rebuild``), then the archive's."""
+    """Bring every crawl's index up to date (always rewriting those in ``rebuild``), then the archive's.
+
+    A WARC file that cannot be read is left out of its crawl's index, and a crawl folder that is a link
+    out of the archive root is not indexed at all (nothing is written through it): each said with
+    ``warn``, and kept in the report's ``skipped``; the rest is indexed all the same.
+    """
     forced = {c.crawl_id for c in rebuild}
-    report = IndexReport()
+    report = IndexReport(skipped=Skipped(warn))
     indexed: list[CrawlLayout] = []
     for crawl in iter_crawls(root, newest_first=False):
+        try:
+            check_inside_root(crawl.directory, root)
+        except OutsideRoot as exc:
+            report.skipped.add(str(crawl.directory), str(exc))
+            continue
         if rebuild_all or crawl.crawl_id in forced or not is_fresh(crawl):
-            lines = write_crawl_index(crawl, warn)
+            lines = write_crawl_index(crawl, warn, report.skipped)
             if lines is None:
                 report.empty.append(crawl.crawl_id)
                 crawl_index_path(crawl).unlink(missing_ok=True)  # an index of WARCs that are gone

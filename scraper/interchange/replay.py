@@ -41,7 +41,8 @@ from typing import IO, Any
 from scraper.interchange import WARC_SUFFIX, InterchangeError, is_replayable_page, pywb_server, timestamp14
 from scraper.interchange.cdxj import INDEX_FILE, archive_index_path
 from scraper.storage.jsonl import iter_jsonl
-from scraper.storage.layout import CRAWLS_DIR, iter_crawls
+from scraper.storage.layout import CRAWLS_DIR, OutsideRoot, check_inside_root, iter_crawls
+from scraper.text import escape_controls
 
 PYWB_DIR = ".pywb"
 COLLECTION = "archive"
@@ -82,18 +83,25 @@ class SyncReport:
     removed: int
 
 
-def _relative_link(link: Path, target: Path) -> None:
+def _relative_link(link: Path, target: Path, root: Path) -> None:
+    check_inside_root(link.parent, root)  # a folder of the collection that is a link out of the root: refused
     link.parent.mkdir(parents=True, exist_ok=True)
     link.unlink(missing_ok=True)
     link.symlink_to(os.path.relpath(target, link.parent))
 
 
 def sync_collection(root: Path) -> SyncReport:
-    """Make the pywb collection mirror the archive: a link per finished WARC, the archive index, the config."""
+    """Make the pywb collection mirror the archive: a link per finished WARC, the archive index, the config.
+
+    A folder of it (or the config) that is a link out of the root raises :class:`OutsideRoot`: nothing is
+    written through it.
+    """
     root = root.absolute()
     archive = collection_dir(root) / "archive"
     wanted = {p.relative_to(root): p for p in sorted((root / CRAWLS_DIR).glob("*/*" + WARC_SUFFIX))}
     try:
+        for folder in (pywb_dir(root), collection_dir(root), archive):  # never through a link out of the root
+            check_inside_root(folder, root)
         archive.mkdir(parents=True, exist_ok=True)
         present = {p.relative_to(archive) for p in archive.rglob("*") if p.is_symlink()}
         removed = [rel for rel in present if rel not in wanted or not (archive / rel).exists()]
@@ -101,11 +109,13 @@ def sync_collection(root: Path) -> SyncReport:
             (archive / rel).unlink()
         added = [rel for rel in wanted if not (archive / rel).exists()]
         for rel in added:
-            _relative_link(archive / rel, wanted[rel])
+            _relative_link(archive / rel, wanted[rel], root)
         index_link = collection_dir(root) / "indexes" / INDEX_FILE
         if not index_link.is_symlink():
-            _relative_link(index_link, archive_index_path(root))
+            _relative_link(index_link, archive_index_path(root), root)
         write_config(root)
+    except OutsideRoot:
+        raise  # the archive is hostile: the caller says so, in its own way
     except OSError as exc:
         raise InterchangeError(f"cannot set up the pywb collection in {pywb_dir(root)}: {exc.strerror or exc}") from exc
     return SyncReport(len(wanted), len(added), len(removed))
@@ -114,6 +124,7 @@ def sync_collection(root: Path) -> SyncReport:
 def write_config(root: Path) -> None:
     """``config.yaml`` as JSON, which is YAML too: writing it needs no yaml module in this environment."""
     header = "# written by `scraper replay` at every start (edits are lost); `wayback` in this folder reads it\n"
+    check_inside_root(config_path(root), root)  # written in place: never through a link out of the root
     config_path(root).write_text(header + json.dumps(pywb_config(root), indent=2) + "\n", encoding="utf-8")
 
 
@@ -230,8 +241,7 @@ class PywbServer:
                 with self._lock:
                     self._live = True
                     for early in self._early:
-                        sys.stderr.write(early)
-                    sys.stderr.flush()
+                        self._to_stderr(early)
                 self._pump(self.proc.stdout, self._to_stderr)
                 return int(port)
         status = self.proc.wait()
@@ -269,7 +279,8 @@ class PywbServer:
 
     @staticmethod
     def _to_stderr(line: str) -> None:
-        sys.stderr.write(line)
+        # pywb's log names the paths browsers asked for: anyone who reaches the port chooses those bytes
+        sys.stderr.write(escape_controls(line.rstrip("\n")) + "\n")
         sys.stderr.flush()
 
     def _pump(self, stream: IO[str], sink: Callable[[str], None]) -> None:

@@ -11,7 +11,6 @@ import contextlib
 import io
 import json
 import os
-import tempfile
 from argparse import Namespace
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -19,8 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scraper import settings as defaults
 from scraper.interchange import (
     InterchangeError,
+    Skipped,
     Warn,
     crawl_warcs,
     is_replayable_page,
@@ -29,8 +30,11 @@ from scraper.interchange import (
     warn_in_progress,
 )
 from scraper.interchange.cdxj import CdxjLine, crawl_lines
-from scraper.storage.jsonl import iter_jsonl
-from scraper.storage.layout import CrawlLayout, iter_crawls
+from scraper.storage.jsonl import iter_jsonl, warn_damaged
+from scraper.storage.layout import CrawlLayout, iter_crawls, remove_stale_temporaries
+from scraper.storage.warc import spool_content
+
+MAX_BODY_BYTES = int(defaults.ARCHIVE_MAX_BODY_BYTES)  # what the crawl keeps of one body, by default
 
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "Pages"}
 
@@ -43,6 +47,7 @@ class Package:
     originals: list[Path] = field(default_factory=list)  # other crawls' WARCs holding revisited originals
     pages: list[dict[str, Any]] = field(default_factory=list)  # pages.jsonl entries, header excluded
     unresolved: list[str] = field(default_factory=list)  # URLs of revisits whose original is nowhere
+    skipped: Skipped = field(default_factory=Skipped)  # unreadable WARC files, damaged page-record lines
 
     @property
     def files(self) -> list[Path]:
@@ -59,26 +64,55 @@ def page_entry(record: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
-def crawl_pages(crawl: CrawlLayout, packaged: set[str]) -> Iterator[dict[str, Any]]:
-    """The crawl's final HTML pages whose WARC record is in the package."""
+def crawl_pages(crawl: CrawlLayout, packaged: set[str], skipped: Skipped | None = None,
+                captures: set[tuple[str, int]] | None = None) -> Iterator[dict[str, Any]]:
+    """The crawl's final HTML pages whose WARC record is in the package (a damaged line: told to ``skipped``).
+
+    With ``captures`` (the file and offset of each capture the package's index holds), only the pages
+    whose capture is one of them: a WARC file cut short still has its name, but not the records after
+    the cut, and a page listed without its capture does not replay.  Those are counted and said once.
+    """
     if not crawl.pages_path.is_file():
         return
-    for record in iter_jsonl(crawl.pages_path):
-        if is_replayable_page(record) and record.get("warc", {}).get("file") in packaged:
+    missing: list[dict[str, Any]] = []
+    for record in iter_jsonl(crawl.pages_path, skipped.line if skipped is not None else warn_damaged):
+        warc = record.get("warc") or {}
+        if is_replayable_page(record) and warc.get("file") in packaged:
+            if captures is not None and (str(warc.get("file")), _offset(warc.get("offset"))) not in captures:
+                missing.append(warc)
+                continue
             yield page_entry(record)
+    if missing and skipped is not None:
+        first = missing[0]
+        skipped.add(f"{crawl.pages_path}:captures", f"{crawl.pages_path}: {len(missing)} page record(s) point at "
+                    f"captures its WARC files do not hold (a WARC file cut short?), the first at "
+                    f"{first.get('file')} offset {first.get('offset')}: left out of the page list")
 
 
-def _originals_by_capture(root: Path) -> dict[tuple[str, str], list[tuple[str, Path]]]:
+def _offset(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def index_captures(lines: Sequence[CdxjLine]) -> set[tuple[str, int]]:
+    """(file name, offset) of every capture in a crawl's index lines."""
+    return {(line.filename, _offset(line.fields.get("offset"))) for line in lines}
+
+
+def _originals_by_capture(root: Path, skipped: Skipped | None = None) -> dict[tuple[str, str], list[tuple[str, Path]]]:
     """(urlkey, payload digest) -> [(timestamp, WARC)] of every non-revisit capture in the archive."""
     found: dict[tuple[str, str], list[tuple[str, Path]]] = defaultdict(list)
     for crawl in iter_crawls(root, newest_first=False):
-        for line in crawl_lines(crawl):
+        for line in crawl_lines(crawl, skipped):
             if not line.is_revisit and line.digest:
                 found[(line.urlkey, line.digest)].append((line.timestamp, (crawl.directory / line.filename).absolute()))
     return found
 
 
-def original_warcs(root: Path, revisits: Sequence[CdxjLine], packaged: set[Path]) -> tuple[list[Path], list[str]]:
+def original_warcs(root: Path, revisits: Sequence[CdxjLine], packaged: set[Path],
+                   skipped: Skipped | None = None) -> tuple[list[Path], list[str]]:
     """WARCs outside the package that hold the originals of ``revisits``, and the revisits left unresolved.
 
     A revisit is found again the way replay tools find it: by URL and payload digest.  Of the
@@ -86,7 +120,7 @@ def original_warcs(root: Path, revisits: Sequence[CdxjLine], packaged: set[Path]
     """
     if not revisits:
         return [], []
-    captures = _originals_by_capture(root)
+    captures = _originals_by_capture(root, skipped)
     extra: list[Path] = []
     unresolved: list[str] = []
     for revisit in revisits:
@@ -104,18 +138,23 @@ def original_warcs(root: Path, revisits: Sequence[CdxjLine], packaged: set[Path]
 
 
 def plan_package(root: Path, crawls: Sequence[CrawlLayout], warn: Warn = no_warnings) -> Package:
-    package = Package()
+    """What goes into the package.  A WARC file that cannot be read is left out (py-wacz could not index
+    it either), with the pages whose records are in it; a damaged line of a pages.jsonl is left out:
+    each said once with ``warn``, and kept in ``skipped``."""
+    package = Package(skipped=Skipped(warn))
     revisits: list[CdxjLine] = []
     for crawl in crawls:
         files = crawl_warcs(crawl.directory)
         warn_in_progress(files, warn)
-        package.warcs += files.closed
-        package.pages += crawl_pages(crawl, {p.name for p in files.closed})
-        revisits += [line for line in crawl_lines(crawl) if line.is_revisit]
+        lines = crawl_lines(crawl, package.skipped)  # first: it finds the files that cannot be read
+        readable = [p for p in files.closed if str(p) not in package.skipped.reasons]
+        package.warcs += readable
+        package.pages += crawl_pages(crawl, {p.name for p in readable}, package.skipped, index_captures(lines))
+        revisits += [line for line in lines if line.is_revisit]
     if not package.warcs:
         raise InterchangeError("no finished WARC files to package in " + ", ".join(c.crawl_id for c in crawls))
     packaged = {p.absolute() for p in package.warcs}
-    originals, package.unresolved = original_warcs(root, revisits, packaged)
+    originals, package.unresolved = original_warcs(root, revisits, packaged, package.skipped)
     package.originals = originals
     for url in package.unresolved:
         warn(f"the original of a revisit of {url} is not in the archive: it will not replay")
@@ -143,23 +182,51 @@ def write_pages(path: Path, pages: Sequence[dict[str, Any]]) -> None:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 
-def write_wacz(package: Package, output: Path, title: str, description: str | None = None) -> None:
-    """Build the WACZ with py-wacz's own ``create`` (the page list copied as we wrote it), then rename it in place."""
+@contextlib.contextmanager
+def bounded_buffering(max_bytes: int) -> Iterator[None]:
+    """cdxj-indexer, while py-wacz runs it, buffers at most ``max_bytes`` of each record's content.
+
+    py-wacz has cdxj-indexer buffer every record's decoded content to join requests to responses
+    (``post_append``), whole: a WARC holding a gzip bomb would write gigabytes to a temporary file.
+    It reads only the start of what it buffers (a POST's query, a warcinfo record's fields).
+    """
+    from cdxj_indexer import bufferiter
+
+    original = bufferiter.buffer_record_content
+
+    def buffer_record_content(record: Any) -> None:
+        record.buffered_stream = spool_content(record, max_bytes)
+
+    bufferiter.buffer_record_content = buffer_record_content  # looked up by name at each record
+    try:
+        yield
+    finally:
+        bufferiter.buffer_record_content = original
+
+
+def write_wacz(package: Package, output: Path, title: str, description: str | None = None,
+               max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    """Build the WACZ with py-wacz's own ``create`` (the page list copied as we wrote it), then rename it in place.
+
+    py-wacz reads at most ``max_body_bytes`` of each record (:func:`bounded_buffering`)."""
     # imported here: py-wacz changes cdxj-indexer's defaults when imported, and only this needs it
     from wacz.main import create_wacz
 
+    # Both temporary files are beside the package, named after it and this process: a run killed half
+    # way leaves them there, where the next run for the same package finds them and removes them.
+    remove_stale_temporaries(output.parent, lambda target: target == output.name)
     tmp = temporary_sibling(output)
+    pages = temporary_sibling(output, ".pages.jsonl")  # py-wacz takes a page list only from a *.jsonl file
     chatter = io.StringIO()
     try:
-        with tempfile.TemporaryDirectory(prefix="scraper-wacz-") as scratch:
-            pages = Path(scratch) / "pages.jsonl"  # py-wacz takes a page list only from a *.jsonl file
-            write_pages(pages, package.pages)
-            args = Namespace(inputs=[str(p) for p in package.files], output=str(tmp), pages=str(pages),
-                             copy_pages=True, extra_pages=None, detect_pages=False, text=False, hash_type="sha256",
-                             log_directory=None, split_seeds=False, ts=None, url=None, date=None, title=title,
-                             desc=description, signing_url=None, signing_token=None, file=False)
-            with contextlib.redirect_stdout(chatter):  # py-wacz prints its progress on stdout: ours is for data
-                status = create_wacz(args)
+        write_pages(pages, package.pages)
+        args = Namespace(inputs=[str(p) for p in package.files], output=str(tmp), pages=str(pages),
+                         copy_pages=True, extra_pages=None, detect_pages=False, text=False, hash_type="sha256",
+                         log_directory=None, split_seeds=False, ts=None, url=None, date=None, title=title,
+                         desc=description, signing_url=None, signing_token=None, file=False)
+        # py-wacz prints its progress on stdout: ours is for data
+        with contextlib.redirect_stdout(chatter), bounded_buffering(max_body_bytes):
+            status = create_wacz(args)
         if status != 0:
             lines = [ln for ln in chatter.getvalue().splitlines() if ln.strip()] or ["no reason given"]
             raise InterchangeError(f"py-wacz could not create the package: {lines[-1]}")
@@ -168,3 +235,4 @@ def write_wacz(package: Package, output: Path, title: str, description: str | No
         raise InterchangeError(f"cannot write {output}: {exc.strerror or exc}") from exc
     finally:
         tmp.unlink(missing_ok=True)
+        pages.unlink(missing_ok=True)

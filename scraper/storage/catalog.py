@@ -10,11 +10,20 @@ redirects), so a page captured through ``/story/1001`` (301) and directly has it
 in one line.  The URLs that redirected to a page are kept in ``redirects``, so that
 ``history`` of a redirect source finds the page it led to.  Catalogs written before this
 (captures under their requested URL) are moved over once, when first opened.
+
+The driver's errors that a person can act on are raised as one-line :class:`CatalogError`
+(still a SQLAlchemy error, so that callers catching those keep working): a damaged file
+(:class:`CatalogDamaged`: rebuild it, :mod:`scraper.storage.rebuild`), a lock held too long by
+another process (:class:`CatalogLocked`, naming the process when the kernel says which), a full
+disk or a read-only file (:class:`CatalogUnwritable`).  Every :meth:`Catalog.close` checkpoints
+SQLite's write-ahead log into ``catalog.sqlite``, so that the one file is the whole catalog.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,11 +51,20 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from scraper.scope import url_key as key_of
 
 CATALOG_FILE = "catalog.sqlite"
+# How long a statement waits for another process's lock on the catalog before it gives up: seconds.
+WAIT_ENV = "SCRAPER_CATALOG_WAIT"
+DEFAULT_WAIT_SECONDS = 30.0
+# A checkpoint at close waits this long for other processes' readers and writers, then leaves the
+# log to the next close: the end of a command is not held up by someone else's crawl.
+CHECKPOINT_WAIT_MS = 1000
+# The next time of a watch whose schedule has none (a cron date that never comes, an interval past
+# the year 9999): never due again until its schedule is changed.
+NEVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 metadata = MetaData()
 
 urls = Table(
@@ -133,6 +151,149 @@ def catalog_url(root: Path, db: str | None = None) -> str:
     return db or f"sqlite:///{(root / CATALOG_FILE).resolve()}"
 
 
+def wait_seconds() -> float:
+    """How long to wait for another process's lock: ``SCRAPER_CATALOG_WAIT`` seconds, else 30."""
+    try:
+        value = float(os.environ.get(WAIT_ENV, DEFAULT_WAIT_SECONDS))
+    except ValueError:
+        return DEFAULT_WAIT_SECONDS
+    return value if value >= 0 else DEFAULT_WAIT_SECONDS
+
+
+# -- problems a person can act on, in one line ---------------------------------------------------------------
+class CatalogError(SQLAlchemyError):
+    """A catalog problem said in one line: what is wrong (``problem``), then what to do (``remedy``);
+    ``action`` is the remedy's first step alone, for a message that goes on (``..., then --resume``).
+
+    A SQLAlchemy error, raised in place of the driver's: code that catches those (a crawl stopping
+    cleanly at a failed write) still does.
+    """
+
+    def __init__(self, problem: str, remedy: str, action: str | None = None) -> None:
+        super().__init__(f"{problem}; {remedy}")
+        self.problem = problem
+        self.remedy = remedy
+        self.action = action or remedy
+
+    def __str__(self) -> str:
+        return f"{self.problem}; {self.remedy}"
+
+
+class CatalogDamaged(CatalogError):
+    """The catalog file is not a sound SQLite database: it must be rebuilt from the crawls' files."""
+
+
+class CatalogMissing(CatalogDamaged):
+    """The catalog is gone or empty while crawls on disk hold page records: rebuild it, or every page's
+    history would start again at version 1."""
+
+
+class CatalogLocked(CatalogError):
+    """Another process held the catalog's lock for longer than :func:`wait_seconds`."""
+
+
+class CatalogUnwritable(CatalogError):
+    """The catalog could not be written: a full disk, a quota, a read-only file or folder, an I/O error."""
+
+
+def rebuild_command(path: Path) -> str:
+    """The command that rebuilds the SQLite catalog at ``path``."""
+    if path.name == CATALOG_FILE:
+        return f"scraper catalog rebuild --out {shlex.quote(str(path.parent))}"
+    return f"scraper catalog rebuild --db {shlex.quote(f'sqlite:///{path}')} --out ARCHIVE_ROOT"
+
+
+def damaged(path: Path, reason: str) -> CatalogDamaged:
+    reason = " ".join(reason.split())[:200]  # SQLite's integrity messages span lines
+    return CatalogDamaged(f"the catalog {path} is damaged ({reason})",
+                          f"run `{rebuild_command(path)}` to rebuild it from the crawls' files "
+                          f"(the damaged one is kept, as {path.name}.damaged-N)", f"run `{rebuild_command(path)}`")
+
+
+# SQLite's primary result codes (https://www.sqlite.org/rescode.html) a person can act on.
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT = 5, 6, 8, 10, 11
+SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 13, 14, 26
+
+
+def _classify(path: Path, error: BaseException) -> CatalogError | None:
+    """The one-line error for a SQLite error, or None for one that is a bug to show as it is."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if not isinstance(code, int):
+        return None
+    reason = str(error)
+    primary = code & 0xFF  # extended codes (SQLITE_IOERR_WRITE ...) keep the primary one in the low byte
+    if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return damaged(path, reason)
+    if primary in (SQLITE_BUSY, SQLITE_LOCKED):
+        holders = ", ".join(describe_process(pid) for pid in lock_holders(sqlite_files(path)))
+        return CatalogLocked(f"the catalog {path} is locked by {holders or 'another process'}: waited "
+                             f"{wait_seconds():g} s for it ({WAIT_ENV} sets how long)",
+                             "try again when it is free", "wait until the catalog is free")
+    if primary in (SQLITE_FULL, SQLITE_IOERR, SQLITE_READONLY, SQLITE_CANTOPEN):
+        return CatalogUnwritable(f"cannot write the catalog {path}: {reason}",
+                                 "make room (or make it writable), then try again", "make room")
+    return None
+
+
+def sqlite_files(path: Path) -> list[Path]:
+    """The files of a SQLite database in WAL mode: its own, the log, the shared-memory index."""
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+# -- who holds the lock ------------------------------------------------------------------------------------------
+def parse_proc_locks(text: str, files: set[tuple[int, int, int]], own_pid: int) -> list[int]:
+    """The processes holding a write lock on any of ``files`` (device major, minor, inode), from the text
+    of Linux's ``/proc/locks``.
+
+    SQLite takes POSIX (fcntl) locks: a writer holds a WRITE lock on a byte of the ``-shm`` file (WAL
+    mode) or of the database file.  Lines with ``->`` are processes waiting, not holding.
+    """
+    pids: list[int] = []
+    for line in text.splitlines():
+        parts = line.split()
+        # "1: POSIX  ADVISORY  WRITE 7643 fe:00:2311538 120 120"
+        if len(parts) < 6 or "->" in parts or parts[1] != "POSIX" or parts[3] != "WRITE":
+            continue
+        try:
+            pid = int(parts[4])
+            major, minor, inode = parts[5].split(":")
+            where = (int(major, 16), int(minor, 16), int(inode))
+        except ValueError:
+            continue
+        if where in files and pid > 0 and pid != own_pid and pid not in pids:
+            pids.append(pid)
+    return pids
+
+
+def lock_holders(paths: Sequence[Path]) -> list[int]:
+    """The other processes that hold a write lock on any of ``paths`` (Linux; elsewhere none known)."""
+    files: set[tuple[int, int, int]] = set()
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        files.add((os.major(info.st_dev), os.minor(info.st_dev), info.st_ino))
+    try:
+        text = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return []
+    return parse_proc_locks(text, files, os.getpid())
+
+
+def describe_process(pid: int, width: int = 100) -> str:
+    """``pid 1234 (python -m scraper crawl https://…)``: its command line, when it can be read."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return f"pid {pid}"
+    command = " ".join(a.decode("utf-8", "replace") for a in args if a)
+    command = "".join(ch if ch.isprintable() else "?" for ch in command)
+    if len(command) > width:
+        command = command[:width - 1] + "…"
+    return f"pid {pid} ({command})" if command else f"pid {pid}"
+
+
 def _utc(value: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes: they were stored as UTC.
     if value is None:
@@ -165,7 +326,7 @@ def _redirect_keys(entry: NewCapture) -> set[str]:
     return {key_of(u) for u in [record.get("requested_url"), *(record.get("redirects") or [])] if u} - {entry.url_key}
 
 
-def _capture_row(url_id: int, entry: NewCapture) -> dict[str, Any]:
+def capture_row(url_id: int, entry: NewCapture) -> dict[str, Any]:
     record, original = entry.record, entry.original
     previous = record.get("previous") or {}
     return {
@@ -217,27 +378,68 @@ class Watch:
     next_due_at: datetime
 
 
-def next_due(after: datetime, every_seconds: float | None, cron: str | None) -> datetime:
-    if cron:
-        from croniter import croniter
+class ScheduleError(ValueError):
+    """A schedule with no next time after a moment: a cron date that never comes (April 31st), or an
+    interval that ends past the year 9999."""
 
-        return _utc(croniter(cron, after.astimezone(UTC)).get_next(datetime)) or after
-    return after + timedelta(seconds=every_seconds or 86400)
+
+def next_due(after: datetime, every_seconds: float | None, cron: str | None) -> datetime:
+    """When a watch is due next after ``after``; ScheduleError when its schedule has no next time."""
+    if cron:
+        from croniter import CroniterError, croniter
+
+        try:
+            return _utc(croniter(cron, after.astimezone(UTC)).get_next(datetime)) or after
+        except (CroniterError, ValueError, OverflowError) as exc:  # CroniterBadDateError: no such date
+            raise ScheduleError(f"no date matches it after {after:%Y-%m-%d}: it never fires") from exc
+    try:
+        due = after + timedelta(seconds=every_seconds or 86400)
+    except OverflowError as exc:
+        raise ScheduleError("its next time would be past the year 9999") from exc
+    if due >= NEVER:
+        raise ScheduleError("its next time would be past the year 9999")
+    return due
+
+
+@dataclass(frozen=True)
+class Unscheduled:
+    """A watch marked captured whose schedule has no next time: it is never due again until changed."""
+
+    url: str
+    schedule: str  # "cron EXPR" or "every N seconds"
+    reason: str
+
+    def describe(self) -> str:
+        return (f"watch {self.url} ({self.schedule}): {self.reason}; marked never due again until its schedule "
+                f"is changed (scraper watch add URL --every/--cron)")
 
 
 class Catalog:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = create_engine(url, future=True)
+        # The SQLite file, when the catalog is one: what messages name, checkpoints and checks read.
+        self.path: Path | None = None
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self.path = Path(str(self.engine.url.database))
         if self.engine.dialect.name == "sqlite":
+            wait_ms = int(wait_seconds() * 1000)
+
             @event.listens_for(self.engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the crawl's writes
                 cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute(f"PRAGMA busy_timeout={wait_ms}")
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.close()
+
+            @event.listens_for(self.engine, "handle_error")
+            def _one_line(context: Any) -> None:
+                # On connect too: a file that is not a database fails its first PRAGMA.
+                found = _classify(self.path or Path(url), context.original_exception)
+                if found is not None:
+                    raise found from context.original_exception
         metadata.create_all(self.engine)
         self._migrate(PAGE_KEYS_MIGRATION, self._file_captures_under_their_page)
 
@@ -255,7 +457,7 @@ class Catalog:
                     change(conn)
                     conn.execute(migrations.insert().values(name=name, applied_at=datetime.now(UTC)))
                 return
-            except (OperationalError, IntegrityError):
+            except (OperationalError, IntegrityError, CatalogLocked):
                 if attempt:
                     raise
 
@@ -296,7 +498,47 @@ class Catalog:
         return cls(catalog_url(root, db))
 
     def close(self) -> None:
+        """Checkpoint (SQLite) and let go of every connection."""
+        self.checkpoint()
         self.engine.dispose()
+
+    def checkpoint(self) -> bool:
+        """Copy SQLite's write-ahead log into the database file and empty it: ``catalog.sqlite`` alone
+        then holds every row, and copying that one file is a backup.  True when done.
+
+        Best effort: it waits CHECKPOINT_WAIT_MS for other processes' readers and writers, then leaves
+        the log to the next close (theirs); a read-only or full disk leaves it as it is.
+        """
+        if self.path is None:
+            return False
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
+                try:
+                    busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                finally:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={int(wait_seconds() * 1000)}")
+        except SQLAlchemyError:
+            return False
+        return busy == 0
+
+    def check(self) -> None:
+        """Raise :class:`CatalogDamaged` unless SQLite finds the file sound (``PRAGMA quick_check``).
+
+        It reads every page of the file (about a second a gigabyte once cached): commands that are
+        about to write into the archive (a crawl, a rearchive) ask before they make anything.
+        """
+        if self.path is None:
+            return
+        with self.engine.connect() as conn:
+            found = [str(row) for row in conn.exec_driver_sql("PRAGMA quick_check(1)").scalars()]
+        if found != ["ok"]:
+            raise damaged(self.path, found[0] if found else "quick_check found nothing to say")
+
+    def has_captures(self) -> bool:
+        """Whether the catalog holds any capture, committed or not."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(captures.c.id).limit(1)).first() is not None
 
     # -- captures -----------------------------------------------------------------------------
     def _url_id(self, conn: Any, url_key: str, url: str, when: datetime) -> int:
@@ -315,7 +557,7 @@ class Catalog:
             url_id = self._url_id(conn, url_key, record["url"], fetched_at)
             entry = NewCapture(url_key, record, etag=etag, last_modified=last_modified, warc_date=warc_date,
                                original=original)
-            result = conn.execute(captures.insert().values(**_capture_row(url_id, entry)))
+            result = conn.execute(captures.insert().values(**capture_row(url_id, entry)))
             self._remember_redirects(conn, {key: (url_id, fetched_at) for key in _redirect_keys(entry)})
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -343,7 +585,7 @@ class Catalog:
                 conn.execute(urls.insert(), [{"url_key": key, "url": seen[key][0], "first_seen": seen[key][1],
                                               "last_seen": seen[key][2]} for key in new_keys])
                 url_ids.update(self._url_ids(conn, new_keys))
-            conn.execute(captures.insert(), [_capture_row(url_ids[entry.url_key], entry) for entry in entries])
+            conn.execute(captures.insert(), [capture_row(url_ids[entry.url_key], entry) for entry in entries])
             led: dict[str, tuple[int, datetime]] = {}  # redirect source -> (page, when), the latest capture winning
             for entry in entries:
                 when = _fetched_at(entry.record)
@@ -411,6 +653,17 @@ class Catalog:
         with self.engine.begin() as conn:
             result = conn.execute(update(captures).where(captures.c.crawl_id == crawl_id).values(committed=True))
             return int(result.rowcount or 0)
+
+    def commit_files(self, crawl_id: str, files: Sequence[str]) -> int:
+        """Mark readable the captures of a crawl whose records are in ``files`` (closed WARC files)."""
+        total = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(files), 500):
+                result = conn.execute(update(captures).where(captures.c.crawl_id == crawl_id,
+                                                             captures.c.warc_file.in_(files[start:start + 500]))
+                                      .values(committed=True))
+                total += int(result.rowcount or 0)
+        return total
 
     def crawl_record_ids(self, crawl_id: str) -> set[str]:
         """The WARC record ids of a crawl's captures, committed or not: what a resumed crawl has."""
@@ -490,10 +743,12 @@ class Catalog:
         """Watch a URL (due at once); an existing watch gets the new schedule. True if new."""
         now = now or datetime.now(UTC)
         with self.engine.begin() as conn:
-            row = conn.execute(select(watches.c.id).where(watches.c.url_key == url_key)).first()
+            row = conn.execute(select(watches.c.id, watches.c.next_due_at).where(watches.c.url_key == url_key)).first()
             if row is not None:
-                conn.execute(update(watches).where(watches.c.id == row.id)
-                             .values(every_seconds=every_seconds, cron=cron))
+                changes: dict[str, Any] = {"every_seconds": every_seconds, "cron": cron}
+                if (_utc(row.next_due_at) or now) >= NEVER:  # its old schedule had no next time: due at once
+                    changes["next_due_at"] = now
+                conn.execute(update(watches).where(watches.c.id == row.id).values(**changes))
                 return False
             conn.execute(watches.insert().values(url_key=url_key, url=url, every_seconds=every_seconds, cron=cron,
                                                  added_at=now, next_due_at=now))
@@ -540,9 +795,25 @@ class Catalog:
         now = now or datetime.now(UTC)
         return [w for w in self.list_watches() if w.next_due_at <= now]
 
-    def mark_captured(self, url_keys: list[str], when: datetime) -> None:
-        """After a re-archive: a missed run catches up once, then the schedule resumes from now."""
+    def mark_captured(self, url_keys: list[str], when: datetime) -> list[Unscheduled]:
+        """After a re-archive: a missed run catches up once, then the schedule resumes from now.
+
+        Each watch is marked on its own: one whose schedule has no next time (a row written before
+        ``watch add`` refused such schedules) is marked never due again, and returned to be reported,
+        and the others are marked as usual.
+        """
+        unscheduled: list[Unscheduled] = []
         with self.engine.begin() as conn:
-            for watch in conn.execute(select(watches).where(watches.c.url_key.in_(url_keys))).all():
-                conn.execute(update(watches).where(watches.c.id == watch.id).values(
-                    last_captured_at=when, next_due_at=next_due(when, watch.every_seconds, watch.cron)))
+            rows: list[Any] = []
+            for start in range(0, len(url_keys), 500):  # SQLite's bound-parameter limit is 999 on old builds
+                rows += conn.execute(select(watches).where(watches.c.url_key.in_(url_keys[start:start + 500]))).all()
+            for watch in rows:
+                try:
+                    due = next_due(when, watch.every_seconds, watch.cron)
+                except ScheduleError as exc:
+                    due = NEVER
+                    schedule = f"cron {watch.cron}" if watch.cron else f"every {watch.every_seconds:g} seconds"
+                    unscheduled.append(Unscheduled(watch.url, schedule, str(exc)))
+                conn.execute(update(watches).where(watches.c.id == watch.id).values(last_captured_at=when,
+                                                                                     next_due_at=due))
+        return unscheduled

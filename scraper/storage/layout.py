@@ -11,9 +11,11 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
+import shutil
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,20 @@ WARC_SUFFIXES = (".warc.gz", ".warc", ".warc.gz.open", ".warc.open")
 
 class ArchiveRootError(OSError):
     """The archive root cannot be created or written."""
+
+
+class OutsideRoot(ArchiveRootError):
+    """Writing there would go through a link that leads out of the archive root: refused, nothing written."""
+
+    def __init__(self, link: Path, target: Path, root: Path) -> None:
+        self.link, self.target, self.root = link, target, root
+        super().__init__(f"{link} {self.what()}")
+
+    def what(self) -> str:
+        """The message without the link's name, for a line that names it already."""
+        if self.link.is_symlink():
+            return f"is a link to {self.target}, outside the archive root {self.root}: nothing is written through it"
+        return f"is outside the archive root {self.root}: nothing is written there"
 
 
 def new_crawl_id(now: datetime | None = None) -> str:
@@ -64,16 +80,21 @@ class CrawlLayout:
 
         The folder is made under a temporary name and renamed when its files are written,
         so a crawl folder never exists without them, even if the process dies meanwhile.
+        :class:`OutsideRoot` when ``crawls/`` is a link out of the archive root.
         """
         staging = self.directory.with_name(f".{self.crawl_id}.creating")
+        check_inside_root(self.directory.parent, self.root)  # a crawls/ that is a link out of the root: refused
         if self.directory.exists():
             raise ArchiveRootError(f"crawl folder already exists: {self.directory}")
+        made = not staging.exists()
         try:
             staging.mkdir(parents=True, exist_ok=True)
             for name, value in (files or {}).items():
                 write_json_atomically(staging / name, value)
             os.rename(staging, self.directory)
         except OSError as exc:
+            if made:  # half made (a full disk): this call's own folder is not left behind
+                shutil.rmtree(staging, ignore_errors=True)
             if self.directory.exists():
                 raise ArchiveRootError(f"crawl folder already exists: {self.directory}") from exc
             raise ArchiveRootError(f"cannot create {self.directory}: {exc.strerror or exc}") from exc
@@ -100,9 +121,15 @@ def lock_crawl(directory: Path) -> IO[bytes]:
 
     The kernel drops it when the process ends, however it ends, so a killed crawl never
     leaves a stale lock behind.  A second crawl, a resume or a repair of the same folder
-    sees it taken and leaves the folder alone.
+    sees it taken and leaves the folder alone.  A crawl folder that is a link out of its archive
+    root is refused (:class:`OutsideRoot`): whoever takes the lock is about to write in it.
     """
-    handle = open(directory / LOCK_FILE, "ab")  # noqa: SIM115 - held until the crawl closes
+    root = root_of(directory)
+    if root is not None:
+        check_inside_root(directory, root)
+    # O_NOFOLLOW: a ".lock" that is a link is not opened (nor created at the far end of a dangling one)
+    fd = os.open(directory / LOCK_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    handle = open(fd, "ab")  # noqa: SIM115 - held until the crawl closes
     try:
         if _OFD_LOCKS:
             fcntl.fcntl(handle.fileno(), fcntl.F_OFD_SETLK, _WHOLE_FILE_WRITE_LOCK)
@@ -164,3 +191,101 @@ def iter_crawls(root: Path, newest_first: bool = True) -> Iterator[CrawlLayout]:
                    reverse=newest_first)
     for name in names:
         yield CrawlLayout(root, name)
+
+
+# -- writing only inside the archive root ---------------------------------------------------------
+# An archive copied from elsewhere may hold links: a crawl folder, a WARC or a pages.jsonl that is a
+# symbolic link to a file of someone else's.  Reading through them is harmless; writing, truncating
+# or renaming through them changes what is not the archive's.  Every writer asks here first.
+def root_of(path: Path) -> Path | None:
+    """``<root>`` of ``<root>/crawls/<crawl_id>`` or of a file in it, by the names as given: links are not
+    followed, so a crawl folder that is a link still belongs to the root that lists it."""
+    full = Path(os.path.abspath(path))
+    for folder in (full, full.parent):
+        if folder.parent.name == CRAWLS_DIR:
+            return folder.parent.parent
+    return None
+
+
+def check_inside_root(path: Path, root: Path) -> None:
+    """Raise :class:`OutsideRoot`, naming the link, when ``path`` (a file to write in place, or a folder
+    to create files in) resolves outside ``root``: through a link on the way, or its own."""
+    base = Path(os.path.abspath(root))
+    real_root = base.resolve()
+    full = Path(os.path.abspath(path))
+    real = full.resolve()
+    if real == real_root or real.is_relative_to(real_root):
+        return
+    if full.is_relative_to(base):
+        current = base
+        for part in full.relative_to(base).parts:
+            current = current / part
+            if current.is_symlink():
+                raise OutsideRoot(current, current.resolve(), root)
+    raise OutsideRoot(path, real, root)
+
+
+# -- temporary files: written beside their target, renamed into place, removed when left stale -------
+# ".NAME.PID.tmp", optionally with a part after it (".NAME.PID.tmp.pages.jsonl"): the process that
+# writes it is in the name, so a later run can tell a file a live process is writing from one a
+# killed process left.  ".NAME.tmp-PID" is the same, as `scraper export` names its files.
+_TEMPORARY = re.compile(r"^\.(?P<target>.+?)\.(?P<pid>\d+)\.tmp(?:\.[\w.-]+)?$|^\.(?P<target2>.+)\.tmp-(?P<pid2>\d+)$")
+
+
+def temporary_path(path: Path, part: str = "") -> Path:
+    """Where this process builds ``path`` (or a ``part`` of it, e.g. ``".pages.jsonl"``) before renaming it."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{part}")
+
+
+@dataclass(frozen=True)
+class Temporary:
+    path: Path
+    target: str  # the name of the file it was to become
+    pid: int  # the process that wrote it
+
+
+def parse_temporary(path: Path) -> Temporary | None:
+    match = _TEMPORARY.match(path.name)
+    if match is None:
+        return None
+    target = match.group("target") or match.group("target2")
+    return Temporary(path, target, int(match.group("pid") or match.group("pid2")))
+
+
+def is_live_process(pid: int) -> bool:
+    """Whether a process ``pid`` exists (another user's too: it may not be signalled, but it is there)."""
+    if pid <= 0:
+        return True  # not a process id: never taken for a dead one
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's; or a number no process has, in a planted name
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path, owns: Callable[[str], bool]) -> list[Path]:
+    """Remove the temporary files in ``folder`` whose target ``owns`` claims and whose process is gone
+    (killed before it could rename or remove them); the files removed.
+
+    Never a live process's file (its PID is running: maybe this process), never a folder, and a link
+    is removed itself, never what it points at.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = parse_temporary(Path(entry.path))
+        if found is None or not owns(found.target) or is_live_process(found.pid):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            os.unlink(entry.path)
+        except FileNotFoundError:  # another run removed it first
+            continue
+        removed.append(found.path)
+    return removed

@@ -39,13 +39,13 @@ warcio.  Never run it on a crawl that is still writing: a live ``.open`` file lo
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from scraper.storage.layout import PAGES_FILE, is_crawl_locked
+from scraper.storage.jsonl import parse_line
+from scraper.storage.layout import PAGES_FILE, OutsideRoot, check_inside_root, is_crawl_locked, root_of
 from scraper.storage.verify import CHUNK, MemberScan, find_warcs, is_open_warc_name, is_warc_name, iter_members
 from scraper.storage.warc import OPEN_SUFFIX
 
@@ -189,8 +189,9 @@ def _save_tail(fh: BinaryIO, start: int, size: int, sidecar: Path) -> None:
             return
         raise _Refused(f"{sidecar} already exists and holds other bytes")
     tmp = sidecar.with_name(sidecar.name + ".tmp")
+    tmp.unlink(missing_ok=True)  # left by an interrupted repair (or a link planted there): never written through
     fh.seek(start)
-    with open(tmp, "wb") as out:
+    with open(tmp, "xb") as out:
         remaining = size - start
         while remaining:
             chunk = fh.read(min(CHUNK, remaining))
@@ -273,10 +274,11 @@ def _scan_warc(path: Path) -> _Scan:
                 bad = member
                 if not member.torn:
                     return _Scan(end, _count(kept), size, problem=f"not a torn tail: {member.faults[0].describe()}")
-            elif member.complete:
+            elif member.complete or member.gave_up:  # a member follows the tear, or may: not a torn tail
                 return _Scan(end, _count(kept), size,
                              problem=f"not a torn tail: the gzip member at offset {bad.offset} is cut short, but "
-                                     f"a complete member follows at offset {member.offset}")
+                                     + (f"a complete member follows at offset {member.offset}" if member.complete
+                                        else member.faults[0].describe()))
     dropped = _without_unlinked(kept)
     if dropped:
         unlinked = _count(kept[-dropped:])
@@ -296,7 +298,21 @@ def _warc_name(path: Path) -> str | None:
     return path.name if is_warc_name(path.name) else None
 
 
-def repair_warc(path: Path, *, check_lock: bool = True) -> WarcRepair:
+def _outside(paths: list[Path], root: Path | None) -> str | None:
+    """Why writing ``paths`` would leave the archive root (see :func:`check_inside_root`), or None.
+
+    Without a root given, the root is the one the path is listed in (``<root>/crawls/<id>/``), else
+    its own folder: a file outside any archive may still not be a link to another folder's file.
+    """
+    for path in paths:
+        try:
+            check_inside_root(path, root or root_of(path) or Path(os.path.abspath(path)).parent)
+        except OutsideRoot as exc:  # "cannot repair LINK: it is a link to ...", the link named once
+            return f"it {exc.what()}" if exc.link == Path(os.path.abspath(path)) else str(exc)
+    return None
+
+
+def repair_warc(path: Path, *, check_lock: bool = True, root: Path | None = None) -> WarcRepair:
     """Cut the torn tail off a ``.warc.gz.open`` (or ``.warc.gz``) file, and close an ``.open`` one.
 
     Keeps every member up to the last complete, CRC-checked one whose records are framed, less
@@ -310,10 +326,13 @@ def repair_warc(path: Path, *, check_lock: bool = True) -> WarcRepair:
     name = _warc_name(path)
     if name is None or not name.endswith(".warc.gz"):
         return WarcRepair(path, path, 0, 0, refused="not a .warc.gz file (only gzipped WARCs can be repaired)")
+    final = path.with_name(name)
+    outside = _outside([path, final], root)  # the file truncated, and the name it is renamed to
+    if outside is not None:
+        return WarcRepair(path, path, 0, 0, refused=outside)
     if check_lock and is_crawl_locked(path.parent):  # the caller may hold the lock itself (a resume)
         return WarcRepair(path, path, 0, 0, refused=RUNNING)
     scan = _scan_warc(path)
-    final = path.with_name(name)
 
     def refuse(reason: str) -> WarcRepair:
         return WarcRepair(path, path, scan.size, scan.records, refused=reason)
@@ -373,15 +392,10 @@ def _is_whole_line(line: bytes) -> bool:
     """A line as :class:`~scraper.storage.jsonl.JsonlWriter` writes it (or a blank one, which readers skip)."""
     if not line.endswith(b"\n"):
         return False
-    if not line.strip():
-        return True
-    try:
-        return isinstance(json.loads(line.decode("utf-8")), dict)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
-        return False
+    return not line.strip() or isinstance(parse_line(line), dict)
 
 
-def repair_jsonl(path: Path, *, check_lock: bool = True) -> JsonlRepair:
+def repair_jsonl(path: Path, *, check_lock: bool = True, root: Path | None = None) -> JsonlRepair:
     """Move a torn last line (no final newline, or not a JSON object) to ``NAME.torn-<offset>``.
 
     Only the last line: a crash tears at most the line being written, and the writer writes
@@ -389,6 +403,9 @@ def repair_jsonl(path: Path, *, check_lock: bool = True) -> JsonlRepair:
     lines before are untouched, and readers (:func:`~scraper.storage.jsonl.iter_jsonl` skips
     a line without its newline) see the same records as before.
     """
+    outside = _outside([path], root)
+    if outside is not None:
+        return JsonlRepair(path, 0, 0, refused=outside)
     if check_lock and is_crawl_locked(path.parent):
         return JsonlRepair(path, path.stat().st_size, 0, refused=RUNNING)
     with open(path, "rb") as fh:
@@ -412,10 +429,12 @@ def repair_crawl_dir(directory: Path, *, check_lock: bool = True) -> list[Repair
     """Repair every ``.open`` WARC of one crawl folder, then its ``pages.jsonl``; one result per file looked at.
 
     Closed WARCs are not touched: the writer fsyncs a file before it renames it, so a crash
-    cannot tear one.
+    cannot tear one.  A file that is a link out of the archive root (or in a crawl folder that is
+    one) is refused: nothing is written through it.
     """
-    results: list[Repair] = [repair_warc(path, check_lock=check_lock) for path in find_warcs(directory)[1]]
+    root = root_of(directory) or directory
+    results: list[Repair] = [repair_warc(path, check_lock=check_lock, root=root) for path in find_warcs(directory)[1]]
     pages = directory / PAGES_FILE
     if pages.is_file():
-        results.append(repair_jsonl(pages, check_lock=check_lock))
+        results.append(repair_jsonl(pages, check_lock=check_lock, root=root))
     return results

@@ -77,8 +77,8 @@ unknown type (readers skip them) and unknown WARC-Truncated reasons (the list is
 Offsets are those of the gzip member (or, in a plain ``.warc``, of the record): the
 ``offset`` a CDXJ index or a page record's ``warc`` pointer gives.
 
-:func:`http_payload_stream` is the decoding the checks use, for any reader of HTTP
-bodies from WARC records: transfer codings undone, then content codings, bounded.
+HTTP bodies are decoded by :mod:`scraper.storage.codings`, the decoder every reader of HTTP bodies
+from WARC records uses: transfer codings undone, then content codings, bounded.
 """
 
 from __future__ import annotations
@@ -97,6 +97,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from scraper.storage.codings import ChunkedDecoder, PayloadCodingError, can_decode, header_codings, undo_codings
+from scraper.storage.codings import http_payload_stream as http_payload_stream  # importable from here, as before
 from scraper.storage.layout import CRAWLS_DIR
 from scraper.storage.warc import OPEN_SUFFIX
 
@@ -106,15 +108,21 @@ WARNING = "warning"
 # always of one sort: faults (damage, exit 3) are what a second reader also finds or what the
 # WARC standard names; warnings are everything else.
 FAULT_KINDS = ("gzip-member", "multi-record-member", "framing", "warc-header", "warc-date", "duplicate-id",
-               "block-digest", "payload-digest", "broken-link", "unreadable")
+               "block-digest", "payload-digest", "broken-link", "unreadable",
+               "jsonl-line")  # a line of page records (pages.jsonl) that is not one: not a crash's doing
 WARNING_KINDS = ("no-warcinfo", "unchecked-digest", "http-head", "transfer-encoding-mismatch",
                  "content-encoding-mismatch", "content-length-mismatch", "unresolved-link",
-                 "response-without-request", "metadata-shadows-capture")
+                 "response-without-request", "metadata-shadows-capture",
+                 "torn-line")  # the last line of page records, torn by a crash: `verify --repair` cuts it
 KINDS = FAULT_KINDS + WARNING_KINDS
 
 CHUNK = 1 << 20
 MAX_HEAD = 1 << 20  # a WARC or HTTP head this long is not a head
 SNIFF = 1 << 16  # the body prefix kept for the Content-Encoding check
+PROBE = 4096  # bytes of a candidate gzip member read to tell whether a record starts there
+LISTED = 100  # faults (and warnings) of one file listed; the rest are counted
+RESYNC_FACTOR = 4  # damaged gzip data read at most this many times the file's size (+ RESYNC_SLACK), resyncing
+RESYNC_SLACK = 16 * CHUNK
 WARC_SUFFIXES = (".warc.gz", ".warc")
 GZIP_MAGIC = b"\x1f\x8b"
 _VERSION_LINE = re.compile(rb"^WARC/\d+\.\d+\r\n$")
@@ -179,8 +187,12 @@ class FileReport:
     path: Path
     deep: bool = True
     records: int = 0
-    faults: list[Fault] = field(default_factory=list)  # damage
+    faults: list[Fault] = field(default_factory=list)  # damage: the first LISTED found
     warnings: list[Fault] = field(default_factory=list)
+    # Found after the first LISTED of their sort: counted, not listed.  Hostile bytes can hold a fault
+    # every few bytes; a report of hundreds of thousands of lines helps nobody and costs its memory.
+    faults_omitted: int = 0
+    warnings_omitted: int = 0
     ids: dict[str, int] = field(default_factory=dict, repr=False)  # record id -> offset of its first record
     links: list[Link] = field(default_factory=list, repr=False)
     by_scraper: bool = field(default=False, repr=False)  # the last warcinfo record read says scraper wrote it
@@ -195,7 +207,19 @@ class FileReport:
 
     def extend(self, findings: Iterable[Fault]) -> None:
         for finding in findings:
-            (self.faults if finding.severity == DAMAGE else self.warnings).append(finding)
+            listed = self.faults if finding.severity == DAMAGE else self.warnings
+            if len(listed) < LISTED:
+                listed.append(finding)
+            elif finding.severity == DAMAGE:
+                self.faults_omitted += 1
+            else:
+                self.warnings_omitted += 1
+
+    def omitted(self) -> str | None:
+        """The line that says how many findings are not listed, or None when all are."""
+        counts = [f"{n:,} more {what}" for n, what in ((self.faults_omitted, "fault(s)"),
+                                                        (self.warnings_omitted, "warning(s)")) if n]
+        return f"... and {' and '.join(counts)}, not listed (the first {LISTED} of each are)" if counts else None
 
     def findings(self) -> list[Fault]:
         """Faults and warnings together, in the order of the file."""
@@ -204,7 +228,8 @@ class FileReport:
     def as_dict(self) -> dict[str, Any]:
         return {"path": str(self.path), "ok": self.ok, "mode": "deep" if self.deep else "quick",
                 "records": self.records, "faults": [f.as_dict() for f in self.faults],
-                "warnings": [w.as_dict() for w in self.warnings]}
+                "warnings": [w.as_dict() for w in self.warnings],
+                "faults_omitted": self.faults_omitted, "warnings_omitted": self.warnings_omitted}
 
 
 def _position(fault: Fault) -> int:
@@ -271,6 +296,8 @@ class _Member(io.RawIOBase):
         self._fh = fh
         self._start = start
         self._fed = 0
+        # Read in growing steps: a member that fails in its first bytes has cost a few KiB, not a megabyte.
+        self._step = PROBE
         self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self.end: int | None = None
 
@@ -291,8 +318,14 @@ class _Member(io.RawIOBase):
                 return len(out)
         return 0
 
+    @property
+    def fed(self) -> int:
+        """Bytes of the file read for this member so far."""
+        return self._fed
+
     def _read_more(self) -> bytes:
-        data = self._fh.read(CHUNK)
+        data = self._fh.read(self._step)
+        self._step = min(2 * self._step, CHUNK)
         if not data:
             raise _GzipDamage(f"the file ends inside this gzip member, {self._fed} bytes in "
                               f"(a torn write, or a truncated copy)", torn=True)
@@ -311,296 +344,62 @@ def _gzip_fault(fh: BinaryIO, offset: int, exc: _GzipDamage) -> str:
     return str(exc) if start.startswith(GZIP_MAGIC) else f"no gzip member starts here: the data starts {start!r}"
 
 
-def _probe_member(fh: BinaryIO, offset: int) -> bool:
-    """Whether a gzip member plausibly starts at ``offset``: its first 64 KiB inflate without error."""
-    fh.seek(offset)
+def _header_end(data: bytes, start: int, end: int) -> int | None:
+    """Where the gzip member header at ``data[start:]`` ends (RFC 1952 §2.3), if it does before ``end``."""
+    if end - start < 10 or data[start + 3] & 0xE0:  # reserved flag bits set: no gzip header
+        return None
+    flags, position = data[start + 3], start + 10
+    if flags & 0x04:  # FEXTRA: two bytes of length, then that many
+        if position + 2 > end:
+            return None
+        position += 2 + int.from_bytes(data[position:position + 2], "little")
+    for flag in (0x08, 0x10):  # FNAME, FCOMMENT: NUL-terminated
+        if flags & flag:
+            nul = data.find(b"\0", position, end)
+            if nul < 0:
+                return None
+            position = nul + 1
+    position += 2 if flags & 0x02 else 0  # FHCRC
+    return position if position < end else None
+
+
+def _is_record_member(data: bytes, start: int) -> bool:
+    """Whether a gzip member holding a WARC record starts at ``data[start]``: its header ends, and the first
+    bytes it inflates to are ``WARC/``.  Looks at no more than :data:`PROBE` bytes, however the bytes try
+    to be a header that never ends (a file name without its NUL): each candidate costs the same."""
+    end = min(len(data), start + PROBE)
+    body = _header_end(data, start, end)
+    if body is None:
+        return False
     try:
-        zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(fh.read(SNIFF), SNIFF)
+        out = zlib.decompressobj(-zlib.MAX_WBITS).decompress(data[body:end], 16)
     except zlib.error:
         return False
-    return True
+    return out.lstrip(b"\r\n").startswith(b"WARC/")
 
 
-def _next_member(fh: BinaryIO, after: int, size: int) -> int:
-    """Offset of the next plausible gzip member after a damaged one, or ``size``."""
-    position = after
+def _next_member(fh: BinaryIO, after: int, size: int) -> tuple[int, int]:
+    """Offset of the next gzip member holding a WARC record after a damaged one (or ``size``), and the bytes
+    read to find it.
+
+    One pass over the rest of the file, in windows that grow from a few KiB (the next member is usually
+    near): each byte is read about once, and every candidate (the gzip magic) is judged by its first
+    :data:`PROBE` bytes, so bytes made of gzip magic cost a bounded amount per byte instead of a read to
+    the end of the file per candidate.
+    """
+    position, step, read = after, PROBE, 0
     while position < size:
         fh.seek(position)
-        window = fh.read(CHUNK + 2)
+        window = fh.read(step + PROBE)
+        read += len(window)
         found = window.find(GZIP_MAGIC + b"\x08")
-        if found < 0:
-            position += CHUNK
-            continue
-        if _probe_member(fh, position + found):
-            return position + found
-        position += found + 1
-    return size
-
-
-# -- HTTP bodies: transfer coding, then content coding ---------------------------------------------------
-PIECE = 1 << 16  # the most one decoding step yields at a time: a bomb is read no further than it is asked
-_HEX = re.compile(rb"[0-9A-Fa-f]+")
-_MAX_CHUNK_LINE = 4096
-
-
-class PayloadCodingError(ValueError):
-    """An HTTP body is not in the coding its Transfer-Encoding or Content-Encoding names.
-
-    ``truncated``: the data ended before the coding's own end (a cut body, or a prefix),
-    but every byte up to there decoded.
-    """
-
-    def __init__(self, coding: str, reason: str, *, truncated: bool = False) -> None:
-        super().__init__(f"{coding}: {reason}")
-        self.coding = coding
-        self.reason = reason
-        self.truncated = truncated
-
-
-class ChunkedDecoder:
-    """Undoes chunked transfer coding (RFC 9112 §7.1), fed the body in pieces of any size.
-
-    Lenient where browsers are: bare LF line ends, chunk extensions and trailer fields
-    (skipped), white space after the last chunk.
-    """
-
-    def __init__(self) -> None:
-        self._pending = b""  # an incomplete line
-        self._state = "size"  # size -> data -> data-end -> size ... -> trailer -> done
-        self._left = 0
-        self.done = False
-
-    def feed(self, data: bytes) -> bytes:
-        out: list[bytes] = []
-        view = self._pending + data if self._pending else data
-        self._pending = b""
-        position = 0
-        while position < len(view):
-            if self._state == "data":
-                take = min(self._left, len(view) - position)
-                out.append(view[position:position + take])
-                position += take
-                self._left -= take
-                if not self._left:
-                    self._state = "data-end"
-                continue
-            if self._state == "done":
-                if view[position:].strip():
-                    raise PayloadCodingError("chunked", f"{len(view) - position} bytes follow the last chunk")
-                break
-            end = view.find(b"\n", position)
-            if end < 0:
-                self._pending = view[position:]
-                self._check_partial(self._pending)
-                break
-            self._line(view[position:end + 1])
-            position = end + 1
-        return b"".join(out)
-
-    def _check_partial(self, partial: bytes) -> None:
-        """A line not ended yet: raise as soon as it cannot become what is due (a body that is not chunked)."""
-        if self._state == "size":
-            digits = _HEX.match(partial)
-            end = digits.end() if digits else 0
-            if not digits or (end < len(partial) and partial[end:end + 1] not in b"; \t\r"):
-                raise PayloadCodingError("chunked", f"no chunk size where one was due: {partial[:20]!r}")
-        elif self._state == "data-end" and partial.strip(b"\r"):
-            raise PayloadCodingError("chunked", f"a chunk is not followed by CRLF (found {partial[:20]!r})")
-        if len(partial) > _MAX_CHUNK_LINE:
-            raise PayloadCodingError("chunked", f"a chunk-size or trailer line longer than 4 KiB: {partial[:20]!r}")
-
-    def _line(self, line: bytes) -> None:
-        text = line.rstrip(b"\r\n")
-        if self._state == "data-end":
-            if text:
-                raise PayloadCodingError("chunked", f"a chunk is not followed by CRLF (found {line[:20]!r})")
-            self._state = "size"
-        elif self._state == "size":
-            size = text.split(b";", 1)[0].strip()
-            if not _HEX.fullmatch(size):
-                raise PayloadCodingError("chunked", f"no chunk size where one was due: {line[:20]!r}")
-            self._left = int(size, 16)
-            self._state = "data" if self._left else "trailer"
-        elif not text:  # the empty line that ends the trailer section
-            self._state = "done"
-            self.done = True
-
-    def close(self) -> None:
-        """Raise when the body ended before its last chunk."""
-        if not self.done:
-            raise PayloadCodingError("chunked", "the body ends before its last chunk", truncated=True)
-
-
-def header_codings(headers: Sequence[tuple[str, str]], name: str) -> list[str]:
-    """The codings a Transfer-Encoding or Content-Encoding header lists, in the order applied (no identity)."""
-    codings = [c.strip().lower() for key, value in headers if key.strip().lower() == name.lower()
-               for c in value.split(",")]
-    return [c for c in codings if c and c != "identity"]
-
-
-def _dechunk(pieces: Iterator[bytes]) -> Iterator[bytes]:
-    decoder = ChunkedDecoder()
-    for piece in pieces:
-        out = decoder.feed(piece)
-        if out:
-            yield out
-    decoder.close()
-
-
-def _inflate(pieces: Iterator[bytes], coding: str) -> Iterator[bytes]:
-    gzip = coding in ("gzip", "x-gzip")
-    inflater: Any = None
-    members = 0  # streams inflated to their end
-    finished = False  # what follows is ignored
-    pending = b""
-    for piece in pieces:
-        data, pending = pending + piece, b""
-        full = False  # the last step filled its output: it may have more without more input
-        while not finished and (data or full):
-            if inflater is None:
-                if members and not data.startswith(GZIP_MAGIC):
-                    finished = True  # bytes after the last gzip member are ignored, as browsers do
-                    break
-                if len(data) < 2:
-                    pending = data  # the wrapping is told by the first two bytes
-                    break
-                # Servers send zlib-wrapped and raw deflate alike under the name "deflate".
-                zlib_wrapped = (data[0] & 0x0F) == 8 and ((data[0] << 8) | data[1]) % 31 == 0
-                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if gzip else
-                                              zlib.MAX_WBITS if zlib_wrapped else -zlib.MAX_WBITS)
-            try:
-                out = inflater.decompress(data, PIECE)
-            except zlib.error as exc:
-                raise PayloadCodingError(coding, f"is not {coding} ({str(exc).rsplit(': ', 1)[-1]})") from None
-            full = len(out) == PIECE
-            if out:
-                yield out
-            if inflater.eof:
-                members += 1
-                data, inflater, full = inflater.unused_data, None, False
-                finished = not gzip  # gzip may come in several members
-            else:
-                data = inflater.unconsumed_tail
-    if inflater is not None or (pending and not members):
-        raise PayloadCodingError(coding, "the data ends before the end of its stream", truncated=True)
-
-
-def _unbrotli(pieces: Iterator[bytes], coding: str) -> Iterator[bytes]:
-    import brotli
-
-    decoder = brotli.Decompressor()
-    fed = False
-    for piece in pieces:
-        for start in range(0, len(piece), PIECE):
-            fed = True
-            try:
-                yield from _brotli_steps(decoder, piece[start:start + PIECE])
-            except Exception:  # brotli.error, under either module of that name
-                raise PayloadCodingError(coding, "does not decode as brotli") from None
-    finished = getattr(decoder, "is_finished", None)
-    if fed and finished is not None and not finished():
-        raise PayloadCodingError(coding, "the data ends before the end of its stream", truncated=True)
-
-
-def _brotli_steps(decoder: Any, data: bytes) -> Iterator[bytes]:
-    if hasattr(decoder, "can_accept_more_data"):  # Google's brotli ≥ 1.2: output bounded per step
-        yield decoder.process(data, output_buffer_limit=PIECE)
-        while not decoder.can_accept_more_data():
-            yield decoder.process(b"", output_buffer_limit=PIECE)
-    elif hasattr(decoder, "process"):  # older Google brotli
-        yield decoder.process(data)
-    else:  # brotlipy, which installs a module of the same name
-        yield decoder.decompress(data)
-
-
-def _zstd_module() -> Any:
-    try:
-        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14
-    except ImportError:
-        try:
-            from backports import zstd  # type: ignore[import-not-found,no-redef]
-        except ImportError:
-            return None
-    return zstd
-
-
-def _unzstd(pieces: Iterator[bytes], coding: str) -> Iterator[bytes]:
-    zstd = _zstd_module()
-    decoder: Any = None
-    for piece in pieces:
-        data = piece
-        while data or (decoder is not None and not decoder.needs_input and not decoder.eof):
-            decoder = zstd.ZstdDecompressor() if decoder is None or decoder.eof else decoder
-            try:
-                out = decoder.decompress(data, max_length=PIECE)
-            except zstd.ZstdError:
-                raise PayloadCodingError(coding, "does not decode as zstd") from None
-            data = decoder.unused_data if decoder.eof else b""
-            if out:
-                yield out
-    if decoder is not None and not decoder.eof:
-        raise PayloadCodingError(coding, "the data ends before the end of its stream", truncated=True)
-
-
-def _decoder(coding: str) -> Callable[[Iterator[bytes], str], Iterator[bytes]] | None:
-    """The decoding of one coding, or None when it cannot be undone here."""
-    if coding in ("gzip", "x-gzip", "deflate"):
-        return _inflate
-    if coding == "br":
-        return _unbrotli
-    if coding == "zstd" and _zstd_module() is not None:
-        return _unzstd
-    return None
-
-
-def can_decode(codings: Iterable[str]) -> bool:
-    return all(coding == "chunked" or _decoder(coding) is not None for coding in codings)
-
-
-def _undo(codings: Sequence[str], pieces: Iterator[bytes]) -> Iterator[bytes]:
-    stream = pieces
-    for coding in reversed(codings):  # the last applied is undone first
-        if coding == "chunked":
-            stream = _dechunk(stream)
-            continue
-        decode = _decoder(coding)
-        if decode is None:
-            raise PayloadCodingError(coding, "is a coding scraper cannot undo")
-        stream = decode(stream, coding)
-    return stream
-
-
-def http_payload_stream(headers: Sequence[tuple[str, str]], body: Iterable[bytes], limit: int) -> Iterator[bytes]:
-    """The content of an HTTP message, from its body as a WARC record stores it.
-
-    ``headers``: the message's HTTP headers (name, value), any case.  ``body``: the bytes
-    after the HTTP head, in pieces.  Transfer codings are undone (chunked, and gzip or
-    deflate under Transfer-Encoding), then content codings (gzip, deflate, br, zstd), the
-    last applied first.  Yields at most ``limit`` bytes, in pieces of at most 64 KiB, and
-    decodes no further than that: a decompression bomb costs no more.  Raises
-    :class:`PayloadCodingError` when a coding does not decode, or is unknown (``truncated``
-    when the body ends before a coding's end: the bytes yielded are good as far as they go).
-    An empty body is an empty payload, whatever the headers say.
-    """
-    # In the order applied: the content codings by the origin, then the transfer codings on the way.
-    codings = header_codings(headers, "content-encoding") + header_codings(headers, "transfer-encoding")
-    produced = 0
-    pieces = (piece for piece in body if piece)
-    first = next(pieces, None)
-    if first is None or limit <= 0:
-        return
-    for out in _undo(codings, _prepend(first, pieces)):
-        out = out[:limit - produced]
-        produced += len(out)
-        if out:
-            yield out
-        if produced >= limit:
-            return
-
-
-def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from rest
+        while 0 <= found < step:
+            if _is_record_member(window, found):
+                return position + found, read
+            found = window.find(GZIP_MAGIC + b"\x08", found + 1)
+        position += step
+        step = min(2 * step, CHUNK)
+    return size, read
 
 
 # -- reading records -----------------------------------------------------------------------------------
@@ -1022,7 +821,7 @@ def _coding_problem(codings: Sequence[str], prefix: bytes) -> str | None:
     """Why a body starting with ``prefix`` is not in ``codings`` (a clause), or None when its start decodes."""
     decoded = 0
     try:
-        for out in _undo(codings, iter([prefix])):
+        for out in undo_codings(codings, iter([prefix])):
             decoded += len(out)
             if decoded >= SNIFF:
                 break
@@ -1154,6 +953,7 @@ class MemberScan:
     warnings: list[Fault] = field(default_factory=list)  # the deep checks' warnings
     complete: bool = True  # inflated to its end and passed its CRC and length check
     torn: bool = False  # incomplete only because the file ends inside it: no byte of it failed to inflate
+    gave_up: bool = False  # the walk stopped here (too much damaged data read): what follows is not known
 
     @property
     def framed(self) -> bool:
@@ -1168,6 +968,10 @@ def iter_members(fh: BinaryIO, deep: bool = False) -> Iterator[MemberScan]:
     """
     size = os.fstat(fh.fileno()).st_size
     offset = 0
+    # A damaged member is read until it fails, maybe to the end of the file, and reading resumes at the next
+    # plausible member, maybe inside it: bytes crafted to look like members inside members would be read
+    # over and over.  Bounded: past this much damaged data read, the rest of the file is not read.
+    budget, damaged = RESYNC_FACTOR * size + RESYNC_SLACK, 0
     while offset < size:
         fh.seek(offset)
         member = _Member(fh, offset)
@@ -1185,7 +989,15 @@ def iter_members(fh: BinaryIO, deep: bool = False) -> Iterator[MemberScan]:
                 pass
         except _GzipDamage as exc:
             reason = _gzip_fault(fh, offset, exc)
-            following = _next_member(fh, offset + 1, size)
+            damaged += member.fed
+            if damaged > budget:
+                fault = Fault("gzip-member", offset, None, f"{reason}; {size - offset} bytes to the end not read: "
+                                                           f"resyncing has read {damaged} bytes of damaged gzip "
+                                                           f"data, the most verify reads in a file of this size")
+                yield MemberScan(offset, size, faults=[fault], complete=False, torn=False, gave_up=True)
+                return
+            following, scanned = _next_member(fh, offset + 1, size)
+            damaged += scanned
             fault = Fault("gzip-member", offset, None, f"{reason}; {following - offset} bytes skipped"
                           + (f", reading resumes at offset {following}" if following < size else " to the end"))
             yield MemberScan(offset, following, faults=[fault], complete=False, torn=exc.torn)
@@ -1200,7 +1012,9 @@ def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool) -> None:
     for member in iter_members(fh, deep):
         for record in member.records:
             _note_record(record, report, deep)
-        report.extend(member.faults + member.warnings)
+        if member.gave_up:  # the file's last finding, and the one that says why the rest is not read: listed
+            report.faults.extend(member.faults)
+        report.extend([] if member.gave_up else member.faults + member.warnings)
         if len(member.records) > 1:
             # warcio: "non-chunked gzip file detected, gzip block continues beyond single record"
             report.add("multi-record-member", member.offset, None,

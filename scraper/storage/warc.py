@@ -14,12 +14,13 @@ import hashlib
 import io
 import os
 import socket
+import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -410,16 +411,15 @@ def _payload_stream(record: Any) -> Any:
 
 def _read_at_most(stream: Any, limit: int) -> tuple[bytes, bool]:
     """Up to ``limit`` bytes of a stream, and whether it had more: never more than limit + 64 KiB in memory."""
-    chunks: list[bytes] = []
-    size = 0
-    while size <= limit:
-        chunk = stream.read(min(65536, limit + 1 - size))
+    data = bytearray()  # grown in place: the bytes are copied once more, at the end, not twice
+    while len(data) <= limit:
+        chunk = stream.read(min(65536, limit + 1 - len(data)))
         if not chunk:
             break
-        chunks.append(chunk)
-        size += len(chunk)
-    data = b"".join(chunks)
-    return data[:limit], size > limit
+        data += chunk
+    cut = len(data) > limit
+    del data[limit:]
+    return bytes(data), cut
 
 
 def _check_whole(record: Any, offset: int) -> None:
@@ -529,3 +529,30 @@ def read_payload_at(path: Path, offset: int, max_bytes: int) -> PayloadRecord:
         for record in ArchiveIterator(fh):
             return _payload_record(record, offset, -1, max_bytes)
     raise ValueError(f"no WARC record at offset {offset} of {path}")
+
+
+# -- buffering a record for another reader (cdxj-indexer, as py-wacz runs it), bounded ---------------------------
+SPOOL_IN_MEMORY = 1 << 16
+
+
+def spool_content(record: Any, max_bytes: int) -> IO[bytes]:
+    """At most ``max_bytes`` of a warcio record's content (``content_stream()``, its HTTP payload as warcio
+    decodes it), in a temporary file that stays in memory up to 64 KiB.
+
+    cdxj-indexer buffers each record's content whole when py-wacz runs it (to join requests and
+    responses): a gzip bomb of kilobytes in a WARC would put gigabytes into a temporary file.
+    What is read from the buffer is the start of a request's body (the query of a POST) and a
+    warcinfo record's fields; the WARC file itself is copied into the package as it is.
+    """
+    spool = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by its reader
+    stream = record.content_stream()
+    left = max_bytes
+    while left > 0:
+        chunk = stream.read(min(SPOOL_IN_MEMORY, left))
+        if not chunk:
+            break
+        spool.write(chunk)
+        left -= len(chunk)
+    spool.seek(0)
+    return spool
+

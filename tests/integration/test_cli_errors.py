@@ -6,11 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from scraper.storage.warc import iter_records
-from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl, run_scraper
+from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl, run_scraper, wait_for
 from tests.site import Site
 
 
@@ -76,12 +75,11 @@ def test_sigint_stops_gracefully_with_130_and_readable_files(site: Site, tmp_pat
     proc = subprocess.Popen([sys.executable, "-m", "scraper", "crawl", *urls, "--out", str(tmp_path), *FAST,
                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until some pages are archived
+    def two_pages() -> bool:
         dirs = crawl_dirs(tmp_path)
-        if dirs and (dirs[0] / "pages.jsonl").is_file() and len(read_jsonl(dirs[0] / "pages.jsonl")) >= 2:
-            break
-        time.sleep(0.1)
+        return bool(dirs) and (dirs[0] / "pages.jsonl").is_file() and len(read_jsonl(dirs[0] / "pages.jsonl")) >= 2
+
+    wait_for(two_pages, "two pages archived", proc)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.conftest import FAST, assert_valid_records, crawl_dirs, read_jsonl, run_scraper
+from tests.conftest import FAST, assert_valid_records, crawl_dirs, read_jsonl, run_scraper, wait_for
 from tests.integration.test_resume import CRAWL_ARGS, kill_group, linked_site, start, wait_for_pages
 from tests.site import LivePage, Site, SiteServer, live_article
 
@@ -254,9 +254,7 @@ def test_crawls_says_running_then_interrupted(linked_site: str, tmp_path: Path) 
     slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]  # still running a minute later
     process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, *slow)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list(tmp_path.glob("crawls/*/*.warc.gz.open")):
-            time.sleep(0.05)
+        wait_for(lambda: bool(list(tmp_path.glob("crawls/*/*.warc.gz.open"))), "an open WARC file", process)
         (running,) = crawls_json(tmp_path)
         assert (running["state"], running["finish_reason"], running["finished_at"]) == ("running", None, None)
         assert running["seeds"] == [linked_site]

@@ -22,7 +22,7 @@ import pytest
 from croniter import croniter
 
 from scraper.storage.warc import iter_records
-from tests.conftest import FAST, REPO, crawl_dirs, run_scraper
+from tests.conftest import FAST, REPO, crawl_dirs, run_scraper, wait_for
 from tests.integration.test_crawl import WARC_CHECK, WARC_CHECK_SETUP, WARC_CHECK_VENV
 from tests.site import LivePage, Site, SiteServer, live_article
 
@@ -256,9 +256,7 @@ def test_loop_runs_one_crawl_process_per_cycle(tmp_path: Path) -> None:
         loop = subprocess.Popen([sys.executable, "-m", "scraper", "rearchive", "--loop", "--out", str(tmp_path),
                                  "-q", *FAST], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while len(crawl_dirs(tmp_path)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(lambda: len(crawl_dirs(tmp_path)) >= 2, "a second cycle's crawl", loop)
         loop.send_signal(signal.SIGINT)
         _out, err = loop.communicate(timeout=60)
     assert loop.returncode == 130, err

@@ -30,7 +30,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from scraper.scope import url_key
 from scraper.storage.jsonl import iter_jsonl
-from tests.conftest import REPO, crawl_dirs, read_jsonl, run_scraper
+from tests.conftest import REPO, crawl_dirs, read_jsonl, run_scraper, wait_for
 
 PAGES = 60
 # The kills, at least 20 as the issue asks, in shards that pytest-xdist runs side by side (each shard a
@@ -292,13 +292,7 @@ class TestKillShard3(KillShard):
 def test_resume_keeps_what_was_archived_byte_for_byte(linked_site: str, tmp_path: Path) -> None:
     """A resume appends: the files of the interrupted run are not rewritten (torn ends aside)."""
     process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        crawls = crawl_dirs(tmp_path)
-        pages = crawls[0] / "pages.jsonl" if crawls else None
-        if pages is not None and pages.exists() and len(pages.read_bytes().splitlines()) >= 10:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: count_pages(tmp_path, set()) >= 10, "10 pages archived", process)
     kill_group(process)
     (crawl,) = crawl_dirs(tmp_path)
     proc = run_scraper("verify", "--repair", str(crawl))
@@ -320,9 +314,7 @@ def test_a_running_crawl_cannot_be_resumed_or_repaired_under_it(linked_site: str
     slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]  # still running a minute later
     process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, *slow)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not list(tmp_path.glob("crawls/*/*.warc.gz.open")):
-            time.sleep(0.05)
+        wait_for(lambda: bool(list(tmp_path.glob("crawls/*/*.warc.gz.open"))), "an open WARC file", process)
         (crawl,) = crawl_dirs(tmp_path)
         (warc,) = crawl.glob("*.warc.gz.open")
         proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
@@ -350,12 +342,7 @@ def test_resume_refuses_what_it_cannot_resume(tmp_path: Path) -> None:
 def test_a_signal_stops_gracefully_and_the_crawl_resumes(linked_site: str, tmp_path: Path, signum: int,
                                                          status: int, twice: bool, reference: set[str]) -> None:
     process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        crawls = crawl_dirs(tmp_path)
-        if crawls and (crawls[0] / "pages.jsonl").exists() and (crawls[0] / "pages.jsonl").stat().st_size:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: count_pages(tmp_path, set()) >= 1, "a page archived", process)
     os.kill(process.pid, signum)
     if twice:  # the second one stops the reactor at once: the files must still be closed and readable
         time.sleep(0.1)
@@ -418,9 +405,7 @@ def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str
     # One request at a time: a graceful stop finishes what the downloader holds, so hold little.
     slow = ["-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS=1", "-s", "AUTOTHROTTLE_ENABLED=False"]
     process = start("rearchive", "--out", str(tmp_path), "-q", *slow)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and count_pages(tmp_path, set()) < 1:
-        time.sleep(0.05)
+    wait_for(lambda: count_pages(tmp_path, set()) >= 1, "a page archived", process)
     os.kill(process.pid, signal.SIGTERM)
     assert process.wait(timeout=60) == 143
     kill_group(process)

@@ -74,3 +74,18 @@ def test_pywb_runs_apart_from_the_project() -> None:
     importers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                        if any(n.split(".")[0] in ("pywb", "gevent") for n in imported_modules(p)))
     assert importers == ["interchange/pywb_server.py"]
+
+
+def test_the_hostile_tables_hold_at_least_70_cases() -> None:
+    """Issue 15: the crawl's table and the archive tables (readers, files, catalog, output) together."""
+    from tests.integration import (
+        test_hostile,
+        test_hostile_catalog,
+        test_hostile_files,
+        test_hostile_output,
+        test_hostile_readers,
+    )
+
+    tables = [test_hostile, test_hostile_catalog, test_hostile_files, test_hostile_output, test_hostile_readers]
+    ids = [f"{table.__name__}:{case.id}" for table in tables for case in table.CASES]
+    assert len(ids) >= 70 and len(set(ids)) == len(ids)
