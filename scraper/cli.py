@@ -7,6 +7,7 @@ traceback.  Exit statuses are :class:`ExitStatus`.
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import re
 import signal
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -126,7 +127,41 @@ def read_seed_file(source: str) -> list[str]:
     return []  # unreachable: fail() exits
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class CommandsLoadedOnUse(click.Group):
+    """The group whose other commands are imported when used: `scraper verify` need not load SQLAlchemy,
+    nor `scraper show` the WARC verifier.  Each command's module registers it on :data:`cli` as it is
+    imported; ``--help``, which lists them all, imports them all."""
+
+    # command -> the module that defines it (tests/unit/test_architecture.py checks it against the modules)
+    MODULES: ClassVar[dict[str, str]] = {
+        "catalog": "scraper.cli_catalog",
+        "crawls": "scraper.cli_crawls",
+        "diff": "scraper.cli_rearchive",
+        "export": "scraper.cli_export",
+        "history": "scraper.cli_rearchive",
+        "import": "scraper.cli_import",
+        "index": "scraper.cli_interchange",
+        "rearchive": "scraper.cli_rearchive",
+        "reextract": "scraper.cli_export",
+        "replay": "scraper.cli_interchange",
+        "verify": "scraper.cli_verify",
+        "wacz": "scraper.cli_interchange",
+        "watch": "scraper.cli_rearchive",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        for module in sorted(set(self.MODULES.values())):
+            importlib.import_module(module)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.MODULES:
+            importlib.import_module(self.MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=CommandsLoadedOnUse,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="scraper")
 def cli() -> None:
     """Crawl web pages politely, archive every HTTP exchange as WARC/1.1, and extract
@@ -571,13 +606,3 @@ def ignore_stop_signals() -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-# The other command groups register themselves on the group.
-from scraper import cli_catalog as _cli_catalog  # noqa: E402,F401
-from scraper import cli_crawls as _cli_crawls  # noqa: E402,F401
-from scraper import cli_export as _cli_export  # noqa: E402,F401
-from scraper import cli_import as _cli_import  # noqa: E402,F401
-from scraper import cli_interchange as _cli_interchange  # noqa: E402,F401
-from scraper import cli_rearchive as _cli_rearchive  # noqa: E402,F401
-from scraper import cli_verify as _cli_verify  # noqa: E402,F401

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.conftest import REPO
 
 PACKAGE = Path(__file__).resolve().parents[2] / "scraper"
 PURE = ["scraper.extraction", "scraper.records", "scraper.scope", "scraper.seeds", "scraper.storage.warc",
@@ -89,3 +92,28 @@ def test_the_hostile_tables_hold_at_least_70_cases() -> None:
     tables = [test_hostile, test_hostile_catalog, test_hostile_files, test_hostile_output, test_hostile_readers]
     ids = [f"{table.__name__}:{case.id}" for table in tables for case in table.CASES]
     assert len(ids) >= 70 and len(set(ids)) == len(ids)
+
+
+def test_each_command_is_loaded_from_the_module_that_defines_it() -> None:
+    """``scraper NAME`` imports only NAME's module: the map in ``CommandsLoadedOnUse`` must be whole and right."""
+    import click
+
+    from scraper.cli import CommandsLoadedOnUse, cli
+
+    names = cli.list_commands(click.Context(cli))  # imports every module of the map
+    defined_here = {name for name in names if cli.commands[name].callback is not None
+                    and cli.commands[name].callback.__module__ == "scraper.cli"}
+    assert set(names) == defined_here | set(CommandsLoadedOnUse.MODULES)
+    for name, module in CommandsLoadedOnUse.MODULES.items():
+        callback = cli.commands[name].callback
+        defined_in = callback.__module__ if callback is not None else None
+        assert defined_in == module, f"{name} is defined in {defined_in}, the map says {module}"
+
+
+def test_a_command_that_reads_no_catalog_does_not_load_sqlalchemy() -> None:
+    code = ("import sys; from scraper.cli import main; sys.argv = ['scraper', 'verify', sys.argv[1]]\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('sqlalchemy', 'scrapy', 'trafilatura') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True,
+                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
