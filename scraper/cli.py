@@ -16,7 +16,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
 from types import FrameType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import click
 
@@ -63,7 +63,7 @@ def parse_duration(text: str) -> float:
     return float(match.group(1)) * _SECONDS[(match.group(2) or "").lower()]
 
 
-def fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> None:
+def fail(message: str, status: ExitStatus = ExitStatus.USAGE) -> NoReturn:
     say(f"error: {message}")
     raise SystemExit(int(status))
 
@@ -124,7 +124,6 @@ def read_seed_file(source: str) -> list[str]:
         fail(f"seed file is not UTF-8 text: {source}")
     except InvalidSeed as exc:
         fail(f"{source}: {exc}")
-    return []  # unreachable: fail() exits
 
 
 class CommandsLoadedOnUse(click.Group):
@@ -346,7 +345,6 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
         layout = find_crawl(out, name)
     except UnknownCrawl as exc:
         fail(f"--resume: {exc}")
-        raise  # unreachable: fail() exits
     if is_crawl_locked(layout.directory):
         fail(f"--resume: another process is writing {layout.directory} (a crawl or a resume of it is running)")
     finished = finished_crawl(layout.directory)
@@ -359,7 +357,6 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
         settings = dict(job["settings"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         fail(f"--resume: cannot read {job_path} ({exc}); was the crawl made by scraper 0.1 or later?")
-        raise  # unreachable: fail() exits
     overrides = {**settings, **base_overrides(out, db, quiet, verbose), "ARCHIVE_CRAWL_ID": layout.crawl_id,
                  "ARCHIVE_RESUME": True, "ARCHIVE_JOB": settings, **parse_set_options(set_options)}
     return execute_crawl(overrides, quiet=quiet, jsonl=settings.get("ARCHIVE_JSONL")), settings
@@ -389,14 +386,11 @@ def execute_crawl(overrides: dict[str, Any], *, quiet: bool, jsonl: str | None =
         result = run_crawl(build_settings(overrides))
     except ArchiveWriteError as exc:
         fail(str(exc), catalog_status(exc.__cause__) or ExitStatus.WRITE_FAILED)
-        raise  # unreachable: fail() exits
     except KeyboardInterrupt:  # before run_crawl handles signals itself: nothing was opened
         ignore_stop_signals()
         fail("interrupted", ExitStatus.INTERRUPTED)
-        raise  # unreachable: fail() exits
     except ArchiveRootError as exc:
         fail(str(exc))
-        raise
     if not quiet:
         print_summary(result.layout.directory, result.manifest, jsonl)
     return result.manifest

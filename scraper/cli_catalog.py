@@ -60,11 +60,9 @@ def rebuild(out: Path, db: str | None, quiet: bool) -> None:
                                (lambda line: say(f"catalog rebuild: {line}")))
     except RebuildRefused as exc:
         fail(str(exc), ExitStatus.LOCKED)
-        raise
     except OSError as exc:
         fail(f"cannot write the catalog {target}: {exc.strerror or exc}; make room, then try again",
              ExitStatus.WRITE_FAILED)
-        raise
     finally:
         lock.close()
     for problem in done.problems[:SHOWN_PROBLEMS]:

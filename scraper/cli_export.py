@@ -42,7 +42,6 @@ def _since(since: str | None) -> str | None:
         return since_key(parse_since(since))
     except ValueError as exc:
         fail(f"--since: {exc}")
-        raise
 
 
 def _crawls(root: Path, names: tuple[str, ...], since: str | None) -> list[CrawlLayout]:
@@ -53,7 +52,6 @@ def _crawls(root: Path, names: tuple[str, ...], since: str | None) -> list[Crawl
         crawls = select_crawls(root, names)
     except ArchiveError as exc:
         fail(str(exc))
-        raise
     ready = []
     for crawl in crawls:
         if being_written(crawl):
@@ -77,7 +75,6 @@ def _open_catalog(out: Path, db: str | None) -> Catalog | None:
         if reason is not None:
             fail(f"cannot open the catalog: {reason}; make room, then run it again", ExitStatus.WRITE_FAILED)
         fail(f"--db: cannot open the catalog: {exc}")
-        raise
 
 
 def _manifest_pages(crawl: CrawlLayout) -> int | None:
@@ -256,12 +253,10 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
         match = site_matcher(sites) if sites else None
     except ValueError as exc:
         fail(f"--site: {exc}")
-        raise
     try:
         status = status_matcher(statuses) if statuses else None
     except ValueError as exc:
         fail(f"--status: {exc}")
-        raise
     since_value = _since(since)
     selection = Selection(since=since_value, site=match, latest=latest, as_crawled=as_crawled,
                           page_types=frozenset(page_types), record_kind=record_kind, status=status)
@@ -304,7 +299,6 @@ def _export_to_file(target: Path, fmt: str, records: Iterator[dict[str, Any]]) -
         # a place that cannot be written is a usage error; a disk with no room left is not
         fail(f"-o: cannot write {target}: {exc.strerror or exc}",
              ExitStatus.WRITE_FAILED if no_room(exc) else ExitStatus.USAGE)
-        raise
     try:
         count = write_rows(records, _Output(lambda: open_sink(fmt, output.handle)))
         _writing(output.commit)

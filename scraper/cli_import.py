@@ -101,7 +101,6 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
             plan = plan_import(paths, link)
         except FileNotFoundError as exc:
             fail(f"{exc.filename}: no such file or folder")
-            raise
         layout = CrawlLayout(out, new_crawl_id())
     else:
         assert resume_id is not None
@@ -110,7 +109,6 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
             plan = Importer.read_plan(layout)
         except ImportFailed as exc:
             fail(f"--resume: {exc}")
-            raise
     catalog = _open_catalog(out, db)
     options = ImportOptions(workers=_workers(), max_body_bytes=max_body_bytes)
     try:
@@ -132,13 +130,10 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
                 lock.close()
     except KeyboardInterrupt:
         fail(f"interrupted; `scraper import --resume {layout.crawl_id}` finishes the import", ExitStatus.INTERRUPTED)
-        raise
     except ArchiveRootError as exc:
         fail(str(exc))
-        raise
     except OSError as exc:
         fail(f"cannot write the archive in {layout.directory}: {exc.strerror or exc}", ExitStatus.WRITE_FAILED)
-        raise
     finally:
         catalog.close()
     tally = importer.tally
@@ -166,7 +161,6 @@ def _resumable(out: Path, name: str) -> Any:
         layout = find_crawl(out, name)
     except UnknownCrawl as exc:
         fail(f"--resume: {exc}")
-        raise
     if is_crawl_locked(layout.directory):
         fail(f"--resume: another process is writing {layout.directory} (the import is running)")
     finished = finished_crawl(layout.directory)
@@ -183,4 +177,3 @@ def _open_catalog(out: Path, db: str | None) -> Any:
         return Catalog.open(out, db)
     except Exception as exc:  # a bad --db URL, a missing driver, a server that does not answer
         fail(f"--db: cannot open the catalog: {exc}")
-        raise

@@ -51,7 +51,6 @@ def selected_crawls(root: Path, names: tuple[str, ...]) -> list[CrawlLayout]:
         return find_crawls(root, names)
     except UnknownCrawl as exc:
         fail(str(exc))
-        raise
 
 
 def relative(path: Path) -> str:
@@ -252,7 +251,6 @@ def replay_command(root: Path, host: str, port: int, pywb_python: str | None, qu
         python = find_pywb_python(pywb_python)
     except NoPywb as exc:
         fail(str(exc))
-        raise
     if not is_loopback(host):
         warn(f"listening on {host}: anyone who can reach this machine can browse the archive")
 

@@ -69,7 +69,6 @@ def open_catalog(out: Path, db: str | None) -> Catalog:
         raise
     except Exception as exc:  # a bad --db URL or an unreachable server: one line, not a traceback
         fail(f"cannot open the catalog: {exc}")
-        raise
 
 
 def valid_urls(urls: tuple[str, ...] | list[str]) -> list[str]:
@@ -77,7 +76,6 @@ def valid_urls(urls: tuple[str, ...] | list[str]) -> list[str]:
         return dedupe_seeds(seed_url(u) for u in urls)  # "example.com/x" is https://example.com/x
     except InvalidSeed as exc:
         fail(str(exc))
-        raise
 
 
 def _when(moment: datetime | None) -> str:
