@@ -89,11 +89,15 @@ def seed_url(raw: str) -> str:
 
 
 def _misplaced_bracket(netloc: str) -> bool:
-    """'[' that does not open the host, or ']' followed by more than ':port' ("http://a.test[::1]/").
+    """'[' that does not open the host, or ']' followed by more than ':port' ("http://a.test[::1]/"),
+    or a bracket in the user information ("http://[::1]u:p@a.test/", which RFC 3986 does not allow).
 
     Python 3.11's urlsplit() accepts them (CPython gh-105704); w3lib and so Scrapy and url_key() refuse them.
     """
-    before, bracket, rest = netloc.rpartition("@")[2].partition("[")
+    userinfo, _, hostport = netloc.rpartition("@")
+    if "[" in userinfo or "]" in userinfo:
+        return True
+    before, bracket, rest = hostport.partition("[")
     return bool(bracket) and (bool(before) or re.fullmatch(r"[^\]]*\](:.*)?", rest) is None)
 
 

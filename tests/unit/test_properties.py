@@ -493,7 +493,7 @@ def test_validate_url_refuses_control_characters_and_misplaced_brackets() -> Non
     for raw in ("\x08http://a.test/", "http://a.test/\x07", "http://a\x1bb.test/", "http://a.test/\x7f"):
         with pytest.raises(InvalidSeed, match="control character"):
             validate_url(raw)
-    for raw in ("http://a.test[::1]/", "http://[::1]x/", "http://u@a[::1]:80/"):
+    for raw in ("http://a.test[::1]/", "http://[::1]x/", "http://u@a[::1]:80/", "http://[::1]user:pw@a.test"):
         with pytest.raises(InvalidSeed, match="Invalid IPv6 URL"):
             validate_url(raw)
     for raw in ("http://\\", "http://a.test\\evil.test/", "http://\u00a8/"):  # no host, or not the one url_key sees
