@@ -25,7 +25,7 @@ import json
 import os
 import shlex
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -326,15 +326,41 @@ def _redirect_keys(entry: NewCapture) -> set[str]:
     return {key_of(u) for u in [record.get("requested_url"), *(record.get("redirects") or [])] if u} - {entry.url_key}
 
 
-def capture_row(url_id: int, entry: NewCapture) -> dict[str, Any]:
-    record, original = entry.record, entry.original
+@dataclass(frozen=True)
+class FollowsRef:
+    """The capture a page record says it follows (its ``previous``), as the catalog looks it up."""
+
+    record_id: str  # the WARC record id of that capture
+    crawl_id: str | None
+    fetched_at: datetime | None
+
+
+def follows_ref(record: dict[str, Any]) -> FollowsRef | None:
+    """What ``record["previous"]`` names; None for a first capture.  A ``previous`` that is not an
+    object raises AttributeError, as any part of a record the catalog cannot hold does."""
     previous = record.get("previous") or {}
+    record_id = previous.get("record_id")
+    if not isinstance(record_id, str) or not record_id:
+        return None
+    crawl_id = previous.get("crawl_id")
+    try:
+        fetched_at: datetime | None = _fetched_at(previous)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        fetched_at = None  # still found by its crawl and record id
+    return FollowsRef(record_id, crawl_id if isinstance(crawl_id, str) else None, fetched_at)
+
+
+def capture_row(url_id: int, entry: NewCapture, follows_id: int | None = None) -> dict[str, Any]:
+    """The ``captures`` row of a capture; ``follows_id`` is the catalog id of the capture its record's
+    ``previous`` names (:meth:`Catalog._follows_ids` finds it)."""
+    record, original = entry.record, entry.original
+    follows_ref(record)  # a record whose `previous` the catalog cannot read is refused here, before any write
     return {
         "url_id": url_id, "crawl_id": record["crawl_id"], "fetched_at": _fetched_at(record),
         "status": record["status"], "url": record["url"], "record_kind": record["record_kind"],
         "revisit_profile": record["revisit_profile"], "payload_digest": record["payload_digest"],
         "text_sha256": record["text_sha256"], "text_simhash": record.get("text_simhash"),
-        "version": record.get("version"), "follows_id": previous.get("capture_id"),
+        "version": record.get("version"), "follows_id": follows_id,
         "changed_fields": json.dumps(record.get("changed_fields", [])),
         "etag": entry.etag, "last_modified": entry.last_modified,
         "warc_file": record["warc"]["file"], "warc_offset": record["warc"]["offset"],
@@ -557,7 +583,10 @@ class Catalog:
             url_id = self._url_id(conn, url_key, record["url"], fetched_at)
             entry = NewCapture(url_key, record, etag=etag, last_modified=last_modified, warc_date=warc_date,
                                original=original)
-            result = conn.execute(captures.insert().values(**capture_row(url_id, entry)))
+            ref = follows_ref(record)
+            follows = self._follows_ids(conn, [(url_id, ref)] if ref is not None else [])
+            row = capture_row(url_id, entry, follows.get(ref.record_id) if ref is not None else None)
+            result = conn.execute(captures.insert().values(**row))
             self._remember_redirects(conn, {key: (url_id, fetched_at) for key in _redirect_keys(entry)})
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -585,7 +614,13 @@ class Catalog:
                 conn.execute(urls.insert(), [{"url_key": key, "url": seen[key][0], "first_seen": seen[key][1],
                                               "last_seen": seen[key][2]} for key in new_keys])
                 url_ids.update(self._url_ids(conn, new_keys))
-            conn.execute(captures.insert(), [capture_row(url_ids[entry.url_key], entry) for entry in entries])
+            refs = [follows_ref(entry.record) for entry in entries]
+            follows = self._follows_ids(conn, [(url_ids[entry.url_key], ref) for entry, ref in zip(entries, refs,
+                                                                                               strict=True) if ref])
+            conn.execute(captures.insert(), [capture_row(url_ids[entry.url_key], entry,
+                                                         follows.get(ref.record_id) if ref is not None else None)
+                                             for entry, ref in zip(entries, refs, strict=True)])
+            self._follow_within(conn, entries, refs, follows)
             led: dict[str, tuple[int, datetime]] = {}  # redirect source -> (page, when), the latest capture winning
             for entry in entries:
                 when = _fetched_at(entry.record)
@@ -593,6 +628,62 @@ class Catalog:
                     if key not in led or led[key][1] <= when:
                         led[key] = (url_ids[entry.url_key], when)
             self._remember_redirects(conn, led)
+
+    @staticmethod
+    def _follows_ids(conn: Any, wanted: Sequence[tuple[int, FollowsRef]]) -> dict[str, int]:
+        """The catalog id of each capture named in ``wanted`` (the page of the capture that follows it,
+        and what its record's ``previous`` says), by WARC record id; the first filed wins.
+
+        First among the page's own captures at the time ``previous`` gives (the index by page and
+        time: no scan of a large catalog); the rest (a page that moved to another URL since) by crawl
+        and record id.  A capture not in the catalog (its crawl's folder gone) is left out: NULL.
+        """
+        found: dict[str, int] = {}
+        timed = [(url_id, ref) for url_id, ref in wanted if ref.fetched_at is not None]
+        for start in range(0, len(timed), 250):  # SQLite's bound-parameter limit is 999 on old builds
+            chunk = timed[start:start + 250]
+            names = {ref.record_id for _, ref in chunk}
+            query = (select(captures.c.id, captures.c.warc_record_id)
+                     .where(captures.c.url_id.in_({url_id for url_id, _ in chunk}),
+                            captures.c.fetched_at.in_({ref.fetched_at for _, ref in chunk}))
+                     .order_by(captures.c.id))
+            for row in conn.execute(query):
+                if row.warc_record_id in names:
+                    found.setdefault(row.warc_record_id, int(row.id))
+        rest: dict[str | None, set[str]] = {}
+        for _, ref in wanted:
+            if ref.record_id not in found:
+                rest.setdefault(ref.crawl_id, set()).add(ref.record_id)
+        for crawl_id, names in rest.items():
+            listed = sorted(names)
+            for start in range(0, len(listed), 500):
+                query = select(captures.c.id, captures.c.warc_record_id).where(
+                    captures.c.warc_record_id.in_(listed[start:start + 500])).order_by(captures.c.id)
+                if crawl_id is not None:
+                    query = query.where(captures.c.crawl_id == crawl_id)  # uses the index by crawl
+                for row in conn.execute(query):
+                    found.setdefault(row.warc_record_id, int(row.id))
+        return found
+
+    @staticmethod
+    def _follow_within(conn: Any, entries: Sequence[NewCapture], refs: Sequence[FollowsRef | None],
+                       follows: dict[str, int]) -> None:
+        """Fill ``follows_id`` of the captures just inserted whose ``previous`` is in the same batch (a
+        resumed crawl, an import of several captures of one page): they were not in the catalog before."""
+        own = {entry.record["warc"]["record_id"] for entry in entries}
+        late = [(entry, ref) for entry, ref in zip(entries, refs, strict=True)
+                if ref is not None and ref.record_id not in follows and ref.record_id in own
+                and ref.record_id != entry.record["warc"]["record_id"]]
+        if not late:
+            return
+        found = Catalog._follows_ids(conn, [(0, replace(ref, fetched_at=None)) for _, ref in late])
+        changes = [{"crawl": entry.record["crawl_id"], "record_id": entry.record["warc"]["record_id"],
+                    "follows": found[ref.record_id]} for entry, ref in late if ref.record_id in found]
+        if changes:
+            conn.execute(update(captures).where(captures.c.crawl_id == bindparam("crawl"),
+                                                captures.c.warc_record_id == bindparam("record_id"),
+                                                captures.c.follows_id.is_(None))
+                         .values(follows_id=bindparam("follows")), changes)
 
     @staticmethod
     def _remember_redirects(conn: Any, led: dict[str, tuple[int, datetime]]) -> None:

@@ -222,3 +222,42 @@ def test_an_older_catalog_is_filed_under_final_urls_once(tmp_path: Path) -> None
                 [url_key(ARTICLE), url_key(old_page)])
             assert conn.execute(text("SELECT count(*) FROM migrations")).scalar() == 1
         catalog.close()
+
+
+def following(url: str, fetched: datetime, record_id: str, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """A record with its own WARC record id, ``previous``-linked to ``previous`` (a record) as the crawl links it."""
+    made = {**record(url, fetched), "warc": {"file": "f.warc.gz", "offset": 0, "length": 10, "record_id": record_id}}
+    made["previous"] = ({"crawl_id": previous["crawl_id"], "fetched_at": previous["fetched_at"],
+                         "version": previous["version"], "record_id": previous["warc"]["record_id"]}
+                        if previous is not None else None)
+    return made
+
+
+def follows_by_record(catalog: Catalog) -> dict[str, str | None]:
+    """Each capture's WARC record id -> that of the capture its follows_id names (None: NULL)."""
+    with catalog.engine.connect() as conn:
+        rows = conn.execute(text("SELECT c.warc_record_id, f.warc_record_id FROM captures c"
+                                 " LEFT JOIN captures f ON f.id = c.follows_id ORDER BY c.id")).all()
+    return {str(row[0]): row[1] for row in rows}
+
+
+def test_follows_id_names_the_capture_the_record_follows(tmp_path: Path) -> None:
+    """follows_id is the catalog id of the capture a record's `previous` names, on every path that writes
+    captures: one by one, in a batch, within the same batch, and for a page that moved to another URL."""
+    moved = "http://a.test/moved"
+    first = following(ARTICLE, T0, "<urn:uuid:first>", None)
+    second = following(ARTICLE, T0 + timedelta(hours=1), "<urn:uuid:second>", first)
+    third = following(ARTICLE, T0 + timedelta(hours=2), "<urn:uuid:third>", second)
+    fourth = following(ARTICLE, T0 + timedelta(hours=3), "<urn:uuid:fourth>", third)  # same batch as third
+    elsewhere = following(moved, T0 + timedelta(hours=4), "<urn:uuid:moved>", fourth)  # filed under another page
+    catalog = Catalog.open(tmp_path)
+    for made in (first, second):
+        catalog.add_capture(url_key(ARTICLE), made, etag=None, last_modified=None, warc_date="d", original=ORIGINAL)
+    catalog.add_captures([NewCapture(url_key(url), made, etag=None, last_modified=None, warc_date="d",
+                                     original=ORIGINAL)
+                          for url, made in ((ARTICLE, third), (ARTICLE, fourth), (moved, elsewhere))])
+    assert follows_by_record(catalog) == {"<urn:uuid:first>": None, "<urn:uuid:second>": "<urn:uuid:first>",
+                                          "<urn:uuid:third>": "<urn:uuid:second>",
+                                          "<urn:uuid:fourth>": "<urn:uuid:third>",
+                                          "<urn:uuid:moved>": "<urn:uuid:fourth>"}
+    catalog.close()
