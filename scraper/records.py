@@ -30,6 +30,11 @@ def utc_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
+# The media types of an HTML page: those Scrapy makes an HtmlResponse of (scrapy.responsetypes), so the
+# ones the crawl extracts. Every reader that asks "is this an HTML page?" uses this one set.
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
+
+
 def mime_type(content_type: str | None) -> str | None:
     """``"text/html; charset=UTF-8"`` -> ``"text/html"``."""
     if not content_type:

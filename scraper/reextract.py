@@ -50,7 +50,13 @@ from w3lib.encoding import (
 from scraper import settings as defaults
 from scraper.export import REEXTRACT_PREFIX, REEXTRACT_SUFFIX, is_reextract_name
 from scraper.extraction import Article, ExtractionOptions, extract_page
-from scraper.records import PAGE_RECORD_CONTENT_TYPE, capture_from_record, current_extractor, record_for_capture
+from scraper.records import (
+    HTML_TYPES,
+    PAGE_RECORD_CONTENT_TYPE,
+    capture_from_record,
+    current_extractor,
+    record_for_capture,
+)
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, captures
 from scraper.storage.codings import BodyTooLarge, decode_body
@@ -111,8 +117,8 @@ def payload_codings(headers: Headers) -> list[str]:
     return [*header_values(headers, "Content-Encoding"), *transfer]
 
 
-# Scrapy's response classes by media type (scrapy.responsetypes): HtmlResponse, or another text class.
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/vnd.wap.xhtml+xml"})
+# Scrapy's response classes by media type (scrapy.responsetypes): HtmlResponse (records.HTML_TYPES),
+# or another text class.
 OTHER_TEXT_TYPES = frozenset({"application/atom+xml", "application/rdf+xml", "application/rss+xml",
                               "application/xml", "application/json", "application/x-json",
                               "application/json-amazonui-streaming", "application/javascript",

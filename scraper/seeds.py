@@ -23,6 +23,7 @@ import lxml.html
 from lxml import etree
 from protego import Protego
 
+from scraper.records import HTML_TYPES
 from scraper.scope import url_key
 
 SCHEMES = ("http", "https")
@@ -183,7 +184,6 @@ _BARE_AMPERSAND = re.compile(rb"&(?!(?:[A-Za-z_][\w.-]*|#[0-9]+|#[xX][0-9A-Fa-f]
 # Fatal libxml2 errors after which the tree is truncated: entity amplification ("billion laughs"), a huge text node.
 _LIMIT_ERRORS = frozenset({"ERR_RESOURCE_LIMIT", "ERR_ENTITY_LOOP"})
 _FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml"})
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
@@ -404,7 +404,7 @@ def _feed_title(entry: Any) -> str | None:
     if not isinstance(title, str) or not title.strip():
         return None
     detail = dict.get(entry, "title_detail") or {}
-    if detail.get("type") in _HTML_TYPES:
+    if detail.get("type") in HTML_TYPES:
         title = lxml.html.fragment_fromstring(title, create_parent="div").text_content()
     return " ".join(title.split()) or None
 
@@ -413,7 +413,7 @@ def _feed_link(entry: Any) -> str | None:
     """The rel=alternate link (an HTML one first), else feedparser's ``link`` (RSS <link> or a permalink <guid>)."""
     alternates = [link for link in dict.get(entry, "links") or []
                   if link.get("rel", "alternate") == "alternate" and link.get("href")]
-    alternates.sort(key=lambda link: link.get("type", "text/html") not in _HTML_TYPES)  # stable: keeps feed order
+    alternates.sort(key=lambda link: link.get("type", "text/html") not in HTML_TYPES)  # stable: keeps feed order
     if alternates:
         return str(alternates[0]["href"])
     link = dict.get(entry, "link")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from scraper.records import HTML_TYPES
 from scraper.storage.jsonl import DamagedLine
 from scraper.storage.layout import (
     CRAWLS_DIR,
@@ -27,7 +28,6 @@ from scraper.storage.warc import OPEN_SUFFIX
 from scraper.text import escape_controls
 
 WARC_SUFFIX = ".warc.gz"
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 Warn = Callable[[str], None]
 
