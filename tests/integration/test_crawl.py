@@ -295,6 +295,15 @@ def test_scrapy_crawl_command_does_the_same_crawl(site: Site, tmp_path: Path) ->
     crawl = load_crawl(proc, tmp_path)
     assert [r["url"] for r in crawl.records] == [url]
     assert {r.rec_type for r in crawl.warc_records} == {"warcinfo", "request", "response", "metadata"}
+    # The same defaults both ways: the settings recorded in the manifest (the WARC size limit was
+    # 1 GiB from `scraper crawl` and 1 GB from `scrapy crawl`).
+    ours = run_scraper("crawl", url, "--out", str(tmp_path / "ours"), "-q", "-s", "AUTOTHROTTLE_START_DELAY=0")
+    assert ours.returncode == 0, ours.stderr
+    (theirs_dir,) = crawl_dirs(tmp_path)
+    (ours_dir,) = crawl_dirs(tmp_path / "ours")
+    theirs, ours_ = (json.loads((d / "manifest.json").read_text(encoding="utf-8"))["settings"]
+                     for d in (theirs_dir, ours_dir))
+    assert theirs == ours_
 
 
 # -- the independent validator ------------------------------------------------------------
