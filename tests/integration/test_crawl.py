@@ -301,9 +301,9 @@ def test_scrapy_crawl_command_does_the_same_crawl(site: Site, tmp_path: Path) ->
     assert ours.returncode == 0, ours.stderr
     (theirs_dir,) = crawl_dirs(tmp_path)
     (ours_dir,) = crawl_dirs(tmp_path / "ours")
-    theirs, ours_ = (json.loads((d / "manifest.json").read_text(encoding="utf-8"))["settings"]
-                     for d in (theirs_dir, ours_dir))
-    assert theirs == ours_
+    from_scrapy, from_scraper = (json.loads((d / "manifest.json").read_text(encoding="utf-8"))["settings"]
+                                 for d in (theirs_dir, ours_dir))
+    assert from_scrapy == from_scraper
 
 
 # -- the independent validator ------------------------------------------------------------
