@@ -30,6 +30,7 @@ from scraper.text import dumps_json, escape_controls
 class ExitStatus(IntEnum):
     OK = 0
     PAGES_FAILED = 1  # the crawl ran, but some pages could not be archived (or none were)
+    NOT_FOUND = 1  # show, history, diff, watch remove: a URL (or version, or time) the archive does not have
     USAGE = 2  # bad arguments or input: nothing was crawled
     DAMAGED = 3  # scraper verify found damage in a WARC file
     CATALOG_DAMAGED = 4  # the catalog is damaged, or missing while crawls need it: scraper catalog rebuild
@@ -528,16 +529,15 @@ def find_record(out: Path, url: str, db: str | None, until: str | None, version:
                 versions = sorted({int(r["version"]) for r in records if r.get("version") is not None})
                 fail(f"{url} has no version {version} " + (f"(versions: {', '.join(map(str, versions))})" if versions
                                                           else "(no capture of it has content)"),
-                     ExitStatus.PAGES_FAILED)
+                     ExitStatus.NOT_FOUND)
         else:
             assert until is not None
             record = record_in_effect([r for r in records if str(r.get("fetched_at") or "") <= until])
             if record is None:
                 fail(f"no capture of {url} at or before {until} (the first is from {records[0]['fetched_at']})",
-                     ExitStatus.PAGES_FAILED)
+                     ExitStatus.NOT_FOUND)
     if record is None:
-        fail(f"not in the archive: {url}", ExitStatus.PAGES_FAILED)
-        raise AssertionError  # unreachable: fail() exits
+        fail(f"not in the archive: {url}", ExitStatus.NOT_FOUND)
     return record
 
 

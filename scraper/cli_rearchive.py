@@ -186,7 +186,7 @@ def watch_remove(urls: tuple[str, ...], out: Path, db: str | None) -> None:
     catalog.close()
     click.echo(f"{removed} watch(es) removed", err=True)
     if removed < len(urls):
-        raise SystemExit(int(ExitStatus.PAGES_FAILED))
+        raise SystemExit(int(ExitStatus.NOT_FOUND))
 
 
 # -- rearchive ----------------------------------------------------------------------------------------
@@ -330,7 +330,7 @@ def run_cycle(argv: list[str]) -> int:
 
 # -- history and diff ----------------------------------------------------------------------------------
 def _history(url: str, out: Path, db: str | None,
-             missing: ExitStatus = ExitStatus.PAGES_FAILED) -> list[dict[str, Any]]:
+             missing: ExitStatus = ExitStatus.NOT_FOUND) -> list[dict[str, Any]]:
     catalog = open_catalog(out, db)
     records = catalog.history(url_key(valid_urls([url])[0]))
     catalog.close()
