@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from click.testing import CliRunner
@@ -50,6 +50,8 @@ TRACEBACK = "Traceback (most recent call last)"
 FAILURE_REPR = "<twisted.python.failure.Failure"  # a repr, not a message
 
 
+T = TypeVar("T")
+
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[Hostile]:
     with HostileServer() as running:
@@ -69,16 +71,21 @@ def sha256_tree(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def earlier_crawl(root: Path, urls: list[str], *options: str) -> Earlier:
+    """A good crawl of ``urls`` into ``root``: the captures every row of a hostile table must leave alone."""
+    proc = run_scraper("crawl", *options, *urls, "--out", str(root))
+    assert proc.returncode == 0, proc.stderr
+    (crawl,) = crawl_dirs(root)
+    records = {r["url"]: r for r in read_jsonl(crawl / "pages.jsonl")}
+    assert set(records) == set(urls)
+    return Earlier(root, crawl.name, sha256_tree(crawl), records)
+
+
 @pytest.fixture(scope="module")
 def earlier(hostile: Hostile, tmp_path_factory: pytest.TempPathFactory) -> Earlier:
     """A good crawl of two pages: the captures every hostile crawl must leave alone."""
     root = tmp_path_factory.mktemp("earlier") / "archive"
-    proc = run_scraper("crawl", *COMMON, hostile.url("/good"), hostile.url("/good2"), "--out", str(root))
-    assert proc.returncode == 0, proc.stderr
-    (crawl,) = crawl_dirs(root)
-    records = {r["url"]: r for r in read_jsonl(crawl / "pages.jsonl")}
-    assert set(records) == {hostile.url("/good"), hostile.url("/good2")}
-    return Earlier(root, crawl.name, sha256_tree(crawl), records)
+    return earlier_crawl(root, [hostile.url("/good"), hostile.url("/good2")], *COMMON)
 
 
 @dataclass
@@ -267,8 +274,9 @@ def seeds_from_file(*paths: str) -> Callable[[Outcome], None]:
     return check
 
 
-def all_checks(*checks: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
-    def check(out: Outcome) -> None:
+def all_checks(*checks: Callable[[T], None]) -> Callable[[T], None]:
+    """Checks of a row's outcome, one after the other (any table's outcome type)."""
+    def check(out: T) -> None:
         for one in checks:
             one(out)
     return check

@@ -37,6 +37,7 @@ from scraper.scope import url_key
 from scraper.storage.layout import lock_crawl
 from scraper.storage.warc import iter_records
 from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl
+from tests.integration.test_hostile import all_checks
 from tests.integration.test_rearchive import set_first_state, set_second_state
 from tests.site import LivePage, Site, SiteServer
 
@@ -339,13 +340,6 @@ def resumed_and_marked(out: Outcome) -> None:
 def holds(predicate: Callable[[Outcome], bool]) -> Callable[[Outcome], None]:
     def check(out: Outcome) -> None:
         assert predicate(out)
-    return check
-
-
-def all_checks(*checks: Callable[[Outcome], None]) -> Callable[[Outcome], None]:
-    def check(out: Outcome) -> None:
-        for one in checks:
-            one(out)
     return check
 
 

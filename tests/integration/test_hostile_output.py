@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -47,7 +46,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scraper.storage.lookup import latest_record
-from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl, run_scraper
+from tests.conftest import FAST, REPO, crawl_dirs, run_scraper
+from tests.integration.test_hostile import Earlier, earlier_crawl, sha256_tree
 from tests.site import Site, SiteServer, golden_pages
 
 COMMON = [*FAST, "-s", "EXTRACT_WORKERS=0", "-s", "RETRY_TIMES=0", "-s", "DOWNLOAD_TIMEOUT=5"]
@@ -139,30 +139,11 @@ def servers(site: Site, other: Site, recorder: Recorder) -> Servers:
 
 
 # -- the archives rows start from -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Earlier:
-    root: Path
-    crawl: str
-    hashes: dict[str, str]
-    records: dict[str, dict[str, Any]]  # url -> page record
-
-
-def sha256_tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
 @pytest.fixture(scope="module")
 def earlier(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Earlier:
     """A good crawl of two articles: the captures every row must leave alone."""
     root = tmp_path_factory.mktemp("earlier") / "archive"
-    urls = [site.url(f"/articles/{name}.html") for name in NAMES[:2]]
-    proc = run_scraper("crawl", *COMMON, *urls, "--out", str(root))
-    assert proc.returncode == 0, proc.stderr
-    (crawl,) = crawl_dirs(root)
-    records = {r["url"]: r for r in read_jsonl(crawl / "pages.jsonl")}
-    assert set(records) == set(urls)
-    return Earlier(root, crawl.name, sha256_tree(crawl), records)
+    return earlier_crawl(root, [site.url(f"/articles/{name}.html") for name in NAMES[:2]], *COMMON)
 
 
 def warc_record(headers: list[tuple[str, str]], block: bytes) -> bytes:
