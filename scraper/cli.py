@@ -23,7 +23,13 @@ import click
 from scraper import __version__
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_seed_lines, parse_since, seed_url
-from scraper.storage.layout import ArchiveRootError, check_writable_root, is_crawl_locked, new_crawl_id
+from scraper.storage.layout import (
+    ArchiveRootError,
+    CrawlLayout,
+    check_writable_root,
+    is_crawl_locked,
+    new_crawl_id,
+)
 from scraper.text import dumps_json, escape_controls
 
 
@@ -331,6 +337,28 @@ def with_job(overrides: dict[str, Any]) -> dict[str, Any]:
                                          if name not in PER_RUN_SETTINGS}}
 
 
+def resumable_folder(out: Path, name: str, running: str, kind: str = "crawl") -> CrawlLayout:
+    """The interrupted crawl (or import: ``kind``) ``name`` under ``out``, for ``--resume``.
+
+    Exits with one line when there is none, or when another process holds it (``running`` says which);
+    exits 0, saying so, when it ran to its end: nothing to do is no error.
+    """
+    from scraper.interchange import UnknownCrawl, find_crawl
+    from scraper.resume import finished_crawl
+
+    try:
+        layout = find_crawl(out, name)
+    except UnknownCrawl as exc:
+        fail(f"--resume: {exc}")
+    if is_crawl_locked(layout.directory):
+        fail(f"--resume: another process is writing {layout.directory} ({running})")
+    finished = finished_crawl(layout.directory)
+    if finished is not None:
+        say(finished.describe().replace("crawl ", f"{kind} ", 1))
+        raise SystemExit(int(ExitStatus.OK))
+    return layout
+
+
 def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int,
                  set_options: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run an interrupted crawl again in its own folder, with the settings it was started with.
@@ -338,20 +366,9 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
     Returns its manifest and those settings.
     """
     from scraper.extensions import JOB_FILE
-    from scraper.interchange import UnknownCrawl, find_crawl
-    from scraper.resume import finished_crawl
 
     require("--out", lambda: check_writable_root(out), ArchiveRootError)
-    try:
-        layout = find_crawl(out, name)
-    except UnknownCrawl as exc:
-        fail(f"--resume: {exc}")
-    if is_crawl_locked(layout.directory):
-        fail(f"--resume: another process is writing {layout.directory} (a crawl or a resume of it is running)")
-    finished = finished_crawl(layout.directory)
-    if finished is not None:  # ran to its end: nothing to do, which is no error
-        say(finished.describe())
-        raise SystemExit(int(ExitStatus.OK))
+    layout = resumable_folder(out, name, "a crawl or a resume of it is running")
     job_path = layout.directory / JOB_FILE
     try:
         job = json.loads(job_path.read_text(encoding="utf-8"))

@@ -29,10 +29,6 @@ SINCE_HELP = ("Only captures made on or after DATE: YYYY-MM-DD (from midnight UT
               "such as 2024-03-01T12:00:00Z.")
 
 
-def _say(message: str) -> None:
-    say(message)
-
-
 def _since(since: str | None) -> str | None:
     from scraper.export import parse_since, since_key
 
@@ -55,7 +51,7 @@ def _crawls(root: Path, names: tuple[str, ...], since: str | None) -> list[Crawl
     ready = []
     for crawl in crawls:
         if being_written(crawl):
-            _say(f"warning: crawl {crawl.crawl_id} is still being written (or did not finish); skipped")
+            say(f"warning: crawl {crawl.crawl_id} is still being written (or did not finish); skipped")
         elif since is None or not finished_before(crawl, since):
             ready.append(crawl)
     return ready
@@ -127,7 +123,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     selected = _crawls(out, crawls, since_value)
     catalog = _open_catalog(out, db)
     runner = Reextractor(out, catalog, since=since_value, max_body_bytes=max_body_bytes,
-                         warn=lambda message: _say(f"warning: {message}"))
+                         warn=lambda message: say(f"warning: {message}"))
     outside = 0  # crawl folders that are links out of the archive root: not written into
     try:
         with _progress(quiet) as progress:
@@ -137,7 +133,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
                     path = runner.run_crawl(crawl, functools.partial(progress.advance, task))
                 except OutsideRoot as exc:
                     progress.remove_task(task)
-                    _say(f"warning: {exc}; skipped")
+                    say(f"warning: {exc}; skipped")
                     outside += 1
                     continue
                 except OSError as exc:  # a full disk: its partial file is removed (Reextractor.run_crawl)
@@ -145,7 +141,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
                          ExitStatus.WRITE_FAILED)
                 progress.remove_task(task)
                 if path is not None and not quiet:
-                    _say(f"crawl {crawl.crawl_id}: {path}")
+                    say(f"crawl {crawl.crawl_id}: {path}")
     except KeyboardInterrupt:
         fail("interrupted", ExitStatus.INTERRUPTED)
     finally:
@@ -155,7 +151,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     if not quiet:
         extractor = runner.extractor
         skipped = "; ".join(f"{reason} ×{n}" for reason, n in tally.skipped.items())
-        _say(f"re-extracted {tally.pages} page(s) of {len(selected)} crawl(s) with {extractor['name']} "
+        say(f"re-extracted {tally.pages} page(s) of {len(selected)} crawl(s) with {extractor['name']} "
              f"{extractor['version']}: {tally.changed} with changed text, {tally.revisits} revisit(s) read "
              f"from their originals, {sum(tally.skipped.values())} skipped" + (f" ({skipped})" if skipped else "")
              + (f", {tally.extraction_errors} extraction error(s)" if tally.extraction_errors else ""))
@@ -260,7 +256,7 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     since_value = _since(since)
     selection = Selection(since=since_value, site=match, latest=latest, as_crawled=as_crawled,
                           page_types=frozenset(page_types), record_kind=record_kind, status=status)
-    skipped = Skipped(lambda message: _say(f"warning: {message}"))  # damaged lines: said once, then exit 3
+    skipped = Skipped(lambda message: say(f"warning: {message}"))  # damaged lines: said once, then exit 3
     records = selected_records(_crawls(archive, crawls, since_value), selection, skipped.line)
     count = 0
     try:
@@ -283,7 +279,7 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     except OSError as exc:
         fail(f"{exc.filename or output}: {exc.strerror or exc}")
     if not quiet:
-        _say(f"exported {count} record(s) as {fmt} to {'stdout' if output == '-' else output}")
+        say(f"exported {count} record(s) as {fmt} to {'stdout' if output == '-' else output}")
     if skipped:
         raise SystemExit(int(ExitStatus.DAMAGED))
 

@@ -8,15 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scraper.cli import ExitStatus, cli, fail, say
+from scraper.cli import ExitStatus, cli, fail, resumable_folder, say
 from scraper.cli_limits import max_body_option
 
 if TYPE_CHECKING:  # scraper.imports loads extraction: only when the command runs
     from scraper.imports import FileError
-
-
-def _say(message: str) -> None:
-    say(message)
 
 
 class _Display:
@@ -42,7 +38,7 @@ class _Display:
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            _say(message)
+            say(message)
 
     def warning(self, message: str) -> None:
         say(f"warning: {message}")  # with -q too: it names a record that was not read whole
@@ -104,7 +100,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
         layout = CrawlLayout(out, new_crawl_id())
     else:
         assert resume_id is not None
-        layout = _resumable(out, resume_id)
+        layout = resumable_folder(out, resume_id, "the import is running", kind="import")
         try:
             plan = Importer.read_plan(layout)
         except ImportFailed as exc:
@@ -122,7 +118,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
             else:
                 importer, lock = Importer.create(layout, plan, catalog, options, display)
             if not quiet:
-                _say(f"{'resuming the import of' if resume_id else 'importing'} {len(plan.files)} WARC file(s) "
+                say(f"{'resuming the import of' if resume_id else 'importing'} {len(plan.files)} WARC file(s) "
                      f"into crawl {layout.crawl_id} ({layout.directory})")
             try:
                 manifest = importer.run()
@@ -140,7 +136,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
     if not quiet:
         counts = manifest["counts"]
         errors = len(tally.errors)
-        _say(f"imported {counts['files']} file(s), {counts['warc_records']:,} WARC record(s), into crawl "
+        say(f"imported {counts['files']} file(s), {counts['warc_records']:,} WARC record(s), into crawl "
              f"{layout.crawl_id}: {counts['pages']:,} page(s) ({counts['pages_extracted']:,} extracted"
              + (f", {tally.pages_before:,} recorded before the resume" if tally.pages_before else "")
              + f"), {counts['revisits_resolved']:,} revisit(s) resolved"
@@ -149,25 +145,6 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
              + (f", {counts['extraction_errors']:,} extraction error(s)" if counts["extraction_errors"] else "")
              + f"; {errors} file(s) not imported")
     raise SystemExit(int(ExitStatus.PAGES_FAILED if tally.errors else ExitStatus.OK))
-
-
-def _resumable(out: Path, name: str) -> Any:
-    """The interrupted import ``name``; exits when there is none to resume."""
-    from scraper.interchange import UnknownCrawl, find_crawl
-    from scraper.resume import finished_crawl
-    from scraper.storage.layout import is_crawl_locked
-
-    try:
-        layout = find_crawl(out, name)
-    except UnknownCrawl as exc:
-        fail(f"--resume: {exc}")
-    if is_crawl_locked(layout.directory):
-        fail(f"--resume: another process is writing {layout.directory} (the import is running)")
-    finished = finished_crawl(layout.directory)
-    if finished is not None:
-        _say(finished.describe().replace("crawl ", "import ", 1))
-        raise SystemExit(int(ExitStatus.OK))
-    return layout
 
 
 def _open_catalog(out: Path, db: str | None) -> Any:
