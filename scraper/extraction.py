@@ -461,15 +461,13 @@ def clean_title(title: str | None, url: str, hints: StructuredHints) -> str | No
 
 def detect_language(text: str) -> str | None:
     """py3langid ships its model inside the package: no download at run time."""
+    from scraper.compat.langid import classify
+
     try:
-        import py3langid
-    except ImportError:  # optional: without it the language stays unknown
+        code, _score = classify(text[:5000])
+    except OSError:  # an unreadable model file
         return None
-    try:
-        code, _score = py3langid.classify(text[:5000])
-    except OSError:  # its model is unpacked into a temporary file first: a full disk stops that
-        return None
-    return str(code) if code else None
+    return code or None
 
 
 def _absolute(url: str | None, base: str) -> str | None:

@@ -68,6 +68,21 @@ ITEM_PIPELINES = {
     "scraper.pipelines.ExtractPipeline": 300,
     "scraper.pipelines.RecordPipeline": 800,
 }
+# Scrapy's own (its EXTENSIONS_BASE), less the two switched off above: Scrapy imports every class
+# named in EXTENSIONS, those set to None too, and these two would cost each crawl 0.15 s (aiohttp,
+# twisted.conch).  Spelled out so that this module imports nothing; tests/unit/test_compat_scrapy.py
+# fails when Scrapy's list changes.
+EXTENSIONS_BASE = {
+    "scrapy.extensions.corestats.CoreStats": 0,
+    "scrapy.extensions.logcount.LogCount": 0,
+    "scrapy.extensions.memusage.MemoryUsage": 0,
+    "scrapy.extensions.memdebug.MemoryDebugger": 0,
+    "scrapy.extensions.closespider.CloseSpider": 0,
+    "scrapy.extensions.feedexport.FeedExporter": 0,
+    "scrapy.extensions.logstats.LogStats": 0,
+    "scrapy.extensions.spiderstate.SpiderState": 0,
+    "scrapy.extensions.throttle.AutoThrottle": 0,
+}
 EXTENSIONS = {
     # It pickles spider.state into JOBDIR, which the crawl uses only for its disk queues and removes.
     "scrapy.extensions.spiderstate.SpiderState": None,
