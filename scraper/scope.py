@@ -218,6 +218,10 @@ def is_special_address(address: str) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped  # ::ffff:a.b.c.d is the IPv4 address itself, as the socket sees it
+    if isinstance(ip, ipaddress.IPv6Address) and ip.sixtofour is not None:
+        # 6to4 (2002::/16) is as public as the IPv4 address it wraps.  Judged by that alone: Pythons
+        # before 3.11.4 (Debian 12's 3.11.2) call all of 2002::/16 private, later ones none of it.
+        return _is_special(ip.sixtofour)
     if _is_special(ip):
         return True
     return isinstance(ip, ipaddress.IPv6Address) and any(_is_special(v4) for v4 in embedded_ipv4(ip))
