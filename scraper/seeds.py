@@ -50,11 +50,13 @@ def _validated(raw: str, typed: str) -> str:
         raise InvalidSeed(f"invalid URL {typed!r}: contains a control character")
     try:
         parts = urlsplit(url)
+        # Before .port, which reads a host like "[::1]user" its own way: Pythons before 3.11.4 let
+        # urlsplit() pass misplaced brackets, and the error would depend on the Python.
+        if _misplaced_bracket(parts.netloc):
+            raise ValueError("Invalid IPv6 URL")
         port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidSeed(f"invalid URL {typed!r}: {exc}") from None
-    if _misplaced_bracket(parts.netloc):
-        raise InvalidSeed(f"invalid URL {typed!r}: Invalid IPv6 URL")
     if parts.scheme.lower() not in SCHEMES:
         if not parts.scheme or "." in parts.scheme or not parts.netloc:
             raise InvalidSeed(f"invalid URL {typed!r}: give an absolute URL starting with http:// or https://")
