@@ -48,12 +48,12 @@ def _validated(raw: str, typed: str) -> str:
         raise InvalidSeed(f"invalid URL {typed!r}: contains white space")
     if any(unicodedata.category(ch) == "Cc" for ch in url):  # urlsplit() would skip a leading one
         raise InvalidSeed(f"invalid URL {typed!r}: contains a control character")
+    # Before urlsplit(), whose handling of misplaced brackets changed within 3.11 (3.11.2 lets some
+    # pass and misreads others): the same URL gets the same error on every Python.
+    if _misplaced_bracket(re.split(r"[/?#]", url.partition("://")[2], maxsplit=1)[0]):
+        raise InvalidSeed(f"invalid URL {typed!r}: Invalid IPv6 URL")
     try:
         parts = urlsplit(url)
-        # Before .port, which reads a host like "[::1]user" its own way: Pythons before 3.11.4 let
-        # urlsplit() pass misplaced brackets, and the error would depend on the Python.
-        if _misplaced_bracket(parts.netloc):
-            raise ValueError("Invalid IPv6 URL")
         port = parts.port  # raises ValueError on a bad port
     except ValueError as exc:
         raise InvalidSeed(f"invalid URL {typed!r}: {exc}") from None
