@@ -13,7 +13,8 @@ from scraper.storage.layout import LOCK_FILE, is_crawl_locked, lock_crawl
 from tests.conftest import REPO
 
 # Takes and releases the lock CYCLES times, as crawls and resumes of the folder one after the other would;
-# counts the times it found the lock taken.  Starts when its stdin says so, so that the checker is running.
+# counts the times it found the lock taken.  Starts when its stdin says so, so that the checker is running;
+# then holds the lock until its stdin says so, so that the checker sees it held at least once.
 TAKER = """
 import sys
 from pathlib import Path
@@ -27,10 +28,14 @@ for _ in range(cycles):
         lock_crawl(directory).close()
     except CrawlBusy:
         busy += 1
-print(busy)
+held = lock_crawl(directory)
+print(busy, flush=True)
+sys.stdin.readline()
+held.close()
 """
 
-# Looks at the lock until its stdin closes, as `scraper crawls` or `verify --repair` would; says what it saw.
+# Looks at the lock until its stdin closes, as `scraper crawls` or `verify --repair` would; says the first
+# time it sees the lock held, and free, then at the end how often it saw each.
 CHECKER = """
 import json, os, sys, threading
 from pathlib import Path
@@ -42,7 +47,10 @@ threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).sta
 print("ready", flush=True)
 seen = {"locked": 0, "free": 0}
 while not done.is_set():
-    seen["locked" if is_crawl_locked(directory) else "free"] += 1
+    state = "locked" if is_crawl_locked(directory) else "free"
+    seen[state] += 1
+    if seen[state] == 1:
+        print(state, flush=True)
 print(json.dumps(seen))
 """
 
@@ -58,11 +66,26 @@ def test_looking_at_the_lock_never_makes_a_crawl_taking_it_fail(tmp_path: Path) 
     checker = python(CHECKER, str(tmp_path))
     assert checker.stdout is not None and checker.stdout.readline() == "ready\n"
     taker = python(TAKER, str(tmp_path), "3000")
-    busy, _ = taker.communicate("go\n", timeout=300)
-    seen = json.loads(checker.communicate("", timeout=300)[0])
+    assert taker.stdin is not None and taker.stdout is not None
+    taker.stdin.write("go\n")
+    taker.stdin.flush()
+    busy = taker.stdout.readline()  # the cycles are done, and the taker holds the lock
+    # The checker looks all along: it sees the lock held (now, if not during the cycles), and free (before
+    # the cycles, or once the taker lets go).  Each wait ends, however the two processes are scheduled.
+    said = {"ready"}
+
+    def wait_until_checker_says(state: str) -> None:
+        while state not in said:
+            line = checker.stdout.readline() if checker.stdout is not None else ""
+            assert line, f"the checker ended before it saw the lock {state}"
+            said.add(line.strip())
+
+    wait_until_checker_says("locked")
+    taker.communicate("release\n", timeout=300)
+    wait_until_checker_says("free")
+    seen = json.loads(checker.communicate("", timeout=300)[0].splitlines()[-1])
     assert taker.returncode == 0 and checker.returncode == 0
     assert int(busy) == 0, f"a crawl found the lock taken {busy.strip()} times of 3000, by a process only looking at it"
-    # The checker looked all along, and saw the lock both held and free.
     assert seen["locked"] > 0 and seen["free"] > 0, seen
 
 
