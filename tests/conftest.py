@@ -37,7 +37,31 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * (os.cpu_count() or 1)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``long`` first, one at the head of each worker's share.
+
+    ``--dist worksteal`` first hands each worker a contiguous share of the collection, then idle workers
+    steal from the tail of the busiest.  A half-minute test that falls late in a share runs last, alone,
+    while the other workers are done (measured: 30 s of a 330 s run).  Each share is the size worksteal
+    gives it; the long tests are dealt round-robin to the heads of the shares.
+    """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    long = [item for item in items if item.get_closest_marker("long")]
+    if not long or workers < 2:
+        return
+    rest = [item for item in items if not item.get_closest_marker("long")]
+    shares: list[list[pytest.Item]] = [long[i::workers] for i in range(workers)]
+    remaining = len(items)
+    for index, share in enumerate(shares):
+        size = remaining // (workers - index)  # as worksteal splits the collection among idle workers
+        remaining -= size
+        share += [rest.pop(0) for _ in range(max(0, size - len(share))) if rest]
+    shares[-1] += rest
+    items[:] = [item for share in shares for item in share]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long: a test of half a minute or more, started first (see above)")
     # Tests send SIGINT as a terminal's Ctrl-C: to processes that handle it.  Started as a background
     # job of a non-interactive shell, pytest has SIGINT ignored, and so would every process it starts
     # (Python keeps an ignored SIGINT ignored).  Handled here, it is back to its default in children.

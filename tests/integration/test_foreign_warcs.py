@@ -247,6 +247,7 @@ def warc_check(folder: Path) -> dict[str, list[str]]:
     return failed
 
 
+@pytest.mark.long
 def test_independent_validator_passes_wget_and_warcio(request: pytest.FixtureRequest) -> None:
     for name in ("wget", "warcio"):
         assert warc_check(corpus_named(request, name).folder) == {}, name

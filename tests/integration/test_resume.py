@@ -217,6 +217,7 @@ def kill_and_resume(linked_site: str, root: Path, rng: random.Random, kills_want
     return KilledAndResumed(root, log)
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_killed_crawls_resume_to_every_page_and_pass_warc_check(shard: int, linked_site: str, reference: set[str],
                                                                  tmp_path: Path) -> None:

@@ -290,6 +290,7 @@ def test_a_crawl_stopped_by_max_bytes_resumes_under_the_same_limit(site: NewsSit
 
 
 # -- item 5: versions follow the page ----------------------------------------------------------------------------------
+@pytest.mark.long
 def test_versions_and_history_follow_the_page_through_redirects(site: NewsSite, tmp_path: Path) -> None:
     site.editions.update(a=1)
     site.stories.update({"/story/1001": "/news/a"})

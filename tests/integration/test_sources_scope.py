@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scraper.storage.warc import iter_records
 from tests.conftest import FAST, crawl_dirs, read_jsonl, run_scraper
 from tests.site import Site, SiteServer, golden_pages
@@ -92,6 +94,7 @@ def scope_crawl(site: Site, out: Path, *args: str) -> tuple[set[str], dict[str, 
     return paths, manifest["counts"]["filtered"]
 
 
+@pytest.mark.long
 def test_scope_rules(site: Site, tmp_path: Path) -> None:
     same_host = {"http://www.example.com/scoped/a.html", "http://www.example.com/scoped/sub/b.html",
                  "http://www.example.com/other/c.html", "http://www.example.com/scoped/skip-me.html"}
