@@ -285,7 +285,8 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
 
 
 def _export_to_file(target: Path, fmt: str, records: Iterator[dict[str, Any]]) -> int:
-    from scraper.export import AtomicFile, open_sink, write_rows
+    from scraper.export import open_sink, write_rows
+    from scraper.storage.durable import AtomicFile
 
     if target.is_dir():
         fail(f"-o: {target} is a folder")

@@ -27,7 +27,6 @@ import contextlib
 import csv
 import functools
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -47,7 +46,7 @@ from scraper.storage.jsonl import (
     read_jsonl_at,
     warn_damaged,
 )
-from scraper.storage.layout import MANIFEST_FILE, CrawlLayout, remove_stale_temporaries
+from scraper.storage.layout import MANIFEST_FILE, CrawlLayout
 from scraper.text import dumps_json, escape_controls
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -460,30 +459,3 @@ def write_rows(records: Iterator[dict[str, Any]], sink: Sink) -> int:
         count += 1
     sink.close()
     return count
-
-
-class AtomicFile:
-    """A file that appears at ``path`` complete or not at all: written as a temporary file beside it,
-    renamed by :meth:`commit`.  Opened at once, so an unwritable place fails before any work."""
-
-    def __init__(self, path: Path, binary: bool) -> None:
-        self.path = path
-        # those an export of the same file left when it was killed (never a live process's)
-        remove_stale_temporaries(path.absolute().parent, lambda target: target == path.name)
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        # closed by commit() or discard()
-        self.handle: IO[Any] = (open(self.tmp, "wb") if binary  # noqa: SIM115
-                                else open(self.tmp, "w", encoding="utf-8", newline=""))  # noqa: SIM115
-
-    def commit(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        os.replace(self.tmp, self.path)
-
-    def discard(self) -> None:
-        """Drop the temporary file (after commit: nothing to do)."""
-        with contextlib.suppress(OSError):  # closing flushes, and a full disk fails that again: still removed
-            self.handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.tmp.unlink()

@@ -24,9 +24,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from scraper import __version__
 from scraper.resume import JOB_FILE, ResumeError, ResumeState, prepare_resume
 from scraper.storage.catalog import Catalog, CatalogError
+from scraper.storage.durable import write_json_atomically
 from scraper.storage.journal import CATALOG_PENDING_FILE, FRONTIER_FILE, AppendJournal
 from scraper.storage.jsonl import JsonlWriter, dumps_line
-from scraper.storage.layout import ArchiveRootError, CrawlLayout, lock_crawl, new_crawl_id, write_json_atomically
+from scraper.storage.layout import ArchiveRootError, CrawlLayout, lock_crawl, new_crawl_id
 from scraper.storage.verify import summarise, verify_files
 from scraper.storage.warc import WarcFileWriter
 

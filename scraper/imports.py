@@ -109,8 +109,9 @@ from scraper.resume import JOB_FILE
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, NewCapture, captures, urls
 from scraper.storage.codings import BodyTooLarge
+from scraper.storage.durable import replace_durably, write_json_atomically
 from scraper.storage.jsonl import JsonlWriter, dumps_line, iter_jsonl
-from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, lock_crawl, write_json_atomically
+from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, lock_crawl
 from scraper.storage.repair import repair_jsonl
 from scraper.storage.warc import DamagedWarc, PayloadRecord, StoredRecord, scan_records
 
@@ -279,7 +280,7 @@ def _copy_stream(source: io.BufferedIOBase | Any, target: Path) -> None:
         shutil.copyfileobj(source, out, _COPY_CHUNK)
         out.flush()
         os.fsync(out.fileno())
-    os.replace(tmp, target)
+    replace_durably(tmp, target)
 
 
 def bring_in(item: SourceFile, directory: Path, link: bool) -> bool:

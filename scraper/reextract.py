@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -60,13 +59,12 @@ from scraper.records import (
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, captures
 from scraper.storage.codings import BodyTooLarge, decode_body
+from scraper.storage.durable import AtomicFile, remove_stale_temporaries
 from scraper.storage.jsonl import dumps_line, iter_jsonl
 from scraper.storage.layout import (
     CRAWLS_DIR,
     CrawlLayout,
     check_inside_root,
-    remove_stale_temporaries,
-    temporary_path,
 )
 from scraper.storage.warc import PayloadRecord, StoredRecord, read_payload_at, scan_records
 
@@ -325,27 +323,22 @@ class Reextractor:
         check_inside_root(crawl.directory, crawl.root)
         remove_stale_temporaries(crawl.directory, is_reextract_name)  # left by a run that was killed
         target = self.output_path(crawl)
-        tmp = temporary_path(target)
-        tmp.unlink(missing_ok=True)  # an earlier process's of the same id (or a link planted there)
+        out = AtomicFile(target)
         written = 0
         try:
-            with open(tmp, "x", encoding="utf-8") as out:
-                for stored in self._page_records(crawl):
-                    if self.since is not None and str(stored.get("fetched_at", "")) < self.since:
-                        continue
-                    record = self.reextract(crawl, stored)
-                    advance()
-                    if record is not None:
-                        out.write(dumps_line(record))
-                        written += 1
-                out.flush()
-                os.fsync(out.fileno())
+            for stored in self._page_records(crawl):
+                if self.since is not None and str(stored.get("fetched_at", "")) < self.since:
+                    continue
+                record = self.reextract(crawl, stored)
+                advance()
+                if record is not None:
+                    out.handle.write(dumps_line(record))
+                    written += 1
             if written:
-                os.replace(tmp, target)
+                out.commit()
                 self.tally.files.append(target)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            out.discard()  # after commit(): nothing left to drop
         return target if written else None
 
     def _page_records(self, crawl: CrawlLayout) -> Iterator[dict[str, Any]]:

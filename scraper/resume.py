@@ -22,7 +22,6 @@ there is nothing left to do.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from scraper.article import ExtractionOptions
 from scraper.records import PAGE_RECORD_CONTENT_TYPE
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, NewCapture
+from scraper.storage.durable import AtomicFile, atomic_write
 from scraper.storage.journal import CATALOG_PENDING_FILE, FrontierState, read_frontier, read_lines
 from scraper.storage.jsonl import dumps_line, iter_jsonl, save_damaged_lines
 from scraper.storage.layout import MANIFEST_FILE, PAGES_FILE, CrawlLayout
@@ -118,18 +118,19 @@ def _record_on_disk(directory: Path, record: dict[str, Any], sizes: dict[str, in
 
 
 def _write_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
+    with atomic_write(path) as fh:
         fh.writelines(dumps_line(r) for r in records)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _rewrite_pages(pages: Path, records: list[dict[str, Any]]) -> None:
     """``pages.jsonl`` with these records, replaced at once (a temporary file, then a rename)."""
-    tmp = pages.with_name(PAGES_FILE + ".tmp")
-    _write_lines(tmp, records)
-    save_damaged_lines(pages)  # the lines readers skip are not in ``records``: set aside, never dropped
-    os.replace(tmp, pages)
+    out = AtomicFile(pages)
+    try:
+        out.handle.writelines(dumps_line(r) for r in records)
+        save_damaged_lines(pages)  # the lines readers skip are not in ``records``: set aside, never dropped
+        out.commit()
+    finally:
+        out.discard()  # after commit(): nothing left to drop
 
 
 def _keep_records_on_disk(directory: Path, notes: list[str]) -> list[dict[str, Any]]:

@@ -18,8 +18,9 @@ from twisted.python.failure import Failure
 from scraper.extensions import ArchiveRun
 from scraper.politeness import stop_now
 from scraper.spiders.archive import ArchiveSpider
+from scraper.storage.durable import write_json_atomically
 from scraper.storage.failures import no_room
-from scraper.storage.layout import ArchiveRootError, CrawlLayout, write_json_atomically
+from scraper.storage.layout import ArchiveRootError, CrawlLayout
 from scraper.text import escape_controls
 
 SETTINGS_MODULE = "scraper.settings"

@@ -38,6 +38,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
+from tests.built_once import built_once
 from tests.site import Site, SiteServer, expected_for, golden_pages
 
 REPO = Path(__file__).resolve().parents[1]
@@ -416,21 +417,22 @@ def make_pywb(site: Site, out: Path, python: str, env: dict[str, str]) -> PywbCo
 # -- the fixtures (registered in tests/conftest.py) --------------------------------------------------------
 @pytest.fixture(scope="session")
 def wget_corpora(foreign_site: Site, tmp_path_factory: pytest.TempPathFactory) -> WgetCorpora:
-    return make_wget(foreign_site, tmp_path_factory.mktemp("foreign-wget"))
+    return built_once(tmp_path_factory, "foreign-wget", lambda folder: make_wget(foreign_site, folder))
 
 
 @pytest.fixture(scope="session")
 def warcio_corpus(foreign_site: Site, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    return make_warcio(foreign_site, tmp_path_factory.mktemp("foreign-warcio"))
+    return built_once(tmp_path_factory, "foreign-warcio", lambda folder: make_warcio(foreign_site, folder))
 
 
 @pytest.fixture(scope="session")
 def warcprox_corpus(foreign_site: Site, tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    return make_warcprox(foreign_site, tmp_path_factory.mktemp("foreign-warcprox"))
+    return built_once(tmp_path_factory, "foreign-warcprox", lambda folder: make_warcprox(foreign_site, folder))
 
 
 @pytest.fixture(scope="session")
 def pywb_corpora(foreign_site: Site, tmp_path_factory: pytest.TempPathFactory) -> PywbCorpora:
     from tests.integration.test_interchange import pywb_env, pywb_python
 
-    return make_pywb(foreign_site, tmp_path_factory.mktemp("foreign-pywb"), pywb_python(), pywb_env())
+    return built_once(tmp_path_factory, "foreign-pywb",
+                      lambda folder: make_pywb(foreign_site, folder, pywb_python(), pywb_env()))

@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from scraper.records import HTML_TYPES
+from scraper.storage.durable import atomic_write
 from scraper.storage.jsonl import DamagedLine
 from scraper.storage.layout import (
     CRAWLS_DIR,
     CrawlLayout,
     check_inside_root,
     iter_crawls,
-    remove_stale_temporaries,
-    temporary_path,
 )
 from scraper.storage.warc import OPEN_SUFFIX
 from scraper.text import escape_controls
@@ -164,20 +163,5 @@ def atomic_text_file(path: Path, root: Path) -> Iterator[IO[str]]:
     readers globbing for ``*.cdxj`` never see it; those a killed writer left are removed first.
     """
     check_inside_root(path.parent, root)
-    remove_stale_temporaries(path.parent, lambda target: target == path.name)
-    tmp = temporary_sibling(path)
-    tmp.unlink(missing_ok=True)  # a dead process's of the same id (or a link planted there): never written through
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def temporary_sibling(path: Path, part: str = "") -> Path:
-    """Where to build ``path`` (or a ``part`` of the work, see :func:`temporary_path`) before renaming it into place."""
-    return temporary_path(path, part)
+    with atomic_write(path) as fh:
+        yield fh

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from argparse import Namespace
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -26,12 +25,12 @@ from scraper.interchange import (
     crawl_warcs,
     is_replayable_page,
     no_warnings,
-    temporary_sibling,
     warn_in_progress,
 )
 from scraper.interchange.cdxj import CdxjLine, crawl_lines
+from scraper.storage.durable import remove_stale_temporaries, replace_durably, temporary_path
 from scraper.storage.jsonl import iter_jsonl, warn_damaged
-from scraper.storage.layout import CrawlLayout, iter_crawls, remove_stale_temporaries
+from scraper.storage.layout import CrawlLayout, iter_crawls
 from scraper.storage.warc import spool_content
 
 MAX_BODY_BYTES = int(defaults.ARCHIVE_MAX_BODY_BYTES)  # what the crawl keeps of one body, by default
@@ -215,8 +214,8 @@ def write_wacz(package: Package, output: Path, title: str, description: str | No
     # Both temporary files are beside the package, named after it and this process: a run killed half
     # way leaves them there, where the next run for the same package finds them and removes them.
     remove_stale_temporaries(output.parent, lambda target: target == output.name)
-    tmp = temporary_sibling(output)
-    pages = temporary_sibling(output, ".pages.jsonl")  # py-wacz takes a page list only from a *.jsonl file
+    tmp = temporary_path(output)
+    pages = temporary_path(output, ".pages.jsonl")  # py-wacz takes a page list only from a *.jsonl file
     chatter = io.StringIO()
     try:
         write_pages(pages, package.pages)
@@ -230,7 +229,7 @@ def write_wacz(package: Package, output: Path, title: str, description: str | No
         if status != 0:
             lines = [ln for ln in chatter.getvalue().splitlines() if ln.strip()] or ["no reason given"]
             raise InterchangeError(f"py-wacz could not create the package: {lines[-1]}")
-        os.replace(tmp, output)
+        replace_durably(tmp, output)
     except OSError as exc:
         raise InterchangeError(f"cannot write {output}: {exc.strerror or exc}") from exc
     finally:

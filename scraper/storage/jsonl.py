@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from scraper.storage.layout import temporary_path
+from scraper.storage.durable import temporary_path
 from scraper.text import dumps_json, escape_controls
 
 # A damaged line is shown this far in messages: enough to recognise it, never a whole page of noise.

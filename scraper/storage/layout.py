@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
-import re
 import secrets
 import shutil
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+from scraper.storage.durable import write_json_atomically
 
 CRAWLS_DIR = "crawls"
 PAGES_FILE = "pages.jsonl"
@@ -171,17 +171,6 @@ def check_writable_root(root: Path) -> None:
         raise ArchiveRootError(f"archive root {root} is not writable")
 
 
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and a rename: never half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False, sort_keys=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def iter_crawls(root: Path, newest_first: bool = True) -> Iterator[CrawlLayout]:
     crawls = root / CRAWLS_DIR
     if not crawls.is_dir():
@@ -223,69 +212,3 @@ def check_inside_root(path: Path, root: Path) -> None:
             if current.is_symlink():
                 raise OutsideRoot(current, current.resolve(), root)
     raise OutsideRoot(path, real, root)
-
-
-# -- temporary files: written beside their target, renamed into place, removed when left stale -------
-# ".NAME.PID.tmp", optionally with a part after it (".NAME.PID.tmp.pages.jsonl"): the process that
-# writes it is in the name, so a later run can tell a file a live process is writing from one a
-# killed process left.  ".NAME.tmp-PID" is the same, as `scraper export` names its files.
-_TEMPORARY = re.compile(r"^\.(?P<target>.+?)\.(?P<pid>\d+)\.tmp(?:\.[\w.-]+)?$|^\.(?P<target2>.+)\.tmp-(?P<pid2>\d+)$")
-
-
-def temporary_path(path: Path, part: str = "") -> Path:
-    """Where this process builds ``path`` (or a ``part`` of it, e.g. ``".pages.jsonl"``) before renaming it."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp{part}")
-
-
-@dataclass(frozen=True)
-class Temporary:
-    path: Path
-    target: str  # the name of the file it was to become
-    pid: int  # the process that wrote it
-
-
-def parse_temporary(path: Path) -> Temporary | None:
-    match = _TEMPORARY.match(path.name)
-    if match is None:
-        return None
-    target = match.group("target") or match.group("target2")
-    return Temporary(path, target, int(match.group("pid") or match.group("pid2")))
-
-
-def is_live_process(pid: int) -> bool:
-    """Whether a process ``pid`` exists (another user's too: it may not be signalled, but it is there)."""
-    if pid <= 0:
-        return True  # not a process id: never taken for a dead one
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):  # another user's; or a number no process has, in a planted name
-        return True
-    return True
-
-
-def remove_stale_temporaries(folder: Path, owns: Callable[[str], bool]) -> list[Path]:
-    """Remove the temporary files in ``folder`` whose target ``owns`` claims and whose process is gone
-    (killed before it could rename or remove them); the files removed.
-
-    Never a live process's file (its PID is running: maybe this process), never a folder, and a link
-    is removed itself, never what it points at.
-    """
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return removed
-    for entry in entries:
-        found = parse_temporary(Path(entry.path))
-        if found is None or not owns(found.target) or is_live_process(found.pid):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            continue
-        try:
-            os.unlink(entry.path)
-        except FileNotFoundError:  # another run removed it first
-            continue
-        removed.append(found.path)
-    return removed

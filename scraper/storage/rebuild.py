@@ -43,14 +43,13 @@ from scraper.storage.catalog import (
     rebuild_command,
     sqlite_files,
 )
+from scraper.storage.durable import fsync_path, remove_stale_temporaries, replace_durably, temporary_path
 from scraper.storage.jsonl import scan_jsonl
 from scraper.storage.layout import (
     CRAWLS_DIR,
     CrawlLayout,
     is_crawl_locked,
     iter_crawls,
-    remove_stale_temporaries,
-    temporary_path,
 )
 from scraper.storage.warc import DamagedWarc, StoredRecord, read_payload_at, scan_records
 
@@ -357,14 +356,6 @@ def keep_aside(path: Path) -> Path | None:
     return aside
 
 
-def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def rebuild_catalog(root: Path, db: str | None = None, progress: Callable[[str], None] = lambda _: None) -> Rebuilt:
     """Build a new catalog from every crawl folder of ``root``, then put it in place of the old one,
     which is kept aside.  Call with the rearchive lock held; raises RebuildRefused while a crawl runs."""
@@ -414,10 +405,9 @@ def rebuild_catalog(root: Path, db: str | None = None, progress: Callable[[str],
             connection.execute("PRAGMA journal_mode=DELETE")
         finally:
             connection.close()
-        _fsync(building)
+        fsync_path(building)
         done.kept_aside = keep_aside(target)
-        os.replace(building, target)
-        _fsync(target.parent)
+        replace_durably(building, target)
     except BaseException:
         for leftover in sqlite_files(building):
             leftover.unlink(missing_ok=True)

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from scraper.storage.durable import fsync_dir, move_no_replace
 from scraper.storage.jsonl import parse_line
 from scraper.storage.layout import PAGES_FILE, OutsideRoot, check_inside_root, is_crawl_locked, root_of
 from scraper.storage.verify import CHUNK, MemberScan, find_warcs, is_open_warc_name, is_warc_name, iter_members
@@ -133,36 +134,6 @@ Repair = WarcRepair | JsonlRepair
 
 
 # -- durable file operations -----------------------------------------------------------------------------
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename, a new name or a removal in ``folder`` survive a power cut."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _move_no_replace(src: Path, dst: Path) -> None:
-    """Rename ``src`` to ``dst``, never replacing a file already called ``dst`` (``os.rename`` would).
-
-    A hard link then an unlink: a crash in between leaves both names on one file, which the
-    next run recognises (``dst`` is the same file) and finishes.
-    """
-    try:
-        os.link(src, dst)
-    except FileExistsError:
-        if not os.path.samefile(src, dst):
-            raise
-    except OSError:  # a filesystem without hard links: check, then rename
-        if dst.exists():
-            raise FileExistsError(f"{dst} already exists") from None
-        os.rename(src, dst)
-        _fsync_dir(dst.parent)
-        return
-    os.unlink(src)
-    _fsync_dir(dst.parent)
-
-
 def _same_bytes(fh: BinaryIO, start: int, size: int, other: Path) -> bool:
     """Whether ``other`` holds exactly the bytes ``[start, size)`` of ``fh``."""
     if other.stat().st_size != size - start:
@@ -202,7 +173,7 @@ def _save_tail(fh: BinaryIO, start: int, size: int, sidecar: Path) -> None:
         out.flush()
         os.fsync(out.fileno())
     try:
-        _move_no_replace(tmp, sidecar)
+        move_no_replace(tmp, sidecar)
     except FileExistsError:
         tmp.unlink()
         raise _Refused(f"{sidecar} already exists") from None
@@ -351,10 +322,10 @@ def repair_warc(path: Path, *, check_lock: bool = True, root: Path | None = None
             return refuse(str(exc))
     if not keeps:  # nothing but a torn warcinfo (now in the sidecar), or an empty file
         path.unlink()
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
         return WarcRepair(path, None, 0, 0, cut_offset, cut_length, sidecar, unlinked=scan.unlinked, torn=scan.torn)
     if final != path:
-        _move_no_replace(path, final)
+        move_no_replace(path, final)
     return WarcRepair(path, final, scan.kept_bytes, scan.records, cut_offset, cut_length, sidecar,
                       unlinked=scan.unlinked, torn=scan.torn)
 

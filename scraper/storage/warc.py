@@ -28,6 +28,8 @@ from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import BufferWARCWriter
 
+from scraper.storage.durable import replace_durably
+
 WARC_VERSION = "WARC/1.1"
 OPEN_SUFFIX = ".open"
 DEFAULT_MAX_BYTES = 1_000_000_000
@@ -201,7 +203,7 @@ class WarcFileWriter:
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._fh.close()
-        os.replace(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
+        replace_durably(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
         self.closed_files.append(self._name)
         self._fh = None
         self._name = None
