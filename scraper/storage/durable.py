@@ -84,17 +84,9 @@ def remove_stale_temporaries(folder: Path, owns: Callable[[str], bool]) -> list[
     return removed
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a rename, a new name or a removal in ``folder`` survive a power cut."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def fsync_path(path: Path) -> None:
-    """Flush a file that another handle (SQLite, a library) wrote, by its name."""
+    """Flush a file that another handle (SQLite, a library) wrote, by its name; or a folder, so that a
+    rename, a new name or a removal in it survives a power cut."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -105,7 +97,7 @@ def fsync_path(path: Path) -> None:
 def replace_durably(tmp: Path, target: Path) -> None:
     """Rename the finished ``tmp`` over ``target``, durably."""
     os.replace(tmp, target)
-    fsync_dir(target.parent)
+    fsync_path(target.parent)
 
 
 def move_no_replace(src: Path, dst: Path) -> None:
@@ -123,10 +115,10 @@ def move_no_replace(src: Path, dst: Path) -> None:
         if dst.exists():
             raise FileExistsError(f"{dst} already exists") from None
         os.rename(src, dst)
-        fsync_dir(dst.parent)
+        fsync_path(dst.parent)
         return
     os.unlink(src)
-    fsync_dir(dst.parent)
+    fsync_path(dst.parent)
 
 
 class AtomicFile:

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from scraper.storage.durable import fsync_dir, move_no_replace
+from scraper.storage.durable import fsync_path, move_no_replace
 from scraper.storage.jsonl import parse_line
 from scraper.storage.layout import PAGES_FILE, OutsideRoot, check_inside_root, is_crawl_locked, root_of
 from scraper.storage.verify import CHUNK, MemberScan, find_warcs, is_open_warc_name, is_warc_name, iter_members
@@ -322,7 +322,7 @@ def repair_warc(path: Path, *, check_lock: bool = True, root: Path | None = None
             return refuse(str(exc))
     if not keeps:  # nothing but a torn warcinfo (now in the sidecar), or an empty file
         path.unlink()
-        fsync_dir(path.parent)
+        fsync_path(path.parent)
         return WarcRepair(path, None, 0, 0, cut_offset, cut_length, sidecar, unlinked=scan.unlinked, torn=scan.torn)
     if final != path:
         move_no_replace(path, final)
