@@ -71,9 +71,10 @@ $(WARCPROX_STAMP):
 
 warcprox: $(WARCPROX_STAMP)
 
-## the whole test suite, plus ruff and mypy
+## the whole test suite, plus ruff, mypy and the import contracts (pyproject.toml, docs/architecture.md)
 test: $(STAMP) warc-check warcprox
 	$(BIN)/ruff check scraper tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy scraper
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
