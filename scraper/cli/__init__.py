@@ -140,19 +140,19 @@ class CommandsLoadedOnUse(click.Group):
 
     # command -> the module that defines it (tests/unit/test_architecture.py checks it against the modules)
     MODULES: ClassVar[dict[str, str]] = {
-        "catalog": "scraper.cli_catalog",
-        "crawls": "scraper.cli_crawls",
-        "diff": "scraper.cli_rearchive",
-        "export": "scraper.cli_export",
-        "history": "scraper.cli_rearchive",
-        "import": "scraper.cli_import",
-        "index": "scraper.cli_interchange",
-        "rearchive": "scraper.cli_rearchive",
-        "reextract": "scraper.cli_export",
-        "replay": "scraper.cli_interchange",
-        "verify": "scraper.cli_verify",
-        "wacz": "scraper.cli_interchange",
-        "watch": "scraper.cli_rearchive",
+        "catalog": "scraper.cli.catalog",
+        "crawls": "scraper.cli.crawls",
+        "diff": "scraper.cli.rearchive",
+        "export": "scraper.cli.export",
+        "history": "scraper.cli.rearchive",
+        "import": "scraper.cli.imports",
+        "index": "scraper.cli.interchange",
+        "rearchive": "scraper.cli.rearchive",
+        "reextract": "scraper.cli.export",
+        "replay": "scraper.cli.interchange",
+        "verify": "scraper.cli.verify",
+        "wacz": "scraper.cli.interchange",
+        "watch": "scraper.cli.rearchive",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -13,7 +13,7 @@ import click
 from click.core import ParameterSource
 
 from scraper.cli import ExitStatus, cli, fail, say
-from scraper.cli_limits import max_body_option
+from scraper.cli._limits import max_body_option
 from scraper.interchange import InterchangeError, UnknownCrawl, find_crawls, root_of_crawl_folders
 from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, OutsideRoot
 from scraper.text import escape_controls

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scraper.cli import ExitStatus, cli, fail, resumable_folder, say
-from scraper.cli_limits import max_body_option
+from scraper.cli._limits import max_body_option
 
 if TYPE_CHECKING:  # scraper.imports loads extraction: only when the command runs
     from scraper.imports import FileError
@@ -80,7 +80,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
     \b
     Exit status: 0 every file imported; 1 some could not be; 2 usage error; 130 interrupted.
     """
-    from scraper.cli_export import _progress
+    from scraper.cli.export import _progress
     from scraper.imports import Importer, ImportFailed, ImportOptions, plan_import
     from scraper.storage.layout import ArchiveRootError, CrawlLayout, check_writable_root, new_crawl_id
 

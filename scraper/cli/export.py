@@ -14,7 +14,7 @@ import click
 
 from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
 from scraper.cli import ExitStatus, cli, fail, say
-from scraper.cli_limits import max_body_option
+from scraper.cli._limits import max_body_option
 from scraper.storage.failures import no_room
 from scraper.text import escape_controls
 

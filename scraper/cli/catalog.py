@@ -39,7 +39,7 @@ def rebuild(out: Path, db: str | None, quiet: bool) -> None:
     read (each is said); 2 usage error; 74 the catalog could not be written;
     75 a crawl, a rearchive or another rebuild is running.
     """
-    from scraper.cli_rearchive import acquire_lock
+    from scraper.cli.rearchive import acquire_lock
     from scraper.storage.rebuild import RebuildRefused, rebuild_catalog, sqlite_path
 
     target = sqlite_path(out, db)
