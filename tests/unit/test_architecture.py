@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 import subprocess
 import sys
@@ -98,14 +99,15 @@ def test_each_command_is_loaded_from_the_module_that_defines_it() -> None:
     """``scraper NAME`` imports only NAME's module: the map in ``CommandsLoadedOnUse`` must be whole and right."""
     import click
 
-    from scraper.cli import CommandsLoadedOnUse, cli
+    from scraper.cli.entry import CommandsLoadedOnUse, cli
 
     names = cli.list_commands(click.Context(cli))  # imports every module of the map
-    defined_here = {name for name in names if cli.commands[name].callback is not None
-                    and cli.commands[name].callback.__module__ == "scraper.cli"}
-    assert set(names) == defined_here | set(CommandsLoadedOnUse.MODULES)
-    for name, module in CommandsLoadedOnUse.MODULES.items():
-        callback = cli.commands[name].callback
+    assert set(names) == set(CommandsLoadedOnUse.COMMANDS)  # none is defined on the group itself
+    for name, target in CommandsLoadedOnUse.COMMANDS.items():
+        module, _, attribute = target.partition(":")
+        command = cli.commands[name]
+        assert command is getattr(importlib.import_module(module), attribute) and command.name == name
+        callback = command.callback
         defined_in = callback.__module__ if callback is not None else None
         assert defined_in == module, f"{name} is defined in {defined_in}, the map says {module}"
 
