@@ -1,8 +1,9 @@
-"""Dependencies run one way: the pure modules never import Scrapy; only storage.warc imports warcio."""
+"""Dependencies run one way: pure modules never import Scrapy; only storage.warc imports warcio; the CLI is on top."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import os
 import subprocess
 import sys
@@ -98,16 +99,26 @@ def test_each_command_is_loaded_from_the_module_that_defines_it() -> None:
     """``scraper NAME`` imports only NAME's module: the map in ``CommandsLoadedOnUse`` must be whole and right."""
     import click
 
-    from scraper.cli import CommandsLoadedOnUse, cli
+    from scraper.cli.entry import CommandsLoadedOnUse, cli
 
     names = cli.list_commands(click.Context(cli))  # imports every module of the map
-    defined_here = {name for name in names if cli.commands[name].callback is not None
-                    and cli.commands[name].callback.__module__ == "scraper.cli"}
-    assert set(names) == defined_here | set(CommandsLoadedOnUse.MODULES)
-    for name, module in CommandsLoadedOnUse.MODULES.items():
-        callback = cli.commands[name].callback
+    assert set(names) == set(CommandsLoadedOnUse.COMMANDS)  # none is defined on the group itself
+    for name, target in CommandsLoadedOnUse.COMMANDS.items():
+        module, _, attribute = target.partition(":")
+        command = cli.commands[name]
+        assert command is getattr(importlib.import_module(module), attribute) and command.name == name
+        callback = command.callback
         defined_in = callback.__module__ if callback is not None else None
         assert defined_in == module, f"{name} is defined in {defined_in}, the map says {module}"
+    # and no command module defines a command the map leaves out (a group's subcommands are its own)
+    defined: set[str] = set()
+    for path in (PACKAGE / "cli").glob("*.py"):
+        if path.stem in CLI_LAYERS and CLI_LAYERS[path.stem] == CLI_LAYERS["crawl"]:
+            found = [v for v in vars(importlib.import_module(f"scraper.cli.{path.stem}")).values()
+                     if isinstance(v, click.Command)]
+            nested = {id(c) for group in found if isinstance(group, click.Group) for c in group.commands.values()}
+            defined.update(str(c.name) for c in found if id(c) not in nested)
+    assert defined == set(names)
 
 
 def test_a_command_that_reads_no_catalog_does_not_load_sqlalchemy() -> None:
@@ -117,3 +128,60 @@ def test_a_command_that_reads_no_catalog_does_not_load_sqlalchemy() -> None:
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "pyproject.toml")], cwd=REPO, capture_output=True,
                          text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+# The modules of scraper/cli by layer: each imports only modules of lower layers (so none imports the package,
+# whose __init__ loads the group, and there is no circle).  The group finds the commands by name, on use.
+CLI_LAYERS = {
+    "__init__": 4,
+    "entry": 3,  # the group and main()
+    **dict.fromkeys(["catalog", "crawl", "crawls", "export", "imports", "interchange", "rearchive", "show",
+                     "verify"], 2),  # one module per command group
+    **dict.fromkeys(["_crawl_run", "_limits", "_lock"], 1),  # what some commands share
+    "_common": 0,  # what all of them share
+}
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module a file imports, as a dotted name; ``from a import b`` gives ``a`` and ``a.b`` (b may be a
+    module); relative imports resolved."""
+    package = ".".join(("scraper", *path.relative_to(PACKAGE).parent.parts))
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")[:len(package.split(".")) + 1 - node.level] if node.level else []
+            base = ".".join([*parts, *([node.module] if node.module else [])])
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def is_cli(name: str) -> bool:
+    return name == "scraper.cli" or name.startswith("scraper.cli.")
+
+
+def test_nothing_outside_the_cli_imports_it() -> None:
+    """The CLI is the top of the house: no other module of the package imports it.
+
+    ``python -m scraper`` is the one door: its ``main``, imported under the ``__main__`` guard.
+    """
+    importers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                       if p.relative_to(PACKAGE).parts[0] != "cli" and any(map(is_cli, imported_names(p))))
+    assert importers == ["__main__.py"]
+    assert {n for n in imported_names(PACKAGE / "__main__.py") if is_cli(n)} == {"scraper.cli", "scraper.cli.main"}
+
+
+def test_imports_inside_the_cli_point_down() -> None:
+    """A command module imports ``_common`` and the shared helpers, never the group nor the package (``entry``,
+    ``scraper.cli``), nor another command module; the helpers import no command."""
+    modules = {p.stem: p for p in (PACKAGE / "cli").glob("*.py")}
+    assert set(modules) == set(CLI_LAYERS), "every module of scraper/cli has its layer in CLI_LAYERS"
+    upward = []
+    for stem, path in sorted(modules.items()):
+        for name in sorted(filter(is_cli, imported_names(path))):
+            target = name.split(".")[2] if name.count(".") >= 2 else "__init__"
+            if target in CLI_LAYERS and CLI_LAYERS[target] >= CLI_LAYERS[stem]:
+                upward.append(f"{stem} imports {name}")
+    assert upward == []

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from scraper.cli_rearchive import version_diff
+from scraper.cli.rearchive import version_diff
 from scraper.export import Selection, parse_until, select_crawls, selected_records, status_matcher
 from scraper.extraction import Article
 from scraper.records import build_page_record, record_for_capture

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scraper.cli import ExitStatus, cli, fail, resumable_folder, say
-from scraper.cli_limits import max_body_option
+from scraper.cli._common import ExitStatus, fail, progress_bar, say
+from scraper.cli._crawl_run import resumable_folder
+from scraper.cli._limits import max_body_option
 
 if TYPE_CHECKING:  # scraper.imports loads extraction: only when the command runs
     from scraper.imports import FileError
@@ -51,7 +52,7 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
-@cli.command("import")
+@click.command("import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="PATH...")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help="Archive root to import into.")
@@ -80,7 +81,6 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
     \b
     Exit status: 0 every file imported; 1 some could not be; 2 usage error; 130 interrupted.
     """
-    from scraper.cli_export import _progress
     from scraper.imports import Importer, ImportFailed, ImportOptions, plan_import
     from scraper.storage.layout import ArchiveRootError, CrawlLayout, check_writable_root, new_crawl_id
 
@@ -108,7 +108,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
     catalog = _open_catalog(out, db)
     options = ImportOptions(workers=_workers(), max_body_bytes=max_body_bytes)
     try:
-        with _progress(quiet, "import:") as bar:
+        with progress_bar(quiet, "import:") as bar:
             display = _Display(bar, quiet)
             if resume_id:
                 from scraper.storage.layout import lock_crawl

@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from scraper.cli import ExitStatus, cli, fail, say
-from scraper.cli_limits import max_body_option
+from scraper.cli._common import ExitStatus, fail, say
+from scraper.cli._limits import max_body_option
 from scraper.interchange import InterchangeError, UnknownCrawl, find_crawls, root_of_crawl_folders
 from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, OutsideRoot
 from scraper.text import escape_controls
@@ -62,7 +62,7 @@ def relative(path: Path) -> str:
 
 
 # -- index -------------------------------------------------------------------------------------------
-@cli.command("index")
+@click.command("index")
 @click.argument("names", nargs=-1, metavar="[CRAWL]...")
 @click.option("-o", "--out", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help=ROOT_HELP)
@@ -128,7 +128,7 @@ def check_output(output: Path) -> None:
         fail(f"-o: cannot write {output}: folder {folder} is not writable")
 
 
-@cli.command("wacz")
+@click.command("wacz")
 @click.argument("names", nargs=-1, metavar="[CRAWL]...")
 @click.option("--all", "all_crawls", is_flag=True, help="Package every crawl of the archive.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, metavar="FILE.wacz",
@@ -201,7 +201,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@cli.command("replay")
+@click.command("replay")
 @click.option("-o", "--out", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help=ROOT_HELP)
 @click.option("--host", metavar="ADDRESS", default="127.0.0.1", show_default=True,

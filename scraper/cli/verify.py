@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scraper.cli import ExitStatus, cli, fail, say
+from scraper.cli._common import ExitStatus, fail, say
 from scraper.storage.jsonl import scan_jsonl
 from scraper.storage.layout import PAGES_FILE, is_crawl_locked
 from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
@@ -126,7 +126,7 @@ def print_report(report: FileReport) -> None:
         click.echo(f"  {report.omitted()}")
 
 
-@cli.command()
+@click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
               show_default=True, help="Archive root, verified when no PATH is given.")

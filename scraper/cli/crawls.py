@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from scraper.cli import cli, fail
+from scraper.cli._common import fail
 from scraper.storage.layout import CrawlLayout, is_crawl_locked, iter_crawls
 from scraper.text import dumps_json, escape_controls
 
@@ -127,7 +127,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True,
               help="JSON Lines on stdout: one object per crawl (crawl_id, state, finish_reason, started_at, "
                    "finished_at, pages, warc_bytes, seeds, sitemaps, feeds, discover).")

@@ -8,8 +8,6 @@ simply finds its URLs due and catches up once.
 from __future__ import annotations
 
 import difflib
-import fcntl
-import os
 import signal
 import subprocess
 import sys
@@ -17,24 +15,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
-from scraper.cli import (
-    ExitStatus,
-    base_overrides,
-    cli,
-    execute_crawl,
-    exit_status,
-    fail,
-    parse_duration,
-    parse_set_options,
-    read_seed_file,
-    resume_crawl,
-    say,
-    with_job,
-)
+from scraper.cli._common import ExitStatus, fail, parse_duration, read_seed_file, say
+from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
+from scraper.cli._lock import acquire_lock
 from scraper.records import utc_timestamp
 from scraper.scope import url_key
 from scraper.seeds import InvalidSeed, dedupe_seeds, seed_url
@@ -43,7 +30,6 @@ from scraper.storage.layout import ArchiveRootError, check_writable_root
 from scraper.tables import TextTable
 from scraper.text import dumps_json, escape_controls
 
-LOCK_FILE = ".rearchive.lock"
 RESUME_COMMAND = "ARCHIVE_RESUME_COMMAND"  # the setting: which command's --resume a stopped crawl advises
 
 out_option = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
@@ -115,7 +101,7 @@ def schedule_options(every: str | None, cron: str | None) -> tuple[float | None,
 
 
 # -- watch -----------------------------------------------------------------------------------------
-@cli.group()
+@click.group()
 def watch() -> None:
     """Watch URLs for `scraper rearchive` (add, list, remove, import)."""
 
@@ -190,39 +176,13 @@ def watch_remove(urls: tuple[str, ...], out: Path, db: str | None) -> None:
 
 
 # -- rearchive ----------------------------------------------------------------------------------------
-def acquire_lock(out: Path) -> IO[str] | None:
-    """An exclusive, non-blocking lock on OUT/.rearchive.lock; None when another run holds it.
-
-    flock is released by the kernel when the process dies: a killed run never leaves a stale lock.
-    """
-    handle = open(out / LOCK_FILE, "a+")  # noqa: SIM115 - held for the whole run
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip()
-        handle.close()
-        say(f"another rearchive is running ({holder or 'unknown'}); nothing done")
-        return None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {_when(datetime.now(UTC))}\n")
-        handle.flush()
-    except OSError as exc:  # a full disk: the lock is held all the same, but say it now, in one line
-        handle.close()
-        fail(f"cannot write {out / LOCK_FILE}: {exc.strerror or exc}; make room, then try again",
-             ExitStatus.WRITE_FAILED)
-    return handle
-
-
 def mark_watches(catalog: Catalog, urls: list[str]) -> None:
     """Mark the watches of the URLs a run took; a watch whose schedule has no next time is said, in one line."""
     for unscheduled in catalog.mark_captured([url_key(u) for u in urls], datetime.now(UTC)):
         say(f"warning: {unscheduled.describe()}")
 
 
-@cli.command()
+@click.command()
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @click.option("--all", "all_watches", is_flag=True, help="Every watched URL, due or not.")
 @click.option("--loop", is_flag=True, help="Keep going in the foreground: one crawl process per due batch.")
@@ -339,7 +299,7 @@ def _history(url: str, out: Path, db: str | None,
     return records
 
 
-@cli.command()
+@click.command()
 @click.argument("url")
 @click.option("--json", "as_json", is_flag=True, help="The page records, one per line, on stdout.")
 @out_option
@@ -399,7 +359,7 @@ def version_diff(old: dict[str, Any], new: dict[str, Any]) -> VersionDiff:
     return VersionDiff(old, new, fields, list(lines)[2:])  # [2:]: the "--- text", "+++ text" headers
 
 
-@cli.command()
+@click.command()
 @click.argument("url")
 @click.option("--from", "from_version", type=click.IntRange(min=1), metavar="N",
               help="Older version (default: the one before --to).")

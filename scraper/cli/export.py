@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
-from scraper.cli import ExitStatus, cli, fail, say
-from scraper.cli_limits import max_body_option
+from scraper.cli._common import ExitStatus, fail, progress_bar, say
+from scraper.cli._limits import max_body_option
 from scraper.storage.failures import no_room
 from scraper.text import escape_controls
 
@@ -82,7 +82,7 @@ def _manifest_pages(crawl: CrawlLayout) -> int | None:
         return None
 
 
-@cli.command()
+@click.command()
 @click.argument("crawls", nargs=-1, metavar="[CRAWL]...")
 @click.option("--since", metavar="DATE", help=SINCE_HELP)
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
@@ -126,7 +126,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
                          warn=lambda message: say(f"warning: {message}"))
     outside = 0  # crawl folders that are links out of the archive root: not written into
     try:
-        with _progress(quiet) as progress:
+        with progress_bar(quiet) as progress:
             for crawl in selected:
                 task = progress.add_task(escape_controls(crawl.crawl_id), total=_manifest_pages(crawl))
                 try:
@@ -160,36 +160,8 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     raise SystemExit(int(ExitStatus.PAGES_FAILED if tally.problems else ExitStatus.OK))
 
 
-class _NoProgress:
-    def __enter__(self) -> _NoProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, description: str, total: int | None = None) -> int:
-        return 0
-
-    def advance(self, task: int) -> None:
-        return None
-
-    def remove_task(self, task: int) -> None:
-        return None
-
-
-def _progress(quiet: bool, verb: str = "re-extracting") -> Any:
-    """A live bar per task on stderr, when stderr is a terminal (``scraper import`` uses it too)."""
-    if quiet or not sys.stderr.isatty():
-        return _NoProgress()
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn(verb + " {task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-
-
 # -- export ---------------------------------------------------------------------------------------------------
-@cli.command()
+@click.command()
 @click.argument("crawls", nargs=-1, metavar="[CRAWL]...")
 @click.option("-f", "--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl",
               show_default=True, help="jsonl: one record per line; csv: flat columns, a header row; "

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from scraper.cli import ExitStatus, cli, fail, say
+from scraper.cli._common import ExitStatus, fail, say
+from scraper.cli._lock import acquire_lock
 from scraper.storage.layout import CRAWLS_DIR, ArchiveRootError, check_writable_root
 
 SHOWN_PROBLEMS = 20  # lines of what could not be read; the rest are counted
 
 
-@cli.group()
+@click.group()
 def catalog() -> None:
     """The catalog (OUT/catalog.sqlite): URLs, captures, versions, watches."""
 
@@ -39,13 +40,11 @@ def rebuild(out: Path, db: str | None, quiet: bool) -> None:
     read (each is said); 2 usage error; 74 the catalog could not be written;
     75 a crawl, a rearchive or another rebuild is running.
     """
-    from scraper.cli_rearchive import acquire_lock
     from scraper.storage.rebuild import RebuildRefused, rebuild_catalog, sqlite_path
 
     target = sqlite_path(out, db)
     if target is None:
         fail("--db: only a SQLite catalog (sqlite:///FILE) can be rebuilt")
-        raise AssertionError  # unreachable: fail() exits
     if not (out / CRAWLS_DIR).is_dir() and not target.exists():
         fail(f"no archive at {out} (no {CRAWLS_DIR}/ folder, no catalog)")
     try:
