@@ -112,3 +112,20 @@ def test_license_is_an_spdx_expression_for_setuptools_77() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["license"] == "MIT"
     assert "setuptools>=77" in pyproject["build-system"]["requires"]
+
+
+def test_the_venv_is_made_with_the_system_python_when_it_is_new_enough(tmp_path: Path) -> None:
+    """`make setup` makes the venv with /usr/bin/python3 when it is 3.11+ and can make one (a distribution's
+    optimised build), else with python3 from PATH; PYTHON=... overrides both."""
+    system = Path("/usr/bin/python3")
+    usable = system.exists() and subprocess.run(
+        [str(system), "-c", "import sys, ensurepip, venv; sys.exit(sys.version_info < (3, 11))"],
+        capture_output=True).returncode == 0
+    venv = str(tmp_path / "venv")
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "setup", f"VENV={venv}"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60, env=top_level_env())
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[0] == f"{system if usable else 'python3'} -m venv {venv}"
+    chosen = subprocess.run(["make", "--no-print-directory", "-n", "setup", f"VENV={venv}", "PYTHON=python3.99"],
+                            cwd=REPO, capture_output=True, text=True, timeout=60, env=top_level_env())
+    assert chosen.stdout.splitlines()[0] == f"python3.99 -m venv {venv}"
