@@ -10,8 +10,7 @@ from typing import IO
 
 from scraper.cli._common import ExitStatus, fail, say
 from scraper.records import utc_timestamp
-
-LOCK_FILE = ".rearchive.lock"
+from scraper.storage.layout import REARCHIVE_LOCK_FILE as LOCK_FILE
 
 
 def acquire_lock(out: Path) -> IO[str] | None:

@@ -24,6 +24,7 @@ from scraper.storage.durable import write_json_atomically
 CRAWLS_DIR = "crawls"
 PAGES_FILE = "pages.jsonl"
 MANIFEST_FILE = "manifest.json"
+REARCHIVE_LOCK_FILE = ".rearchive.lock"  # in the root: one `rearchive` run, or `catalog rebuild`, at a time
 # WARC file names, as written (storage.warc: ".open" until closed) and as other tools name them.
 WARC_SUFFIXES = (".warc.gz", ".warc", ".warc.gz.open", ".warc.open")
 
