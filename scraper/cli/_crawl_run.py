@@ -128,6 +128,18 @@ def exit_status(manifest: dict[str, Any]) -> ExitStatus:
     return ExitStatus.OK
 
 
+# Summary rows shown only when their manifest count is not zero: (count, label, what the number counts).
+_COUNTED_ROWS = (
+    ("new_versions", "changed", "page(s) with a new version"),
+    ("requisites", "requisites", "(images, styles, scripts, fonts)"),
+    ("seeds_from_sources", "from sources", "page(s) seeded from sitemaps/feeds"),
+    ("robots_denied", "robots.txt", "page(s) not fetched (disallowed)"),
+    ("noarchive_skipped", "noarchive", "page(s) not stored (--respect-noarchive)"),
+    ("guard_refused", "address guard", "link(s) to private addresses refused"),
+    ("skipped_max_pages", "--max-pages", "link(s) not followed"),
+)
+
+
 def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) -> None:
     """The crawl's summary on stderr: a table on a terminal, ``label<TAB>value`` lines in a log."""
     from scraper.tables import TextTable
@@ -144,20 +156,9 @@ def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) 
     if counts.get("revisits"):
         table.add_row("unchanged", f"{sum(counts['revisits'].values())} revisit record(s): " + ", ".join(
             f"{profile} ×{n}" for profile, n in counts["revisits"].items()))
-    if counts.get("new_versions"):
-        table.add_row("changed", f"{counts['new_versions']} page(s) with a new version")
-    if counts.get("requisites"):
-        table.add_row("requisites", f"{counts['requisites']} (images, styles, scripts, fonts)")
-    if counts.get("seeds_from_sources"):
-        table.add_row("from sources", f"{counts['seeds_from_sources']} page(s) seeded from sitemaps/feeds")
-    if counts.get("robots_denied"):
-        table.add_row("robots.txt", f"{counts['robots_denied']} page(s) not fetched (disallowed)")
-    if counts.get("noarchive_skipped"):
-        table.add_row("noarchive", f"{counts['noarchive_skipped']} page(s) not stored (--respect-noarchive)")
-    if counts.get("guard_refused"):
-        table.add_row("address guard", f"{counts['guard_refused']} link(s) to private addresses refused")
-    if counts.get("skipped_max_pages"):
-        table.add_row("--max-pages", f"{counts['skipped_max_pages']} link(s) not followed")
+    for key, label, what in _COUNTED_ROWS:
+        if counts.get(key):
+            table.add_row(label, f"{counts[key]} {what}")
     if counts.get("filtered"):
         table.add_row("filtered", ", ".join(f"{rule} ×{n}" for rule, n in counts["filtered"].items()))
     delays = counts.get("host_delay", {})
