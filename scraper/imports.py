@@ -88,6 +88,7 @@ from scraper.records import (
     WarcPointer,
     capture_from_record,
     current_extractor,
+    page_record_from_json,
     record_for_capture,
     utc_timestamp,
 )
@@ -433,16 +434,6 @@ def _warcinfo_software(content: bytes) -> str | None:
     return None
 
 
-def _page_record(content: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(content)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and value.get("schema_version") and isinstance(value.get("warc"), dict):
-        return value
-    return None
-
-
 def _content_bytes(max_body: int) -> Callable[[StoredRecord], int]:
     def wanted(head: StoredRecord) -> int:
         if head.rec_type == "warcinfo":
@@ -468,7 +459,7 @@ def scan_file(path: Path, max_body: int = MAX_BODY_BYTES) -> FileScan:
                 scan.software = software
                 scan.scraper_written = software.lower().startswith("scraper/")
         elif stored.rec_type == "metadata" and stored.content:
-            record = _page_record(stored.content)
+            record = page_record_from_json(stored.content)
             if record is not None:
                 scan.described.setdefault(str(record["warc"].get("record_id")), record)
         elif stored.rec_type in ("response", "revisit"):

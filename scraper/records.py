@@ -8,6 +8,7 @@ into the WARC record that holds the page as it was received.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -350,3 +351,14 @@ def render_text(record: dict[str, Any]) -> str:
     title = record.get("title")
     parts = [title or "", body_without_headline(record.get("text") or "", title)]
     return "\n\n".join(p for p in parts if p).strip() + "\n"
+
+
+def page_record_from_json(data: bytes) -> dict[str, Any] | None:
+    """A page record kept as JSON (a WARC metadata record's block), or None when the bytes are not one."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    if isinstance(value, dict) and value.get("schema_version") and isinstance(value.get("warc"), dict):
+        return value
+    return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from jsonschema import Draft202012Validator
 
 from scraper.schema import page_record_schema
@@ -26,6 +27,11 @@ from tests.foreign_warcs import (  # noqa: F401 - session fixtures: WARCs writte
 from tests.site import Site, SiteServer
 
 REPO = Path(__file__).resolve().parents[1]
+# No timed assertions, Hypothesis's included: its 200 ms deadline per example and its too-slow health check
+# fail a property test on a loaded machine whatever the code does (under CI it drops both itself).
+settings.register_profile("scraper", settings.default, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("scraper")
+
 # Tests want results, not politeness towards their own loopback server.
 FAST = ["-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_MAX_DELAY=0.5"]
 

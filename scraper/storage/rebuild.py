@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scraper.records import PAGE_RECORD_CONTENT_TYPE
+from scraper.records import PAGE_RECORD_CONTENT_TYPE, page_record_from_json
 from scraper.scope import url_key
 from scraper.storage.catalog import (
     Catalog,
@@ -166,16 +166,6 @@ def _uri(value: str | None) -> str | None:
     return value.strip().removeprefix("<").removesuffix(">") if value else None  # WARC/1.0 wraps URIs in <>
 
 
-def _page_record(data: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    if isinstance(value, dict) and value.get("schema_version") and isinstance(value.get("warc"), dict):
-        return value
-    return None
-
-
 def _record_id(record: dict[str, Any]) -> str | None:
     warc = record.get("warc")
     value = warc.get("record_id") if isinstance(warc, dict) else None
@@ -223,7 +213,7 @@ def read_crawl(layout: CrawlLayout) -> CrawlFiles:
                         stored.date or "", _uri(stored.target_uri), _last_header(stored.http_headers, "ETag"),
                         _last_header(stored.http_headers, "Last-Modified"))
                 elif stored.rec_type == "metadata" and stored.content and not read.cut:
-                    record = _page_record(stored.content)
+                    record = page_record_from_json(stored.content)
                     record_id = _record_id(record) if record is not None else None
                     if record_id is not None and record_id not in crawl.lines:
                         if record_id not in crawl.described:
@@ -285,7 +275,7 @@ def iter_entries(crawl: CrawlFiles) -> Iterator[NewCapture]:
                     continue
                 where = f"{path} at offset {offset}"
             text = data.decode("utf-8", "replace").rstrip("\r\n")
-            record = _page_record(data)
+            record = page_record_from_json(data)
             facts = crawl.facts.get(record_id)
             try:
                 if record is None:
