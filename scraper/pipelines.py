@@ -90,6 +90,9 @@ def start_forkserver() -> None:
 class ExtractPipeline:
     """Runs trafilatura on HTML pages in a process pool, so the crawl never waits on it.
 
+    Only once the crawl has more than EXTRACT_IN_PROCESS_PAGES pages: the first are extracted
+    here, as a pool's start (a process and its warm-up) costs more than a few pages' extraction.
+
     The reactor awaits each extraction; Scrapy's scraper slot limits how many
     responses are in flight, which is the back-pressure on the pool.  A pool whose
     worker died (the OOM killer, a kill -9) is broken for good: it is replaced, and the
@@ -101,14 +104,17 @@ class ExtractPipeline:
         self.options = options_from_settings(crawler)
         self.workers = workers
         self.recycle_after = crawler.settings.getint("EXTRACT_RECYCLE_AFTER")
+        self.in_process_pages = crawler.settings.getint("EXTRACT_IN_PROCESS_PAGES")
+        self.extracted_in_process = 0
         self.submitted = 0  # pages given to the current pool
-        # Started when the spider opens: here the crawl is being set up, with SIGINT held back.
+        # Started with the page after the first EXTRACT_IN_PROCESS_PAGES, or when the spider opens
+        # if that is 0 (here the crawl is being set up, with SIGINT held back).
         self.executor: ProcessPoolExecutor | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     def spider_opened(self) -> None:
-        if self.workers > 0 and self.executor is None:
+        if self.workers > 0 and self.in_process_pages <= 0 and self.executor is None:
             # Now, not with the first page: the forkserver warms up while robots.txt and the first pages are fetched.
             self.executor = self._new_pool()
 
@@ -175,7 +181,9 @@ class ExtractPipeline:
 
     async def _extract(self, item: PageItem) -> ExtractedPage:
         assert item.html is not None
-        if self.workers <= 0:
+        if self.workers <= 0 or (self.executor is None and self.extracted_in_process < self.in_process_pages):
+            # A few pages block the reactor for tens of milliseconds each; a crawl that has more starts the pool.
+            self.extracted_in_process += 1
             return extract_for_record(item.html, item.capture.url, self.options, item.content_language)
         try:
             return await self._in_pool(item)

@@ -133,6 +133,10 @@ TWISTED_DNS_RESOLVER = "scraper.resolver.StaticHostsResolver"
 EXTRACT_ENABLED = True
 EXTRACT_WORKERS = None  # None: one per CPU; 0: in the crawl process (debugging)
 EXTRACT_RECYCLE_AFTER = 5000  # pages per pool of workers: fresh workers keep memory flat; 0: never
+# The first pages are extracted in the crawl process, and the pool starts only with the next one:
+# a pool costs a process start and a second of warm-up, more than a one-article crawl's extraction.
+# 0: the pool starts with the crawl.
+EXTRACT_IN_PROCESS_PAGES = 16
 EXTRACT_MIN_TEXT_SIZE = 250
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False

@@ -469,7 +469,15 @@ class HoldingSite:
             return len(self.requests)
 
     def hold_pages_after(self, count: int) -> None:
-        self.hold_after = count
+        """Hold every page request after the ``count``-th until :meth:`release`.
+
+        Called again, it lets the requests held so far go on, and holds those after the new
+        ``count``-th until the next :meth:`release`.
+        """
+        with self.changed:
+            earlier, self.released = self.released, threading.Event()
+            self.hold_after, self.held = count, 0
+        earlier.set()
 
     def release(self) -> None:
         self.released.set()
@@ -495,9 +503,10 @@ def make_holding_handler(site: HoldingSite) -> type[BaseHTTPRequestHandler]:
                 hold = path != "/robots.txt" and site.hold_after is not None and pages_asked > site.hold_after
                 if hold:
                     site.held += 1
+                gate = site.released
                 site.changed.notify_all()
             if hold:
-                site.released.wait(HOLD_LIMIT_S)
+                gate.wait(HOLD_LIMIT_S)
             if path == "/robots.txt":
                 body, content_type = site.robots.encode("latin-1"), "text/plain"
             elif path == "/":

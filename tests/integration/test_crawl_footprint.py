@@ -8,22 +8,26 @@ import sys
 from pathlib import Path
 
 from tests.conftest import FAST, REPO, crawl_dirs
-from tests.site import Site
+from tests.site import LivePage, Site, live_article
 
 
 def test_a_crawl_writes_nothing_in_the_users_home_but_its_cache(site: Site, tmp_path: Path) -> None:
     """No job files, no control servers' state: Scrapy's RemoteControl (on by default) writes ~/.local/state.
 
-    The one thing kept is py3langid's model, unpacked once into ~/.cache/scraper (scraper.compat.langid).
+    The one thing kept is py3langid's model, unpacked once into ~/.cache/scraper (scraper.compat.langid)
+    by the first page whose language is not declared.
     """
+    page = live_article("Footprint", ["A story told without saying which language it is told in. " * 8], [])
+    site.live["footprint"] = LivePage(body=page.replace(b" lang='en'", b""))
     home = tmp_path / "home"
     home.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_") and k != "SCRAPER_CACHE_DIR"}
     env = {**env, "PYTHONPATH": str(REPO), "HOME": str(home)}
 
     def crawl(out: str) -> None:
-        proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", site.url("/"), "--out", str(tmp_path / out),
-                               "-q", *FAST], cwd=REPO, capture_output=True, text=True, timeout=180, env=env)
+        proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", site.url("/live/footprint"),
+                               "--out", str(tmp_path / out), "-q", *FAST],
+                              cwd=REPO, capture_output=True, text=True, timeout=180, env=env)
         assert proc.returncode == 0, proc.stderr
         assert len(crawl_dirs(tmp_path / out)) == 1
 

@@ -404,7 +404,7 @@ def test_extraction_workers_are_replaced_without_losing_a_page(linked_site: str,
                                                                reference: set[str]) -> None:
     """A fresh pool every 7 pages (EXTRACT_RECYCLE_AFTER): the old one finishes what it was given."""
     proc = run_scraper("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, "-s", "EXTRACT_WORKERS=2",
-                       "-s", "EXTRACT_RECYCLE_AFTER=7")
+                       "-s", "EXTRACT_RECYCLE_AFTER=7", "-s", "EXTRACT_IN_PROCESS_PAGES=0")
     assert proc.returncode == 0, proc.stderr
     (crawl,) = crawl_dirs(tmp_path)
     records = read_jsonl(crawl / "pages.jsonl")

@@ -118,7 +118,9 @@ def children(pid: int) -> list[int]:
 def test_ctrl_c_stops_at_once_says_so_and_extraction_survives_it(tmp_path: Path) -> None:
     with HoldingServer(pages=20, robots=CRAWL_DELAY) as site:
         site.hold_pages_after(2)  # the front page and one story answered; the next story stays on the wire
-        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path))
+        # The front page is extracted in the crawl process, the stories in the pool it then starts.
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path),
+                         "-s", "EXTRACT_IN_PROCESS_PAGES=1")
         try:
             assert site.wait_until_held(), crawl.stderr
             wait_for_records(tmp_path, 2, crawl)  # both extracted: the workers are running
@@ -180,7 +182,7 @@ def test_a_killed_extraction_worker_is_replaced_and_later_pages_are_extracted(tm
     with HoldingServer(pages=8) as site:
         site.hold_pages_after(3)
         crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path), "-q", *FAST,
-                         "-s", "EXTRACT_WORKERS=2")
+                         "-s", "EXTRACT_WORKERS=2", "-s", "EXTRACT_IN_PROCESS_PAGES=0")
         try:
             assert site.wait_until_held(), crawl.stderr
             wait_for_records(tmp_path, 3, crawl)  # extracted: the workers are running
@@ -201,3 +203,29 @@ def test_a_killed_extraction_worker_is_replaced_and_later_pages_are_extracted(tm
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert "extraction" not in manifest["counts"]["errors"], crawl.stderr
     assert [w for w in manifest["warnings"] if w.startswith("an extraction worker died")], manifest["warnings"]
+
+
+def test_the_first_pages_are_extracted_in_the_crawl_process_and_the_pool_starts_after_them(tmp_path: Path) -> None:
+    """A one-article crawl starts no processes; a bigger one gets its pool with the page after the first N."""
+    with HoldingServer(pages=8) as site:
+        site.hold_pages_after(3)  # the front page and two stories
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path), "-q", *FAST,
+                         "-s", "EXTRACT_WORKERS=2", "-s", "EXTRACT_IN_PROCESS_PAGES=3")
+        try:
+            assert site.wait_until_held(), crawl.stderr
+            wait_for_records(tmp_path, 3, crawl)
+            assert children(crawl.process.pid) == []  # no forkserver, no resource tracker
+            site.hold_pages_after(6)
+            assert site.wait_until_held(), crawl.stderr
+            wait_for_records(tmp_path, 6, crawl)
+            # The fourth page started the pool: its forkserver lives until the crawl process ends.
+            assert children(crawl.process.pid), crawl.stderr
+            site.release()
+            status = crawl.finish()
+        finally:
+            crawl.kill()
+    assert status == 0, crawl.stderr
+    (folder,) = crawl_dirs(tmp_path)
+    records = read_jsonl(folder / "pages.jsonl")
+    assert len(stories(records)) == 8
+    assert all(r["text"] for r in stories(records)), [path_of(r) for r in stories(records) if not r["text"]]
