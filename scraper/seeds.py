@@ -18,7 +18,6 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
 import lxml.html
 from lxml import etree
 from protego import Protego
@@ -428,6 +427,8 @@ def parse_feed(body: bytes, base_url: str) -> list[SourceEntry]:
     The bytes go to feedparser wrapped in BytesIO: given bytes or str directly, feedparser first tries them as a
     local FILE NAME (and a str as a URL to fetch).  Entries without a usable http(s) link are skipped.
     """
+    import feedparser  # here: most commands and crawls read no feed, and it costs every process 35 ms to load
+
     where = _one_line(base_url)
     try:
         data = gunzip_limited(body)

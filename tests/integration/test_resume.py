@@ -34,9 +34,10 @@ from tests.conftest import REPO, crawl_dirs, read_jsonl, run_scraper, wait_for
 
 PAGES = 60
 # The kills, at least 20 as the issue asks, in shards that pytest-xdist runs side by side (each shard one
-# test, so that no two workers kill the same shard's crawls twice over).
-SHARDS = 4
-KILLS_PER_SHARD = 5
+# test, so that no two workers kill the same shard's crawls twice over).  Two, not more: each shard ends
+# with a warc-check run whose set-wide checks (structure, WACZ, pywb) cost seconds of CPU whatever its size.
+SHARDS = 2
+KILLS_PER_SHARD = 10
 SEED = 20261125
 SHARD_SEEDS = random.Random(SEED).sample(range(2**32), SHARDS)  # one random sequence of its own per shard
 WORDS = ["archive", "crawl", "river", "harbour", "council", "budget", "vote", "station", "winter", "market",
