@@ -5,9 +5,18 @@ Loaded at "project" priority; command-line flags override them at "cmdline".
 
 from scraper import __version__
 
+# Shared with the archive's readers, which must not import the crawl: defined in scraper.defaults.
+from scraper.defaults import (  # noqa: F401 (settings Scrapy reads from this module)
+    ARCHIVE_MAX_BODY_BYTES,
+    ARCHIVE_WARC_PREFIX,
+    EXTRACT_FAVOR_PRECISION,
+    EXTRACT_FAVOR_RECALL,
+    EXTRACT_MIN_TEXT_SIZE,
+)
+
 BOT_NAME = "scraper"
-SPIDER_MODULES = ["scraper.spiders"]
-NEWSPIDER_MODULE = "scraper.spiders"
+SPIDER_MODULES = ["scraper.crawl.spider"]  # `scrapy crawl archive` finds ArchiveSpider there
+NEWSPIDER_MODULE = "scraper.crawl"  # where `scrapy genspider` writes (a package; then name it above)
 
 # -- an honest, polite crawler -----------------------------------------------------
 ARCHIVE_CONTACT = "https://github.com/scraper-archiver/scraper"
@@ -41,32 +50,32 @@ LOG_LEVEL = "INFO"
 CONCURRENT_ITEMS = 10
 
 # -- components ----------------------------------------------------------------------
-# Stops sending at once when the crawl stops (Ctrl-C, --max-time): see scraper.politeness.
-DOWNLOADER = "scraper.politeness.StoppableDownloader"
+# Stops sending at once when the crawl stops (Ctrl-C, --max-time): see scraper.crawl.politeness.
+DOWNLOADER = "scraper.crawl.politeness.StoppableDownloader"
 DOWNLOADER_MIDDLEWARES = {
     # First of all: a discovered link to a private address is refused before robots.txt.
-    "scraper.guard.AddressGuardMiddleware": 50,
+    "scraper.crawl.guard.AddressGuardMiddleware": 50,
     # Every request checked against robots.txt, those that waited for it too (replaces Scrapy's, same place).
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-    "scraper.middlewares.RobotsTxtForEveryRequest": 100,
+    "scraper.crawl.middlewares.RobotsTxtForEveryRequest": 100,
     # Retries that wait as long as Retry-After says (replaces Scrapy's at the same place).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "scraper.politeness.RetryAfterMiddleware": 550,
+    "scraper.crawl.politeness.RetryAfterMiddleware": 550,
     # Above HttpCompressionMiddleware (590): sees the body as received, still compressed,
     # and every response before redirects and retries act on it.
-    "scraper.middlewares.WarcCaptureMiddleware": 950,
+    "scraper.crawl.middlewares.WarcCaptureMiddleware": 950,
     # Decompression bounded by ARCHIVE_MAX_BODY_BYTES, not only DOWNLOAD_MAXSIZE (gzip bombs).
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
-    "scraper.middlewares.BoundedHttpCompressionMiddleware": 590,
+    "scraper.crawl.middlewares.BoundedHttpCompressionMiddleware": 590,
 }
 SPIDER_MIDDLEWARES = {
     # URLLENGTH_LIMIT, saying so when a seed is dropped for it.
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
-    "scraper.middlewares.UrlLengthLimit": 800,
+    "scraper.crawl.middlewares.UrlLengthLimit": 800,
 }
 ITEM_PIPELINES = {
-    "scraper.pipelines.ExtractPipeline": 300,
-    "scraper.pipelines.RecordPipeline": 800,
+    "scraper.crawl.pipelines.ExtractPipeline": 300,
+    "scraper.crawl.pipelines.RecordPipeline": 800,
 }
 # Scrapy's own (its EXTENSIONS_BASE), less the two switched off above: Scrapy imports every class
 # named in EXTENSIONS, those set to None too, and these two would cost each crawl 0.15 s (aiohttp,
@@ -86,15 +95,15 @@ EXTENSIONS_BASE = {
 EXTENSIONS = {
     # It pickles spider.state into JOBDIR, which the crawl uses only for its disk queues and removes.
     "scrapy.extensions.spiderstate.SpiderState": None,
-    "scraper.extensions.ArchiveRunExtension": 0,
-    "scraper.politeness.BodySizeLimit": 10,
-    "scraper.politeness.CrawlLimits": 10,
+    "scraper.crawl.extensions.ArchiveRunExtension": 0,
+    "scraper.crawl.politeness.BodySizeLimit": 10,
+    "scraper.crawl.politeness.CrawlLimits": 10,
     # CLOSESPIDER_TIMEOUT (--max-time) stops at once, saying so (replaces Scrapy's, same place).
     "scrapy.extensions.closespider.CloseSpider": None,
-    "scraper.politeness.CloseSpiderAtOnce": 0,
+    "scraper.crawl.politeness.CloseSpiderAtOnce": 0,
     # After AutoThrottle (0): lifts the delay it computes back to robots.txt's Crawl-delay.
-    "scraper.politeness.CrawlDelay": 50,
-    "scraper.extensions.CrawlProgress": 100,
+    "scraper.crawl.politeness.CrawlDelay": 50,
+    "scraper.crawl.extensions.CrawlProgress": 100,
 }
 
 # -- archive ---------------------------------------------------------------------
@@ -102,7 +111,7 @@ ARCHIVE_ROOT = "archive"
 ARCHIVE_CRAWL_ID = None  # generated: YYYYmmddTHHMMSSZ-<6 hex>
 ARCHIVE_RESUME = False  # continue the interrupted crawl ARCHIVE_CRAWL_ID in its own folder
 ARCHIVE_JOB: dict[str, object] = {}  # the command line's settings, saved as crawl.json for --resume
-ARCHIVE_WARC_PREFIX = "scraper"
+# ARCHIVE_WARC_PREFIX: scraper.defaults
 ARCHIVE_WARC_MAX_BYTES = 1024**3  # 1 GiB: `--warc-max-size 1G`, the CLI default (sizes are binary)
 ARCHIVE_JSONL = None  # an extra copy of the page records: a path, or "-" for stdout
 ARCHIVE_SEEDS: list[str] = []
@@ -121,13 +130,13 @@ ARCHIVE_REQUISITES = False  # also capture images, stylesheets, scripts, fonts o
 ARCHIVE_RESPECT_NOARCHIVE = False
 ARCHIVE_ALLOW_PRIVATE = False  # let discovered links reach loopback/private addresses
 ARCHIVE_MAX_BYTES = 0  # stop the crawl after downloading this much (0: no limit)
-ARCHIVE_MAX_BODY_BYTES = 100 * 1024 * 1024  # keep at most this much of one response
+# ARCHIVE_MAX_BODY_BYTES (keep at most this much of one response): scraper.defaults
 ARCHIVE_MAX_SOURCE_BYTES = 50 * 1024 * 1024  # of one sitemap or feed (sitemaps.org's limit)
 ARCHIVE_MAX_CRAWL_DELAY = 60.0  # a larger robots.txt Crawl-delay is capped (and reported)
 ARCHIVE_MAX_RETRY_AFTER = 120.0  # a longer Retry-After is not waited for
 ARCHIVE_DB = None  # catalog database URL; None: sqlite:///<ARCHIVE_ROOT>/catalog.sqlite
 ARCHIVE_RESOLVE: list[str] = []  # HOST:ADDRESS pairs answered without DNS (--resolve)
-TWISTED_DNS_RESOLVER = "scraper.resolver.StaticHostsResolver"
+TWISTED_DNS_RESOLVER = "scraper.crawl.resolver.StaticHostsResolver"
 
 # -- extraction ------------------------------------------------------------------
 EXTRACT_ENABLED = True
@@ -137,6 +146,4 @@ EXTRACT_RECYCLE_AFTER = 5000  # pages per pool of workers: fresh workers keep me
 # a pool costs a process start and a second of warm-up, more than a one-article crawl's extraction.
 # 0: the pool starts with the crawl.
 EXTRACT_IN_PROCESS_PAGES = 16
-EXTRACT_MIN_TEXT_SIZE = 250
-EXTRACT_FAVOR_PRECISION = False
-EXTRACT_FAVOR_RECALL = False
+# EXTRACT_MIN_TEXT_SIZE, EXTRACT_FAVOR_PRECISION, EXTRACT_FAVOR_RECALL: scraper.defaults
