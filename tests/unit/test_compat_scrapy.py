@@ -32,3 +32,14 @@ def test_a_crawl_process_never_imports_the_extensions_left_out() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_the_old_settings_module_gives_scrapy_the_same_settings() -> None:
+    """Users' scrapy.cfg files say ``default = scraper.settings`` (until the next release): the same crawl."""
+    from scrapy.settings import Settings
+
+    old, new = Settings(), Settings()
+    old.setmodule("scraper.settings")
+    new.setmodule("scraper.crawl.settings")
+    assert old.copy_to_dict() == new.copy_to_dict()
+    assert old["ITEM_PIPELINES"] == settings.ITEM_PIPELINES and old["ARCHIVE_MAX_BODY_BYTES"] > 0
