@@ -7,6 +7,7 @@ them from here (Scrapy reads every upper-case name of that module, imported ones
 
 ARCHIVE_WARC_PREFIX = "scraper"
 ARCHIVE_MAX_BODY_BYTES = 100 * 1024 * 1024  # keep at most this much of one response
+EXTRACT_ENABLED = True
 EXTRACT_MIN_TEXT_SIZE = 250
 EXTRACT_FAVOR_PRECISION = False
 EXTRACT_FAVOR_RECALL = False

@@ -9,6 +9,7 @@ from scraper import __version__
 from scraper.defaults import (  # noqa: F401 (settings Scrapy reads from this module)
     ARCHIVE_MAX_BODY_BYTES,
     ARCHIVE_WARC_PREFIX,
+    EXTRACT_ENABLED,
     EXTRACT_FAVOR_PRECISION,
     EXTRACT_FAVOR_RECALL,
     EXTRACT_MIN_TEXT_SIZE,
@@ -139,7 +140,7 @@ ARCHIVE_RESOLVE: list[str] = []  # HOST:ADDRESS pairs answered without DNS (--re
 TWISTED_DNS_RESOLVER = "scraper.crawl.resolver.StaticHostsResolver"
 
 # -- extraction ------------------------------------------------------------------
-EXTRACT_ENABLED = True
+# EXTRACT_ENABLED: scraper.defaults
 EXTRACT_WORKERS = None  # None: one per CPU; 0: in the crawl process (debugging)
 EXTRACT_RECYCLE_AFTER = 5000  # pages per pool of workers: fresh workers keep memory flat; 0: never
 # The first pages are extracted in the crawl process, and the pool starts only with the next one:
