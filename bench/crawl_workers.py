@@ -46,7 +46,7 @@ EXTRACT_OPTIONS: dict[str, Any] = {"with_metadata": True}
 
 
 def scrapy_settings(variant: str, warc_path: Path) -> dict[str, Any]:
-    from scraper import settings as scraper_settings
+    from scraper.crawl import settings as scraper_settings
 
     settings = {name: getattr(scraper_settings, name) for name in SHARED_SETTINGS}
     settings.update(BENCH_OVERRIDES)

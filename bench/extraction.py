@@ -8,7 +8,7 @@
 
   * ``scraper crawl (end to end)``: the real CLI in a subprocess crawls the corpus pages from a
     loopback HTTP server; the ``text`` of each record in ``pages.jsonl`` is scored.
-  * ``scraper extract_page (in-process)``: :func:`scraper.extraction.extract_page`, timed per page.
+  * ``scraper extract_page (in-process)``: :func:`scraper.extract.page.extract_page`, timed per page.
   * ``trafilatura.extract``: the benchmark's own call, ``trafilatura.extract(html, include_comments=False)``.
 
 * ``trafilatura-eval`` (``evaldata.json`` and ``html/``): trafilatura's own evaluation pages, with
@@ -51,7 +51,7 @@ from typing import Any
 import trafilatura
 from tables import print_table
 
-from scraper.extraction import extract_page
+from scraper.extract.page import extract_page
 from scraper.storage.jsonl import iter_jsonl
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """What extraction returns, and how it is asked to extract: plain values.
 
-Separate from :mod:`scraper.extraction` so that the crawl process, which hands pages
+Separate from :mod:`scraper.extract.page` so that the crawl process, which hands pages
 to extraction workers, builds records without importing trafilatura, lxml's HTML
 cleaner, htmldate and dateparser (about 40 MiB it would never use).
 """

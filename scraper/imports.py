@@ -80,7 +80,7 @@ from sqlalchemy import select
 from scraper import __version__
 from scraper.access import read_access_signals
 from scraper.article import ExtractionOptions
-from scraper.extraction_worker import ExtractedPage, extract_for_record, init_worker
+from scraper.extract.worker import ExtractedPage, extract_for_record, init_worker
 from scraper.records import (
     NOT_MODIFIED,
     PAGE_RECORD_CONTENT_TYPE,
@@ -935,7 +935,7 @@ class Importer:
 
             # forkserver, as the crawl's pool: workers fork from a server that loaded extraction once.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["scraper.extraction_preload"])
+            context.set_forkserver_preload(["scraper.extract.preload"])
             self._pool = ProcessPoolExecutor(max_workers=self.options.workers, initializer=init_import_worker,
                                              initargs=(os.getpid(),), mp_context=context)
         return self._pool

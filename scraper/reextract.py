@@ -46,9 +46,9 @@ from w3lib.encoding import (
     resolve_encoding,
 )
 
-from scraper import settings as defaults
+from scraper import defaults
 from scraper.export import REEXTRACT_PREFIX, REEXTRACT_SUFFIX, is_reextract_name
-from scraper.extraction import Article, ExtractionOptions, extract_page
+from scraper.extract.page import Article, ExtractionOptions, extract_page
 from scraper.records import (
     HTML_TYPES,
     PAGE_RECORD_CONTENT_TYPE,

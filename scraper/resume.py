@@ -29,8 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scraper import __version__
-from scraper import settings as defaults
+from scraper import __version__, defaults
 from scraper.article import ExtractionOptions
 from scraper.records import PAGE_RECORD_CONTENT_TYPE
 from scraper.scope import url_key

@@ -64,7 +64,7 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
 
     Returns its manifest and those settings.
     """
-    from scraper.extensions import JOB_FILE
+    from scraper.crawl.extensions import JOB_FILE
 
     require("--out", lambda: check_writable_root(out), ArchiveRootError)
     layout = resumable_folder(out, name, "a crawl or a resume of it is running")
@@ -93,7 +93,7 @@ def base_overrides(out: Path, db: str | None, quiet: bool, verbose: int) -> dict
 
 def execute_crawl(overrides: dict[str, Any], *, quiet: bool, jsonl: str | None = None) -> dict[str, Any]:
     """Run one crawl in this process and print its summary; returns its manifest."""
-    from scraper.runner import ArchiveWriteError, build_settings, run_crawl  # Scrapy loads only for a crawl
+    from scraper.crawl.runner import ArchiveWriteError, build_settings, run_crawl  # Scrapy loads only for a crawl
     from scraper.storage.rebuild import check_catalog
 
     # Before a crawl folder is made: a catalog that is damaged, or missing while crawls need it, stops here.

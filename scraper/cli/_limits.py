@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from scraper import settings as defaults
+from scraper import defaults
 from scraper.cli._common import parse_size
 
 DEFAULT_MAX_BODY = f"{int(defaults.ARCHIVE_MAX_BODY_BYTES) // 2**20}M"

@@ -80,7 +80,7 @@ def summarise_crawl(layout: CrawlLayout) -> CrawlSummary:
     without closing it, and the manifest is an earlier run's.  No manifest and no lock: the
     crawl was killed (or the machine stopped); ``scraper crawl --resume`` continues it.
     """
-    from scraper.extensions import JOB_FILE  # the crawl's own settings, which --resume runs again
+    from scraper.crawl.extensions import JOB_FILE  # the crawl's own settings, which --resume runs again
 
     warcs = layout.warc_paths()
     manifest = _read_json(layout.manifest_path)

@@ -84,7 +84,7 @@ def raise_interrupted(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, raise_interrupted)  # (a crawl installs its own: scraper.runner.run_crawl)
+        signal.signal(signal.SIGINT, raise_interrupted)  # (a crawl installs its own: scraper.crawl.runner.run_crawl)
     # Not click's standalone mode: it turns a Ctrl-C that interrupts a command into "Aborted!" and exit 1.
     try:
         status = cli.main(args=argv, prog_name="scraper", standalone_mode=False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scraper import settings as defaults
+from scraper import defaults
 from scraper.interchange import (
     InterchangeError,
     Skipped,

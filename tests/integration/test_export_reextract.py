@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 from jsonschema import Draft202012Validator
 
-from scraper.extraction import EXTRACTOR_NAME, EXTRACTOR_VERSION
+from scraper.extract.page import EXTRACTOR_NAME, EXTRACTOR_VERSION
 from tests.conftest import FAST, assert_valid_records, crawl_dirs, read_jsonl, run_scraper
 from tests.integration.test_cli_errors import assert_one_line_error
 from tests.site import LivePage, SiteServer, golden_pages, live_article

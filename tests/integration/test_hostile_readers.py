@@ -43,7 +43,7 @@ from typing import Any
 
 import pytest
 
-from scraper.extraction import extract_page
+from scraper.extract.page import extract_page
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, Capture, WarcPointer, record_for_capture
 from scraper.reextract import default_options
 from scraper.storage.warc import HttpExchange, WarcFileWriter, metadata_uri

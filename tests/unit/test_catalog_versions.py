@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from scraper.extraction import Article
+from scraper.extract.page import Article
 from scraper.records import next_version, simhash, text_sha256
 from scraper.scope import url_key
 from scraper.storage.catalog import Catalog, NewCapture, next_due

@@ -35,7 +35,7 @@ from scraper.export import (
     site_matcher,
     write_rows,
 )
-from scraper.extraction import Article
+from scraper.extract.page import Article
 from scraper.records import (
     Capture,
     WarcPointer,

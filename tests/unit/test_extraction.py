@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from scraper.extraction import (
+from scraper.extract.page import (
     ExtractionOptions,
     clean_field,
     extract_page,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scrapy.http import Response
 
-from scraper.middlewares import unfollowable_redirect
-from scraper.resolver import StaticHostsResolver, ip_literal
+from scraper.crawl.middlewares import unfollowable_redirect
+from scraper.crawl.resolver import StaticHostsResolver, ip_literal
 from scraper.scope import Scope, ascii_host
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse
 
-from scraper.extraction import ExtractionOptions, extract_page
-from scraper.extraction_worker import extract_for_record
-from scraper.links import anchor_hrefs
+from scraper.crawl.links import anchor_hrefs
+from scraper.extract.page import ExtractionOptions, extract_page
+from scraper.extract.worker import extract_for_record
 from scraper.records import Capture, WarcPointer, build_page_record, fingerprint_text, simhash, word_count
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"

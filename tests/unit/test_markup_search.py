@@ -1,6 +1,6 @@
 """The byline and category/tag searches give trafilatura's own answers, faster.
 
-scraper.bylines and scraper.taxonomy re-express trafilatura's author and category/tag
+scraper.extract.bylines and scraper.extract.taxonomy re-express trafilatura's author and category/tag
 searches without its tree copy and EXSLT regular expressions.  On the real pages in
 tests/fixtures (sources in their READMEs) they must pick what trafilatura picks.
 """
@@ -16,8 +16,8 @@ from trafilatura.json_metadata import normalize_authors
 from trafilatura.metadata import extract_author, extract_catstags
 from trafilatura.utils import load_html
 
-from scraper.bylines import find_byline, read_author_markup
-from scraper.taxonomy import find_categories, find_tags
+from scraper.extract.bylines import find_byline, read_author_markup
+from scraper.extract.taxonomy import find_categories, find_tags
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PAGES = sorted([*FIXTURES.glob("pages/*/page.html"), *FIXTURES.glob("metadata/*/page.html.gz")])

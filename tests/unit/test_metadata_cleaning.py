@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scraper.extraction import StructuredHints, clean_authors, clean_title, extract_page, pick_title
+from scraper.extract.page import StructuredHints, clean_authors, clean_title, extract_page, pick_title
 
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
 NAMES = sorted(p.name for p in CASES.iterdir() if (p / "expected.json").is_file())

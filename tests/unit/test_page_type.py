@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from jsonschema import Draft202012Validator
 
-from scraper.extraction import PageSignals, classify_page, extract_page
+from scraper.extract.page import PageSignals, classify_page, extract_page
 from scraper.records import Capture, WarcPointer, article_from_record, build_page_record
 from tests.conftest import assert_valid_records
 from tests.site import PAGES_DIR

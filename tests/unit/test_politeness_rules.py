@@ -10,8 +10,8 @@ import pytest
 from scraper.access import decode_for_sniffing, parse_meta_robots, parse_x_robots_tag, robots_txt_problem
 from scraper.cli._common import ExitStatus, parse_duration, parse_size
 from scraper.cli._crawl_run import exit_status
-from scraper.politeness import parse_retry_after
-from scraper.requisites import css_urls, html_requisites, srcset_urls
+from scraper.crawl.politeness import parse_retry_after
+from scraper.crawl.requisites import css_urls, html_requisites, srcset_urls
 from scraper.scope import Scope, is_special_address, parse_resolve, registered_domain, strip_tracking, url_key
 
 

@@ -1,7 +1,7 @@
 """Property-based tests (hypothesis): URL keys, the seed parser and the record normaliser.
 
 The properties come from the documented contracts of :mod:`scraper.scope`, :mod:`scraper.seeds`,
-:mod:`scraper.records` and the small normalisers of :mod:`scraper.extraction`, not from their output.
+:mod:`scraper.records` and the small normalisers of :mod:`scraper.extract.page`, not from their output.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from scraper.article import Article
-from scraper.extraction import (
+from scraper.extract.page import (
     StructuredHints,
     _absolute,
     clean_field,

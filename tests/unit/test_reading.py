@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from scraper.cli.rearchive import version_diff
 from scraper.export import Selection, parse_until, select_crawls, selected_records, status_matcher
-from scraper.extraction import Article
+from scraper.extract.page import Article
 from scraper.records import build_page_record, record_for_capture
 from scraper.storage.jsonl import dumps_line
 from scraper.storage.lookup import record_in_effect, url_records

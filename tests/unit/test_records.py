@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from jsonschema import Draft202012Validator
 
-from scraper.extraction import Article
+from scraper.extract.page import Article
 from scraper.records import (
     Capture,
     WarcPointer,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scraper.extraction import Article
+from scraper.extract.page import Article
 from scraper.records import build_page_record, render_markdown, render_text
 from tests.unit.test_records import CRAWL_ID, capture
 

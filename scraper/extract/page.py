@@ -36,8 +36,8 @@ from trafilatura.xml import xmltotxt
 
 # The value types live in scraper.article, which the crawl process imports without trafilatura.
 from scraper.article import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article, ExtractionOptions
-from scraper.bylines import find_byline, read_author_markup
-from scraper.taxonomy import find_categories, find_tags
+from scraper.extract.bylines import find_byline, read_author_markup
+from scraper.extract.taxonomy import find_categories, find_tags
 
 __all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "Article", "ExtractionOptions", "extract_page"]
 
@@ -194,8 +194,8 @@ def read_page_metadata(tree: HtmlElement, url: str, *, article: bool = True) -> 
 
     ``trafilatura.metadata.extract_metadata`` copies and prunes the whole tree to look for
     a byline and runs EXSLT regular expressions for categories and tags (together a median
-    15 ms a page, half the body extraction's cost); :mod:`scraper.bylines` and
-    :mod:`scraper.taxonomy` find the same in a fifth of the time.
+    15 ms a page, half the body extraction's cost); :mod:`scraper.extract.bylines` and
+    :mod:`scraper.extract.taxonomy` find the same in a fifth of the time.
 
     ``article=False`` (a listing or another page that is not an article) leaves out what is
     found by searching the page rather than read from its own statements: htmldate's date

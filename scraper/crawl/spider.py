@@ -25,14 +25,14 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from scraper.extensions import ArchiveRun
-from scraper.guard import AddressGuardRefused
-from scraper.items import PageItem
-from scraper.links import anchor_hrefs
-from scraper.middlewares import ACCESS_META, PREVIOUS_META, WARC_META
-from scraper.politeness import NotSent
+from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.guard import AddressGuardRefused
+from scraper.crawl.items import PageItem
+from scraper.crawl.links import anchor_hrefs
+from scraper.crawl.middlewares import ACCESS_META, PREVIOUS_META, WARC_META
+from scraper.crawl.politeness import NotSent
+from scraper.crawl.requisites import css_urls, html_requisites
 from scraper.records import Capture
-from scraper.requisites import css_urls, html_requisites
 from scraper.resume import ResumeState
 from scraper.scope import Scope, url_key
 from scraper.seeds import (

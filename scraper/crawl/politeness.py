@@ -25,8 +25,8 @@ from scrapy.extensions.closespider import CloseSpider
 from scrapy.utils.defer import _schedule_coro
 from twisted.python.failure import Failure
 
-from scraper.extensions import ArchiveRun, CrawlProgress
-from scraper.middlewares import MAXSIZE_LIFTED
+from scraper.crawl.extensions import ArchiveRun, CrawlProgress
+from scraper.crawl.middlewares import MAXSIZE_LIFTED
 
 if TYPE_CHECKING:
     from scrapy import Request

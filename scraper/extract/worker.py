@@ -4,7 +4,7 @@ Pure (no Scrapy): the crawl process hands a page's HTML to a pool of these worke
 and gets back the article with its text fingerprint, so the SimHash and word count,
 like trafilatura, cost the crawl process nothing.
 
-:mod:`scraper.extraction` is imported inside the functions: the crawl process imports
+:mod:`scraper.extract.page` is imported inside the functions: the crawl process imports
 this module only to name its functions to the pool, and so never loads trafilatura.
 """
 
@@ -32,10 +32,10 @@ def warm_up() -> None:
     """Load what extraction loads on first use: py3langid's model, dateparser's tables, jusText's lists.
 
     About 1.2 s and 75 MiB.  The pool's forkserver does it once (see
-    :mod:`scraper.extraction_preload`), so each worker forked from it shares those pages
+    :mod:`scraper.extract.preload`), so each worker forked from it shares those pages
     and starts warm.
     """
-    from scraper.extraction import extract_page
+    from scraper.extract.page import extract_page
 
     # Only a head start: a failure here (a full disk under the language model's temporary
     # file) must not break the pool, whose workers run this as their initializer.
@@ -48,7 +48,7 @@ def init_worker() -> None:
 
     A terminal's Ctrl-C reaches the workers too; the crawl process alone decides how to
     stop, and a worker that died of it would break the pool.  Workers are born ignoring
-    SIGINT already (see ``scraper.pipelines.sigint_ignored``): this is the second line.
+    SIGINT already (see ``scraper.crawl.pipelines.sigint_ignored``): this is the second line.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     warm_up()
@@ -56,7 +56,7 @@ def init_worker() -> None:
 
 def extract_for_record(html: str | bytes, url: str, options: ExtractionOptions,
                        content_language: str | None = None) -> ExtractedPage:
-    from scraper.extraction import extract_page
+    from scraper.extract.page import extract_page
 
     article = extract_page(html, url, options, content_language=content_language)
     return ExtractedPage(article, fingerprint_text(article.text) if article is not None else None)

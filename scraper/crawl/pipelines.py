@@ -23,9 +23,9 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.article import ExtractionOptions
-from scraper.extensions import ArchiveRun
-from scraper.extraction_worker import ExtractedPage, extract_for_record, init_worker
-from scraper.items import PageItem
+from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.items import PageItem
+from scraper.extract.worker import ExtractedPage, extract_for_record, init_worker
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, current_extractor, record_for_capture
 from scraper.scope import url_key
 from scraper.storage.catalog import NewCapture
@@ -120,11 +120,11 @@ class ExtractPipeline:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # forkserver: never fork the reactor's process with its threads and sockets.  The
-        # forkserver warms extraction up once (scraper.extraction_preload) and the workers
+        # forkserver warms extraction up once (scraper.extract.preload) and the workers
         # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
         # Set before the forkserver starts; a later pool in the same process reuses it.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["scraper.extraction_preload"])
+        context.set_forkserver_preload(["scraper.extract.preload"])
         start_forkserver()  # its workers start with the pool's first page, forked from it
         return ProcessPoolExecutor(max_workers=self.workers, initializer=init_worker, mp_context=context)
 

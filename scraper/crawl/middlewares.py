@@ -23,7 +23,7 @@ from tldextract import TLDExtract
 from twisted.internet.defer import Deferred
 
 from scraper.access import read_access_signals, robots_txt_problem
-from scraper.extensions import ArchiveRun
+from scraper.crawl.extensions import ArchiveRun
 from scraper.records import WarcPointer
 from scraper.scope import url_key
 from scraper.storage.catalog import PreviousCapture

@@ -19,7 +19,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import DNSLookupError
 
-from scraper.extensions import ArchiveRun
+from scraper.crawl.extensions import ArchiveRun
 from scraper.scope import DEFAULT_PORTS, ascii_host, host_of, is_special_address
 
 if TYPE_CHECKING:

@@ -15,15 +15,15 @@ from scrapy.settings import Settings
 from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.python.failure import Failure
 
-from scraper.extensions import ArchiveRun
-from scraper.politeness import stop_now
-from scraper.spiders.archive import ArchiveSpider
+from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.politeness import stop_now
+from scraper.crawl.spider import ArchiveSpider
 from scraper.storage.durable import write_json_atomically
 from scraper.storage.failures import no_room
 from scraper.storage.layout import ArchiveRootError, CrawlLayout
 from scraper.text import escape_controls
 
-SETTINGS_MODULE = "scraper.settings"
+SETTINGS_MODULE = "scraper.crawl.settings"
 SCHEDULER_DIR = ".scheduler"  # Scrapy's JOBDIR inside the crawl folder: its disk queues, removed at the end
 
 
@@ -101,7 +101,7 @@ class SignalRecordingProcess(CrawlerProcess):
     Scrapy's own handlers do the work: the first signal stops gracefully (requests in
     flight finish, the spider closes, files are closed), a second one stops the reactor
     at once; :func:`run_crawl` then closes what is still open.  The first signal also
-    stops sending at once and says so (:func:`~scraper.politeness.stop_now`): requests
+    stops sending at once and says so (:func:`~scraper.crawl.politeness.stop_now`): requests
     waiting for their host's delay are not sent, and --resume sends them.
 
     They are installed by :meth:`handle_signals`, before the crawl is set up, not by

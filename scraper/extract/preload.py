@@ -7,7 +7,7 @@ little more than one, and each starts without the 1.2 s warm-up.
 
 import signal
 
-from scraper.extraction_worker import warm_up
+from scraper.extract.worker import warm_up
 
 # The forkserver's workers get back the SIGINT disposition it had when the preload ended: ignored,
 # even if the forkserver was started without it ignored (multiprocessing restarts a dead one itself).
