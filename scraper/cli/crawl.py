@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from scraper import __version__
-from scraper.cli._common import fail, parse_duration, parse_size, read_seed_file, require
+from scraper.cli._common import archive_option, fail, parse_duration, parse_size, read_seed_file, require
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_since, seed_url
@@ -27,9 +27,8 @@ def open_catalog_or_raise(db: str) -> None:
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @click.option("-i", "--input", "input_file", metavar="FILE|-",
               help="Read seed URLs from FILE (or '-' for stdin): one per line, '#' comments.")
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root; the crawl goes to OUT/crawls/<crawl_id>/.")
-@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
+@archive_option("Archive root; the crawl goes to ARCHIVE/crawls/<crawl_id>/.")
+@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
 @click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
               help="Follow links this many hops from the seeds, on the seeds' hosts. 0: the seeds only.")
 @click.option("--max-pages", type=click.IntRange(min=0), default=0, show_default=True,
@@ -67,7 +66,7 @@ def open_catalog_or_raise(db: str) -> None:
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE",
               help="Set any Scrapy or scraper setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID",
-              help="Continue the interrupted crawl OUT/crawls/CRAWL_ID/ with its own seeds and settings: "
+              help="Continue the interrupted crawl ARCHIVE/crawls/CRAWL_ID/ with its own seeds and settings: "
                    "torn files are repaired, what it archived is not fetched again, what it scheduled is. "
                    "A crawl that ran to its end is left alone (exit 0); one stopped by --max-time or "
                    "--max-bytes continues, under the same limit again.")
@@ -80,7 +79,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
           allow_private: bool, resolve: tuple[str, ...], jsonl: str | None, ignore_robots: bool, contact: str | None,
           user_agent: str | None, warc_max_size: str, no_extract: bool, set_options: tuple[str, ...],
           resume_id: str | None, quiet: bool, verbose: int, db: str | None) -> None:
-    """Crawl URLs and archive them into OUT (WARC files, pages.jsonl, manifest.json).
+    """Crawl URLs and archive them into ARCHIVE (WARC files, pages.jsonl, manifest.json).
 
     \b
     Ctrl-C (or SIGTERM) stops gracefully: requests in flight finish, files
@@ -124,7 +123,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     require("--resolve", lambda: parse_resolve(resolve))
     if since:
         require("--since", lambda: parse_since(since))
-    require("--out", lambda: check_writable_root(out), ArchiveRootError)
+    require("--archive", lambda: check_writable_root(out), ArchiveRootError)
     if db:
         # a bad URL, a missing driver, a server that does not answer
         require("--db", lambda: open_catalog_or_raise(db), Exception, "cannot open the catalog: ")

@@ -321,7 +321,7 @@ def stopped_for_resume(command: str) -> Callable[[Outcome], None]:
         (crawl,) = out.new_crawls
         manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["finish_reason"] == "archive_write_error"
-        assert f"then run scraper {command} --resume {crawl.name} --out " in out.proc.stderr
+        assert f"then run scraper {command} --resume {crawl.name} --archive " in out.proc.stderr
     return check
 
 
@@ -347,7 +347,7 @@ def holds(predicate: Callable[[Outcome], bool]) -> Callable[[Outcome], None]:
 @dataclass(frozen=True)
 class Case:
     id: str
-    command: tuple[str, ...]  # after `python -m scraper`; {live} is the site's /live; --out ROOT is added
+    command: tuple[str, ...]  # after `python -m scraper`; {live} is the site's /live; --archive ROOT is added
     exit: int
     message: str  # a regex: the one line a person reads; {pid} is this process's id
     prepare: Callable[[Path, Earlier], None] | None = None
@@ -358,15 +358,16 @@ class Case:
 
 
 ROOT = r"\S*archive"
-DAMAGED = rf"the catalog {ROOT}/catalog.sqlite is damaged \((?P<reason>[^)]+)\); run `scraper catalog rebuild --out " \
-          rf"{ROOT}` to rebuild it from the crawls' files \(the damaged one is kept, as catalog.sqlite.damaged-N\)$"
+DAMAGED = rf"the catalog {ROOT}/catalog.sqlite is damaged \((?P<reason>[^)]+)\); run `scraper catalog rebuild " \
+          rf"--archive {ROOT}` to rebuild it from the crawls' files \(the damaged one is kept, as " \
+          rf"catalog.sqlite.damaged-N\)$"
 MALFORMED = DAMAGED.replace("(?P<reason>[^)]+)", "database disk image is malformed")
 NOT_A_DATABASE = DAMAGED.replace("(?P<reason>[^)]+)", "file is not a database")
 PAGE_DAMAGE = DAMAGED.replace("(?P<reason>[^)]+)", r"(\*\*\* in database main \*\*\* Page \d+: .*|database disk "
                                                     r"image is malformed)")
 MISSING = (rf"the catalog {ROOT}/catalog.sqlite is missing, but {ROOT}/crawls holds 2 crawl\(s\) with page records; "
-           rf"run `scraper catalog rebuild --out {ROOT}` to rebuild it from them \(without it, every page's history "
-           rf"would start again at version 1\)$")
+           rf"run `scraper catalog rebuild --archive {ROOT}` to rebuild it from them \(without it, every page's "
+           rf"history would start again at version 1\)$")
 LOCKED = rf"the catalog {ROOT}/catalog.sqlite is locked by pid {{pid}} \(.*\): waited 1 s for it \(SCRAPER_CATALOG_WAIT"
 NO_ROOM = rf"cannot write the catalog {ROOT}/catalog.sqlite: (disk I/O error|database or disk is full); make room"
 WAIT = {"SCRAPER_CATALOG_WAIT": "1"}
@@ -438,7 +439,7 @@ CASES = [
     Case("full-disk-rearchive", ("rearchive", "--all", *COMMON), 74, NO_ROOM, fsize=0, check=nothing_crawled),
     Case("rearchive-out-of-room-advises-rearchive-resume", ("rearchive", *COMMON), 74,
          r"cannot write the (archive in|catalog) \S+: .*; what was archived is kept: make room, then run scraper "
-         r"rearchive --resume \S+ --out \S+$", watching_big, fsize=BIG_LIMIT,
+         r"rearchive --resume \S+ --archive \S+$", watching_big, fsize=BIG_LIMIT,
          check=all_checks(stopped_for_resume("rearchive"), resumed_and_marked)),
 ]
 

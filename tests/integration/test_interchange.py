@@ -276,7 +276,7 @@ def test_index_skips_open_warcs_and_notices_them_once_closed(revisited: Revisite
 
 
 def test_index_takes_crawl_folders_and_rejects_unknown_crawls(revisited: Revisited, tmp_path: Path) -> None:
-    # a crawl folder names its archive root: no --out needed
+    # a crawl folder names its archive root: no --archive needed
     proc = run_scraper("index", str(revisited.second), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "index.cdxj" in proc.stdout and (revisited.root / "index.cdxj").is_file()
