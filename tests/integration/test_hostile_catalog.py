@@ -65,9 +65,9 @@ def answers(root: Path, site: Site) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for name in NAMES:
         url = site.url(f"/live/{name}")
-        out[f"history {name}"] = in_process("history", url, "--json", "--out", str(root))
-        out[f"show {name}"] = in_process("show", url, "--out", str(root))
-        out[f"diff {name}"] = in_process("diff", url, "--format", "json", "--out", str(root))
+        out[f"history {name}"] = in_process("history", url, "--json", "--archive", str(root))
+        out[f"show {name}"] = in_process("show", url, "--archive", str(root))
+        out[f"diff {name}"] = in_process("diff", url, "--format", "json", "--archive", str(root))
     return out
 
 
@@ -121,11 +121,11 @@ def earlier(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Earlier:
     root = tmp_path_factory.mktemp("earlier") / "archive"
     set_first_state(site)
     urls = [site.url(f"/live/{name}") for name in NAMES]
-    assert run("watch", "add", *urls, "--every", "1h", "--out", str(root)).returncode == 0
-    assert run("rearchive", "--out", str(root), *COMMON).returncode == 0
+    assert run("watch", "add", *urls, "--every", "1h", "--archive", str(root)).returncode == 0
+    assert run("rearchive", "--archive", str(root), *COMMON).returncode == 0
     time.sleep(1.1)  # the second captures in another second
     set_second_state(site)
-    second = run("rearchive", "--all", "--out", str(root), *COMMON)
+    second = run("rearchive", "--all", "--archive", str(root), *COMMON)
     assert second.returncode == 1, second.stderr  # /live/gone is a 404 now
     # Whatever the commands left in the log goes into the file: the rows break and compare the file.
     connection = sqlite3.connect(root / CATALOG)
@@ -138,7 +138,7 @@ def earlier(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Earlier:
     crawls = {d.name: sha256_tree(d) for d in crawl_dirs(root)}
     assert len(crawls) == 2
     return Earlier(root, site, crawls, (root / CATALOG).read_bytes(), dump_catalog(root / CATALOG),
-                   answers(root, site), in_process("watch", "list", "--json", "--out", str(root))[1])
+                   answers(root, site), in_process("watch", "list", "--json", "--archive", str(root))[1])
 
 
 def run(*args: str, env: dict[str, str] | None = None, fsize: int | None = None,
@@ -207,7 +207,7 @@ def old_watch_row(name: str, *, cron: str | None = None, every: float | None = N
 
 
 def watching_big(root: Path, earlier: Earlier) -> None:
-    assert run("watch", "add", earlier.site.url("/live/big"), "--every", "1h", "--out", str(root)).returncode == 0
+    assert run("watch", "add", earlier.site.url("/live/big"), "--every", "1h", "--archive", str(root)).returncode == 0
 
 
 @contextmanager
@@ -241,7 +241,7 @@ class Outcome:
     new_crawls: list[Path] = field(default_factory=list)
 
     def watches(self) -> dict[str, dict[str, Any]]:
-        listed = in_process("watch", "list", "--json", "--out", str(self.root))[1]
+        listed = in_process("watch", "list", "--json", "--archive", str(self.root))[1]
         return {json.loads(line)["url"].rsplit("/", 1)[-1]: json.loads(line) for line in listed.splitlines()}
 
 
@@ -266,7 +266,7 @@ def rebuilt_as_before(*, watches: bool) -> Callable[[Outcome], None]:
             {k: v for k, v in out.earlier.rows.items() if k != "watches"}
         assert rows["watches"] == (out.earlier.rows["watches"] if watches else [])
         if watches:
-            assert in_process("watch", "list", "--json", "--out", str(out.root))[1] == out.earlier.watches
+            assert in_process("watch", "list", "--json", "--archive", str(out.root))[1] == out.earlier.watches
     return check
 
 
@@ -282,7 +282,7 @@ def rebuilt_and_crawls_on(out: Outcome) -> None:
     rebuilt_as_before(watches=False)(out)
     site = out.earlier.site
     before = list(site.conditional)
-    proc = run("crawl", site.url("/live/etag"), site.url("/live/edited"), "--out", str(out.root), *COMMON)
+    proc = run("crawl", site.url("/live/etag"), site.url("/live/edited"), "--archive", str(out.root), *COMMON)
     assert proc.returncode == 0, proc.stderr
     assert ("/live/etag", '"v1"') in site.conditional[len(before):]  # If-None-Match from the rebuilt capture
     crawl = max(crawl_dirs(out.root))
@@ -309,7 +309,7 @@ def marked_apart(bad: str) -> Callable[[Outcome], None]:
         watches = out.watches()
         assert watches["edited"]["next_due_at"] > NOW and watches["edited"]["last_captured_at"] >= NOW
         assert watches[bad]["next_due_at"] is None and watches[bad]["last_captured_at"] >= NOW
-        again = run("rearchive", "--out", str(out.root), *COMMON)
+        again = run("rearchive", "--archive", str(out.root), *COMMON)
         assert again.returncode == 0 and "nothing due" in again.stderr, again.stderr
         assert len(crawl_dirs(out.root)) == len(out.earlier.crawls) + 1
     return check
@@ -329,7 +329,7 @@ def resumed_and_marked(out: Outcome) -> None:
     """`rearchive --resume`, as advised, once there is room: the page is archived and its watch marked."""
     (crawl,) = out.new_crawls
     assert out.watches()["big"]["last_captured_at"] is None  # not marked: the run did not finish
-    proc = run("rearchive", "--resume", crawl.name, "--out", str(out.root), *COMMON)
+    proc = run("rearchive", "--resume", crawl.name, "--archive", str(out.root), *COMMON)
     assert proc.returncode == 0, proc.stderr
     assert [r["url"] for r in read_jsonl(crawl / "pages.jsonl")] == [out.earlier.site.url("/live/big")]
     assert any(r.rec_type == "response" for p in crawl.glob("*.warc.gz") for r in iter_records(p))
@@ -456,7 +456,7 @@ def test_hostile_catalog(case: Case, earlier: Earlier, tmp_path: Path) -> None:
         case.prepare(root, earlier)
     args = [arg.replace("{live}", earlier.site.url("/live")) for arg in case.command]
     with (case.hold or (lambda _root: nullcontext()))(root):
-        proc = run(*args, "--out", str(root), env=case.env, fsize=case.fsize)
+        proc = run(*args, "--archive", str(root), env=case.env, fsize=case.fsize)
     out = Outcome(root, earlier, proc, [d for d in crawl_dirs(root) if d.name not in earlier.crawls])
 
     # the exit status, and no traceback anywhere
