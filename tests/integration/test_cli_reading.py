@@ -76,8 +76,8 @@ def reading(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reading]:
         time.sleep(1.1)
         third = run_scraper("rearchive", *seeds[2], "--archive", str(root), *FAST)
         assert third.returncode == 0, third.stderr
-        stopped = run_scraper("crawl", *seeds[3], "--depth", "1", "-s", "CLOSESPIDER_PAGECOUNT=2", "--archive", str(root),
-                              *FAST)
+        stopped = run_scraper("crawl", *seeds[3], "--depth", "1", "-s", "CLOSESPIDER_PAGECOUNT=2",
+                              "--archive", str(root), *FAST)
         assert stopped.returncode == 0, stopped.stderr
         yield Reading(site, root, seeds)
 

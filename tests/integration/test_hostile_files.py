@@ -329,8 +329,8 @@ CASES = [
     Case("index-not-a-warc", not_a_warc, ("index", "--archive", "{root}"), 3, NOT_A_WARC, index_without_zz),
     Case("wacz-all-not-a-warc", not_a_warc, ("wacz", "--all", "--archive", "{root}", "-o", "{out}/x.wacz"), 3,
          NOT_A_WARC, wacz_without_zz),
-    Case("replay-not-a-warc", not_a_warc, ("replay", "--port", "0", "--archive", "{root}", "--pywb-python", "{pywb}"), 130,
-         NOT_A_WARC, served, serve=True),
+    Case("replay-not-a-warc", not_a_warc, ("replay", "--port", "0", "--archive", "{root}", "--pywb-python", "{pywb}"),
+         130, NOT_A_WARC, served, serve=True),
     # -- item 7: a damaged line of pages.jsonl is reported and skipped by every reader; verify finds it ----------
     Case("export-damaged-line", damaged_line, ("export", "--archive", "{root}"), 3, LINE_11, exported_the_rest),
     Case("export-latest-csv-damaged-line", damaged_line,

@@ -441,7 +441,8 @@ CASES = [
          error=True),
     Case("show-json", args("show", URL, "--archive", "{root}"), 0, r'"title": "Second \\u009d0;pwned\\u009c title"',
          show_json, base="imported"),
-    Case("show-text", args("show", URL, "--archive", "{root}", "--format", "text"), 0, r"Second \\x9d0;pwned\\x9c title",
+    Case("show-text", args("show", URL, "--archive", "{root}", "--format", "text"), 0,
+         r"Second \\x9d0;pwned\\x9c title",
          base="imported"),
     Case("show-markdown", args("show", URL, "--archive", "{root}", "--format", "markdown"), 0,
          r"# Second \\x9d0;pwned\\x9c title", shows_escaped(f"Original url: {URL}"), base="imported"),
@@ -484,7 +485,8 @@ CASES = [
          rf"scraper: error: cannot write (the archive in .*archive|the catalog .*catalog\.sqlite): {FULL}.*make room",
          no_new_crawl, error=True),
     Case("full-disk-crawl-catalog-in-use", lambda s: Command(
-        ("crawl", *COMMON, s.servers.site.url("/cookies"), "--archive", str(s.root)), file_limit=0, catalog_in_use=True),
+        ("crawl", *COMMON, s.servers.site.url("/cookies"), "--archive", str(s.root)), file_limit=0,
+        catalog_in_use=True),
          74, r"scraper: error: cannot write the archive in .*archive: File too large; nothing was crawled: make room, "
              r"then run the crawl again", no_new_crawl, error=True),
     Case("full-disk-export", full_disk("export", "--archive", "{root}", "-o", "{workdir}/out.jsonl"), 74,

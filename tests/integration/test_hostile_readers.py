@@ -393,7 +393,8 @@ CASES = [
     Case("reextract-gzip-bomb", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT), add_gzip_bomb, 1,
          rf"scraper: warning: \S+/crawls/{BAD}/\S+\.warc\.gz at offset \d+ \(<urn:uuid:[0-9a-f-]+>\): the body "
          r"inflates to over 1,048,576 bytes \(a decompression bomb\?\); not extracted", bomb_recorded_unread),
-    Case("reextract-huge-resource", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT), add_huge_resource, 0,
+    Case("reextract-huge-resource", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT),
+         add_huge_resource, 0,
          r"re-extracted 3 page\(s\) of 2 crawl\(s\)", good_crawl_reextracted),
     Case("reextract-huge-page-record", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT),
          add_huge_page_record, 1,

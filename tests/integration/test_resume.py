@@ -355,7 +355,8 @@ def test_a_full_disk_stops_the_crawl_cleanly_and_it_resumes(linked_site: str, tm
     (earlier,) = crawl_dirs(tmp_path)
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in earlier.iterdir() if p.is_file()}
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", linked_site, "--archive", str(tmp_path), *CRAWL_ARGS],
+    proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", linked_site, "--archive", str(tmp_path),
+                           *CRAWL_ARGS],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
                           preexec_fn=file_size_limit(120_000))
     assert proc.returncode == 74, proc.stderr[-3000:]

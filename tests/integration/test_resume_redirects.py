@@ -234,7 +234,8 @@ def test_resume_of_a_finished_crawl_says_so_and_does_nothing(site: NewsSite, tmp
     site.stories.update({"/story/1001": "/news/a"})
     site.home_links.extend(["/story/1001", "/news/b", "/private/x"])
     extra = tmp_path / "extra.jsonl"
-    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path), "--jsonl", str(extra), *QUICK)
+    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path), "--jsonl", str(extra),
+                       *QUICK)
     assert proc.returncode == 1, proc.stderr  # /private/x is a 404
     (crawl,) = crawl_dirs(tmp_path)
     files = {p.name: p.read_bytes() for p in crawl.iterdir() if p.is_file() and p.name != ".lock"}
