@@ -12,6 +12,7 @@ import click
 from scraper import __version__
 from scraper.cli._common import archive_option, fail, parse_duration, parse_size, read_seed_file, require
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
+from scraper.dates import DATE_FORMS
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_since, seed_url
 from scraper.storage.layout import ArchiveRootError, check_writable_root
@@ -40,7 +41,9 @@ def open_catalog_or_raise(db: str) -> None:
 @click.option("--feed", "feeds", multiple=True, metavar="URL", help="Seed from an RSS or Atom feed (repeatable).")
 @click.option("--discover", "discover", multiple=True, metavar="URL",
               help="Find a page's feeds (link rel=alternate) and sitemaps and seed from them (repeatable).")
-@click.option("--since", metavar="DATE", help="Only sitemap/feed entries dated on or after DATE (YYYY-MM-DD).")
+@click.option("--since", metavar="DATE",
+              help=f"Only sitemap/feed entries the site dates on or after DATE, on each entry's own calendar; "
+                   f"undated ones are left out. DATE: {DATE_FORMS} (its day is taken).")
 @click.option("--scope", type=click.Choice(["page", "host", "domain", "prefix"]),
               help="Which links --depth follows: the seeds only, their hosts (default), their registered "
                    "domains, or URLs under the seeds' folders.")

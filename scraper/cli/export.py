@@ -15,6 +15,7 @@ import click
 from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
 from scraper.cli._common import ExitStatus, archive_option, fail, progress_bar, say
 from scraper.cli._limits import max_body_option
+from scraper.dates import DATE_FORMS
 from scraper.storage.failures import no_room
 from scraper.text import escape_controls
 
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SINCE_HELP = ("Only captures made on or after DATE: YYYY-MM-DD (from midnight UTC) or an ISO date-time "
-              "such as 2024-03-01T12:00:00Z.")
+SINCE_HELP = (f"Only captures made on or after DATE (when they were fetched, not the page's own date): "
+              f"{DATE_FORMS}; a date from midnight UTC, a date-time without an offset in UTC.")
 
 
 def _since(since: str | None) -> str | None:
