@@ -4,6 +4,7 @@ Loaded at "project" priority; command-line flags override them at "cmdline".
 """
 
 from scraper import __version__
+from scraper.storage import warc  # lower case: not a setting
 
 BOT_NAME = "scraper"
 SPIDER_MODULES = ["scraper.spiders"]
@@ -103,7 +104,7 @@ ARCHIVE_CRAWL_ID = None  # generated: YYYYmmddTHHMMSSZ-<6 hex>
 ARCHIVE_RESUME = False  # continue the interrupted crawl ARCHIVE_CRAWL_ID in its own folder
 ARCHIVE_JOB: dict[str, object] = {}  # the command line's settings, saved as crawl.json for --resume
 ARCHIVE_WARC_PREFIX = "scraper"
-ARCHIVE_WARC_MAX_BYTES = 1024**3  # 1 GiB: `--warc-max-size 1G`, the CLI default (sizes are binary)
+ARCHIVE_WARC_MAX_BYTES = warc.DEFAULT_MAX_BYTES  # 1 GiB, the default of `scraper crawl --warc-max-size` too
 ARCHIVE_JSONL = None  # an extra copy of the page records: a path, or "-" for stdout
 ARCHIVE_SEEDS: list[str] = []
 ARCHIVE_DEPTH = 0

@@ -94,6 +94,14 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
+def size_text(size: int) -> str:
+    """``size`` in the largest binary unit that divides it, as :func:`parse_size` reads it back: 1073741824 -> "1G"."""
+    for unit in "tgmk":
+        if size and size % _UNITS[unit] == 0:
+            return f"{size // _UNITS[unit]}{unit.upper()}"
+    return str(size)
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _SECONDS = {"": 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 

@@ -10,12 +10,13 @@ from typing import Any
 import click
 
 from scraper import __version__
-from scraper.cli._common import archive_option, fail, parse_duration, parse_size, read_seed_file, require
+from scraper.cli._common import archive_option, fail, parse_duration, parse_size, read_seed_file, require, size_text
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
 from scraper.dates import DATE_FORMS
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_since, seed_url
 from scraper.storage.layout import ArchiveRootError, check_writable_root
+from scraper.storage.warc import DEFAULT_MAX_BYTES
 
 
 def open_catalog_or_raise(db: str) -> None:
@@ -63,7 +64,7 @@ def open_catalog_or_raise(db: str) -> None:
 @click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
 @click.option("--contact", metavar="URL", help="Contact URL or e-mail to put in the User-Agent.")
 @click.option("--user-agent", metavar="UA", help="Replace the User-Agent altogether.")
-@click.option("--warc-max-size", metavar="SIZE", default="1G", show_default=True,
+@click.option("--warc-max-size", metavar="SIZE", default=size_text(DEFAULT_MAX_BYTES), show_default=True,
               help="Start a new WARC file when the current one reaches SIZE.")
 @click.option("--no-extract", is_flag=True, help="Archive only; write records without extracted text.")
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE",
