@@ -46,7 +46,7 @@ $(REPLAY_STAMP):
 	$(REPLAY_VENV)/bin/pip install --quiet 'pywb>=2.10'
 	touch $(REPLAY_STAMP)
 
-## make replay [ARGS="--port 8090 -o archive"]: pywb on the archive, until Ctrl-C
+## make replay [ARGS="--port 8090 --archive archive"]: pywb on the archive, until Ctrl-C
 # Ctrl-C is how a server is stopped: `scraper replay` then exits 130, which here counts as success
 # (no "make: *** Error 130"). The shell traps SIGINT only to outlive it and read that status;
 # scraper gets the default handler back, so it still sees the Ctrl-C. Any other status fails.

@@ -493,7 +493,7 @@ def trafilatura_cli_command(ctx: Context, run_dir: Path) -> list[str] | None:
 def scraper_command(ctx: Context, run_dir: Path) -> list[str]:
     overrides = [part for name, value in BENCH_OVERRIDES.items() for part in ("-s", f"{name}={value}")]
     return [ctx.python, "-m", "scraper", "crawl", ctx.start, "--depth", str(UNLIMITED_DEPTH),
-            "--out", str(run_dir / "archive"), "-q", *overrides]
+            "--archive", str(run_dir / "archive"), "-q", *overrides]
 
 
 PIPELINES = (

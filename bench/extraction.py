@@ -281,7 +281,7 @@ def sample_tree_memory(pid: int, interval_s: float = 0.05) -> Iterator[dict[int,
 
 
 def crawl_command(seed_file: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "scraper", "crawl", "-i", str(seed_file), "--out", str(out), "-q",
+    return [sys.executable, "-m", "scraper", "crawl", "-i", str(seed_file), "--archive", str(out), "-q",
             "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
 
 

@@ -6,7 +6,7 @@ Generates the benchmark site (bench/sitegen.py), serves it on loopback, crawls i
 `scraper crawl`, then times, in subprocesses, on the WARC files of that one crawl:
 
 - `scraper reextract`: page records again from the crawl's own WARC files, in place;
-- `scraper import CRAWL_FOLDER --out OTHER_ROOT`: the same files copied into another archive root,
+- `scraper import CRAWL_FOLDER --archive OTHER_ROOT`: the same files copied into another archive root,
   read, every page extracted, recorded in pages.jsonl and the catalog.
 
 Both extract every page with the same extractor. Wall-clock time of each (best of --repeat runs),
@@ -60,7 +60,7 @@ def main() -> int:
         site = sitegen.generate(work / "site", f"http://127.0.0.1:{port}", args.pages)
         server = start_server(pick_server(args.server), work / "site", work, port)
         try:
-            crawled = scraper("crawl", site.base + "/", "--depth", "1000000", "--out", str(work / "crawled"), "-q",
+            crawled = scraper("crawl", site.base + "/", "--depth", "1000000", "--archive", str(work / "crawled"), "-q",
                               "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16")
         finally:
             server.stop()
@@ -72,8 +72,8 @@ def main() -> int:
         # Alternated, best of each: the machine is shared, and its load changes from minute to minute.
         reextracts, imports = [], []
         for run in range(args.repeat):
-            reextracts.append(timed("reextract", "--out", str(work / "crawled"), "-q"))
-            imports.append(timed("import", str(crawl), "--out", str(work / f"imported-{run}"), "-q"))
+            reextracts.append(timed("reextract", "--archive", str(work / "crawled"), "-q"))
+            imports.append(timed("import", str(crawl), "--archive", str(work / f"imported-{run}"), "-q"))
             (imported,) = (work / f"imported-{run}" / "crawls").iterdir()
             counted = json.loads((imported / "manifest.json").read_text(encoding="utf-8"))["counts"]["pages"]
             if counted != pages:

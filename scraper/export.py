@@ -30,11 +30,12 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from scraper.dates import parse_date_or_time, utc_moment
 from scraper.interchange import UnknownCrawl, find_crawls
 from scraper.schema import page_record_schema
 from scraper.storage.jsonl import (
@@ -77,25 +78,17 @@ def being_written(crawl: CrawlLayout) -> bool:
 
 
 def parse_since(text: str) -> datetime:
-    """``--since``: ``YYYY-MM-DD`` (from midnight UTC) or an ISO date-time (without an offset: UTC)."""
-    value = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return datetime.combine(date.fromisoformat(value), time(), UTC)
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", value):
-            moment = datetime.fromisoformat(value)
-            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except ValueError:
-        pass
-    shown = value if len(value) <= 40 and value.isprintable() else value[:40].encode("unicode_escape").decode()
-    raise ValueError(f"invalid date {shown!r}: give YYYY-MM-DD or a date-time such as 2024-03-01T12:00:00Z")
+    """``export`` and ``reextract --since``: the moment captures are kept from: a date from its midnight UTC,
+    a date-time without an offset in UTC."""
+    return utc_moment(parse_date_or_time(text))
 
 
 def parse_until(text: str) -> str:
     """``--at``: the last moment TEXT names, in the form of ``fetched_at``: a date stands for
     the whole day (up to 23:59:59 UTC), a date-time for itself (without an offset: UTC)."""
-    moment = parse_since(text)
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+    value = parse_date_or_time(text)
+    moment = utc_moment(value)
+    if not isinstance(value, datetime):
         moment += timedelta(days=1, seconds=-1)
     return since_key(moment)
 

@@ -22,6 +22,7 @@ import lxml.html
 from lxml import etree
 from protego import Protego
 
+from scraper.dates import calendar_day, parse_date_or_time, parse_iso_date
 from scraper.records import HTML_TYPES
 from scraper.scope import url_key
 
@@ -206,26 +207,11 @@ def _absolute_url(raw: str | None, base_url: str) -> str | None:
         return None
 
 
-def _parse_iso(value: str) -> date | datetime | None:
-    """A W3C/ISO 8601 date or date-time (offset kept), or None.  Reduced precision ('2024-03') is not a date."""
-    text = value.strip().upper()  # fromisoformat() wants 'T' and 'Z', feeds sometimes write 't' and 'z'
-    if not text[:4].isdigit():
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def _normalise_date(raw: str | None) -> str | None:
     """ISO 8601 text for a sitemap date; an unreadable one is kept as given (stripped), an empty one is None."""
     if raw is None or not raw.strip():
         return None
-    parsed = _parse_iso(raw)
+    parsed = parse_iso_date(raw)
     return parsed.isoformat() if parsed is not None else raw.strip()
 
 
@@ -384,7 +370,7 @@ def _feed_date(entry: Any) -> str | None:
         raw = dict.get(entry, key)
         if not isinstance(raw, str) or not raw.strip():
             continue
-        iso = _parse_iso(raw)
+        iso = parse_iso_date(raw)
         if iso is not None:
             return iso.isoformat()
         try:
@@ -501,16 +487,10 @@ def sitemaps_from_robots(robots_txt: str | bytes, base_url: str) -> list[str]:
     return urls
 
 
-_SINCE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[Tt ].+)?")
-
-
 def parse_since(text: str) -> date:
-    """A ``--since`` value: ``YYYY-MM-DD``, or an ISO date-time whose own calendar date is taken."""
-    value = text.strip()
-    parsed = _parse_iso(value) if _SINCE.fullmatch(value) else None
-    if parsed is None:
-        raise ValueError(f"invalid date {_one_line(text)!r}: give YYYY-MM-DD")
-    return parsed.date() if isinstance(parsed, datetime) else parsed
+    """``crawl --since``: the calendar day it names; a date-time's own, in its offset (the entries kept are dated
+    on or after that day: :func:`is_since`)."""
+    return calendar_day(parse_date_or_time(text))
 
 
 def is_since(entry_date: str | None, since: date) -> bool:
@@ -519,8 +499,7 @@ def is_since(entry_date: str | None, since: date) -> bool:
     The calendar date is read in the entry's own offset, not converted to UTC: '2024-03-01T23:30:00-05:00' is on
     March 1st where it was published.  Undated or unreadable dates give False; the caller counts those separately.
     """
-    parsed = _parse_iso(entry_date) if entry_date is not None else None
+    parsed = parse_iso_date(entry_date) if entry_date is not None else None
     if parsed is None:
         return False
-    day = parsed.date() if isinstance(parsed, datetime) else parsed
-    return day >= since
+    return calendar_day(parsed) >= since

@@ -1,5 +1,5 @@
-"""What the command modules share: exit statuses, one-line errors, sizes and durations, seed files,
-the progress display, and how a process stopped by a signal exits.
+"""What the command modules share: exit statuses, one-line errors, the archive root's option, sizes and
+durations, seed files, the progress display, and how a process stopped by a signal exits.
 
 Every command imports this module, so it stays cheap to load (no catalog, no Scrapy); and it imports
 nothing else of ``scraper.cli``: imports in the package point down, to here.
@@ -12,9 +12,11 @@ import signal
 import sys
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Any, NoReturn
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from scraper.seeds import InvalidSeed, parse_seed_lines
 from scraper.text import escape_controls
@@ -33,6 +35,53 @@ class ExitStatus(IntEnum):
     TERMINATED = 143  # SIGTERM (128 + 15), as a shell reports a process it terminated
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The archive root's names before `--archive` (-o also names an output file, in export and wacz): they still work,
+# hidden, for one release, each saying so in one line.  Remove them, and this, in the release after.
+OLD_ARCHIVE_NAMES = ("-o", "--out")
+_OLD_ARCHIVE_GIVEN = "scraper.old_archive_names"  # ctx.meta: [(name, value)] of the old names given
+
+
+def archive_option(help_text: str = "Archive root.", dest: str = "out", *, old_names: bool = True) -> Callable[[F], F]:
+    """``--archive DIR``, the archive root, spelt the same in every command (default ``archive``).
+
+    ``dest`` is the command's parameter.  With ``old_names``, ``-o`` and ``--out`` are hidden aliases that
+    warn; a command whose ``-o`` is its output file (export, wacz) takes none.
+    """
+    path_type = click.Path(file_okay=False, path_type=Path)
+
+    def decorate(command: F) -> F:
+        command = click.option("--archive", dest, type=path_type, default=Path("archive"), show_default=True,
+                               metavar="DIR", help=help_text, callback=_archive_root)(command)
+        if old_names:
+            for name in reversed(OLD_ARCHIVE_NAMES):
+                # eager: handled before --archive itself, whatever the order on the command line
+                command = click.option(name, f"old_archive_name_{name.lstrip('-')}", type=path_type, hidden=True,
+                                       is_eager=True, expose_value=False, callback=_old_archive_name)(command)
+        return command
+
+    return decorate
+
+
+def _old_archive_name(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is None:
+        return
+    name = max(param.opts, key=len)
+    say(f"warning: {name} is now --archive ({name} goes away in the next release)")
+    ctx.meta.setdefault(_OLD_ARCHIVE_GIVEN, []).append((name, value))
+
+
+def _archive_root(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """The root ``--archive`` gives, or an old name of it; more than one of them is a usage error."""
+    given: list[tuple[str, Path]] = ctx.meta.get(_OLD_ARCHIVE_GIVEN, [])
+    if ctx.get_parameter_source(str(param.name)) == ParameterSource.COMMANDLINE:
+        given = [("--archive", value), *given]
+    if len(given) > 1:
+        fail(f"give the archive root once ({' and '.join(name for name, _ in given)} both name it)")
+    return given[0][1] if given else value
+
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -43,6 +92,14 @@ def parse_size(text: str) -> int:
     if not match:
         raise click.BadParameter(f"{text!r} is not a size (e.g. 500M, 1G)")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def size_text(size: int) -> str:
+    """``size`` in the largest binary unit that divides it, as :func:`parse_size` reads it back: 1073741824 -> "1G"."""
+    for unit in "tgmk":
+        if size and size % _UNITS[unit] == 0:
+            return f"{size // _UNITS[unit]}{unit.upper()}"
+    return str(size)
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$", re.IGNORECASE)

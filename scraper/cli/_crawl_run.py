@@ -66,7 +66,7 @@ def resume_crawl(name: str, out: Path, db: str | None, quiet: bool, verbose: int
     """
     from scraper.crawl.extensions import JOB_FILE
 
-    require("--out", lambda: check_writable_root(out), ArchiveRootError)
+    require("--archive", lambda: check_writable_root(out), ArchiveRootError)
     layout = resumable_folder(out, name, "a crawl or a resume of it is running")
     job_path = layout.directory / JOB_FILE
     try:

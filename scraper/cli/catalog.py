@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scraper.cli._common import ExitStatus, fail, say
+from scraper.cli._common import ExitStatus, archive_option, fail, say
 from scraper.cli._lock import acquire_lock
 from scraper.storage.layout import CRAWLS_DIR, ArchiveRootError, check_writable_root
 
@@ -15,13 +15,13 @@ SHOWN_PROBLEMS = 20  # lines of what could not be read; the rest are counted
 
 @click.group()
 def catalog() -> None:
-    """The catalog (OUT/catalog.sqlite): URLs, captures, versions, watches."""
+    """The catalog (ARCHIVE/catalog.sqlite): URLs, captures, versions, watches."""
 
 
 @catalog.command("rebuild")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root: its crawls/ are read, its catalog.sqlite is rebuilt.")
-@click.option("--db", metavar="URL", help="A SQLite catalog elsewhere, sqlite:///FILE (default: OUT/catalog.sqlite).")
+@archive_option("Archive root: its crawls/ are read, its catalog.sqlite is rebuilt.")
+@click.option("--db", metavar="URL",
+              help="A SQLite catalog elsewhere, sqlite:///FILE (default: ARCHIVE/catalog.sqlite).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 def rebuild(out: Path, db: str | None, quiet: bool) -> None:
     """Rebuild the catalog from every crawl's pages.jsonl and WARC files.
@@ -50,7 +50,7 @@ def rebuild(out: Path, db: str | None, quiet: bool) -> None:
     try:
         check_writable_root(out)
     except ArchiveRootError as exc:
-        fail(f"--out: {exc}")
+        fail(f"--archive: {exc}")
     lock = acquire_lock(out)  # rearchive runs and other rebuilds wait for this one
     if lock is None:
         raise SystemExit(int(ExitStatus.LOCKED))

@@ -10,11 +10,13 @@ from typing import Any
 import click
 
 from scraper import __version__
-from scraper.cli._common import fail, parse_duration, parse_size, read_seed_file, require
+from scraper.cli._common import archive_option, fail, parse_duration, parse_size, read_seed_file, require, size_text
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
+from scraper.dates import DATE_FORMS
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_since, seed_url
 from scraper.storage.layout import ArchiveRootError, check_writable_root
+from scraper.storage.warc import DEFAULT_MAX_BYTES
 
 
 def open_catalog_or_raise(db: str) -> None:
@@ -27,9 +29,8 @@ def open_catalog_or_raise(db: str) -> None:
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @click.option("-i", "--input", "input_file", metavar="FILE|-",
               help="Read seed URLs from FILE (or '-' for stdin): one per line, '#' comments.")
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root; the crawl goes to OUT/crawls/<crawl_id>/.")
-@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
+@archive_option("Archive root; the crawl goes to ARCHIVE/crawls/<crawl_id>/.")
+@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
 @click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
               help="Follow links this many hops from the seeds, on the seeds' hosts. 0: the seeds only.")
 @click.option("--max-pages", type=click.IntRange(min=0), default=0, show_default=True,
@@ -41,7 +42,9 @@ def open_catalog_or_raise(db: str) -> None:
 @click.option("--feed", "feeds", multiple=True, metavar="URL", help="Seed from an RSS or Atom feed (repeatable).")
 @click.option("--discover", "discover", multiple=True, metavar="URL",
               help="Find a page's feeds (link rel=alternate) and sitemaps and seed from them (repeatable).")
-@click.option("--since", metavar="DATE", help="Only sitemap/feed entries dated on or after DATE (YYYY-MM-DD).")
+@click.option("--since", metavar="DATE",
+              help=f"Only sitemap/feed entries the site dates on or after DATE, on each entry's own calendar; "
+                   f"undated ones are left out. DATE: {DATE_FORMS} (its day is taken).")
 @click.option("--scope", type=click.Choice(["page", "host", "domain", "prefix"]),
               help="Which links --depth follows: the seeds only, their hosts (default), their registered "
                    "domains, or URLs under the seeds' folders.")
@@ -61,13 +64,13 @@ def open_catalog_or_raise(db: str) -> None:
 @click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
 @click.option("--contact", metavar="URL", help="Contact URL or e-mail to put in the User-Agent.")
 @click.option("--user-agent", metavar="UA", help="Replace the User-Agent altogether.")
-@click.option("--warc-max-size", metavar="SIZE", default="1G", show_default=True,
+@click.option("--warc-max-size", metavar="SIZE", default=size_text(DEFAULT_MAX_BYTES), show_default=True,
               help="Start a new WARC file when the current one reaches SIZE.")
 @click.option("--no-extract", is_flag=True, help="Archive only; write records without extracted text.")
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE",
               help="Set any Scrapy or scraper setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID",
-              help="Continue the interrupted crawl OUT/crawls/CRAWL_ID/ with its own seeds and settings: "
+              help="Continue the interrupted crawl ARCHIVE/crawls/CRAWL_ID/ with its own seeds and settings: "
                    "torn files are repaired, what it archived is not fetched again, what it scheduled is. "
                    "A crawl that ran to its end is left alone (exit 0); one stopped by --max-time or "
                    "--max-bytes continues, under the same limit again.")
@@ -80,7 +83,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
           allow_private: bool, resolve: tuple[str, ...], jsonl: str | None, ignore_robots: bool, contact: str | None,
           user_agent: str | None, warc_max_size: str, no_extract: bool, set_options: tuple[str, ...],
           resume_id: str | None, quiet: bool, verbose: int, db: str | None) -> None:
-    """Crawl URLs and archive them into OUT (WARC files, pages.jsonl, manifest.json).
+    """Crawl URLs and archive them into ARCHIVE (WARC files, pages.jsonl, manifest.json).
 
     \b
     Ctrl-C (or SIGTERM) stops gracefully: requests in flight finish, files
@@ -124,7 +127,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     require("--resolve", lambda: parse_resolve(resolve))
     if since:
         require("--since", lambda: parse_since(since))
-    require("--out", lambda: check_writable_root(out), ArchiveRootError)
+    require("--archive", lambda: check_writable_root(out), ArchiveRootError)
     if db:
         # a bad URL, a missing driver, a server that does not answer
         require("--db", lambda: open_catalog_or_raise(db), Exception, "cannot open the catalog: ")

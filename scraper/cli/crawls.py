@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from scraper.cli._common import fail
+from scraper.cli._common import archive_option, fail
 from scraper.storage.layout import CrawlLayout, is_crawl_locked, iter_crawls
 from scraper.text import dumps_json, escape_controls
 
@@ -131,8 +131,7 @@ def _size(path: Path) -> int:
 @click.option("--json", "as_json", is_flag=True,
               help="JSON Lines on stdout: one object per crawl (crawl_id, state, finish_reason, started_at, "
                    "finished_at, pages, warc_bytes, seeds, sitemaps, feeds, discover).")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root.")
+@archive_option()
 def crawls(as_json: bool, out: Path) -> None:
     """List the crawls in the archive, oldest first: id, state, start, end, pages, WARC bytes, seeds.
 

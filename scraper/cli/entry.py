@@ -64,7 +64,7 @@ def cli() -> None:
     \b
     Examples:
       scraper crawl https://example.com/news/article-1
-      scraper crawl -i urls.txt --depth 1 --out /data/archive
+      scraper crawl -i urls.txt --depth 1 --archive /data/archive
       scraper show https://example.com/news/article-1 --format markdown
     """
 

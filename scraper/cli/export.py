@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
-from scraper.cli._common import ExitStatus, fail, progress_bar, say
+from scraper.cli._common import ExitStatus, archive_option, fail, progress_bar, say
 from scraper.cli._limits import max_body_option
+from scraper.dates import DATE_FORMS
 from scraper.storage.failures import no_room
 from scraper.text import escape_controls
 
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SINCE_HELP = ("Only captures made on or after DATE: YYYY-MM-DD (from midnight UTC) or an ISO date-time "
-              "such as 2024-03-01T12:00:00Z.")
+SINCE_HELP = (f"Only captures made on or after DATE (when they were fetched, not the page's own date): "
+              f"{DATE_FORMS}; a date from midnight UTC, a date-time without an offset in UTC.")
 
 
 def _since(since: str | None) -> str | None:
@@ -85,9 +86,9 @@ def _manifest_pages(crawl: CrawlLayout) -> int | None:
 @click.command()
 @click.argument("crawls", nargs=-1, metavar="[CRAWL]...")
 @click.option("--since", metavar="DATE", help=SINCE_HELP)
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root.")
-@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite); read only.")
+@archive_option()
+@click.option("--db", metavar="URL",
+              help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite); read only.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @max_body_option("a longer payload is read that far (the page recorded truncated), a body that inflates past it "
                  "is not extracted, a longer page record is skipped; each with a warning naming the record")
@@ -95,9 +96,9 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
               max_body_bytes: int) -> None:
     """Extract the text and metadata of archived pages again, from the stored WARC files.
 
-    Nothing is fetched. CRAWL is a crawl id (a folder in OUT/crawls); none: every
+    Nothing is fetched. CRAWL is a crawl id (a folder in ARCHIVE/crawls); none: every
     crawl, oldest first. Each crawl gets a new file
-    OUT/crawls/<crawl_id>/pages.reextract-<UTC time>.jsonl whose records carry the
+    ARCHIVE/crawls/<crawl_id>/pages.reextract-<UTC time>.jsonl whose records carry the
     extractor's name and version; pages.jsonl, the WARC files and the catalog are
     never changed. `scraper export` reads the newest re-extraction of each page.
 
@@ -108,7 +109,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     computed again against each URL's previous capture (re-extracted in the same
     run, else as the catalog holds it).
 
-    A crawl folder that is a link out of OUT is skipped with a warning: nothing
+    A crawl folder that is a link out of ARCHIVE is skipped with a warning: nothing
     is written through it.
 
     \b
@@ -184,8 +185,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
 @click.option("--as-crawled", is_flag=True, help="The records as the crawls wrote them, ignoring re-extractions.")
 @click.option("-o", "--output", metavar="FILE|-", default="-", show_default=True,
               help="Write to FILE (complete or not at all), or '-' for stdout; parquet needs a FILE.")
-@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root to read.")
+@archive_option("Archive root to read.", "archive", old_names=False)  # -o is the output file
 @click.option("-q", "--quiet", is_flag=True, help="No summary line.")
 def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str | None, page_types: tuple[str, ...],
            record_kind: str | None, statuses: tuple[str, ...], latest: bool, as_crawled: bool, output: str,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scraper.cli._common import ExitStatus, fail, progress_bar, say
+from scraper.cli._common import ExitStatus, archive_option, fail, progress_bar, say
 from scraper.cli._crawl_run import resumable_folder
 from scraper.cli._limits import max_body_option
 
@@ -54,9 +54,8 @@ def _workers() -> int:
 
 @click.command("import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="PATH...")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root to import into.")
-@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
+@archive_option("Archive root to import into.")
+@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
 @click.option("--link", is_flag=True,
               help="Hard-link the WARC files into the archive instead of copying them (a copy when the "
                    "archive is on another file system, or for a WACZ's WARCs).")
@@ -71,7 +70,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
 
     PATH is a WARC file (.warc, .warc.gz), a WACZ (its WARC files are imported), or a folder
     searched for both. The files are copied (or hard-linked with --link) into a new folder
-    OUT/crawls/<crawl_id>, never changed; their captures go into the catalog, so show, history,
+    ARCHIVE/crawls/<crawl_id>, never changed; their captures go into the catalog, so show, history,
     diff, export, index, wacz and replay work on them.
 
     \b
@@ -91,7 +90,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
     try:
         check_writable_root(out)
     except ArchiveRootError as exc:
-        fail(f"--out: {exc}")
+        fail(f"--archive: {exc}")
     if paths:
         try:
             plan = plan_import(paths, link)

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from scraper.cli._common import ExitStatus, fail, say
+from scraper.cli._common import ExitStatus, archive_option, fail, say
 from scraper.cli._limits import max_body_option
 from scraper.interchange import InterchangeError, UnknownCrawl, find_crawls, root_of_crawl_folders
 from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, OutsideRoot
@@ -64,23 +64,22 @@ def relative(path: Path) -> str:
 # -- index -------------------------------------------------------------------------------------------
 @click.command("index")
 @click.argument("names", nargs=-1, metavar="[CRAWL]...")
-@click.option("-o", "--out", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help=ROOT_HELP)
+@archive_option(ROOT_HELP, "root")
 def index_command(names: tuple[str, ...], root: Path) -> None:
     """Write sorted CDXJ indexes: one per crawl, and one merged for the whole archive.
 
     \b
-    CRAWL is a crawl id or a crawl folder (OUT/crawls/<id>); without one, every
-    crawl is indexed again.  Each crawl's index is OUT/crawls/<id>/index.cdxj, with
-    file names relative to its folder; the archive's is OUT/index.cdxj, with file
-    names relative to OUT.  Both are what `cdxj-indexer --sort --records
+    CRAWL is a crawl id or a crawl folder (ARCHIVE/crawls/<id>); without one, every
+    crawl is indexed again.  Each crawl's index is ARCHIVE/crawls/<id>/index.cdxj, with
+    file names relative to its folder; the archive's is ARCHIVE/index.cdxj, with file
+    names relative to ARCHIVE.  Both are what `cdxj-indexer --sort --records
     response,revisit,resource` writes, so pywb can use either folder as its archive
     path.  Our metadata records are left out: their metadata:// URIs share the
     page's SURT key, so pywb would serve one as the page.  Up-to-date indexes of
     the other crawls are reused for the merged one.  WARC files still being written
     (*.warc.gz.open) are skipped with a warning.  A WARC file that cannot be read
     is left out with a warning, and so is a crawl folder that is a link out of
-    OUT (nothing is written through it); the rest is indexed.  The paths written
+    ARCHIVE (nothing is written through it); the rest is indexed.  The paths written
     go to stdout.
     \b
     Exit status: 0 indexed; 1 nothing to index; 2 usage error (no such crawl or
@@ -133,8 +132,7 @@ def check_output(output: Path) -> None:
 @click.option("--all", "all_crawls", is_flag=True, help="Package every crawl of the archive.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, metavar="FILE.wacz",
               help="The WACZ file to write (replaced if it exists).")
-@click.option("--archive", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root (the folder holding crawls/); -o names the package.")
+@archive_option("Archive root (the folder holding crawls/); -o names the package.", "root", old_names=False)
 @click.option("--title", help="Title of the package, shown by ReplayWeb.page (default: the crawl ids).")
 @click.option("--description", help="Description of the package (Markdown).")
 @max_body_option("py-wacz, indexing, reads no more of one record's content (the WARC files go in whole)")
@@ -202,8 +200,7 @@ def is_loopback(host: str) -> bool:
 
 
 @click.command("replay")
-@click.option("-o", "--out", "root", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help=ROOT_HELP)
+@archive_option(ROOT_HELP, "root")
 @click.option("--host", metavar="ADDRESS", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback opens the archive to the network.")
 @click.option("--port", metavar="PORT", type=click.IntRange(0, 65535), default=8080, show_default=True,
@@ -217,7 +214,7 @@ def replay_command(root: Path, host: str, port: int, pywb_python: str | None, qu
 
     \b
     On start, the CDXJ indexes are brought up to date (as `scraper index` does) and
-    the pywb collection in OUT/.pywb/ is synced with the archive: links to the WARC
+    the pywb collection in ARCHIVE/.pywb/ is synced with the archive: links to the WARC
     files, no copies.  pywb serves archived captures only; it never fetches the
     live web.  A WARC file that cannot be read is left out with a warning, and
     the rest is served.  The URLs to open go to stdout:

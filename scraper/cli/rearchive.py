@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from scraper.cli._common import ExitStatus, fail, parse_duration, read_seed_file, say
+from scraper.cli._common import ExitStatus, archive_option, fail, parse_duration, read_seed_file, say
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
 from scraper.cli._lock import acquire_lock
 from scraper.records import utc_timestamp
@@ -32,9 +32,8 @@ from scraper.text import dumps_json, escape_controls
 
 RESUME_COMMAND = "ARCHIVE_RESUME_COMMAND"  # the setting: which command's --resume a stopped crawl advises
 
-out_option = click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-                          show_default=True, help="Archive root.")
-db_option = click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
+out_option = archive_option()
+db_option = click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
 
 
 def open_catalog(out: Path, db: str | None) -> Catalog:
@@ -45,7 +44,7 @@ def open_catalog(out: Path, db: str | None) -> Catalog:
     try:
         check_writable_root(out)
     except ArchiveRootError as exc:
-        fail(f"--out: {exc}")
+        fail(f"--archive: {exc}")
     gap = catalog_gap(out, db)  # before opening it: opening makes a new, empty one
     if gap is not None:
         raise gap
@@ -191,7 +190,7 @@ def mark_watches(catalog: Catalog, urls: list[str]) -> None:
 @click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE", help="Any setting (repeatable).")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID",
-              help="Finish the interrupted re-archive crawl OUT/crawls/CRAWL_ID/, then mark its URLs captured. "
+              help="Finish the interrupted re-archive crawl ARCHIVE/crawls/CRAWL_ID/, then mark its URLs captured. "
                    "A crawl that ran to its end is left alone (exit 0).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr.")

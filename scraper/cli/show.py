@@ -7,16 +7,15 @@ from typing import Any
 
 import click
 
-from scraper.cli._common import ExitStatus, fail
+from scraper.cli._common import ExitStatus, archive_option, fail
 from scraper.seeds import InvalidSeed, seed_url
 from scraper.text import dumps_json, escape_controls
 
 
 @click.command()
 @click.argument("url")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root to look in.")
-@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///OUT/catalog.sqlite).")
+@archive_option("Archive root to look in.")
+@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
 @click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json",
               show_default=True, help="json: the page record; markdown: an article document; text: title and body.")
 @click.option("--at", metavar="TIME",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scraper.cli._common import ExitStatus, fail, say
+from scraper.cli._common import ExitStatus, archive_option, fail, say
 from scraper.storage.jsonl import scan_jsonl
 from scraper.storage.layout import PAGES_FILE, is_crawl_locked
 from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
@@ -128,8 +128,7 @@ def print_report(report: FileReport) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar="[PATH]...")
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=Path("archive"),
-              show_default=True, help="Archive root, verified when no PATH is given.")
+@archive_option("Archive root, verified when no PATH is given.")
 @click.option("--quick", is_flag=True,
               help="Only gzip members, record framing and WARC headers (mandatory fields, dates, duplicate record "
                    "ids): no digests, HTTP or links. What every crawl runs at its end.")
@@ -142,7 +141,7 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repai
     """Check WARC files for damage and report each fault and warning with its offset.
 
     \b
-    PATH: WARC files, crawl folders, or an archive root (default: OUT).
+    PATH: WARC files, crawl folders, or an archive root (default: ARCHIVE).
     Faults (damage, exit 3) are what warcio or FastWARC find too, or what
     the WARC standard names: damaged or torn gzip members, more than one
     record in a gzip member, WARC framing (Content-Length, CRLF CRLF),

@@ -157,7 +157,7 @@ def _setup_error(exc: Exception, layout: CrawlLayout) -> Exception:
         return exc
     if layout.directory.is_dir():  # made before the disk ran out: --resume finishes it
         return ArchiveWriteError(f"cannot write the archive in {layout.directory}: {reason}; make room, then run "
-                                 f"scraper crawl --resume {layout.crawl_id} --out {layout.root}")
+                                 f"scraper crawl --resume {layout.crawl_id} --archive {layout.root}")
     return ArchiveWriteError(f"cannot write the archive in {layout.root}: {reason}; nothing was crawled: "
                              f"make room, then run the crawl again")
 
@@ -198,8 +198,8 @@ def run_crawl(settings: Settings) -> CrawlResult:
         raise _setup_error(setup_errors[0], CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"]))
     run = ArchiveRun.existing(crawler)
     if run is not None and run.write_error is not None:
-        raise ArchiveWriteError(f"{run.write_error}; what was archived is kept: {run.write_advice}, then run "
-                                f"scraper {run.resume_command} --resume {run.layout.crawl_id} --out {run.layout.root}"
+        raise ArchiveWriteError(f"{run.write_error}; what was archived is kept: {run.write_advice}, then run scraper "
+                                f"{run.resume_command} --resume {run.layout.crawl_id} --archive {run.layout.root}"
                                 ) from run.write_exception  # a catalog error: the exit status is its own
     # A stop before the engine opened the spider never sends spider_closed: close here.
     _close_if_open(crawler, "shutdown")

@@ -14,6 +14,7 @@ from scraper.defaults import (  # noqa: F401 (settings Scrapy reads from this mo
     EXTRACT_FAVOR_RECALL,
     EXTRACT_MIN_TEXT_SIZE,
 )
+from scraper.storage import warc  # lower case: not a setting
 
 BOT_NAME = "scraper"
 SPIDER_MODULES = ["scraper.crawl.spider"]  # `scrapy crawl archive` finds ArchiveSpider there
@@ -113,7 +114,7 @@ ARCHIVE_CRAWL_ID = None  # generated: YYYYmmddTHHMMSSZ-<6 hex>
 ARCHIVE_RESUME = False  # continue the interrupted crawl ARCHIVE_CRAWL_ID in its own folder
 ARCHIVE_JOB: dict[str, object] = {}  # the command line's settings, saved as crawl.json for --resume
 # ARCHIVE_WARC_PREFIX: scraper.defaults
-ARCHIVE_WARC_MAX_BYTES = 1024**3  # 1 GiB: `--warc-max-size 1G`, the CLI default (sizes are binary)
+ARCHIVE_WARC_MAX_BYTES = warc.DEFAULT_MAX_BYTES  # 1 GiB, the default of `scraper crawl --warc-max-size` too
 ARCHIVE_JSONL = None  # an extra copy of the page records: a path, or "-" for stdout
 ARCHIVE_SEEDS: list[str] = []
 ARCHIVE_DEPTH = 0

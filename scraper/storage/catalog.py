@@ -199,8 +199,8 @@ class CatalogUnwritable(CatalogError):
 def rebuild_command(path: Path) -> str:
     """The command that rebuilds the SQLite catalog at ``path``."""
     if path.name == CATALOG_FILE:
-        return f"scraper catalog rebuild --out {shlex.quote(str(path.parent))}"
-    return f"scraper catalog rebuild --db {shlex.quote(f'sqlite:///{path}')} --out ARCHIVE_ROOT"
+        return f"scraper catalog rebuild --archive {shlex.quote(str(path.parent))}"
+    return f"scraper catalog rebuild --db {shlex.quote(f'sqlite:///{path}')} --archive ARCHIVE_ROOT"
 
 
 def damaged(path: Path, reason: str) -> CatalogDamaged:

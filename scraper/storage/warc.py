@@ -32,7 +32,9 @@ from scraper.storage.durable import replace_durably
 
 WARC_VERSION = "WARC/1.1"
 OPEN_SUFFIX = ".open"
-DEFAULT_MAX_BYTES = 1_000_000_000
+# Where a WARC file is closed and the next begun, unless told otherwise: `scraper crawl --warc-max-size`'s default,
+# and ARCHIVE_WARC_MAX_BYTES's through `scrapy crawl`.  1 GiB, as the CLI reads "1G" (sizes are binary).
+DEFAULT_MAX_BYTES = 1024**3
 # warcio hard-codes gzip level 9; level 6 costs ~15% less CPU for ~1% more bytes.
 GZIP_LEVEL = 6
 

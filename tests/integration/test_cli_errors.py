@@ -22,31 +22,31 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], status: int, w
 
 
 def test_bad_url(tmp_path: Path) -> None:
-    proc = run_scraper("crawl", "mailto:news@example.com", "--out", str(tmp_path))  # no scheme would be https://
+    proc = run_scraper("crawl", "mailto:news@example.com", "--archive", str(tmp_path))  # no scheme would be https://
     assert_one_line_error(proc, 2, "http:// or https://")
     assert not crawl_dirs(tmp_path)
 
 
 def test_missing_seed_file(tmp_path: Path) -> None:
-    proc = run_scraper("crawl", "-i", str(tmp_path / "nope.txt"), "--out", str(tmp_path))
+    proc = run_scraper("crawl", "-i", str(tmp_path / "nope.txt"), "--archive", str(tmp_path))
     assert_one_line_error(proc, 2, "seed file not found")
 
 
 def test_bad_line_in_seed_file(tmp_path: Path) -> None:
     seeds = tmp_path / "seeds.txt"
     seeds.write_text("http://127.0.0.1:9/ok\nftp://x.test/file\n")
-    assert_one_line_error(run_scraper("crawl", "-i", str(seeds), "--out", str(tmp_path)), 2, "line 2")
+    assert_one_line_error(run_scraper("crawl", "-i", str(seeds), "--archive", str(tmp_path)), 2, "line 2")
 
 
 def test_unwritable_out(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    proc = run_scraper("crawl", "http://127.0.0.1:9/", "--out", str(blocker / "archive"))
-    assert_one_line_error(proc, 2, "--out")
+    proc = run_scraper("crawl", "http://127.0.0.1:9/", "--archive", str(blocker / "archive"))
+    assert_one_line_error(proc, 2, "--archive")
 
 
 def test_no_urls_at_all(tmp_path: Path) -> None:
-    assert_one_line_error(run_scraper("crawl", "--out", str(tmp_path)), 2, "no URLs")
+    assert_one_line_error(run_scraper("crawl", "--archive", str(tmp_path)), 2, "no URLs")
 
 
 def test_unknown_option_is_a_usage_error() -> None:
@@ -57,13 +57,13 @@ def test_unknown_option_is_a_usage_error() -> None:
 def test_help_explains() -> None:
     proc = run_scraper("crawl", "--help")
     assert proc.returncode == 0
-    for flag in ["--input", "--out", "--depth", "--max-pages", "--jsonl", "--ignore-robots", "Exit status"]:
+    for flag in ["--input", "--archive", "--depth", "--max-pages", "--jsonl", "--ignore-robots", "Exit status"]:
         assert flag in proc.stdout
 
 
 def test_unreachable_host_fails_cleanly(tmp_path: Path) -> None:
     # Port 9 (discard) on loopback: connection refused, no network beyond 127.0.0.1.
-    proc = run_scraper("crawl", "http://127.0.0.1:9/page", "--out", str(tmp_path), *FAST,
+    proc = run_scraper("crawl", "http://127.0.0.1:9/page", "--archive", str(tmp_path), *FAST,
                        "-s", "RETRY_TIMES=0", "--ignore-robots")
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "connectionrefusederror" in proc.stderr.lower()
@@ -72,7 +72,7 @@ def test_unreachable_host_fails_cleanly(tmp_path: Path) -> None:
 def test_sigint_stops_gracefully_with_130_and_readable_files(site: Site, tmp_path: Path) -> None:
     urls = [site.url(f"/slow/{i}") for i in range(40)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "scraper", "crawl", *urls, "--out", str(tmp_path), *FAST,
+    proc = subprocess.Popen([sys.executable, "-m", "scraper", "crawl", *urls, "--archive", str(tmp_path), *FAST,
                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     def two_pages() -> bool:
@@ -92,6 +92,6 @@ def test_sigint_stops_gracefully_with_130_and_readable_files(site: Site, tmp_pat
 
 
 def test_bad_catalog_url(tmp_path: Path) -> None:
-    proc = run_scraper("crawl", "http://127.0.0.1:9/", "--db", "nosuchdb://x", "--out", str(tmp_path))
+    proc = run_scraper("crawl", "http://127.0.0.1:9/", "--db", "nosuchdb://x", "--archive", str(tmp_path))
     assert_one_line_error(proc, 2, "--db: cannot open the catalog")
     assert not crawl_dirs(tmp_path)

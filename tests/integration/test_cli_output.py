@@ -44,8 +44,8 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, Pa
             site.live[slug] = LivePage(live_article("Harbour plan", PARAGRAPHS, ["Storm"]))
         urls = [site.url(f"/live/{slug}") for slug in SLUGS]
         assert all(len(url) > 200 for url in urls)
-        assert run_scraper("watch", "add", *urls, "--every", "6h", "--out", str(root)).returncode == 0
-        crawl = run_scraper("crawl", *urls, "--out", str(root), *FAST)
+        assert run_scraper("watch", "add", *urls, "--every", "6h", "--archive", str(root)).returncode == 0
+        crawl = run_scraper("crawl", *urls, "--archive", str(root), *FAST)
         assert crawl.returncode == 0, crawl.stderr
         yield site, root, urls
 
@@ -61,7 +61,7 @@ def tab_rows(stdout: str) -> list[list[str]]:
 def test_watch_list_prints_whole_urls_and_times_when_piped(archive: tuple[Site, Path, list[str]]) -> None:
     _site, root, urls = archive
     records = records_by_url(root)
-    proc = run_scraper("watch", "list", "--out", str(root))  # stdout is a pipe
+    proc = run_scraper("watch", "list", "--archive", str(root))  # stdout is a pipe
     assert proc.returncode == 0, proc.stderr
     header, *rows = tab_rows(proc.stdout)
     assert header == ["url", "schedule", "last captured", "next due"]
@@ -97,7 +97,7 @@ def run_on_a_terminal(*args: str, columns: int = 100) -> str:
 def test_watch_list_on_a_terminal_folds_long_urls_and_never_cuts_them(
         archive: tuple[Site, Path, list[str]]) -> None:
     _site, root, urls = archive
-    shown = run_on_a_terminal("watch", "list", "--out", str(root))
+    shown = run_on_a_terminal("watch", "list", "--archive", str(root))
     header, *lines = [line for line in shown.splitlines() if line.strip()]
     assert header.split() == ["url", "schedule", "last", "captured", "next", "due"]
     assert "…" not in shown
@@ -111,7 +111,7 @@ def test_watch_list_on_a_terminal_folds_long_urls_and_never_cuts_them(
 def test_watch_list_json_uses_the_records_time_format(archive: tuple[Site, Path, list[str]]) -> None:
     _site, root, urls = archive
     records = records_by_url(root)
-    proc = run_scraper("watch", "list", "--json", "--out", str(root))
+    proc = run_scraper("watch", "list", "--json", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     listed = [json.loads(line) for line in proc.stdout.splitlines()]
     assert sorted(w["url"] for w in listed) == sorted(urls)
@@ -124,12 +124,12 @@ def test_watch_list_says_never_only_for_a_url_never_captured(archive: tuple[Site
                                                             tmp_path: Path) -> None:
     urls = archive[2]
     # a fresh archive whose catalog has the watch but no capture
-    assert run_scraper("watch", "add", urls[0], "--out", str(tmp_path)).returncode == 0
-    (watch,) = [json.loads(line) for line in run_scraper("watch", "list", "--json", "--out", str(tmp_path))
+    assert run_scraper("watch", "add", urls[0], "--archive", str(tmp_path)).returncode == 0
+    (watch,) = [json.loads(line) for line in run_scraper("watch", "list", "--json", "--archive", str(tmp_path))
                 .stdout.splitlines()]
     assert watch["last_captured_at"] is None and TIMESTAMP.fullmatch(watch["next_due_at"])
     ((url, _schedule, last_captured, _next_due),) = tab_rows(
-        run_scraper("watch", "list", "--out", str(tmp_path)).stdout)[1:]
+        run_scraper("watch", "list", "--archive", str(tmp_path)).stdout)[1:]
     assert (url, last_captured) == (urls[0], "never")
 
 
@@ -139,12 +139,12 @@ def test_watch_list_last_captured_of_a_url_that_redirects_is_its_pages(tmp_path:
         site.live["story"] = LivePage(live_article("Harbour plan", PARAGRAPHS, ["Storm"]))
         site.live["old"] = LivePage(b"", status=301, headers=[("Location", "/live/story")])
         old = site.url("/live/old")
-        assert run_scraper("watch", "add", old, "--out", str(tmp_path)).returncode == 0
-        crawl = run_scraper("crawl", old, "--out", str(tmp_path), *FAST)
+        assert run_scraper("watch", "add", old, "--archive", str(tmp_path)).returncode == 0
+        crawl = run_scraper("crawl", old, "--archive", str(tmp_path), *FAST)
     assert crawl.returncode == 0, crawl.stderr
     (record,) = records_by_url(tmp_path).values()
     assert record["url"] == site.url("/live/story")
-    (watch,) = [json.loads(line) for line in run_scraper("watch", "list", "--json", "--out", str(tmp_path))
+    (watch,) = [json.loads(line) for line in run_scraper("watch", "list", "--json", "--archive", str(tmp_path))
                 .stdout.splitlines()]
     assert (watch["url"], watch["last_captured_at"]) == (old, record["fetched_at"])
 
@@ -152,7 +152,7 @@ def test_watch_list_last_captured_of_a_url_that_redirects_is_its_pages(tmp_path:
 def test_history_prints_whole_values_when_piped(archive: tuple[Site, Path, list[str]]) -> None:
     _site, root, urls = archive
     record = records_by_url(root)[urls[0]]
-    proc = run_scraper("history", urls[0], "--out", str(root))
+    proc = run_scraper("history", urls[0], "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     header, *rows = tab_rows(proc.stdout)
     assert header == ["fetched", "status", "record", "version", "changed", "words", "WARC"]
@@ -168,7 +168,7 @@ def summary_warc_records(stderr: str) -> int:
 
 
 def verified_records(root: Path, crawl: Path) -> int:
-    proc = run_scraper("verify", str(crawl), "--json", "--out", str(root))
+    proc = run_scraper("verify", str(crawl), "--json", "--archive", str(root))
     assert proc.returncode == 0, proc.stdout
     return sum(json.loads(line)["records"] for line in proc.stdout.splitlines())
 
@@ -179,10 +179,10 @@ def test_summary_counts_every_warc_record_verify_reads(tmp_path: Path) -> None:
     with SiteServer() as site:
         site.live["story"] = LivePage(live_article("Harbour plan", PARAGRAPHS, ["Storm"]), etag='"v1"')
         url = site.url("/live/story")
-        once = run_scraper("crawl", url, "--out", str(root), *FAST)
+        once = run_scraper("crawl", url, "--archive", str(root), *FAST)
         assert once.returncode == 0, once.stderr
         (first,) = crawl_dirs(root)
-        again = run_scraper("crawl", url, "--out", str(root), "--jsonl", "-", *FAST)  # the server answers 304
+        again = run_scraper("crawl", url, "--archive", str(root), "--jsonl", "-", *FAST)  # the server answers 304
     assert again.returncode == 0, again.stderr
     assert summary_warc_records(once.stderr) == verified_records(root, first)
     second = next(c for c in crawl_dirs(root) if c != first)
@@ -249,7 +249,7 @@ def test_urls_without_a_scheme_are_taken_as_https(https_site: Site, tmp_path: Pa
     seeds = tmp_path / "seeds.txt"
     seeds.write_text(f"# a seed file\nnews.test:{port}/live/other\n", encoding="utf-8")
     proc = run_scraper("crawl", f"127.0.0.1:{port}/live/story", "-i", str(seeds),
-                       "--resolve", "news.test:127.0.0.1", "--out", str(root), *FAST)
+                       "--resolve", "news.test:127.0.0.1", "--archive", str(root), *FAST)
     assert proc.returncode == 0, proc.stderr
     records = records_by_url(root)
     story, other = f"https://127.0.0.1:{port}/live/story", f"https://news.test:{port}/live/other"
@@ -257,19 +257,19 @@ def test_urls_without_a_scheme_are_taken_as_https(https_site: Site, tmp_path: Pa
     assert [records[u]["status"] for u in (story, other)] == [200, 200]
     assert records[story]["title"] == "Harbour plan"
     # the same reading in the commands that look URLs up or watch them
-    shown = run_scraper("show", f"127.0.0.1:{port}/live/story", "--out", str(root))
+    shown = run_scraper("show", f"127.0.0.1:{port}/live/story", "--archive", str(root))
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["url"] == story
-    history = run_scraper("history", f"news.test:{port}/live/other", "--json", "--out", str(root))
+    history = run_scraper("history", f"news.test:{port}/live/other", "--json", "--archive", str(root))
     assert history.returncode == 0, history.stderr
     assert [json.loads(line)["url"] for line in history.stdout.splitlines()] == [other]
-    assert run_scraper("watch", "add", f"news.test:{port}/live/other", "--out", str(root)).returncode == 0
-    (watch,) = [json.loads(line) for line in run_scraper("watch", "list", "--json", "--out", str(root))
+    assert run_scraper("watch", "add", f"news.test:{port}/live/other", "--archive", str(root)).returncode == 0
+    (watch,) = [json.loads(line) for line in run_scraper("watch", "list", "--json", "--archive", str(root))
                 .stdout.splitlines()]
     assert watch["url"] == other and watch["last_captured_at"] == records[other]["fetched_at"]
     # another scheme is still refused, with one line and nothing crawled
     for url in ("ftp://example.com/file", "mailto:me@example.com"):
-        refused = run_scraper("crawl", url, "--out", str(tmp_path / "refused"))
+        refused = run_scraper("crawl", url, "--archive", str(tmp_path / "refused"))
         assert refused.returncode == 2 and refused.stderr.startswith("scraper: error: invalid URL"), refused.stderr
         assert len(refused.stderr.splitlines()) == 1
     assert not crawl_dirs(tmp_path / "refused")

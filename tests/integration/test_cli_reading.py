@@ -44,12 +44,12 @@ class Reading:
         return self.site.url(f"/live/{name}")
 
     def history(self, name: str) -> list[dict[str, Any]]:
-        proc = run_scraper("history", self.url(name), "--json", "--out", str(self.root))
+        proc = run_scraper("history", self.url(name), "--json", "--archive", str(self.root))
         assert proc.returncode == 0, proc.stderr
         return [json.loads(line) for line in proc.stdout.splitlines()]
 
     def scraper(self, *args: str) -> Any:
-        return run_scraper(*args, "--out", str(self.root))
+        return run_scraper(*args, "--archive", str(self.root))
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +66,18 @@ def reading(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reading]:
         live = [site.url(f"/live/{name}") for name in site.live]
         long_url = site.url("/search?q=" + "harbour-ferry-timetable-" * 8)  # longer than a terminal is wide
         seeds = [[*live, long_url], live, [site.url(f"/live/{name}") for name in NOT_MODIFIED], [site.url("/")]]
-        first = run_scraper("crawl", *seeds[0], "--out", str(root), *FAST)
+        first = run_scraper("crawl", *seeds[0], "--archive", str(root), *FAST)
         assert first.returncode == 0, first.stderr
         time.sleep(1.1)  # later captures in later seconds: --at tells them apart
         site.live["edited"] = LivePage(live_article("Council backs harbour plan", EDITED, ["Storm"]))
         site.live["gone"] = LivePage(b"gone", status=404)
-        second = run_scraper("rearchive", *seeds[1], "--out", str(root), *FAST)
+        second = run_scraper("rearchive", *seeds[1], "--archive", str(root), *FAST)
         assert second.returncode == 1, second.stderr  # the 404
         time.sleep(1.1)
-        third = run_scraper("rearchive", *seeds[2], "--out", str(root), *FAST)
+        third = run_scraper("rearchive", *seeds[2], "--archive", str(root), *FAST)
         assert third.returncode == 0, third.stderr
-        stopped = run_scraper("crawl", *seeds[3], "--depth", "1", "-s", "CLOSESPIDER_PAGECOUNT=2", "--out", str(root),
-                              *FAST)
+        stopped = run_scraper("crawl", *seeds[3], "--depth", "1", "-s", "CLOSESPIDER_PAGECOUNT=2",
+                              "--archive", str(root), *FAST)
         assert stopped.returncode == 0, stopped.stderr
         yield Reading(site, root, seeds)
 
@@ -219,7 +219,7 @@ def test_diff_trouble_exits_2(reading: Reading) -> None:
 
 # -- crawls -----------------------------------------------------------------------------------------------------------
 def crawls_json(root: Path) -> list[dict[str, Any]]:
-    proc = run_scraper("crawls", "--json", "--out", str(root))
+    proc = run_scraper("crawls", "--json", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
@@ -239,7 +239,7 @@ def test_crawls_lists_every_crawl_with_what_its_folder_says(reading: Reading) ->
         started = datetime.strptime(folder.name[:16], "%Y%m%dT%H%M%SZ").strftime("%Y-%m-%dT%H:%M:%SZ")
         assert crawl["started_at"] == started
     # piped: a header and a line per crawl, tab-separated, every value whole (rich cut them at 80 columns)
-    proc = run_scraper("crawls", "--out", str(reading.root))
+    proc = run_scraper("crawls", "--archive", str(reading.root))
     assert proc.returncode == 0, proc.stderr
     header, *lines = proc.stdout.splitlines()
     assert header.split("\t") == ["crawl", "state", "started", "finished", "pages", "WARC bytes", "seeds"]
@@ -252,7 +252,7 @@ def test_crawls_lists_every_crawl_with_what_its_folder_says(reading: Reading) ->
 
 def test_crawls_says_running_then_interrupted(linked_site: str, tmp_path: Path) -> None:
     slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]  # still running a minute later
-    process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, *slow)
+    process = start("crawl", linked_site, "--archive", str(tmp_path), *CRAWL_ARGS, *slow)
     try:
         wait_for(lambda: bool(list(tmp_path.glob("crawls/*/*.warc.gz.open"))), "an open WARC file", process)
         (running,) = crawls_json(tmp_path)
@@ -266,15 +266,15 @@ def test_crawls_says_running_then_interrupted(linked_site: str, tmp_path: Path) 
     assert (killed["state"], killed["finish_reason"], killed["finished_at"]) == ("interrupted", None, None)
     assert killed["pages"] == (crawl / "pages.jsonl").read_bytes().count(b"\n") >= 2
     assert killed["warc_bytes"] == sum(p.stat().st_size for p in crawl.glob("*.warc.gz.open")) > 0
-    proc = run_scraper("crawls", "--out", str(tmp_path))
+    proc = run_scraper("crawls", "--archive", str(tmp_path))
     assert proc.stdout.splitlines()[1].split("\t")[1:4] == ["interrupted", killed["started_at"], "-"]
 
 
 def test_crawls_of_an_empty_or_missing_archive(tmp_path: Path) -> None:
-    proc = run_scraper("crawls", "--out", str(tmp_path))
+    proc = run_scraper("crawls", "--archive", str(tmp_path))
     assert (proc.returncode, proc.stdout) == (0, "") and "no crawls in" in proc.stderr
-    assert run_scraper("crawls", "--json", "--out", str(tmp_path)).stdout == ""
-    assert_error_line(run_scraper("crawls", "--out", str(tmp_path / "nothing")), 2, "no archive at")
+    assert run_scraper("crawls", "--json", "--archive", str(tmp_path)).stdout == ""
+    assert_error_line(run_scraper("crawls", "--archive", str(tmp_path / "nothing")), 2, "no archive at")
 
 
 # -- export's filters -------------------------------------------------------------------------------------------------

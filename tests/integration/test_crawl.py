@@ -53,7 +53,7 @@ def site_crawl(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     root = tmp_path_factory.mktemp("site-crawl")
     # The real pages' requisites live on their original hosts: --deny keeps the crawl on loopback.
     proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--requisites", "--deny", r"^https?://(?!127\.0\.0\.1)",
-                       "--out", str(root), *FAST)
+                       "--archive", str(root), *FAST)
     return load_crawl(proc, root)
 
 
@@ -201,7 +201,7 @@ def test_warcio_check_passes(site_crawl: Crawl) -> None:
 def test_seed_only_crawl_follows_redirects_and_exits_zero(site: Site, tmp_path: Path) -> None:
     names = list(golden_pages())
     proc = run_scraper("crawl", site.url("/redirect/1"), site.url(f"/articles/{names[0]}.html"),
-                       "--out", str(tmp_path), *FAST)
+                       "--archive", str(tmp_path), *FAST)
     assert proc.returncode == 0, proc.stderr
     crawl = load_crawl(proc, tmp_path)
     final = site.url(f"/articles/{names[1]}.html")
@@ -215,25 +215,25 @@ def test_seed_only_crawl_follows_redirects_and_exits_zero(site: Site, tmp_path: 
 def test_seed_file_and_stdin(site: Site, tmp_path: Path) -> None:
     seeds = tmp_path / "seeds.txt"
     seeds.write_text(f"# seeds\n\n{site.url('/cookies')}\n{site.url('/search?q=a')}  # note\n", encoding="utf-8")
-    proc = run_scraper("crawl", "-i", str(seeds), "--out", str(tmp_path / "a"), *FAST)
+    proc = run_scraper("crawl", "-i", str(seeds), "--archive", str(tmp_path / "a"), *FAST)
     assert proc.returncode == 0, proc.stderr
     assert {r["url"] for r in load_crawl(proc, tmp_path / "a").records} == {site.url("/cookies"),
                                                                             site.url("/search?q=a")}
-    proc = run_scraper("crawl", "-i", "-", "--out", str(tmp_path / "b"), *FAST, stdin=site.url("/chunked") + "\n")
+    proc = run_scraper("crawl", "-i", "-", "--archive", str(tmp_path / "b"), *FAST, stdin=site.url("/chunked") + "\n")
     assert proc.returncode == 0, proc.stderr
     assert [r["url"] for r in load_crawl(proc, tmp_path / "b").records] == [site.url("/chunked")]
 
 
 def test_jsonl_to_stdout_streams_the_same_records(site: Site, tmp_path: Path) -> None:
     proc = run_scraper("crawl", site.url("/cookies"), site.url("/chunked"), "--jsonl", "-",
-                       "--out", str(tmp_path), *FAST)
+                       "--archive", str(tmp_path), *FAST)
     assert proc.returncode == 0, proc.stderr
     streamed = [json.loads(line) for line in proc.stdout.splitlines()]
     assert streamed == load_crawl(proc, tmp_path).records and len(streamed) == 2
 
 
 def test_max_pages_bounds_the_crawl(site: Site, tmp_path: Path) -> None:
-    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--max-pages", "3", "--out", str(tmp_path), *FAST)
+    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--max-pages", "3", "--archive", str(tmp_path), *FAST)
     crawl = load_crawl(proc, tmp_path)
     assert len(crawl.records) == 3
     assert "--max-pages" in proc.stderr  # the summary says links were left
@@ -242,7 +242,7 @@ def test_max_pages_bounds_the_crawl(site: Site, tmp_path: Path) -> None:
 def test_rotation_at_size_setting(site: Site, tmp_path: Path) -> None:
     names = list(golden_pages())
     proc = run_scraper("crawl", *[site.url(f"/articles/{n}.html") for n in names], "--warc-max-size", "20K",
-                       "--out", str(tmp_path), *FAST)
+                       "--archive", str(tmp_path), *FAST)
     assert proc.returncode == 0, proc.stderr
     crawl = load_crawl(proc, tmp_path)
     warcs = sorted(crawl.directory.glob("*.warc.gz"))
@@ -257,7 +257,7 @@ def test_ignore_robots_fetches_disallowed_paths(tmp_path: Path) -> None:
 
     with SiteServer() as own_site:  # its own server: the shared one must never see /private/
         proc = run_scraper("crawl", own_site.url("/private/secret.html"), "--ignore-robots",
-                           "--out", str(tmp_path), *FAST)
+                           "--archive", str(tmp_path), *FAST)
         assert "/private/secret.html" in own_site.paths_requested()
         assert "/robots.txt" not in own_site.paths_requested()
     assert proc.returncode == 1  # the page is a 404 on this site: archived, but failed
@@ -267,21 +267,21 @@ def test_ignore_robots_fetches_disallowed_paths(tmp_path: Path) -> None:
 def test_show_prints_the_latest_record(site: Site, tmp_path: Path) -> None:
     name = next(n for n in golden_pages() if expected_for(n)["source"] == "trafilatura-eval")
     url = site.url(f"/articles/{name}.html")
-    assert run_scraper("crawl", url, "--out", str(tmp_path), *FAST).returncode == 0
-    shown = run_scraper("show", url, "--out", str(tmp_path))
+    assert run_scraper("crawl", url, "--archive", str(tmp_path), *FAST).returncode == 0
+    shown = run_scraper("show", url, "--archive", str(tmp_path))
     assert shown.returncode == 0, shown.stderr
     record = json.loads(shown.stdout)
     assert record["url"] == url
-    markdown = run_scraper("show", url, "--out", str(tmp_path), "--format", "markdown").stdout.splitlines()
+    markdown = run_scraper("show", url, "--archive", str(tmp_path), "--format", "markdown").stdout.splitlines()
     assert markdown[0] == f"# {record['title']}"
     assert f"By {expected_for(name)['author']}" in markdown
     assert any(line.startswith("Published " + expected_for(name)["date"]) for line in markdown)
     assert markdown[-1] == f"Original url: {url}"
-    text = run_scraper("show", url, "--out", str(tmp_path), "--format", "text").stdout
+    text = run_scraper("show", url, "--archive", str(tmp_path), "--format", "text").stdout
     # the text starts with the page's headline, which is the title: printed once (issue 13)
     assert record["text"].startswith(record["title"] + "\n") and text.count(record["title"]) == 1
     assert text.startswith(record["title"] + "\n\n") and record["text"].partition("\n")[2][:100] in text
-    missing = run_scraper("show", site.url("/never-crawled"), "--out", str(tmp_path))
+    missing = run_scraper("show", site.url("/never-crawled"), "--archive", str(tmp_path))
     assert missing.returncode == 1 and "not in the archive" in missing.stderr
 
 
@@ -297,7 +297,7 @@ def test_scrapy_crawl_command_does_the_same_crawl(site: Site, tmp_path: Path) ->
     assert {r.rec_type for r in crawl.warc_records} == {"warcinfo", "request", "response", "metadata"}
     # The same defaults both ways: the settings recorded in the manifest (the WARC size limit was
     # 1 GiB from `scraper crawl` and 1 GB from `scrapy crawl`).
-    ours = run_scraper("crawl", url, "--out", str(tmp_path / "ours"), "-q", "-s", "AUTOTHROTTLE_START_DELAY=0")
+    ours = run_scraper("crawl", url, "--archive", str(tmp_path / "ours"), "-q", "-s", "AUTOTHROTTLE_START_DELAY=0")
     assert ours.returncode == 0, ours.stderr
     (theirs_dir,) = crawl_dirs(tmp_path)
     (ours_dir,) = crawl_dirs(tmp_path / "ours")

@@ -26,7 +26,7 @@ def test_a_crawl_writes_nothing_in_the_users_home_but_its_cache(site: Site, tmp_
 
     def crawl(out: str) -> None:
         proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", site.url("/live/footprint"),
-                               "--out", str(tmp_path / out), "-q", *FAST],
+                               "--archive", str(tmp_path / out), "-q", *FAST],
                               cwd=REPO, capture_output=True, text=True, timeout=180, env=env)
         assert proc.returncode == 0, proc.stderr
         assert len(crawl_dirs(tmp_path / out)) == 1

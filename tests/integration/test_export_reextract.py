@@ -68,7 +68,7 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     with SiteServer() as site:
         site.live.update({"story": LivePage(live_article("Council backs harbour plan", PARAGRAPHS, ["Storm"])),
                           "etag": LivePage(live_article("Ferry timetable", PARAGRAPHS[::-1], ["Ferry"]), etag='"v1"')})
-        first = run_scraper("crawl", *[site.url(p) for p in FIRST], "--out", str(root), *FAST)
+        first = run_scraper("crawl", *[site.url(p) for p in FIRST], "--archive", str(root), *FAST)
         assert first.returncode == 1, first.stderr  # /missing is a 404: archived, counted as failed
         time.sleep(1.1)  # the second crawl's captures start in a later second: --since can tell them apart
         site.live["story"] = LivePage(live_article("Council backs harbour plan", EDITED, ["Storm"]))
@@ -76,14 +76,14 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
         second = run_scraper("crawl", site.url("/live/story"), site.url("/live/etag"),
                              site.url(f"/articles/{NAMES[0]}.html"), news + "/cookies",
                              news + f"/articles/{NAMES[4]}.html", "--resolve", f"{NEWS_HOST}:127.0.0.1",
-                             "--out", str(root), *FAST)
+                             "--archive", str(root), *FAST)
         assert second.returncode == 0, second.stderr
         # Without extraction the story gets no versions; it changes between these two crawls.
         no_extract = run_scraper("crawl", *[site.url(p) for p in [*BARE, "/live/story"]], "--no-extract",
-                                 "--out", str(bare), *FAST)
+                                 "--archive", str(bare), *FAST)
         assert no_extract.returncode == 0, no_extract.stderr
         site.live["story"] = LivePage(live_article("Council backs harbour plan", PARAGRAPHS, ["Storm"]))
-        changed = run_scraper("crawl", site.url("/live/story"), "--no-extract", "--out", str(bare), *FAST)
+        changed = run_scraper("crawl", site.url("/live/story"), "--no-extract", "--archive", str(bare), *FAST)
         assert changed.returncode == 0, changed.stderr
         first_dir, second_dir = crawl_dirs(root)
         yield Archive(root, first_dir, second_dir, bare, site.base)
@@ -139,7 +139,7 @@ def test_reextract_reproduces_every_record_of_every_crawl(archive: Archive, tmp_
     """
     root, first, second = copy_archive(archive, tmp_path / "archive")
     before = file_digests(root)
-    proc = run_scraper("reextract", "--out", str(root))
+    proc = run_scraper("reextract", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     for crawl in (first, second):
         crawled, again = archive.records(crawl), reextracted(crawl)
@@ -159,7 +159,7 @@ def test_reextract_reproduces_every_record_of_every_crawl(archive: Archive, tmp_
 
 def test_reextract_of_one_crawl_finds_versions_and_originals_in_the_catalog(archive: Archive, tmp_path: Path) -> None:
     root, first, second = copy_archive(archive, tmp_path / "archive")
-    proc = run_scraper("reextract", second.name, "--out", str(root))
+    proc = run_scraper("reextract", second.name, "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     assert not list(first.glob("pages.reextract-*"))
     assert differences(archive.records(second), reextracted(second)) == []
@@ -168,7 +168,7 @@ def test_reextract_of_one_crawl_finds_versions_and_originals_in_the_catalog(arch
 def test_reextract_without_pages_jsonl(archive: Archive, tmp_path: Path) -> None:
     root, first, _second = copy_archive(archive, tmp_path / "archive")
     (first / "pages.jsonl").unlink()
-    proc = run_scraper("reextract", first.name, "--out", str(root))
+    proc = run_scraper("reextract", first.name, "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     assert differences(archive.records(archive.first), reextracted(first)) == []
     # export carries on with the re-extracted records where pages.jsonl was
@@ -184,7 +184,7 @@ def test_reextract_from_the_warcs_alone(archive: Archive, tmp_path: Path) -> Non
     root, _first, second = copy_archive(archive, tmp_path / "archive")
     (second / "pages.jsonl").unlink()
     (root / "catalog.sqlite").unlink()
-    proc = run_scraper("reextract", second.name, "--out", str(root))
+    proc = run_scraper("reextract", second.name, "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     assert differences(archive.records(archive.second), reextracted(second)) == []
     assert not (root / "catalog.sqlite").exists()  # read when there is one, never created
@@ -198,7 +198,7 @@ def test_reextract_extracts_what_a_crawl_did_not(archive: Archive) -> None:
     assert all(r["text"] is None and r["extractor"] is None and r["version"] is None for r in crawled)
     as_crawled = run_scraper("export", "--archive", str(archive.bare))
     assert [json.loads(line)["text"] for line in as_crawled.stdout.splitlines()] == [None] * len(crawled)
-    proc = run_scraper("reextract", "--out", str(archive.bare))
+    proc = run_scraper("reextract", "--archive", str(archive.bare))
     assert proc.returncode == 0, proc.stderr
     assert f"{len(crawled) - 1} with changed text" in proc.stderr  # every page but the PDF
     again = {urlsplit(r["url"]).path: r for r in reextracted(bare)}
@@ -223,22 +223,22 @@ def test_reextract_extracts_what_a_crawl_did_not(archive: Archive) -> None:
 
 def test_reextract_since_selects_captures_by_date(archive: Archive, tmp_path: Path) -> None:
     root, first, second = copy_archive(archive, tmp_path / "archive")
-    proc = run_scraper("reextract", "--since", archive.second_started, "--out", str(root))
+    proc = run_scraper("reextract", "--since", archive.second_started, "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     assert not list(first.glob("pages.reextract-*"))
     assert differences(archive.records(second), reextracted(second)) == []
     later = (date.fromisoformat(archive.second_started[:10]) + timedelta(days=1)).isoformat()
-    nothing = run_scraper("reextract", "--since", later, "--out", str(root))
+    nothing = run_scraper("reextract", "--since", later, "--archive", str(root))
     assert nothing.returncode == 0 and "re-extracted 0 page(s)" in nothing.stderr
     assert len(list(second.glob("pages.reextract-*"))) == 1
 
 
 def test_reextract_usage_errors(archive: Archive, tmp_path: Path) -> None:
-    assert_one_line_error(run_scraper("reextract", "20990101T000000Z-000000", "--out", str(archive.root)), 2,
+    assert_one_line_error(run_scraper("reextract", "20990101T000000Z-000000", "--archive", str(archive.root)), 2,
                           "unknown crawl")
-    assert_one_line_error(run_scraper("reextract", "--since", "last week", "--out", str(archive.root)), 2,
+    assert_one_line_error(run_scraper("reextract", "--since", "last week", "--archive", str(archive.root)), 2,
                           "--since: invalid date")
-    assert_one_line_error(run_scraper("reextract", "--out", str(tmp_path / "nowhere")), 2, "no archive at")
+    assert_one_line_error(run_scraper("reextract", "--archive", str(tmp_path / "nowhere")), 2, "no archive at")
     assert not list(archive.root.glob("crawls/*/pages.reextract-*"))
 
 

@@ -43,12 +43,12 @@ def archived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, P
         site.live["edited"] = LivePage(live_article("Council backs harbour plan", PARAGRAPHS, ["Storm warning"]))
         site.live["etag"] = LivePage(live_article("Ferry timetable", PARAGRAPHS[:4], ["a"]), etag='"v1"')
         urls = [site.url("/live/edited"), site.url("/live/etag")]
-        first = run_scraper("crawl", *urls, "--out", str(root), *FAST)
+        first = run_scraper("crawl", *urls, "--archive", str(root), *FAST)
         assert first.returncode == 0, first.stderr
         site.live["edited"] = LivePage(live_article("Council backs harbour plan", [*PARAGRAPHS[:5], "Correction."],
                                                     ["Storm warning"]))
-        assert run_scraper("watch", "add", *urls, "--every", "1h", "--out", str(root)).returncode == 0
-        second = run_scraper("rearchive", "--all", "--out", str(root), *FAST)
+        assert run_scraper("watch", "add", *urls, "--every", "1h", "--archive", str(root)).returncode == 0
+        second = run_scraper("rearchive", "--all", "--archive", str(root), *FAST)
         assert second.returncode == 0, second.stderr
         yield site, root
 
@@ -68,6 +68,6 @@ def test_a_rebuilt_catalog_has_the_same_follows(archived: tuple[Site, Path]) -> 
     _, root = archived
     before = follows(root / CATALOG)
     assert [followed for _, _, followed in before].count(None) < len(before)
-    rebuilt = run_scraper("catalog", "rebuild", "--out", str(root))
+    rebuilt = run_scraper("catalog", "rebuild", "--archive", str(root))
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert follows(root / CATALOG) == before

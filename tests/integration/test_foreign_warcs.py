@@ -281,7 +281,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Corpus], Pat
     def root_of(corpus: Corpus) -> Path:
         if corpus.tool not in roots:
             root = tmp_path_factory.mktemp(f"imported-{corpus.tool}")
-            proc = run_scraper("import", str(corpus.folder), "--out", str(root), "-q", timeout=600)
+            proc = run_scraper("import", str(corpus.folder), "--archive", str(root), "-q", timeout=600)
             assert proc.returncode == 0, proc.stderr[-3000:]
             assert "Traceback" not in proc.stderr
             roots[corpus.tool] = root
@@ -301,7 +301,7 @@ def test_import_copies_the_files_unchanged(corpus: Corpus, imported: Callable[[C
 
 def test_index_lists_every_capture(corpus: Corpus, imported: Callable[[Corpus], Path]) -> None:
     root = imported(corpus)
-    proc = run_scraper("index", "--out", str(root))
+    proc = run_scraper("index", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     lines = (root / "index.cdxj").read_text(encoding="utf-8").splitlines()
     assert lines == sorted(lines)
@@ -352,14 +352,14 @@ def test_export_reads_pywbs_chunked_captures(pywb_corpora: PywbCorpora, imported
 def test_show_prints_an_imported_page(corpus: Corpus, imported: Callable[[Corpus], Path]) -> None:
     """The page captured twice: its latest capture is a revisit for warcio and warcprox, shown from its original."""
     assert corpus.twice
-    proc = run_scraper("show", corpus.twice, "--out", str(imported(corpus)), "--format", "text")
+    proc = run_scraper("show", corpus.twice, "--archive", str(imported(corpus)), "--format", "text")
     assert proc.returncode == 0, proc.stderr
     assert corpus.pages[corpus.twice] in proc.stdout
 
 
 def test_history_lists_both_captures_of_a_page(corpus: Corpus, imported: Callable[[Corpus], Path]) -> None:
     assert corpus.twice
-    proc = run_scraper("history", corpus.twice, "--out", str(imported(corpus)), "--json")
+    proc = run_scraper("history", corpus.twice, "--archive", str(imported(corpus)), "--json")
     assert proc.returncode == 0, proc.stderr
     records = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(records) == 2, records
@@ -386,7 +386,7 @@ def test_reextract_extracts_the_imported_pages_again(corpus: Corpus, imported: C
     root = imported(corpus)
     (crawl,) = crawl_dirs(root)
     before = set(crawl.glob("pages.reextract-*.jsonl"))
-    proc = run_scraper("reextract", "--out", str(root), "-q")
+    proc = run_scraper("reextract", "--archive", str(root), "-q")
     assert proc.returncode == 0, proc.stderr
     (written,) = set(crawl.glob("pages.reextract-*.jsonl")) - before
     records = read_jsonl(written)

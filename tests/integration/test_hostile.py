@@ -73,7 +73,7 @@ def sha256_tree(folder: Path) -> dict[str, str]:
 
 def earlier_crawl(root: Path, urls: list[str], *options: str) -> Earlier:
     """A good crawl of ``urls`` into ``root``: the captures every row of a hostile table must leave alone."""
-    proc = run_scraper("crawl", *options, *urls, "--out", str(root))
+    proc = run_scraper("crawl", *options, *urls, "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     (crawl,) = crawl_dirs(root)
     records = {r["url"]: r for r in read_jsonl(crawl / "pages.jsonl")}
@@ -427,7 +427,7 @@ def run_case(case: Case, hostile: Hostile, earlier: Earlier, workdir: Path) -> R
         seeds = workdir / "seeds.txt"
         seeds.write_bytes(case.seeds.replace(b"{base}", hostile.base.encode()))
         args = ["-i", str(seeds), *args]
-    proc = run_scraper("crawl", *COMMON, *args, "--out", str(root), timeout=120)
+    proc = run_scraper("crawl", *COMMON, *args, "--archive", str(root), timeout=120)
     return Run(workdir, root, proc)
 
 
@@ -510,7 +510,7 @@ def test_hostile_input(case: Case, hostile: Hostile, earlier: Earlier, runs: dic
     assert_nothing_escaped(run.workdir, root, earlier, out)
 
     # the whole root verifies (`python -m scraper verify -o ROOT`, in this process)
-    verified = CliRunner().invoke(cli, ["verify", "-o", str(root)])
+    verified = CliRunner().invoke(cli, ["verify", "--archive", str(root)])
     assert verified.exit_code == 0, verified.output
 
     if case.check is not None:

@@ -65,9 +65,9 @@ def answers(root: Path, site: Site) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for name in NAMES:
         url = site.url(f"/live/{name}")
-        out[f"history {name}"] = in_process("history", url, "--json", "--out", str(root))
-        out[f"show {name}"] = in_process("show", url, "--out", str(root))
-        out[f"diff {name}"] = in_process("diff", url, "--format", "json", "--out", str(root))
+        out[f"history {name}"] = in_process("history", url, "--json", "--archive", str(root))
+        out[f"show {name}"] = in_process("show", url, "--archive", str(root))
+        out[f"diff {name}"] = in_process("diff", url, "--format", "json", "--archive", str(root))
     return out
 
 
@@ -121,11 +121,11 @@ def earlier(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Earlier:
     root = tmp_path_factory.mktemp("earlier") / "archive"
     set_first_state(site)
     urls = [site.url(f"/live/{name}") for name in NAMES]
-    assert run("watch", "add", *urls, "--every", "1h", "--out", str(root)).returncode == 0
-    assert run("rearchive", "--out", str(root), *COMMON).returncode == 0
+    assert run("watch", "add", *urls, "--every", "1h", "--archive", str(root)).returncode == 0
+    assert run("rearchive", "--archive", str(root), *COMMON).returncode == 0
     time.sleep(1.1)  # the second captures in another second
     set_second_state(site)
-    second = run("rearchive", "--all", "--out", str(root), *COMMON)
+    second = run("rearchive", "--all", "--archive", str(root), *COMMON)
     assert second.returncode == 1, second.stderr  # /live/gone is a 404 now
     # Whatever the commands left in the log goes into the file: the rows break and compare the file.
     connection = sqlite3.connect(root / CATALOG)
@@ -138,7 +138,7 @@ def earlier(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Earlier:
     crawls = {d.name: sha256_tree(d) for d in crawl_dirs(root)}
     assert len(crawls) == 2
     return Earlier(root, site, crawls, (root / CATALOG).read_bytes(), dump_catalog(root / CATALOG),
-                   answers(root, site), in_process("watch", "list", "--json", "--out", str(root))[1])
+                   answers(root, site), in_process("watch", "list", "--json", "--archive", str(root))[1])
 
 
 def run(*args: str, env: dict[str, str] | None = None, fsize: int | None = None,
@@ -207,7 +207,7 @@ def old_watch_row(name: str, *, cron: str | None = None, every: float | None = N
 
 
 def watching_big(root: Path, earlier: Earlier) -> None:
-    assert run("watch", "add", earlier.site.url("/live/big"), "--every", "1h", "--out", str(root)).returncode == 0
+    assert run("watch", "add", earlier.site.url("/live/big"), "--every", "1h", "--archive", str(root)).returncode == 0
 
 
 @contextmanager
@@ -241,7 +241,7 @@ class Outcome:
     new_crawls: list[Path] = field(default_factory=list)
 
     def watches(self) -> dict[str, dict[str, Any]]:
-        listed = in_process("watch", "list", "--json", "--out", str(self.root))[1]
+        listed = in_process("watch", "list", "--json", "--archive", str(self.root))[1]
         return {json.loads(line)["url"].rsplit("/", 1)[-1]: json.loads(line) for line in listed.splitlines()}
 
 
@@ -266,7 +266,7 @@ def rebuilt_as_before(*, watches: bool) -> Callable[[Outcome], None]:
             {k: v for k, v in out.earlier.rows.items() if k != "watches"}
         assert rows["watches"] == (out.earlier.rows["watches"] if watches else [])
         if watches:
-            assert in_process("watch", "list", "--json", "--out", str(out.root))[1] == out.earlier.watches
+            assert in_process("watch", "list", "--json", "--archive", str(out.root))[1] == out.earlier.watches
     return check
 
 
@@ -282,7 +282,7 @@ def rebuilt_and_crawls_on(out: Outcome) -> None:
     rebuilt_as_before(watches=False)(out)
     site = out.earlier.site
     before = list(site.conditional)
-    proc = run("crawl", site.url("/live/etag"), site.url("/live/edited"), "--out", str(out.root), *COMMON)
+    proc = run("crawl", site.url("/live/etag"), site.url("/live/edited"), "--archive", str(out.root), *COMMON)
     assert proc.returncode == 0, proc.stderr
     assert ("/live/etag", '"v1"') in site.conditional[len(before):]  # If-None-Match from the rebuilt capture
     crawl = max(crawl_dirs(out.root))
@@ -309,7 +309,7 @@ def marked_apart(bad: str) -> Callable[[Outcome], None]:
         watches = out.watches()
         assert watches["edited"]["next_due_at"] > NOW and watches["edited"]["last_captured_at"] >= NOW
         assert watches[bad]["next_due_at"] is None and watches[bad]["last_captured_at"] >= NOW
-        again = run("rearchive", "--out", str(out.root), *COMMON)
+        again = run("rearchive", "--archive", str(out.root), *COMMON)
         assert again.returncode == 0 and "nothing due" in again.stderr, again.stderr
         assert len(crawl_dirs(out.root)) == len(out.earlier.crawls) + 1
     return check
@@ -321,7 +321,7 @@ def stopped_for_resume(command: str) -> Callable[[Outcome], None]:
         (crawl,) = out.new_crawls
         manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["finish_reason"] == "archive_write_error"
-        assert f"then run scraper {command} --resume {crawl.name} --out " in out.proc.stderr
+        assert f"then run scraper {command} --resume {crawl.name} --archive " in out.proc.stderr
     return check
 
 
@@ -329,7 +329,7 @@ def resumed_and_marked(out: Outcome) -> None:
     """`rearchive --resume`, as advised, once there is room: the page is archived and its watch marked."""
     (crawl,) = out.new_crawls
     assert out.watches()["big"]["last_captured_at"] is None  # not marked: the run did not finish
-    proc = run("rearchive", "--resume", crawl.name, "--out", str(out.root), *COMMON)
+    proc = run("rearchive", "--resume", crawl.name, "--archive", str(out.root), *COMMON)
     assert proc.returncode == 0, proc.stderr
     assert [r["url"] for r in read_jsonl(crawl / "pages.jsonl")] == [out.earlier.site.url("/live/big")]
     assert any(r.rec_type == "response" for p in crawl.glob("*.warc.gz") for r in iter_records(p))
@@ -347,7 +347,7 @@ def holds(predicate: Callable[[Outcome], bool]) -> Callable[[Outcome], None]:
 @dataclass(frozen=True)
 class Case:
     id: str
-    command: tuple[str, ...]  # after `python -m scraper`; {live} is the site's /live; --out ROOT is added
+    command: tuple[str, ...]  # after `python -m scraper`; {live} is the site's /live; --archive ROOT is added
     exit: int
     message: str  # a regex: the one line a person reads; {pid} is this process's id
     prepare: Callable[[Path, Earlier], None] | None = None
@@ -358,15 +358,16 @@ class Case:
 
 
 ROOT = r"\S*archive"
-DAMAGED = rf"the catalog {ROOT}/catalog.sqlite is damaged \((?P<reason>[^)]+)\); run `scraper catalog rebuild --out " \
-          rf"{ROOT}` to rebuild it from the crawls' files \(the damaged one is kept, as catalog.sqlite.damaged-N\)$"
+DAMAGED = rf"the catalog {ROOT}/catalog.sqlite is damaged \((?P<reason>[^)]+)\); run `scraper catalog rebuild " \
+          rf"--archive {ROOT}` to rebuild it from the crawls' files \(the damaged one is kept, as " \
+          rf"catalog.sqlite.damaged-N\)$"
 MALFORMED = DAMAGED.replace("(?P<reason>[^)]+)", "database disk image is malformed")
 NOT_A_DATABASE = DAMAGED.replace("(?P<reason>[^)]+)", "file is not a database")
 PAGE_DAMAGE = DAMAGED.replace("(?P<reason>[^)]+)", r"(\*\*\* in database main \*\*\* Page \d+: .*|database disk "
                                                     r"image is malformed)")
 MISSING = (rf"the catalog {ROOT}/catalog.sqlite is missing, but {ROOT}/crawls holds 2 crawl\(s\) with page records; "
-           rf"run `scraper catalog rebuild --out {ROOT}` to rebuild it from them \(without it, every page's history "
-           rf"would start again at version 1\)$")
+           rf"run `scraper catalog rebuild --archive {ROOT}` to rebuild it from them \(without it, every page's "
+           rf"history would start again at version 1\)$")
 LOCKED = rf"the catalog {ROOT}/catalog.sqlite is locked by pid {{pid}} \(.*\): waited 1 s for it \(SCRAPER_CATALOG_WAIT"
 NO_ROOM = rf"cannot write the catalog {ROOT}/catalog.sqlite: (disk I/O error|database or disk is full); make room"
 WAIT = {"SCRAPER_CATALOG_WAIT": "1"}
@@ -438,7 +439,7 @@ CASES = [
     Case("full-disk-rearchive", ("rearchive", "--all", *COMMON), 74, NO_ROOM, fsize=0, check=nothing_crawled),
     Case("rearchive-out-of-room-advises-rearchive-resume", ("rearchive", *COMMON), 74,
          r"cannot write the (archive in|catalog) \S+: .*; what was archived is kept: make room, then run scraper "
-         r"rearchive --resume \S+ --out \S+$", watching_big, fsize=BIG_LIMIT,
+         r"rearchive --resume \S+ --archive \S+$", watching_big, fsize=BIG_LIMIT,
          check=all_checks(stopped_for_resume("rearchive"), resumed_and_marked)),
 ]
 
@@ -455,7 +456,7 @@ def test_hostile_catalog(case: Case, earlier: Earlier, tmp_path: Path) -> None:
         case.prepare(root, earlier)
     args = [arg.replace("{live}", earlier.site.url("/live")) for arg in case.command]
     with (case.hold or (lambda _root: nullcontext()))(root):
-        proc = run(*args, "--out", str(root), env=case.env, fsize=case.fsize)
+        proc = run(*args, "--archive", str(root), env=case.env, fsize=case.fsize)
     out = Outcome(root, earlier, proc, [d for d in crawl_dirs(root) if d.name not in earlier.crawls])
 
     # the exit status, and no traceback anywhere

@@ -179,7 +179,7 @@ def imported(earlier: Earlier, tmp_path_factory: pytest.TempPathFactory) -> Path
     for name, title, date, record_id in zip(EVIL_FILES, EVIL_TITLES, dates, ids, strict=True):
         source = work / name
         source.write_bytes(evil_warc(title, date, record_id))
-        proc = run_scraper("import", str(source), "--out", str(root), "-q")
+        proc = run_scraper("import", str(source), "--archive", str(root), "-q")
         assert proc.returncode == 0, proc.stderr
     return root
 
@@ -334,7 +334,7 @@ def plant_crawl_folder(setup: Setup) -> Command:
     (folder / "manifest.json").write_text(json.dumps({**manifest, "crawl_id": HOSTILE_CRAWL}), encoding="utf-8")
     (folder / "crawl.json").write_text(json.dumps({"settings": {"ARCHIVE_SEEDS": [f"http://a.test/{C1_OSC}"]}}),
                                        encoding="utf-8")
-    return Command(("crawls", "-o", str(setup.root)))
+    return Command(("crawls", "--archive", str(setup.root)))
 
 
 def crawls_rows(out: Outcome) -> None:
@@ -357,7 +357,7 @@ def crawled_title(out: Outcome) -> None:
 def through_proxy(setup: Setup, *args: str) -> Command:
     """A crawl whose requests to anything but the loopback test servers go to the recording proxy."""
     proxy = setup.servers.recorder.base
-    return Command(("crawl", *COMMON, *args, "--requisites", "--out", str(setup.root)),
+    return Command(("crawl", *COMMON, *args, "--requisites", "--archive", str(setup.root)),
                    env={"http_proxy": proxy, "HTTP_PROXY": proxy, "no_proxy": "127.0.0.1,localhost",
                         "NO_PROXY": "127.0.0.1,localhost"})
 
@@ -434,31 +434,32 @@ FULL = r"(File too large|disk I/O error)"
 
 CASES = [
     # -- output that could be forged (item 10) ------------------------------------------------------------
-    Case("verify-forged-ok-line", planted(plant_warcs, "verify", "-o", "{root}"), 3, VERIFIED, verify_lines),
-    Case("verify-json", planted(plant_warcs, "verify", "--json", "-o", "{root}"), 3, VERIFIED, verify_json),
+    Case("verify-forged-ok-line", planted(plant_warcs, "verify", "--archive", "{root}"), 3, VERIFIED, verify_lines),
+    Case("verify-json", planted(plant_warcs, "verify", "--json", "--archive", "{root}"), 3, VERIFIED, verify_json),
     Case("verify-error-line", plant_path, 2,
          r"scraper: error: no such file or folder: .*/a\\nscraper: verified 9 file\(s\), 90 records: no damage",
          error=True),
-    Case("show-json", args("show", URL, "-o", "{root}"), 0, r'"title": "Second \\u009d0;pwned\\u009c title"',
+    Case("show-json", args("show", URL, "--archive", "{root}"), 0, r'"title": "Second \\u009d0;pwned\\u009c title"',
          show_json, base="imported"),
-    Case("show-text", args("show", URL, "-o", "{root}", "--format", "text"), 0, r"Second \\x9d0;pwned\\x9c title",
+    Case("show-text", args("show", URL, "--archive", "{root}", "--format", "text"), 0,
+         r"Second \\x9d0;pwned\\x9c title",
          base="imported"),
-    Case("show-markdown", args("show", URL, "-o", "{root}", "--format", "markdown"), 0,
+    Case("show-markdown", args("show", URL, "--archive", "{root}", "--format", "markdown"), 0,
          r"# Second \\x9d0;pwned\\x9c title", shows_escaped(f"Original url: {URL}"), base="imported"),
-    Case("history-table", args("history", URL, "-o", "{root}"), 0, r"evil\\x1b\]0;pwned\\x07\.warc\.gz",
+    Case("history-table", args("history", URL, "--archive", "{root}"), 0, r"evil\\x1b\]0;pwned\\x07\.warc\.gz",
          history_rows, base="imported"),
-    Case("history-json", args("history", URL, "-o", "{root}", "--json"), 0, r"\\u009d0;pwned\\u009c",
+    Case("history-json", args("history", URL, "--archive", "{root}", "--json"), 0, r"\\u009d0;pwned\\u009c",
          history_json, base="imported"),
-    Case("diff-text", args("diff", URL, "-o", "{root}"), 1, r"^title: ", diff_text, base="imported"),
+    Case("diff-text", args("diff", URL, "--archive", "{root}"), 1, r"^title: ", diff_text, base="imported"),
     Case("export-jsonl", args("export", "--archive", "{root}"), 0, r"exported 4 record\(s\) as jsonl to stdout",
          export_jsonl, base="imported"),
     Case("export-csv", args("export", "--archive", "{root}", "-f", "csv"), 0,
          r"exported 4 record\(s\) as csv to stdout", export_csv, base="imported"),
     Case("crawls-table", plant_crawl_folder, 0, r"\\x1b\]0;pwned\\x07\\nforged\\tfinished\t", crawls_rows),
-    Case("index-paths", planted(plant_crawl_folder, "index", "-o", "{root}"), 0,
+    Case("index-paths", planted(plant_crawl_folder, "index", "--archive", "{root}"), 0,
          r"scraper: crawl \\x1b\]0;pwned\\x07\\nforged\\tfinished: \d+ CDXJ line\(s\)", index_paths),
     Case("crawl-jsonl-stdout", lambda s: Command(("crawl", *COMMON, s.servers.recorder.base + "/c1-title", "--jsonl",
-                                                  "-", "--out", str(s.root))), 0,
+                                                  "-", "--archive", str(s.root))), 0,
          r"pages archived\s+1 \(1 extracted\)", crawled_title),
     # -- the address guard (item 11) ------------------------------------------------------------------------
     Case("guard-shared-address", lambda s: through_proxy(
@@ -479,12 +480,13 @@ CASES = [
          r"address guard: localhost:\d+ is on 127\.0\.0\.1 \(loopback/private\), a seed's address but not its "
          r"port; not fetched", seed_port_checked),
     # -- a disk already full (item 8) -----------------------------------------------------------------------
-    Case("full-disk-crawl", lambda s: Command(("crawl", *COMMON, s.servers.site.url("/cookies"), "--out",
+    Case("full-disk-crawl", lambda s: Command(("crawl", *COMMON, s.servers.site.url("/cookies"), "--archive",
                                                str(s.root)), file_limit=0), 74,
          rf"scraper: error: cannot write (the archive in .*archive|the catalog .*catalog\.sqlite): {FULL}.*make room",
          no_new_crawl, error=True),
     Case("full-disk-crawl-catalog-in-use", lambda s: Command(
-        ("crawl", *COMMON, s.servers.site.url("/cookies"), "--out", str(s.root)), file_limit=0, catalog_in_use=True),
+        ("crawl", *COMMON, s.servers.site.url("/cookies"), "--archive", str(s.root)), file_limit=0,
+        catalog_in_use=True),
          74, r"scraper: error: cannot write the archive in .*archive: File too large; nothing was crawled: make room, "
              r"then run the crawl again", no_new_crawl, error=True),
     Case("full-disk-export", full_disk("export", "--archive", "{root}", "-o", "{workdir}/out.jsonl"), 74,
@@ -494,9 +496,9 @@ CASES = [
                                                "{workdir}/out.parquet"), 74,
          r"scraper: error: cannot write .*/out\.parquet: File too large; nothing was written", no_export_file,
          error=True),
-    Case("full-disk-reextract", full_disk("reextract", "-o", "{root}"), 74,
+    Case("full-disk-reextract", full_disk("reextract", "--archive", "{root}"), 74,
          rf"scraper: error: .*{FULL}.*", no_reextract_file, error=True),
-    Case("full-disk-reextract-catalog-in-use", full_disk("reextract", "-o", "{root}", catalog_in_use=True), 74,
+    Case("full-disk-reextract-catalog-in-use", full_disk("reextract", "--archive", "{root}", catalog_in_use=True), 74,
          r"scraper: error: cannot write re-extracted records into .*: File too large", no_reextract_file, error=True),
 ]
 

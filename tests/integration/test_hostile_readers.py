@@ -390,23 +390,24 @@ def resync_bounded(ran: Ran, root: Path) -> None:
 
 CASES = [
     # -- item 1: every reader bounds decompression and record size, and streams records -------------------------
-    Case("reextract-gzip-bomb", ("reextract", "-o", "{root}", "--max-body-bytes", LIMIT), add_gzip_bomb, 1,
+    Case("reextract-gzip-bomb", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT), add_gzip_bomb, 1,
          rf"scraper: warning: \S+/crawls/{BAD}/\S+\.warc\.gz at offset \d+ \(<urn:uuid:[0-9a-f-]+>\): the body "
          r"inflates to over 1,048,576 bytes \(a decompression bomb\?\); not extracted", bomb_recorded_unread),
-    Case("reextract-huge-resource", ("reextract", "-o", "{root}", "--max-body-bytes", LIMIT), add_huge_resource, 0,
+    Case("reextract-huge-resource", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT),
+         add_huge_resource, 0,
          r"re-extracted 3 page\(s\) of 2 crawl\(s\)", good_crawl_reextracted),
-    Case("reextract-huge-page-record", ("reextract", "-o", "{root}", "--max-body-bytes", LIMIT),
+    Case("reextract-huge-page-record", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT),
          add_huge_page_record, 1,
          rf"scraper: warning: \S+/crawls/{BAD}/\S+\.warc\.gz at offset \d+ \(<urn:uuid:[0-9a-f-]+>\): a page "
          r"record over 1,048,576 bytes; skipped", good_crawl_reextracted),
-    Case("reextract-huge-payload", ("reextract", "-o", "{root}", "--max-body-bytes", LIMIT), add_huge_payload, 0,
+    Case("reextract-huge-payload", ("reextract", "--archive", "{root}", "--max-body-bytes", LIMIT), add_huge_payload, 0,
          rf"scraper: warning: \S+/crawls/{BAD}/\S+\.warc\.gz at offset \d+ \(<urn:uuid:[0-9a-f-]+>\): a payload "
          r"over 1,048,576 bytes; read that far, and the page recorded truncated", huge_page_truncated),
-    Case("import-gzip-bomb", ("import", "{work}/source/crawls/" + BAD, "-o", "{work}/imported", "-q",
+    Case("import-gzip-bomb", ("import", "{work}/source/crawls/" + BAD, "--archive", "{work}/imported", "-q",
                               "--max-body-bytes", LIMIT), add_bomb_to_import, 0,
          r"scraper: warning: \S+\.warc\.gz at offset \d+ \(<urn:uuid:[0-9a-f-]+>\): the body inflates to over "
          r"1,048,576 bytes \(a decompression bomb\?\); not extracted", bomb_imported,
-         baseline=("import", "{root}/crawls/" + GOOD, "-o", "{work}/imported", "-q")),
+         baseline=("import", "{root}/crawls/" + GOOD, "--archive", "{work}/imported", "-q")),
     Case("wacz-gzip-bomb", ("wacz", "--all", "--archive", "{root}", "-o", "{work}/out.wacz",
                             "--max-body-bytes", LIMIT), add_gzip_bomb, 0,
          r"out\.wacz: 2 WARC file\(s\), 2 page\(s\)", bomb_packaged),
@@ -417,13 +418,13 @@ CASES = [
          r"at captures its WARC files do not hold \(a WARC file cut short\?\), the first at \S+\.warc\.gz offset "
          r"\d+", only_pages_with_captures),
     # -- item 5: verify's cost and report are bounded on hostile bytes ------------------------------------------
-    Case("verify-gzip-magic-flood", ("verify", "-o", "{root}"), add_gzip_magic_flood, 3,
+    Case("verify-gzip-magic-flood", ("verify", "--archive", "{root}"), add_gzip_magic_flood, 3,
          r"  gzip-member at offset 0: no gzip member starts here: the data starts b'garbage!\\x1f\\x8b\\x08.*'; "
          rf"{8 + 3 * MAGIC_FLOOD} bytes skipped to the end", one_fault_for_the_flood),
-    Case("verify-fault-flood", ("verify", "-o", "{root}"), add_fault_flood, 3,
+    Case("verify-fault-flood", ("verify", "--archive", "{root}"), add_fault_flood, 3,
          r"  warc-date at offset 0 \(<urn:uuid:[0-9a-f-]+>\): WARC-Date '2026-13-45T25:61:00Z' ",
          faults_listed_and_counted),
-    Case("verify-nested-members", ("verify", "-o", "{root}"), add_nested_members, 3,
+    Case("verify-nested-members", ("verify", "--archive", "{root}"), add_nested_members, 3,
          r"  \.\.\. and \d+ more fault\(s\), not listed", resync_bounded),
 ]
 

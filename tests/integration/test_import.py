@@ -75,11 +75,11 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
     with SiteServer() as site:
         site.live.update({"story": LivePage(live_article("Council backs harbour plan", PARAGRAPHS, ["Storm"])),
                           "etag": LivePage(live_article("Ferry timetable", PARAGRAPHS[::-1], ["Ferry"]), etag='"v1"')})
-        first = run_scraper("crawl", *[site.url(p) for p in FIRST], "--out", str(root), *FAST)
+        first = run_scraper("crawl", *[site.url(p) for p in FIRST], "--archive", str(root), *FAST)
         assert first.returncode == 1, first.stderr  # /missing is a 404
         time.sleep(1.1)  # the second crawl's captures start in a later second
         site.live["story"] = LivePage(live_article("Council backs harbour plan", EDITED, ["Storm"]))
-        second = run_scraper("crawl", *[site.url(p) for p in SECOND], "--out", str(root), *FAST)
+        second = run_scraper("crawl", *[site.url(p) for p in SECOND], "--archive", str(root), *FAST)
         assert second.returncode == 0, second.stderr
     first_dir, second_dir = crawl_dirs(root)
     yield Crawled(root, first_dir, second_dir)
@@ -89,7 +89,7 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
 def imported(crawled: Crawled, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The WARC files of both crawls imported, as one folder, into an archive root of their own."""
     root = tmp_path_factory.mktemp("imported") / "archive"
-    proc = import_(str(crawled.root / "crawls"), "--out", str(root))
+    proc = import_(str(crawled.root / "crawls"), "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     return root
 
@@ -123,15 +123,15 @@ def test_show_history_and_export_read_the_import_as_they_read_the_crawls(crawled
     story = next(r["url"] for r in crawled.records() if r["url"].endswith("/live/story"))
     redirected = next(r for r in crawled.records() if r["redirects"])
     for url in (story, redirected["requested_url"]):
-        shown = run_scraper("show", url, "--out", str(imported))
-        before = run_scraper("show", url, "--out", str(crawled.root))
+        shown = run_scraper("show", url, "--archive", str(imported))
+        before = run_scraper("show", url, "--archive", str(crawled.root))
         assert shown.returncode == before.returncode == 0, shown.stderr
         assert without_crawl_ids(json.loads(shown.stdout)) == without_crawl_ids(json.loads(before.stdout))
-    history = run_scraper("history", story, "--out", str(imported))
+    history = run_scraper("history", story, "--archive", str(imported))
     assert history.returncode == 0, history.stderr
-    assert history.stdout == run_scraper("history", story, "--out", str(crawled.root)).stdout.replace(
+    assert history.stdout == run_scraper("history", story, "--archive", str(crawled.root)).stdout.replace(
         crawled.first.name, only_crawl(imported).name).replace(crawled.second.name, only_crawl(imported).name)
-    diff = run_scraper("diff", story, "--out", str(imported))
+    diff = run_scraper("diff", story, "--archive", str(imported))
     assert diff.returncode == 1 and "Correction: the vote" in diff.stdout, diff.stderr
     exported = run_scraper("export", "--archive", str(imported))
     assert exported.returncode == 0, exported.stderr
@@ -145,7 +145,7 @@ def test_the_imported_crawl_verifies_and_indexes(imported: Path) -> None:
     crawl = only_crawl(imported)
     verified = run_scraper("verify", str(crawl))
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    indexed = run_scraper("index", crawl.name, "--out", str(imported))
+    indexed = run_scraper("index", crawl.name, "--archive", str(imported))
     assert indexed.returncode == 0, indexed.stderr
     lines = (crawl / "index.cdxj").read_text(encoding="utf-8").splitlines()
     assert any("/live/story" in line for line in lines)
@@ -156,7 +156,7 @@ def test_a_wacz_made_by_scraper_wacz_imports_its_warcs(crawled: Crawled, tmp_pat
     made = run_scraper("wacz", crawled.first.name, "--archive", str(crawled.root), "-o", str(wacz))
     assert made.returncode == 0, made.stderr
     root = tmp_path / "archive"
-    proc = import_(str(wacz), "--out", str(root))
+    proc = import_(str(wacz), "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     crawl = only_crawl(root)
     assert not list(crawl.glob("*.wacz"))  # the WACZ itself is not kept: its WARCs are
@@ -173,7 +173,7 @@ def test_link_hard_links_and_never_changes_the_source(crawled: Crawled, tmp_path
     (source,) = crawled.first.glob("*.warc.gz")
     before = (sha256(source), source.stat().st_mtime_ns)
     root = tmp_path / "archive"
-    proc = import_(str(source), "--link", "--out", str(root))
+    proc = import_(str(source), "--link", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     crawl = only_crawl(root)
     assert (crawl / source.name).stat().st_ino == source.stat().st_ino
@@ -181,7 +181,7 @@ def test_link_hard_links_and_never_changes_the_source(crawled: Crawled, tmp_path
     manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
     assert [f["linked"] for f in manifest["imported"]["files"]] == [True]
     # without --link: a copy of its own
-    copied = import_(str(source), "--out", str(tmp_path / "copied"))
+    copied = import_(str(source), "--archive", str(tmp_path / "copied"))
     assert copied.returncode == 0, copied.stderr
     copy = only_crawl(tmp_path / "copied") / source.name
     assert copy.stat().st_ino != source.stat().st_ino and sha256(copy) == before[0]
@@ -291,7 +291,7 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pa
     ids["new"] = browsertrix_like(folder / "rec-20240501.warc.gz", ids["a_digest"])
     root = tmp_path_factory.mktemp("foreign-archive") / "archive"
     proc = import_(str(folder / "rec-20240501.warc.gz"), str(folder / "ARCHIVEIT-1234-20150301.warc"),
-                   "--out", str(root))
+                   "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     yield folder, root, ids
 
@@ -330,10 +330,10 @@ def test_foreign_warcs_become_page_records(foreign: tuple[Path, Path, dict[str, 
 
 def test_foreign_pages_are_in_the_catalog(foreign: tuple[Path, Path, dict[str, str]]) -> None:
     _folder, root, _ids = foreign
-    history = run_scraper("history", A_URL, "--out", str(root))
+    history = run_scraper("history", A_URL, "--archive", str(root))
     assert history.returncode == 0, history.stderr
     assert history.stdout.count("2015-") == 2 and history.stdout.count("2024-05-01") == 1
-    shown = run_scraper("show", NEW_URL, "--out", str(root), "--format", "text")
+    shown = run_scraper("show", NEW_URL, "--archive", str(root), "--format", "text")
     assert shown.returncode == 0 and shown.stdout.startswith("Lighthouse reopens to visitors"), shown.stderr
     exported = run_scraper("export", "--archive", str(root), "--kind", "response", "--status", "2xx")
     assert exported.returncode == 0, exported.stderr
@@ -345,9 +345,9 @@ def test_a_later_import_finds_originals_in_the_catalog(foreign: tuple[Path, Path
                                                        tmp_path: Path) -> None:
     folder, _root, ids = foreign
     root = tmp_path / "archive"
-    first = import_(str(folder / "ARCHIVEIT-1234-20150301.warc"), "--out", str(root))
+    first = import_(str(folder / "ARCHIVEIT-1234-20150301.warc"), "--archive", str(root))
     assert first.returncode == 0, first.stderr
-    second = import_(str(folder / "rec-20240501.warc.gz"), "--out", str(root))
+    second = import_(str(folder / "rec-20240501.warc.gz"), "--archive", str(root))
     assert second.returncode == 0, second.stderr
     older, newer = crawl_dirs(root)
     revisit = next(r for r in read_jsonl(newer / "pages.jsonl") if r["record_kind"] == "revisit")
@@ -364,7 +364,7 @@ def test_unreadable_files_are_one_line_each_and_the_rest_is_imported(foreign: tu
     (folder / "notes.warc").write_text("this is not a WARC file\n", encoding="utf-8")
     (folder / "empty.wacz").write_bytes(b"")  # not even a zip
     root = tmp_path / "archive"
-    proc = import_(str(folder), "--out", str(root), "-q")
+    proc = import_(str(folder), "--archive", str(root), "-q")
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 3, proc.stderr
@@ -380,13 +380,13 @@ def test_unreadable_files_are_one_line_each_and_the_rest_is_imported(foreign: tu
 
 
 def test_usage_errors(tmp_path: Path) -> None:
-    missing = import_(str(tmp_path / "nope.warc.gz"), "--out", str(tmp_path / "archive"))
+    missing = import_(str(tmp_path / "nope.warc.gz"), "--archive", str(tmp_path / "archive"))
     assert missing.returncode == 2 and missing.stderr.strip() == \
         f"scraper: error: {tmp_path / 'nope.warc.gz'}: no such file or folder"
     assert not (tmp_path / "archive" / "crawls").exists()
-    nothing = import_("--out", str(tmp_path / "archive"))
+    nothing = import_("--archive", str(tmp_path / "archive"))
     assert nothing.returncode == 2 and nothing.stderr.startswith("scraper: error: "), nothing.stderr
-    unknown = import_("--resume", "20990101T000000Z-abcdef", "--out", str(tmp_path / "archive"))
+    unknown = import_("--resume", "20990101T000000Z-abcdef", "--archive", str(tmp_path / "archive"))
     assert unknown.returncode == 2 and unknown.stderr.startswith("scraper: error: --resume"), unknown.stderr
 
 
@@ -414,7 +414,7 @@ def test_a_killed_import_resumes_to_exactly_one_record_per_page(tmp_path: Path,
     many_pages(tmp_path / "big.warc.gz")
     root = tmp_path / "archive"
     process = subprocess.Popen([sys.executable, "-m", "scraper", "import", str(tmp_path / "big.warc.gz"),
-                                "--out", str(root), "-q"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                                "--archive", str(root), "-q"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     written = 0
@@ -430,9 +430,9 @@ def test_a_killed_import_resumes_to_exactly_one_record_per_page(tmp_path: Path,
     crawl = only_crawl(root)
     assert not (crawl / "manifest.json").exists()
     assert written < PAGES
-    state = run_scraper("crawls", "--out", str(root))
+    state = run_scraper("crawls", "--archive", str(root))
     assert "interrupted" in state.stdout, state.stdout + state.stderr
-    resumed = import_("--resume", crawl.name, "--out", str(root))
+    resumed = import_("--resume", crawl.name, "--archive", str(root))
     assert resumed.returncode == 0, resumed.stderr
     records = read_jsonl(crawl / "pages.jsonl")
     assert len(records) == PAGES
@@ -443,5 +443,5 @@ def test_a_killed_import_resumes_to_exactly_one_record_per_page(tmp_path: Path,
     assert len(rows) == PAGES and {committed for _, committed in rows} == {1}
     assert {record_id for record_id, _ in rows} == {r["warc"]["record_id"] for r in records}
     assert run_scraper("verify", str(crawl)).returncode == 0
-    again = import_("--resume", crawl.name, "--out", str(root))
+    again = import_("--resume", crawl.name, "--archive", str(root))
     assert again.returncode == 0 and "already finished" in again.stderr, again.stderr

@@ -160,7 +160,7 @@ def cdxj_indexer(dir_root: Path, warcs: list[Path]) -> list[str]:
 def capture_ts(root: Path, url: str, revisit: bool = False) -> str:
     """The timestamp of a capture of ``url`` in the archive index (a response, or a revisit)."""
     if not (root / "index.cdxj").is_file():  # a test run on its own: no earlier test indexed the archive
-        assert run_scraper("index", "--out", str(root)).returncode == 0
+        assert run_scraper("index", "--archive", str(root)).returncode == 0
     for line in cdxj(root / "index.cdxj"):
         _, timestamp, data = fields(line)
         if data["url"] == url and (data["mime"] == "warc/revisit") == revisit:
@@ -180,7 +180,7 @@ def site_root(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A depth-1 crawl of the test site."""
     root = tmp_path_factory.mktemp("interchange-site")
     crawl = run_scraper("crawl", site.url("/"), "--depth", "1", "--deny", r"^https?://(?!127\.0\.0\.1)",
-                        "--out", str(root), *FAST)
+                        "--archive", str(root), *FAST)
     assert crawl.returncode == 1 and len(crawl_dirs(root)) == 1, crawl.stderr  # 1: /missing and /error
     return root
 
@@ -201,9 +201,9 @@ def revisited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Revisited]:
         site.live["plain"] = LivePage(live_article("Harbour ferry timetable", PARAGRAPHS, ["Storm"]))
         site.live["etag"] = LivePage(live_article("Council budget vote", PARAGRAPHS[::-1], ["Storm"]), etag='"v1"')
         urls = [site.url("/live/plain"), site.url("/live/etag")]
-        assert run_scraper("crawl", *urls, "--out", str(root), *FAST).returncode == 0
+        assert run_scraper("crawl", *urls, "--archive", str(root), *FAST).returncode == 0
         time.sleep(1.1)  # another second: replay tells the captures apart by their 14-digit timestamps
-        assert run_scraper("crawl", *urls, "--out", str(root), *FAST).returncode == 0
+        assert run_scraper("crawl", *urls, "--archive", str(root), *FAST).returncode == 0
         first, second = crawl_dirs(root)
         kinds = {r["url"]: r["record_kind"] for r in read_jsonl(second / "pages.jsonl")}
         assert kinds == {urls[0]: "revisit", urls[1]: "revisit"}, kinds  # what the tests below rely on
@@ -212,7 +212,7 @@ def revisited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Revisited]:
 
 # -- scraper index ----------------------------------------------------------------------------------
 def test_crawl_index_is_sorted_and_covers_every_capture(site_root: Path) -> None:
-    proc = run_scraper("index", "--out", str(site_root))
+    proc = run_scraper("index", "--archive", str(site_root))
     assert proc.returncode == 0, proc.stderr
     (crawl,) = crawl_dirs(site_root)
     lines = cdxj(crawl / "index.cdxj")
@@ -238,7 +238,7 @@ def test_crawl_index_is_sorted_and_covers_every_capture(site_root: Path) -> None
 
 def test_archive_index_is_the_merge_cdxj_indexer_writes(revisited: Revisited) -> None:
     root = revisited.root
-    proc = run_scraper("index", "--out", str(root))
+    proc = run_scraper("index", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     merged = cdxj(root / "index.cdxj")
     warcs = sorted(root.glob("crawls/*/*.warc.gz"))
@@ -264,36 +264,36 @@ def test_index_skips_open_warcs_and_notices_them_once_closed(revisited: Revisite
     first, second = crawl_dirs(root)
     (warc,) = first.glob("*.warc.gz")
     shutil.copy(warc, second / "late.warc.gz.open")  # a crawl still writing
-    proc = run_scraper("index", first.name, "--out", str(root))
+    proc = run_scraper("index", first.name, "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     assert "late.warc.gz.open" in proc.stderr and "warning" in proc.stderr
     assert ".open" not in (root / "index.cdxj").read_text()
     assert (second / "index.cdxj").is_file()  # the other crawl had no index yet: made for the merge
     (second / "late.warc.gz.open").rename(second / "late.warc.gz")  # closed, with its older mtime
-    proc = run_scraper("index", first.name, "--out", str(root))
+    proc = run_scraper("index", first.name, "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     assert f"crawls/{second.name}/late.warc.gz" in (root / "index.cdxj").read_text()
 
 
 def test_index_takes_crawl_folders_and_rejects_unknown_crawls(revisited: Revisited, tmp_path: Path) -> None:
-    # a crawl folder names its archive root: no --out needed
+    # a crawl folder names its archive root: no --archive needed
     proc = run_scraper("index", str(revisited.second), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "index.cdxj" in proc.stdout and (revisited.root / "index.cdxj").is_file()
-    unknown = run_scraper("index", "20990101T000000Z-abcdef", "--out", str(revisited.root))
+    unknown = run_scraper("index", "20990101T000000Z-abcdef", "--archive", str(revisited.root))
     assert unknown.returncode == 2 and "no crawl '20990101T000000Z-abcdef'" in unknown.stderr
     no_traceback(unknown)
-    nowhere = run_scraper("index", "--out", str(tmp_path / "nothing"))
+    nowhere = run_scraper("index", "--archive", str(tmp_path / "nothing"))
     assert nowhere.returncode == 2 and "no archive at" in nowhere.stderr
     (tmp_path / "empty" / "crawls" / "20990101T000000Z-abcdef").mkdir(parents=True)
-    empty = run_scraper("index", "--out", str(tmp_path / "empty"))
+    empty = run_scraper("index", "--archive", str(tmp_path / "empty"))
     assert empty.returncode == 1 and "no finished WARC files" in empty.stderr
     no_traceback(empty)
 
 
 # -- pywb replay, in-process ----------------------------------------------------------------------------
 def test_pywb_replays_the_archived_pages(site_root: Path, site: Site, tmp_path: Path) -> None:
-    assert run_scraper("index", "--out", str(site_root)).returncode == 0
+    assert run_scraper("index", "--archive", str(site_root)).returncode == 0
     name = next(iter(golden_pages()))
     article = f"/articles/{name}.html"
     paths = ["/", article, "/cookies", "/search?q=warc&page=2", "/missing"]
@@ -316,7 +316,7 @@ def test_pywb_replays_the_archived_pages(site_root: Path, site: Site, tmp_path: 
 def test_pywb_replays_revisits_from_an_earlier_crawl(revisited: Revisited, tmp_path: Path) -> None:
     site, root = revisited.site, revisited.root
     urls = [site.url("/live/plain"), site.url("/live/etag")]
-    assert run_scraper("index", "--out", str(root)).returncode == 0
+    assert run_scraper("index", "--archive", str(root)).returncode == 0
     requests = [f"/archive/{capture_ts(root, url, revisit=True)}id_/{url}" for url in urls]
     (answers,) = pywb_replay(tmp_path, [(root, requests)])
     for url, answer in zip(urls, answers, strict=True):
@@ -423,7 +423,7 @@ def test_wacz_usage_errors_are_one_line(revisited: Revisited, tmp_path: Path) ->
 
 # -- scraper replay ---------------------------------------------------------------------------------
 def test_replay_serves_the_archive_until_ctrl_c(site_root: Path, site: Site) -> None:
-    server = subprocess.Popen([sys.executable, "-m", "scraper", "replay", "--port", "0", "--out", str(site_root),
+    server = subprocess.Popen([sys.executable, "-m", "scraper", "replay", "--port", "0", "--archive", str(site_root),
                                "--pywb-python", pywb_python()],
                               cwd=REPO, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -459,17 +459,17 @@ def test_replay_reports_a_taken_port_and_a_missing_archive(revisited: Revisited,
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = run_scraper("replay", "--port", str(port), "--out", str(revisited.root), "--pywb-python", python)
+        proc = run_scraper("replay", "--port", str(port), "--archive", str(revisited.root), "--pywb-python", python)
     assert proc.returncode == 1 and f"cannot listen on 127.0.0.1:{port}: Address already in use" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
-    missing = run_scraper("replay", "--port", "0", "--out", str(tmp_path / "nothing"))
+    missing = run_scraper("replay", "--port", "0", "--archive", str(tmp_path / "nothing"))
     assert missing.returncode == 2 and "no archive at" in missing.stderr
     no_traceback(missing)
 
 
 def test_replay_without_pywb_says_where_to_get_it(revisited: Revisited, tmp_path: Path) -> None:
     # this Python has no pywb: it must not, its brotlipy would break Scrapy's br decoding
-    proc = run_scraper("replay", "--port", "0", "--out", str(revisited.root), "--pywb-python", sys.executable)
+    proc = run_scraper("replay", "--port", "0", "--archive", str(revisited.root), "--pywb-python", sys.executable)
     assert proc.returncode == 2 and "make replay" in proc.stderr and "brotli" in proc.stderr, proc.stderr
     assert proc.stdout == ""
     no_traceback(proc)

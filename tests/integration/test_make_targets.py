@@ -80,13 +80,13 @@ def test_make_replay_stopped_with_ctrl_c_is_no_error(tmp_path: Path) -> None:
     if not (replay_venv / "bin" / "python").exists():
         pytest.skip(f"{replay_venv} is not a virtual environment with pywb")
     with SiteServer() as site:
-        crawl = run_scraper("crawl", site.url("/"), "--out", str(tmp_path), *FAST)
+        crawl = run_scraper("crawl", site.url("/"), "--archive", str(tmp_path), *FAST)
     assert crawl.returncode == 0 and crawl_dirs(tmp_path), crawl.stderr
     where = [f"BIN={Path(sys.executable).parent}", f"REPLAY_VENV={replay_venv}"]
     env = {k: v for k, v in top_level_env().items() if k != "PYTHONPATH"}
     # A terminal's Ctrl-C reaches the whole foreground process group: make, its shell, scraper, pywb.
     server = subprocess.Popen(["make", "--no-print-directory", *NO_SETUP, "replay", *where,
-                               f"ARGS=--port 0 --out {tmp_path}"], cwd=REPO, env=env, start_new_session=True,
+                               f"ARGS=--port 0 --archive {tmp_path}"], cwd=REPO, env=env, start_new_session=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         printed = []
@@ -103,7 +103,7 @@ def test_make_replay_stopped_with_ctrl_c_is_no_error(tmp_path: Path) -> None:
     assert "make: ***" not in err, err
     assert server.returncode == -signal.SIGINT  # make itself ends as any program stopped with Ctrl-C does
     # any other failure still fails
-    missing = make("replay", *where, f"ARGS=--out {tmp_path / 'nothing'}")
+    missing = make("replay", *where, f"ARGS=--archive {tmp_path / 'nothing'}")
     assert missing.returncode != 0 and "no archive at" in missing.stderr and "make: ***" in missing.stderr
 
 

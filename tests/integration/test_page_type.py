@@ -25,7 +25,7 @@ def test_section_front_is_recorded_as_a_listing_and_an_article_as_an_article(
     site.live["sport/"] = LivePage((LISTING_DIR / "listing.html").read_bytes())
     name = next(n for n in golden_pages() if expected_for(n)["source"] == "trafilatura-eval")
     listing_url, article_url = site.url("/live/sport/"), site.url(f"/articles/{name}.html")
-    proc = run_scraper("crawl", listing_url, article_url, "--out", str(tmp_path), *FAST)
+    proc = run_scraper("crawl", listing_url, article_url, "--archive", str(tmp_path), *FAST)
     assert proc.returncode == 0, proc.stderr
     (crawl,) = crawl_dirs(tmp_path)
     records = {r["url"]: r for r in read_jsonl(crawl / "pages.jsonl")}

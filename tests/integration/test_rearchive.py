@@ -55,7 +55,7 @@ def set_second_state(site: Site) -> None:
 
 
 def history(site: Site, root: Path, name: str) -> list[dict[str, Any]]:
-    proc = run_scraper("history", site.url(f"/live/{name}"), "--json", "--out", str(root))
+    proc = run_scraper("history", site.url(f"/live/{name}"), "--json", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
@@ -67,12 +67,12 @@ def rearchived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site,
     with SiteServer() as site:
         set_first_state(site)
         urls = [site.url(f"/live/{name}") for name in site.live]
-        assert run_scraper("watch", "add", *urls, "--every", "1h", "--out", str(root)).returncode == 0
-        first = run_scraper("rearchive", "--out", str(root), *FAST)
+        assert run_scraper("watch", "add", *urls, "--every", "1h", "--archive", str(root)).returncode == 0
+        first = run_scraper("rearchive", "--archive", str(root), *FAST)
         assert first.returncode == 0, first.stderr
         time.sleep(1.1)  # captures in another second: replay tells them apart by their 14-digit timestamps
         set_second_state(site)
-        second = run_scraper("rearchive", "--all", "--out", str(root), *FAST)
+        second = run_scraper("rearchive", "--all", "--archive", str(root), *FAST)
         yield site, root, first.stderr, second.stderr
 
 
@@ -143,14 +143,14 @@ def test_revisit_records_refer_to_their_originals(rearchived: tuple[Site, Path, 
 
 def test_diff_shows_what_changed(rearchived: tuple[Site, Path, str, str]) -> None:
     site, root, _, _ = rearchived
-    proc = run_scraper("diff", site.url("/live/edited"), "--out", str(root))
+    proc = run_scraper("diff", site.url("/live/edited"), "--archive", str(root))
     assert proc.returncode == 1, proc.stderr  # as diff(1): 1 when something changed
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("--- version 1") and lines[1].startswith("+++ version 2")
     assert any(line.startswith("-Paragraph 5 of the report") for line in lines)
     assert any(line.startswith("+Correction: the vote was 7 to 4") for line in lines)
     assert not any(line.startswith(("-Paragraph 4", "+Paragraph 4")) for line in lines)
-    assert run_scraper("diff", site.url("/live/edited"), "--from", "7", "--out", str(root)).returncode == 2
+    assert run_scraper("diff", site.url("/live/edited"), "--from", "7", "--archive", str(root)).returncode == 2
 
 
 def test_warc_check_passes_over_both_crawls_and_replays_revisits(rearchived: tuple[Site, Path, str, str]) -> None:
@@ -170,13 +170,13 @@ def test_warc_check_passes_over_both_crawls_and_replays_revisits(rearchived: tup
 
 def test_lock_keeps_runs_from_overlapping(tmp_path: Path) -> None:
     with SiteServer() as site:
-        assert run_scraper("watch", "add", site.url("/cookies"), "--out", str(tmp_path)).returncode == 0
+        assert run_scraper("watch", "add", site.url("/cookies"), "--archive", str(tmp_path)).returncode == 0
         with open(tmp_path / ".rearchive.lock", "a+") as held:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            proc = run_scraper("rearchive", "--out", str(tmp_path), *FAST)
+            proc = run_scraper("rearchive", "--archive", str(tmp_path), *FAST)
         assert proc.returncode == 75 and "another rearchive is running" in proc.stderr
         assert not crawl_dirs(tmp_path)
-        assert run_scraper("rearchive", "--out", str(tmp_path), *FAST).returncode == 0  # lock released
+        assert run_scraper("rearchive", "--archive", str(tmp_path), *FAST).returncode == 0  # lock released
         assert len(crawl_dirs(tmp_path)) == 1
 
 
@@ -184,35 +184,35 @@ def test_missed_runs_catch_up_once(tmp_path: Path) -> None:
     """A machine that was off while two runs fell due captures once, then schedules from now."""
     with SiteServer() as site:
         url = site.url("/cookies")
-        assert run_scraper("watch", "add", url, "--every", "1h", "--out", str(tmp_path)).returncode == 0
-        assert run_scraper("rearchive", "--out", str(tmp_path), *FAST).returncode == 0
-        nothing = run_scraper("rearchive", "--out", str(tmp_path), *FAST)
+        assert run_scraper("watch", "add", url, "--every", "1h", "--archive", str(tmp_path)).returncode == 0
+        assert run_scraper("rearchive", "--archive", str(tmp_path), *FAST).returncode == 0
+        nothing = run_scraper("rearchive", "--archive", str(tmp_path), *FAST)
         assert nothing.returncode == 0 and "nothing due" in nothing.stderr
         # Two hours and a bit pass with the machine off: the clock moves; here, the watch's due time does.
         missed = datetime.now(UTC) - timedelta(hours=2, minutes=5)
         with contextlib.closing(sqlite3.connect(tmp_path / "catalog.sqlite")) as conn, conn:
             conn.execute("UPDATE watches SET next_due_at = ?", (missed.strftime("%Y-%m-%d %H:%M:%S.%f"),))
         started = datetime.now(UTC)
-        assert run_scraper("rearchive", "--out", str(tmp_path), *FAST).returncode == 0
-        captures = json.loads("[" + ",".join(run_scraper("history", url, "--json", "--out", str(tmp_path))
+        assert run_scraper("rearchive", "--archive", str(tmp_path), *FAST).returncode == 0
+        captures = json.loads("[" + ",".join(run_scraper("history", url, "--json", "--archive", str(tmp_path))
                                              .stdout.splitlines()) + "]")
         assert len(captures) == 2  # caught up once, not once per missed run
-        listed = json.loads(run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout)
+        listed = json.loads(run_scraper("watch", "list", "--json", "--archive", str(tmp_path)).stdout)
         assert listed["next_due_at"] > listed["last_captured_at"]
         assert datetime.fromisoformat(listed["next_due_at"]) > started  # due next in the future, not at a missed time
-        again = run_scraper("rearchive", "--out", str(tmp_path), *FAST)
+        again = run_scraper("rearchive", "--archive", str(tmp_path), *FAST)
         assert again.returncode == 0 and "nothing due" in again.stderr
 
 
 def test_cron_schedules_and_bad_ones(tmp_path: Path) -> None:
-    ok = run_scraper("watch", "add", "https://example.com/a", "--cron", "0 * * * *", "--out", str(tmp_path))
+    ok = run_scraper("watch", "add", "https://example.com/a", "--cron", "0 * * * *", "--archive", str(tmp_path))
     assert ok.returncode == 0
-    bad = run_scraper("watch", "add", "https://example.com/a", "--cron", "every hour", "--out", str(tmp_path))
+    bad = run_scraper("watch", "add", "https://example.com/a", "--cron", "every hour", "--archive", str(tmp_path))
     assert bad.returncode == 2 and "not a cron expression" in bad.stderr
-    listed = json.loads(run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout)
+    listed = json.loads(run_scraper("watch", "list", "--json", "--archive", str(tmp_path)).stdout)
     assert listed["cron"] == "0 * * * *"
-    removed = run_scraper("watch", "remove", "https://example.com/a", "--out", str(tmp_path))
-    assert removed.returncode == 0 and run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout == ""
+    removed = run_scraper("watch", "remove", "https://example.com/a", "--archive", str(tmp_path))
+    assert removed.returncode == 0 and run_scraper("watch", "list", "--json", "--archive", str(tmp_path)).stdout == ""
 
 
 def readme_block(marker: str) -> str:
@@ -227,7 +227,7 @@ def test_readme_crontab_line_runs(tmp_path: Path) -> None:
     fields = line.split(None, 5)
     assert croniter.is_valid(" ".join(fields[:5]))
     with SiteServer() as site:
-        assert run_scraper("watch", "add", site.url("/cookies"), "--out", str(tmp_path)).returncode == 0
+        assert run_scraper("watch", "add", site.url("/cookies"), "--archive", str(tmp_path)).returncode == 0
         command = fields[5].replace("/srv/scraper", str(REPO)).replace("/srv/archive", str(tmp_path))
         proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=180,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -241,7 +241,7 @@ def test_readme_systemd_units_run(tmp_path: Path) -> None:
     assert "Persistent=true" in timer and re.search(r"OnCalendar=\S+", timer)
     (exec_start,) = re.findall(r"^ExecStart=(.+)$", service, re.M)
     with SiteServer() as site:
-        assert run_scraper("watch", "add", site.url("/cookies"), "--out", str(tmp_path)).returncode == 0
+        assert run_scraper("watch", "add", site.url("/cookies"), "--archive", str(tmp_path)).returncode == 0
         argv = shlex.split(exec_start.replace("/srv/scraper", str(REPO)).replace("/srv/archive", str(tmp_path)))
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=180, cwd=REPO,
                               env={**os.environ, "PYTHONPATH": str(REPO)})
@@ -251,9 +251,9 @@ def test_readme_systemd_units_run(tmp_path: Path) -> None:
 
 def test_loop_runs_one_crawl_process_per_cycle(tmp_path: Path) -> None:
     with SiteServer() as site:
-        added = run_scraper("watch", "add", site.url("/cookies"), "--every", "2s", "--out", str(tmp_path))
+        added = run_scraper("watch", "add", site.url("/cookies"), "--every", "2s", "--archive", str(tmp_path))
         assert added.returncode == 0
-        loop = subprocess.Popen([sys.executable, "-m", "scraper", "rearchive", "--loop", "--out", str(tmp_path),
+        loop = subprocess.Popen([sys.executable, "-m", "scraper", "rearchive", "--loop", "--archive", str(tmp_path),
                                  "-q", *FAST], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: len(crawl_dirs(tmp_path)) >= 2, "a second cycle's crawl", loop)

@@ -28,10 +28,10 @@ def test_repair_mends_a_killed_crawl_then_verifies_it_clean(tmp_path: Path) -> N
     still_open = torn_open_copy(second, crawl, 40)
     request = members(second)[-2][0]  # the last exchange's: its revisit is torn
     (crawl / "pages.jsonl").write_bytes(PAGES + TORN_LINE)
-    before = run_scraper("verify", "--out", str(root))
+    before = run_scraper("verify", "--archive", str(root))
     assert before.returncode == 0 and "skipped" in before.stderr  # without --repair, the .open file is skipped
 
-    proc = run_scraper("verify", "--repair", "--out", str(root))
+    proc = run_scraper("verify", "--repair", "--archive", str(root))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     final = crawl / second.name
     sidecar = crawl / f"{second.name}.torn-{request}"
@@ -50,7 +50,7 @@ def test_repair_mends_a_killed_crawl_then_verifies_it_clean(tmp_path: Path) -> N
     assert (crawl / "pages.jsonl").read_bytes() == PAGES
     assert (crawl / f"pages.jsonl.torn-{len(PAGES)}").read_bytes() == TORN_LINE
 
-    again = run_scraper("verify", "--repair", "--out", str(root))  # nothing left to repair
+    again = run_scraper("verify", "--repair", "--archive", str(root))  # nothing left to repair
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.splitlines() == [f"OK {closed} (14 records)", f"OK {final} (12 records)"]
 
@@ -88,5 +88,5 @@ def test_repair_usage_errors_change_nothing(tmp_path: Path) -> None:
     proc = run_scraper("verify", "--repair", str(still_open), str(tmp_path / "nope.warc.gz"))
     assert proc.returncode == 2 and "no such file or folder" in proc.stderr, proc.stdout + proc.stderr
     assert still_open.read_bytes() == source.read_bytes()[:-3]  # checked before anything is cut
-    proc = run_scraper("verify", "--repair", "--out", str(tmp_path / "no-archive"))
+    proc = run_scraper("verify", "--repair", "--archive", str(tmp_path / "no-archive"))
     assert proc.returncode == 2 and "no archive at" in proc.stderr

@@ -161,7 +161,7 @@ def reference(linked_site: str) -> set[str]:
 
 
 def test_an_uninterrupted_crawl_archives_every_page(linked_site: str, reference: set[str], tmp_path: Path) -> None:
-    proc = run_scraper("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
+    proc = run_scraper("crawl", linked_site, "--archive", str(tmp_path), *CRAWL_ARGS)
     assert proc.returncode == 0, proc.stderr
     (crawl,) = crawl_dirs(tmp_path)
     keys = archived(tmp_path, crawl).keys
@@ -189,7 +189,7 @@ def kill_and_resume(linked_site: str, root: Path, rng: random.Random, kills_want
     kills = 0
     while kills < kills_wanted:
         known = {p.name for p in crawl_dirs(root)}
-        process = start("crawl", linked_site, "--out", str(root), *CRAWL_ARGS)
+        process = start("crawl", linked_site, "--archive", str(root), *CRAWL_ARGS)
         crawl_id, finished = None, False
         while True:
             if kills % 2 == 0:
@@ -209,9 +209,9 @@ def kill_and_resume(linked_site: str, root: Path, rng: random.Random, kills_want
                 crawl_id = new[0] if new else None
             if crawl_id is None or finished or kills >= kills_wanted:
                 break  # killed before its folder existed (nothing to resume), done, or enough kills
-            process = start("crawl", "--resume", crawl_id, "--out", str(root), "-q")
+            process = start("crawl", "--resume", crawl_id, "--archive", str(root), "-q")
         if crawl_id is not None and not finished:
-            done = run_scraper("crawl", "--resume", crawl_id, "--out", str(root), "-q")
+            done = run_scraper("crawl", "--resume", crawl_id, "--archive", str(root), "-q")
             log.append(f"resumed to the end: exit {done.returncode}")
             assert done.returncode == 0, done.stderr
             assert "Traceback" not in done.stderr
@@ -250,7 +250,7 @@ def test_killed_crawls_resume_to_every_page_and_pass_warc_check(shard: int, link
                 first = next(iter(ArchiveIterator(fh)))
                 assert first.rec_headers.get_header("WARC-Record-ID") == record["warc"]["record_id"]
                 assert first.rec_headers.get_header("WARC-Target-URI") == record["url"]
-    proc = run_scraper("verify", "-o", str(root))
+    proc = run_scraper("verify", "--archive", str(root))
     assert proc.returncode == 0, proc.stdout[-2000:]
     # ../shared/tools/warc-check (warcio, FastWARC, warcio.js, cdxj-indexer, py-wacz, pywb) on them too.
     from tests.integration.test_crawl import WARC_CHECK, WARC_CHECK_SETUP, WARC_CHECK_VENV
@@ -268,7 +268,7 @@ def test_killed_crawls_resume_to_every_page_and_pass_warc_check(shard: int, link
 
 def test_resume_keeps_what_was_archived_byte_for_byte(linked_site: str, tmp_path: Path) -> None:
     """A resume appends: the files of the interrupted run are not rewritten (torn ends aside)."""
-    process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
+    process = start("crawl", linked_site, "--archive", str(tmp_path), *CRAWL_ARGS)
     wait_for(lambda: count_pages(tmp_path, set()) >= 10, "10 pages archived", process)
     kill_group(process)
     (crawl,) = crawl_dirs(tmp_path)
@@ -277,7 +277,7 @@ def test_resume_keeps_what_was_archived_byte_for_byte(linked_site: str, tmp_path
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in crawl.glob("*.warc.gz")}
     lines_before = (crawl / "pages.jsonl").read_bytes()
     assert before and lines_before
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in crawl.glob("*.warc.gz")}
     assert {name: after[name] for name in before} == before and len(after) > len(before)
@@ -289,12 +289,12 @@ def test_resume_keeps_what_was_archived_byte_for_byte(linked_site: str, tmp_path
 
 def test_a_running_crawl_cannot_be_resumed_or_repaired_under_it(linked_site: str, tmp_path: Path) -> None:
     slow = ["-s", "DOWNLOAD_DELAY=0.5", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]  # still running a minute later
-    process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, *slow)
+    process = start("crawl", linked_site, "--archive", str(tmp_path), *CRAWL_ARGS, *slow)
     try:
         wait_for(lambda: bool(list(tmp_path.glob("crawls/*/*.warc.gz.open"))), "an open WARC file", process)
         (crawl,) = crawl_dirs(tmp_path)
         (warc,) = crawl.glob("*.warc.gz.open")
-        proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+        proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
         assert proc.returncode == 2 and "another process is writing" in proc.stderr, proc.stderr
         proc = run_scraper("verify", "--repair", str(warc))
         assert proc.returncode == 3 and "a running crawl is writing it" in proc.stdout + proc.stderr
@@ -304,12 +304,12 @@ def test_a_running_crawl_cannot_be_resumed_or_repaired_under_it(linked_site: str
 
 
 def test_resume_refuses_what_it_cannot_resume(tmp_path: Path) -> None:
-    proc = run_scraper("crawl", "--resume", "20260101T000000Z-abcdef", "--out", str(tmp_path))
+    proc = run_scraper("crawl", "--resume", "20260101T000000Z-abcdef", "--archive", str(tmp_path))
     assert proc.returncode == 2 and "unknown crawl" in proc.stderr and "Traceback" not in proc.stderr
-    proc = run_scraper("crawl", "--resume", "x", "http://127.0.0.1:9/", "--out", str(tmp_path))
+    proc = run_scraper("crawl", "--resume", "x", "http://127.0.0.1:9/", "--archive", str(tmp_path))
     assert proc.returncode == 2 and "drop URL" in proc.stderr
     (tmp_path / "crawls" / "20260101T000000Z-abcdef").mkdir(parents=True)
-    proc = run_scraper("crawl", "--resume", "20260101T000000Z-abcdef", "--out", str(tmp_path))
+    proc = run_scraper("crawl", "--resume", "20260101T000000Z-abcdef", "--archive", str(tmp_path))
     assert proc.returncode == 2 and "crawl.json" in proc.stderr
 
 
@@ -318,7 +318,7 @@ def test_resume_refuses_what_it_cannot_resume(tmp_path: Path) -> None:
                          ids=["SIGINT", "SIGTERM", "SIGINT twice: at once"])
 def test_a_signal_stops_gracefully_and_the_crawl_resumes(linked_site: str, tmp_path: Path, signum: int,
                                                          status: int, twice: bool, reference: set[str]) -> None:
-    process = start("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS)
+    process = start("crawl", linked_site, "--archive", str(tmp_path), *CRAWL_ARGS)
     wait_for(lambda: count_pages(tmp_path, set()) >= 1, "a page archived", process)
     os.kill(process.pid, signum)
     if twice:  # the second one stops the reactor at once: the files must still be closed and readable
@@ -336,7 +336,7 @@ def test_a_signal_stops_gracefully_and_the_crawl_resumes(linked_site: str, tmp_p
     interrupted = archived(tmp_path, crawl)
     assert 0 < len(interrupted.keys) < len(reference)
     assert sorted(interrupted.catalog_ids) == sorted(interrupted.record_ids) and interrupted.catalog_committed
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     assert set(archived(tmp_path, crawl).keys) == reference
 
@@ -351,11 +351,12 @@ def file_size_limit(limit: int) -> Callable[[], None]:
 
 def test_a_full_disk_stops_the_crawl_cleanly_and_it_resumes(linked_site: str, tmp_path: Path,
                                                             reference: set[str]) -> None:
-    assert run_scraper("crawl", linked_site + "p/3", "--out", str(tmp_path), "-q").returncode == 0
+    assert run_scraper("crawl", linked_site + "p/3", "--archive", str(tmp_path), "-q").returncode == 0
     (earlier,) = crawl_dirs(tmp_path)
     before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in earlier.iterdir() if p.is_file()}
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS],
+    proc = subprocess.run([sys.executable, "-m", "scraper", "crawl", linked_site, "--archive", str(tmp_path),
+                           *CRAWL_ARGS],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
                           preexec_fn=file_size_limit(120_000))
     assert proc.returncode == 74, proc.stderr[-3000:]
@@ -368,20 +369,20 @@ def test_a_full_disk_stops_the_crawl_cleanly_and_it_resumes(linked_site: str, tm
     stopped = archived(tmp_path, crawl)
     assert 0 < len(stopped.keys) < len(reference)
     assert not stopped.catalog_committed or not stopped.catalog_ids  # nothing committed: the crawl is unfinished
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     resumed = archived(tmp_path, crawl)
     assert set(resumed.keys) == reference and len(resumed.keys) == len(reference)
     assert sorted(resumed.catalog_ids) == sorted(resumed.record_ids) and resumed.catalog_committed
-    assert run_scraper("verify", "-o", str(tmp_path)).returncode == 0
+    assert run_scraper("verify", "--archive", str(tmp_path)).returncode == 0
 
 
 def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str, tmp_path: Path) -> None:
     urls = [f"{linked_site}p/{n}" for n in range(8)]
-    assert run_scraper("watch", "add", *urls, "--every", "1h", "--out", str(tmp_path)).returncode == 0
+    assert run_scraper("watch", "add", *urls, "--every", "1h", "--archive", str(tmp_path)).returncode == 0
     # One request at a time: a graceful stop finishes what the downloader holds, so hold little.
     slow = ["-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS=1", "-s", "AUTOTHROTTLE_ENABLED=False"]
-    process = start("rearchive", "--out", str(tmp_path), "-q", *slow)
+    process = start("rearchive", "--archive", str(tmp_path), "-q", *slow)
     wait_for(lambda: count_pages(tmp_path, set()) >= 1, "a page archived", process)
     os.kill(process.pid, signal.SIGTERM)
     assert process.wait(timeout=60) == 143
@@ -389,12 +390,12 @@ def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str
     (crawl,) = crawl_dirs(tmp_path)
     assert 0 < len(archived(tmp_path, crawl).keys) < len(urls)
     def watches() -> list[dict[str, str]]:
-        listed = run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout.splitlines()
+        listed = run_scraper("watch", "list", "--json", "--archive", str(tmp_path)).stdout.splitlines()
         return [json.loads(line) for line in listed]
 
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())  # the format of watch list --json's times
     assert all(w["next_due_at"] <= now for w in watches())  # an interrupted run marks nothing: all still due
-    proc = run_scraper("rearchive", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("rearchive", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     assert sorted(archived(tmp_path, crawl).keys) == sorted(url_key(u) for u in urls)
     assert len(watches()) == len(urls) and None not in [w["last_captured_at"] for w in watches()]
@@ -404,7 +405,7 @@ def test_an_interrupted_rearchive_resumes_and_marks_its_watches(linked_site: str
 def test_extraction_workers_are_replaced_without_losing_a_page(linked_site: str, tmp_path: Path,
                                                                reference: set[str]) -> None:
     """A fresh pool every 7 pages (EXTRACT_RECYCLE_AFTER): the old one finishes what it was given."""
-    proc = run_scraper("crawl", linked_site, "--out", str(tmp_path), *CRAWL_ARGS, "-s", "EXTRACT_WORKERS=2",
+    proc = run_scraper("crawl", linked_site, "--archive", str(tmp_path), *CRAWL_ARGS, "-s", "EXTRACT_WORKERS=2",
                        "-s", "EXTRACT_RECYCLE_AFTER=7", "-s", "EXTRACT_IN_PROCESS_PAGES=0")
     assert proc.returncode == 0, proc.stderr
     (crawl,) = crawl_dirs(tmp_path)

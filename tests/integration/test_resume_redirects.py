@@ -174,7 +174,7 @@ def records_of(root: Path) -> list[dict[str, Any]]:
 
 
 def history(site: NewsSite, root: Path, path: str) -> list[dict[str, Any]]:
-    proc = run_scraper("history", site.url(path), "--json", "--out", str(root))
+    proc = run_scraper("history", site.url(path), "--json", "--archive", str(root))
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
@@ -199,7 +199,7 @@ def test_resume_counts_every_url_that_led_to_a_recorded_page_as_done(site: NewsS
     site.stories.update({"/story/1001": "/news/a", "/story/1002": "/news/b"})
     site.home_links.extend(["/story/1001", "/news/b", "/story/1002"])
     site.gates["/story/1002"] = threading.Event()
-    process = start("crawl", site.url("/"), "--depth", "2", "--no-extract", "--out", str(tmp_path), *QUICK)
+    process = start("crawl", site.url("/"), "--depth", "2", "--no-extract", "--archive", str(tmp_path), *QUICK)
     try:
         wait_until(lambda: len(records_of(tmp_path)) == 3 and site.requested("/story/1002") == 1, process,
                    "three pages recorded and /story/1002 in flight")
@@ -212,7 +212,7 @@ def test_resume_counts_every_url_that_led_to_a_recorded_page_as_done(site: NewsS
     site.gates["/story/1002"].set()
     site.requests.clear()
     (crawl,) = crawl_dirs(tmp_path)
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     records = read_jsonl(crawl / "pages.jsonl")
     finals = [url_key(r["url"]) for r in records]
@@ -234,14 +234,15 @@ def test_resume_of_a_finished_crawl_says_so_and_does_nothing(site: NewsSite, tmp
     site.stories.update({"/story/1001": "/news/a"})
     site.home_links.extend(["/story/1001", "/news/b", "/private/x"])
     extra = tmp_path / "extra.jsonl"
-    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path), "--jsonl", str(extra), *QUICK)
+    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path), "--jsonl", str(extra),
+                       *QUICK)
     assert proc.returncode == 1, proc.stderr  # /private/x is a 404
     (crawl,) = crawl_dirs(tmp_path)
     files = {p.name: p.read_bytes() for p in crawl.iterdir() if p.is_file() and p.name != ".lock"}
     extra_before = extra.read_bytes()
     assert json.loads(files["manifest.json"])["finish_reason"] == "finished"
     site.requests.clear()
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path))
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip().splitlines() == [f"scraper: crawl {crawl.name} already finished at "
                                                 f"{json.loads(files['manifest.json'])['finished_at']}: "
@@ -253,18 +254,18 @@ def test_resume_of_a_finished_crawl_says_so_and_does_nothing(site: NewsSite, tmp
 
 def test_rearchive_resume_of_a_finished_run_does_nothing(site: NewsSite, tmp_path: Path) -> None:
     site.editions.update(a=1)
-    assert run_scraper("watch", "add", site.url("/news/a"), "--every", "1h", "--out", str(tmp_path)).returncode == 0
-    assert run_scraper("rearchive", "--out", str(tmp_path), *QUICK).returncode == 0
+    assert run_scraper("watch", "add", site.url("/news/a"), "--every", "1h", "--archive", str(tmp_path)).returncode == 0
+    assert run_scraper("rearchive", "--archive", str(tmp_path), *QUICK).returncode == 0
     (crawl,) = crawl_dirs(tmp_path)
-    watches = run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout
+    watches = run_scraper("watch", "list", "--json", "--archive", str(tmp_path)).stdout
     files = {p.name: p.read_bytes() for p in crawl.iterdir() if p.is_file() and p.name != ".lock"}
     site.requests.clear()
-    proc = run_scraper("rearchive", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("rearchive", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     assert "already finished" in proc.stderr and "nothing to resume" in proc.stderr
     assert site.requests == []
     assert {p.name: p.read_bytes() for p in crawl.iterdir() if p.is_file() and p.name != ".lock"} == files
-    assert run_scraper("watch", "list", "--json", "--out", str(tmp_path)).stdout == watches
+    assert run_scraper("watch", "list", "--json", "--archive", str(tmp_path)).stdout == watches
 
 
 def test_a_crawl_stopped_by_max_bytes_resumes_under_the_same_limit(site: NewsSite, tmp_path: Path) -> None:
@@ -274,14 +275,14 @@ def test_a_crawl_stopped_by_max_bytes_resumes_under_the_same_limit(site: NewsSit
     size = len(article("s0", 1))
     # One request at a time: a stop lets the requests the downloader holds finish, so it holds one.
     limit = ["--max-bytes", str(int(size * 1.5)), "-s", "CONCURRENT_REQUESTS=1"]
-    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path), *limit, *QUICK[:-2])
+    proc = run_scraper("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path), *limit, *QUICK[:-2])
     assert proc.returncode == 0, proc.stderr
     (crawl,) = crawl_dirs(tmp_path)
     manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["finish_reason"] == "max_bytes"
     first = len(read_jsonl(crawl / "pages.jsonl"))
     assert first < len(names) + 1
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path))
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "already finished" not in proc.stderr
     manifest = json.loads((crawl / "manifest.json").read_text(encoding="utf-8"))
@@ -297,7 +298,7 @@ def test_versions_and_history_follow_the_page_through_redirects(site: NewsSite, 
     known: set[Path] = set()
 
     def crawl(path: str) -> dict[str, Any]:
-        proc = run_scraper("crawl", site.url(path), "--out", str(tmp_path), *QUICK)
+        proc = run_scraper("crawl", site.url(path), "--archive", str(tmp_path), *QUICK)
         assert proc.returncode == 0, proc.stderr
         folder = new_crawl(tmp_path, known)
         known.add(folder)
@@ -320,7 +321,7 @@ def test_versions_and_history_follow_the_page_through_redirects(site: NewsSite, 
     ids = [r["warc"]["record_id"] for r in (first, second, third, fourth)]
     assert [r["warc"]["record_id"] for r in history(site, tmp_path, "/news/a")] == ids
     assert [r["warc"]["record_id"] for r in history(site, tmp_path, "/story/1001")] == ids  # the page it leads to
-    shown = run_scraper("show", site.url("/story/1001"), "--out", str(tmp_path))
+    shown = run_scraper("show", site.url("/story/1001"), "--archive", str(tmp_path))
     assert shown.returncode == 0 and json.loads(shown.stdout)["warc"]["record_id"] == ids[-1]
 
 
@@ -328,7 +329,7 @@ def test_a_catalog_made_by_the_older_code_keeps_its_versions(site: NewsSite, tmp
     """The older code filed a capture under its requested URL; opened by this code, the catalog moves it to its page."""
     site.editions.update(a=1)
     site.stories.update({"/story/1001": "/news/a"})
-    assert run_scraper("crawl", site.url("/story/1001"), "--out", str(tmp_path), *QUICK).returncode == 0
+    assert run_scraper("crawl", site.url("/story/1001"), "--archive", str(tmp_path), *QUICK).returncode == 0
     (earlier,) = crawl_dirs(tmp_path)
     first = only_record(tmp_path, earlier)
     story, page = url_key(site.url("/story/1001")), url_key(site.url("/news/a"))
@@ -338,7 +339,7 @@ def test_a_catalog_made_by_the_older_code_keeps_its_versions(site: NewsSite, tmp
         conn.execute("DROP TABLE IF EXISTS redirects")
         conn.execute("DROP TABLE IF EXISTS migrations")
     site.editions["a"] = 2
-    assert run_scraper("crawl", site.url("/news/a"), "--out", str(tmp_path), *QUICK).returncode == 0
+    assert run_scraper("crawl", site.url("/news/a"), "--archive", str(tmp_path), *QUICK).returncode == 0
     second = only_record(tmp_path, new_crawl(tmp_path, {earlier}))
     assert second["version"] == 2 and second["previous"]["record_id"] == first["warc"]["record_id"]
     ids = [first["warc"]["record_id"], second["warc"]["record_id"]]
@@ -370,7 +371,7 @@ def test_resume_extracts_the_pages_whose_extraction_did_not_run(site: NewsSite, 
     site.editions.update({name: 1 for name in [*names, "held"]})
     site.home_links.extend([*(f"/news/{n}" for n in names), "/news/held"])
     site.gates["/news/held"] = threading.Event()
-    process = start("crawl", site.url("/"), "--depth", "1", "--no-extract", "--out", str(tmp_path), *QUICK)
+    process = start("crawl", site.url("/"), "--depth", "1", "--no-extract", "--archive", str(tmp_path), *QUICK)
     try:
         wait_until(lambda: len(records_of(tmp_path)) == 1 + len(names) and site.requested("/news/held") == 1,
                    process, "the home page and the articles recorded, /news/held in flight")
@@ -387,7 +388,7 @@ def test_resume_extracts_the_pages_whose_extraction_did_not_run(site: NewsSite, 
     broken = read_jsonl(crawl / "pages.jsonl")
     assert all(r["extractor"] is None and r["text"] is None and r["word_count"] == 0 for r in broken)
     site.gates["/news/held"].set()
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     records = read_jsonl(crawl / "pages.jsonl")
     assert len(records) == len(names) + 2
@@ -415,7 +416,7 @@ def test_resume_extracts_the_pages_whose_extraction_did_not_run(site: NewsSite, 
     for old in broken:
         assert in_warc[old["url"]] == [old, by_url[old["url"]]]
     assert run_scraper("verify", str(crawl)).returncode == 0
-    proc = run_scraper("reextract", crawl.name, "--out", str(tmp_path), "-q")
+    proc = run_scraper("reextract", crawl.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     (again,) = crawl.glob("pages.reextract-*.jsonl")
     assert sorted(r["url"] for r in read_jsonl(again)) == sorted(by_url)  # each page once

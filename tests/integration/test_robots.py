@@ -32,7 +32,7 @@ def warc_paths(folder: Path) -> set[str]:
 
 def test_every_seed_that_waited_for_robots_txt_is_checked(tmp_path: Path) -> None:
     with HoldingServer(robots=DISALLOW) as site:
-        proc = run_scraper("crawl", *(site.url(p) for p in SEEDS), "--out", str(tmp_path), *FAST)
+        proc = run_scraper("crawl", *(site.url(p) for p in SEEDS), "--archive", str(tmp_path), *FAST)
     assert proc.returncode == 0, proc.stderr
     assert not [p for p in site.requests if p.startswith("/private/")], site.requests  # never asked for
     (folder,) = crawl_dirs(tmp_path)
@@ -48,7 +48,7 @@ def test_a_resumed_crawl_checks_every_request_against_robots_txt_again(tmp_path:
         site.hold_pages_after(1)  # one seed answered, the next on the wire when Ctrl-C comes
         # A delay, however short, makes the host's requests go one by one (without one, Scrapy lets
         # all those queued for a host go at once).
-        crawl = Crawling("crawl", *(site.url(p) for p in SEEDS), "--out", str(tmp_path), *FAST,
+        crawl = Crawling("crawl", *(site.url(p) for p in SEEDS), "--archive", str(tmp_path), *FAST,
                          "-s", "DOWNLOAD_DELAY=0.2")
         try:
             assert site.wait_until_held(), crawl.stderr
@@ -61,7 +61,7 @@ def test_a_resumed_crawl_checks_every_request_against_robots_txt_again(tmp_path:
         (folder,) = crawl_dirs(tmp_path)
         before = len(read_jsonl(folder / "pages.jsonl"))
         assert before < len(ALLOWED)  # something is left for the resume to do
-        proc = run_scraper("crawl", "--resume", folder.name, "--out", str(tmp_path))
+        proc = run_scraper("crawl", "--resume", folder.name, "--archive", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert not [p for p in site.requests if p.startswith("/private/")], site.requests
     assert sorted(urlsplit(r["url"]).path for r in read_jsonl(folder / "pages.jsonl")) == ALLOWED

@@ -70,7 +70,7 @@ def drain(path: Path) -> threading.Thread:
 
 def test_ctrl_c_in_a_command_exits_130_with_one_line(fifo: Path, tmp_path: Path) -> None:
     """Not click's "Aborted!" and exit 1: reading the seeds of ``-i FIFO`` is interrupted."""
-    with scraper_process("crawl", "-i", str(fifo), "--out", str(tmp_path / "archive")) as process:
+    with scraper_process("crawl", "-i", str(fifo), "--archive", str(tmp_path / "archive")) as process:
         wait_opening_fifo(process)
         os.kill(process.pid, signal.SIGINT)
         _out, err = process.communicate(timeout=60)
@@ -89,7 +89,7 @@ def test_a_signal_while_the_crawl_is_set_up_stops_it_with_its_folder_closed(
     The crawl stops as soon as the reactor starts, closed as after any stop, and resumes.
     """
     root = tmp_path / "archive"
-    with scraper_process("crawl", site.url("/"), "--out", str(root), "--jsonl", str(fifo), "-q") as process:
+    with scraper_process("crawl", site.url("/"), "--archive", str(root), "--jsonl", str(fifo), "-q") as process:
         wait_opening_fifo(process)  # the command checks that --jsonl is writable: opens it, closes it
         drain(fifo).join(timeout=60)
         wait_opening_fifo(process)  # the crawl's set-up opens it for good
@@ -106,11 +106,11 @@ def test_a_signal_while_the_crawl_is_set_up_stops_it_with_its_folder_closed(
     assert manifest["finish_reason"] == "shutdown" and manifest["stopped_by"] == first.name
     assert not list(crawl.glob("*.open"))
     reader = drain(fifo)  # the resume writes its records there too
-    proc = run_scraper("crawl", "--resume", crawl.name, "--out", str(root), "-q")
+    proc = run_scraper("crawl", "--resume", crawl.name, "--archive", str(root), "-q")
     reader.join(timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert (crawl / "pages.jsonl").read_text(encoding="utf-8").count("\n") >= 1
-    assert run_scraper("verify", "-o", str(root)).returncode == 0
+    assert run_scraper("verify", "--archive", str(root)).returncode == 0
 
 
 CTRL_C_IN_EXEC = """

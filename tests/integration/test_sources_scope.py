@@ -17,7 +17,7 @@ NAMES = list(golden_pages())
 
 
 def crawl(*args: str, out: Path) -> tuple[Any, list[dict[str, Any]], list[Any], dict[str, Any]]:
-    proc = run_scraper("crawl", *args, "--out", str(out), *FAST)
+    proc = run_scraper("crawl", *args, "--archive", str(out), *FAST)
     (directory,) = crawl_dirs(out)
     records = read_jsonl(directory / "pages.jsonl")
     warc = [r for p in sorted(directory.glob("*.warc.gz")) for r in iter_records(p)]

@@ -119,7 +119,7 @@ def test_ctrl_c_stops_at_once_says_so_and_extraction_survives_it(tmp_path: Path)
     with HoldingServer(pages=20, robots=CRAWL_DELAY) as site:
         site.hold_pages_after(2)  # the front page and one story answered; the next story stays on the wire
         # The front page is extracted in the crawl process, the stories in the pool it then starts.
-        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path),
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path),
                          "-s", "EXTRACT_IN_PROCESS_PAGES=1")
         try:
             assert site.wait_until_held(), crawl.stderr
@@ -148,7 +148,7 @@ def test_ctrl_c_stops_at_once_says_so_and_extraction_survives_it(tmp_path: Path)
         # What was not sent is in the frontier journal: the resume fetches it (the site dropped its
         # Crawl-delay meanwhile, to be quick), and every page is there once, extracted.
         site.robots = "User-agent: *\n"
-        proc = run_scraper("crawl", "--resume", folder.name, "--out", str(tmp_path), "-q")
+        proc = run_scraper("crawl", "--resume", folder.name, "--archive", str(tmp_path), "-q")
     assert proc.returncode == 0, proc.stderr
     records = read_jsonl(folder / "pages.jsonl")
     assert sorted(path_of(r) for r in records) == sorted(["/", *(f"/a/{n}" for n in range(20))])
@@ -158,7 +158,7 @@ def test_ctrl_c_stops_at_once_says_so_and_extraction_survives_it(tmp_path: Path)
 def test_max_time_stops_within_one_request_per_host(tmp_path: Path) -> None:
     with HoldingServer(pages=20, robots=CRAWL_DELAY) as site:
         site.hold_pages_after(2)
-        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--max-time", "6s", "-q", "--out", str(tmp_path))
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--max-time", "6s", "-q", "--archive", str(tmp_path))
         try:
             said = crawl.wait_for_line(STOPPING, timeout=60)  # -q too: the stop is said
             at_limit = site.count()
@@ -181,7 +181,7 @@ def test_max_time_stops_within_one_request_per_host(tmp_path: Path) -> None:
 def test_a_killed_extraction_worker_is_replaced_and_later_pages_are_extracted(tmp_path: Path) -> None:
     with HoldingServer(pages=8) as site:
         site.hold_pages_after(3)
-        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path), "-q", *FAST,
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path), "-q", *FAST,
                          "-s", "EXTRACT_WORKERS=2", "-s", "EXTRACT_IN_PROCESS_PAGES=0")
         try:
             assert site.wait_until_held(), crawl.stderr
@@ -209,7 +209,7 @@ def test_the_first_pages_are_extracted_in_the_crawl_process_and_the_pool_starts_
     """A one-article crawl starts no processes; a bigger one gets its pool with the page after the first N."""
     with HoldingServer(pages=8) as site:
         site.hold_pages_after(3)  # the front page and two stories
-        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--out", str(tmp_path), "-q", *FAST,
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path), "-q", *FAST,
                          "-s", "EXTRACT_WORKERS=2", "-s", "EXTRACT_IN_PROCESS_PAGES=3")
         try:
             assert site.wait_until_held(), crawl.stderr

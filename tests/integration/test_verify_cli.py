@@ -36,9 +36,9 @@ def archive(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Archive:
     site.live["verify-etag"] = LivePage(live_article("Verified", ["A paragraph of text."] * 5, ["x"]), etag='"v1"')
     urls = [site.url(p) for p in ("/", "/gzip/article.html", "/chunked", "/cookies", "/report.pdf", "/redirect/1",
                                   "/styled.html", "/live/verify-etag")]
-    first = run_scraper("crawl", *urls, "--requisites", "--out", str(root), *FAST)
+    first = run_scraper("crawl", *urls, "--requisites", "--archive", str(root), *FAST)
     time.sleep(1.1)  # crawl ids sort by their second
-    second = run_scraper("crawl", site.url("/cookies"), site.url("/live/verify-etag"), "--out", str(root), *FAST)
+    second = run_scraper("crawl", site.url("/cookies"), site.url("/live/verify-etag"), "--archive", str(root), *FAST)
     dirs = crawl_dirs(root)
     assert len(dirs) == 2, first.stderr + second.stderr
     return Archive(root, dirs[0], dirs[1], [first, second])
@@ -76,7 +76,7 @@ def test_every_crawl_manifest_records_a_clean_quick_verify(archive: Archive) -> 
 
 
 def test_verify_the_archive_root(archive: Archive) -> None:
-    proc = run_scraper("verify", "--out", str(archive.root))
+    proc = run_scraper("verify", "--archive", str(archive.root))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     warcs = archive.warcs(archive.first) + archive.warcs(archive.second)
@@ -172,7 +172,7 @@ def test_warnings_are_reported_apart_and_leave_the_exit_status_alone(tmp_path: P
 def test_usage_errors_are_one_line(archive: Archive, tmp_path: Path) -> None:
     assert_usage_error(run_scraper("verify", str(tmp_path / "nope.warc.gz")), "no such file or folder")
     assert_usage_error(run_scraper("verify", str(archive.first / "manifest.json")), "not a WARC file")
-    assert_usage_error(run_scraper("verify", "--out", str(tmp_path / "no-archive")), "no archive at")
+    assert_usage_error(run_scraper("verify", "--archive", str(tmp_path / "no-archive")), "no archive at")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert_usage_error(run_scraper("verify", str(empty)), "no WARC files under")
