@@ -24,14 +24,13 @@ from twisted.internet.defer import Deferred
 
 from scraper.access import read_access_signals, robots_txt_problem
 from scraper.crawl.extensions import ArchiveRun
-from scraper.records import WarcPointer
 from scraper.scope import url_key
 from scraper.storage.catalog import PreviousCapture
 from scraper.storage.warc import (
     IDENTICAL_PAYLOAD,
     SERVER_NOT_MODIFIED,
     HttpExchange,
-    OriginalRef,
+    RefersTo,
     metadata_uri,
     payload_digest,
     read_record_at,
@@ -179,7 +178,7 @@ class WarcCaptureMiddleware:
         if previous is not None and previous.payload_digest and response.status == 304:
             profile = SERVER_NOT_MODIFIED
             status_line, headers = self._freshened_original(previous, exchange)
-            location = warc.write_revisit(exchange, profile=profile, original=_original_ref(previous),
+            location = warc.write_revisit(exchange, profile=profile, refers_to=_refers_to(previous),
                                           http_status_line=status_line, http_headers=headers)
             # the 304 itself, byte for byte, beside the revisit that replays as the original
             warc.write_metadata(metadata_uri(exchange.url), location.response.record_id,
@@ -187,11 +186,10 @@ class WarcCaptureMiddleware:
         elif (previous is not None and 200 <= response.status < 300 and not truncated
               and payload_digest(response.body) == previous.payload_digest):
             profile = IDENTICAL_PAYLOAD
-            location = warc.write_revisit(exchange, profile=profile, original=_original_ref(previous))
+            location = warc.write_revisit(exchange, profile=profile, refers_to=_refers_to(previous))
         else:
             location = warc.write_exchange(exchange)
-        pointer = WarcPointer(file=location.response.file, offset=location.response.offset,
-                              length=location.response.length, record_id=location.response.record_id)
+        pointer = location.response
         if profile is not None and previous is not None:
             original = {"record_id": previous.original_record_id, "warc_date": previous.original_warc_date,
                         "target_uri": previous.original_target_uri, **previous.original_warc}
@@ -241,8 +239,8 @@ NOT_FRESHENED = frozenset({"content-length", "content-encoding", "content-type",
                            "content-range", REMOVED_TRANSFER_ENCODING.lower()})
 
 
-def _original_ref(previous: PreviousCapture) -> OriginalRef:
-    return OriginalRef(record_id=previous.original_record_id, target_uri=previous.original_target_uri,
+def _refers_to(previous: PreviousCapture) -> RefersTo:
+    return RefersTo(record_id=previous.original_record_id, target_uri=previous.original_target_uri,
                        warc_date=previous.original_warc_date, payload_digest=str(previous.payload_digest))
 
 

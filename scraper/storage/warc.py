@@ -2,8 +2,8 @@
 
 Vocabulary follows warcio: ``create_*`` builds a record, ``write_*`` puts it on
 disk, ``iter_*`` reads records back.  Each record is compressed as its own gzip
-member (WARC 1.1 Annex D), so the offset and length that :class:`RecordLocation`
-reports address exactly one record, the way CDXJ indexes and pywb expect.
+member (WARC 1.1 Annex D), so the offset and length that a :class:`~scraper.records.WarcPointer`
+holds address exactly one record, the way CDXJ indexes and pywb expect.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import BufferWARCWriter
 
+from scraper.records import WarcPointer
 from scraper.storage.durable import replace_durably
 
 WARC_VERSION = "WARC/1.1"
@@ -56,19 +57,6 @@ def new_record_id() -> str:
 
 
 @dataclass(frozen=True)
-class RecordLocation:
-    """Where one record lives: enough to read it back without an index."""
-
-    file: str
-    offset: int
-    length: int
-    record_id: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "offset": self.offset, "length": self.length, "record_id": self.record_id}
-
-
-@dataclass(frozen=True)
 class HttpExchange:
     """One HTTP request and the response to it, as they crossed the wire."""
 
@@ -91,8 +79,11 @@ SERVER_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modifi
 
 
 @dataclass(frozen=True)
-class OriginalRef:
-    """The response record a revisit refers to."""
+class RefersTo:
+    """The response record a revisit refers to: its WARC-Refers-To* headers, and the payload digest it shares.
+
+    Named as the page record's ``refers_to``, which says the same about a revisit (and where the record is).
+    """
 
     record_id: str
     target_uri: str
@@ -107,8 +98,8 @@ def payload_digest(body: bytes) -> str:
 
 @dataclass(frozen=True)
 class ExchangeLocation:
-    request: RecordLocation
-    response: RecordLocation
+    request: WarcPointer
+    response: WarcPointer
     payload_digest: str
     warc_date: str
 
@@ -236,7 +227,7 @@ class WarcFileWriter:
         fields.update(self.info)
         return self._builder.create_warcinfo_record(filename, fields)
 
-    def _write(self, record: Any, payload_digest: bool = True) -> RecordLocation:
+    def _write(self, record: Any, payload_digest: bool = True) -> WarcPointer:
         """Serialise one record, compress it as one gzip member, append it."""
         assert self._fh is not None and self._name is not None
         if self._warcinfo_id and record.rec_type != "warcinfo":
@@ -252,7 +243,8 @@ class WarcFileWriter:
         self._fh.write(member)
         self.records_written += 1
         self.bytes_written += len(member)
-        return RecordLocation(self._name, offset, len(member), record.rec_headers.get_header("WARC-Record-ID"))
+        return WarcPointer(file=self._name, offset=offset, length=len(member),
+                           record_id=record.rec_headers.get_header("WARC-Record-ID"))
 
     def write_exchange(self, exchange: HttpExchange) -> ExchangeLocation:
         """Write a ``request`` + ``response`` pair linked by WARC-Concurrent-To."""
@@ -273,10 +265,10 @@ class WarcFileWriter:
         digest = response.rec_headers.get_header("WARC-Payload-Digest")
         return self._write_pair(exchange, response, digest, warc_date)
 
-    def write_revisit(self, exchange: HttpExchange, *, profile: str, original: OriginalRef,
+    def write_revisit(self, exchange: HttpExchange, *, profile: str, refers_to: RefersTo,
                       http_status_line: str | None = None,
                       http_headers: Headers | None = None) -> ExchangeLocation:
-        """A ``request`` + ``revisit`` pair: the payload is that of ``original``.
+        """A ``request`` + ``revisit`` pair: the payload is that of ``refers_to``.
 
         ``profile`` is :data:`IDENTICAL_PAYLOAD` or :data:`SERVER_NOT_MODIFIED`.  The
         revisit's HTTP block is the response's own headers, or (for a 304) the given
@@ -288,9 +280,9 @@ class WarcFileWriter:
         status_line = http_status_line or f"{exchange.status} {exchange.reason}".rstrip()
         headers = list(http_headers if http_headers is not None else exchange.response_headers)
         warc_headers = {
-            "WARC-Date": warc_date, "WARC-Profile": profile, "WARC-Refers-To": original.record_id,
-            "WARC-Refers-To-Target-URI": original.target_uri, "WARC-Refers-To-Date": original.warc_date,
-            "WARC-Payload-Digest": original.payload_digest,
+            "WARC-Date": warc_date, "WARC-Profile": profile, "WARC-Refers-To": refers_to.record_id,
+            "WARC-Refers-To-Target-URI": refers_to.target_uri, "WARC-Refers-To-Date": refers_to.warc_date,
+            "WARC-Payload-Digest": refers_to.payload_digest,
         }
         if exchange.remote_ip:
             warc_headers["WARC-IP-Address"] = exchange.remote_ip
@@ -299,7 +291,7 @@ class WarcFileWriter:
             http_headers=_RawHeaders(status_line, headers, protocol=exchange.protocol),
             warc_headers_dict=warc_headers,
         )
-        return self._write_pair(exchange, revisit, original.payload_digest, warc_date)
+        return self._write_pair(exchange, revisit, refers_to.payload_digest, warc_date)
 
     def _write_pair(self, exchange: HttpExchange, response: Any, payload_digest: str,
                     warc_date: str) -> ExchangeLocation:
@@ -318,7 +310,7 @@ class WarcFileWriter:
         return ExchangeLocation(request_location, response_location, payload_digest, warc_date)
 
     def write_metadata(self, target_uri: str, concurrent_to: str, body: bytes,
-                       content_type: str, fetched_at: datetime) -> RecordLocation:
+                       content_type: str, fetched_at: datetime) -> WarcPointer:
         """A ``metadata`` record about an earlier response (e.g. its extracted page record)."""
         self._ensure_room()
         warc_headers = {"WARC-Date": format_warc_date(fetched_at), "WARC-Concurrent-To": concurrent_to}

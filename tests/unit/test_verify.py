@@ -16,12 +16,12 @@ from pathlib import Path
 import brotli
 import pytest
 
+from scraper.records import WarcPointer
 from scraper.storage.verify import FileReport, summarise, verify_files, verify_warc
 from scraper.storage.warc import (
     IDENTICAL_PAYLOAD,
     HttpExchange,
-    OriginalRef,
-    RecordLocation,
+    RefersTo,
     WarcFileWriter,
     metadata_uri,
 )
@@ -50,7 +50,7 @@ def sha1_b32(data: bytes) -> str:
 class Warc:
     path: Path
     records: int
-    responses: list[RecordLocation]  # in writing order: plain html, gzip, br, chunked, truncated
+    responses: list[WarcPointer]  # in writing order: plain html, gzip, br, chunked, truncated
 
 
 def write_warc(directory: Path, prefix: str = "scraper") -> Warc:
@@ -72,7 +72,7 @@ def write_warc(directory: Path, prefix: str = "scraper") -> Warc:
     responses = [writer.write_exchange(e).response for e in exchanges]
     writer.write_metadata(metadata_uri(exchanges[0].url), responses[0].record_id, b'{"page": 1}',
                           "application/json", MOMENT)
-    writer.write_revisit(exchange("http://example.test/plain"), profile=IDENTICAL_PAYLOAD, original=OriginalRef(
+    writer.write_revisit(exchange("http://example.test/plain"), profile=IDENTICAL_PAYLOAD, refers_to=RefersTo(
         responses[0].record_id, "http://example.test/plain", "2024-03-01T12:30:45.123456Z", sha1_b32(HTML)))
     writer.close()
     return Warc(directory / writer.closed_files[0], writer.records_written, responses)
@@ -299,7 +299,7 @@ def revisit_crawls(root: Path) -> tuple[Path, Path]:
     """Two crawls in an archive root: the second one's revisit refers to the first one's response."""
     old = write_warc(root / "crawls" / "20240101T000000Z-aaaaaa")
     writer = WarcFileWriter(root / "crawls" / "20240102T000000Z-bbbbbb", host="test")
-    writer.write_revisit(exchange("http://example.test/plain"), profile=IDENTICAL_PAYLOAD, original=OriginalRef(
+    writer.write_revisit(exchange("http://example.test/plain"), profile=IDENTICAL_PAYLOAD, refers_to=RefersTo(
         old.responses[0].record_id, "http://example.test/plain", "2024-03-01T12:30:45.123456Z", sha1_b32(HTML)))
     writer.close()
     return old.path, root / "crawls" / "20240102T000000Z-bbbbbb" / writer.closed_files[0]
