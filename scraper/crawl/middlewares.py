@@ -22,8 +22,9 @@ from scrapy.utils.httpobj import urlparse_cached
 from tldextract import TLDExtract
 from twisted.internet.defer import Deferred
 
-from scraper.access import read_access_signals, robots_txt_problem
+from scraper.access import AccessSignals, read_access_signals, robots_txt_problem
 from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.items import Archived, refers_to_of
 from scraper.scope import url_key
 from scraper.storage.catalog import PreviousCapture
 from scraper.storage.warc import (
@@ -50,8 +51,7 @@ if TYPE_CHECKING:
 # Twisted has already removed the transfer coding: the stored body is de-chunked, so
 # the header is kept under this name instead of contradicting the body.
 REMOVED_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
-WARC_META = "warc_capture"
-ACCESS_META = "access_signals"
+WARC_META = "warc_capture"  # an Archived, or None when the page asked not to be archived
 PREVIOUS_META = "previous_capture"  # the URL's last good capture, set by the spider
 MAXSIZE_LIFTED = "scraper_maxsize_lifted"  # set by politeness.BodySizeLimit
 
@@ -123,7 +123,6 @@ class WarcCaptureMiddleware:
         access = read_access_signals(
             (v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")), response.body,
             _header(response, b"Content-Encoding"), isinstance(response, HtmlResponse))
-        request.meta[ACCESS_META] = access
         stats = self.crawler.stats
         if request.url.endswith("/robots.txt") and response.status == 200:
             problem = robots_txt_problem(response.body, _header(response, b"Content-Type"))
@@ -143,12 +142,12 @@ class WarcCaptureMiddleware:
                 url_key(previous.original_target_uri) != url_key(response.url)):
             previous = None  # a redirect hop, or redirected elsewhere: not the capture the condition was about
         try:
-            capture = self._write(exchange, response, previous)
+            archived = self._write(exchange, response, previous, access)
         except OSError as exc:  # a full disk: the crawl stops, what was written stays
             self.run.write_failed(exc)
             raise IgnoreRequest(f"not archived: {exc.strerror or exc}") from exc
         # The last capture wins: after redirects, meta describes the final response.
-        request.meta[WARC_META] = capture
+        request.meta[WARC_META] = archived
         if stats is not None:
             stats.inc_value("scraper/warc/exchanges")
             stats.inc_value("scraper/warc/records", 2)
@@ -170,7 +169,8 @@ class WarcCaptureMiddleware:
             self._stat("scraper/errors/dataloss")
 
 
-    def _write(self, exchange: HttpExchange, response: Response, previous: PreviousCapture | None) -> dict[str, Any]:
+    def _write(self, exchange: HttpExchange, response: Response, previous: PreviousCapture | None,
+               access: AccessSignals) -> Archived:
         """Write a response, or a revisit when the payload is one the archive already holds."""
         warc = self.run.warc
         truncated = exchange.truncated is not None  # cut at the size limit, or data lost on the way
@@ -178,7 +178,7 @@ class WarcCaptureMiddleware:
         if previous is not None and previous.payload_digest and response.status == 304:
             profile = SERVER_NOT_MODIFIED
             status_line, headers = self._freshened_original(previous, exchange)
-            location = warc.write_revisit(exchange, profile=profile, refers_to=_refers_to(previous),
+            location = warc.write_revisit(exchange, profile=profile, refers_to=_warc_refers_to(previous),
                                           http_status_line=status_line, http_headers=headers)
             # the 304 itself, byte for byte, beside the revisit that replays as the original
             warc.write_metadata(metadata_uri(exchange.url), location.response.record_id,
@@ -186,36 +186,26 @@ class WarcCaptureMiddleware:
         elif (previous is not None and 200 <= response.status < 300 and not truncated
               and payload_digest(response.body) == previous.payload_digest):
             profile = IDENTICAL_PAYLOAD
-            location = warc.write_revisit(exchange, profile=profile, refers_to=_refers_to(previous))
+            location = warc.write_revisit(exchange, profile=profile, refers_to=_warc_refers_to(previous))
         else:
             location = warc.write_exchange(exchange)
-        pointer = location.response
-        if profile is not None and previous is not None:
-            original = {"record_id": previous.original_record_id, "warc_date": previous.original_warc_date,
-                        "target_uri": previous.original_target_uri, **previous.original_warc}
+        if profile is not None:
             self._stat(f"scraper/revisits/{profile.rsplit('/', 1)[-1]}")
-        elif 200 <= response.status < 300:
-            original = {"record_id": pointer.record_id, "warc_date": location.warc_date, "target_uri": exchange.url,
-                        "crawl_id": self.run.layout.crawl_id, "file": pointer.file, "offset": pointer.offset,
-                        "length": pointer.length}
-        else:
-            original = {}
-        return {
-            "pointer": pointer,
-            "payload_digest": location.payload_digest,
-            "fetched_at": exchange.fetched_at,
-            "warc_date": location.warc_date,
-            "truncated": truncated,
-            "truncated_reason": ("size_limit" if "download_stopped" in response.flags else "dataloss")
-            if truncated else None,
-            "record_kind": "revisit" if profile else "response",
-            "revisit_profile": profile.rsplit("/", 1)[-1] if profile else None,
-            "original": original,
-            "previous": previous,
-            "etag": _header(response, b"ETag") or (previous.etag if previous and response.status == 304 else None),
-            "last_modified": _header(response, b"Last-Modified")
+        return Archived(
+            warc=location.response,
+            payload_digest=location.payload_digest,
+            fetched_at=exchange.fetched_at,
+            warc_date=location.warc_date,
+            # Why it was cut is not kept: the WARC says "length" for both, and the record's `truncated` is a yes or no.
+            truncated=truncated,
+            revisit_profile=profile.rsplit("/", 1)[-1] if profile else None,
+            refers_to=refers_to_of(previous) if profile is not None and previous is not None else None,
+            previous=previous,
+            access=access,
+            etag=_header(response, b"ETag") or (previous.etag if previous and response.status == 304 else None),
+            last_modified=_header(response, b"Last-Modified")
             or (previous.last_modified if previous and response.status == 304 else None),
-        }
+        )
 
     def _freshened_original(self, previous: PreviousCapture,
                             exchange: HttpExchange) -> tuple[str, list[tuple[str, str]]]:
@@ -239,7 +229,7 @@ NOT_FRESHENED = frozenset({"content-length", "content-encoding", "content-type",
                            "content-range", REMOVED_TRANSFER_ENCODING.lower()})
 
 
-def _refers_to(previous: PreviousCapture) -> RefersTo:
+def _warc_refers_to(previous: PreviousCapture) -> RefersTo:
     return RefersTo(record_id=previous.original_record_id, target_uri=previous.original_target_uri,
                        warc_date=previous.original_warc_date, payload_digest=str(previous.payload_digest))
 

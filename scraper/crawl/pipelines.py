@@ -265,10 +265,11 @@ class RecordPipeline:
                                      line.rstrip("\n").encode("utf-8"), PAGE_RECORD_CONTENT_TYPE, capture.fetched_at)
         self.run.warc.flush()
         # Under the page's own URL (after redirects): one page, one history of versions.
-        entry = NewCapture(url_key(capture.url), record, etag=item.catalog.get("etag"),
-                           last_modified=item.catalog.get("last_modified"),
-                           warc_date=item.catalog.get("warc_date", ""),
-                           original=item.catalog.get("original", {}), record_json=line.rstrip("\n"))
+        archived = item.archived
+        entry = NewCapture(url_key(capture.url), record, etag=archived.etag, last_modified=archived.last_modified,
+                           warc_date=archived.warc_date,
+                           original=archived.catalog_original(self.run.layout.crawl_id, capture.url, capture.status),
+                           record_json=line.rstrip("\n"))
         # Journalled before the page record, so a resumed crawl can add the rows still buffered here.
         self.run.catalog_pending.append({"record_id": capture.warc.record_id, "url_key": entry.url_key,
                                          "etag": entry.etag, "last_modified": entry.last_modified,

@@ -27,9 +27,9 @@ from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
 from scraper.crawl.extensions import ArchiveRun
 from scraper.crawl.guard import AddressGuardRefused
-from scraper.crawl.items import PageItem
+from scraper.crawl.items import Archived, PageItem
 from scraper.crawl.links import anchor_hrefs
-from scraper.crawl.middlewares import ACCESS_META, PREVIOUS_META, WARC_META
+from scraper.crawl.middlewares import PREVIOUS_META, WARC_META
 from scraper.crawl.politeness import NotSent
 from scraper.crawl.requisites import css_urls, html_requisites
 from scraper.records import Capture
@@ -321,38 +321,36 @@ class ArchiveSpider(scrapy.Spider):
     # -- pages ------------------------------------------------------------------------------
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         meta = response.meta
-        captured = meta.get(WARC_META)
-        if captured is None:  # not archived (noarchive respected): nothing to describe
+        archived: Archived | None = meta.get(WARC_META)
+        if archived is None:  # not archived (noarchive respected): nothing to describe
             return
         depth = int(meta.get("page_depth", 0))
         redirects = list(meta.get("redirect_urls", []))
         is_html = isinstance(response, HtmlResponse)
-        ok = 200 <= response.status < 300 and captured["record_kind"] == "response"
+        ok = 200 <= response.status < 300 and archived.record_kind == "response"
         if response.status >= 400:
             self._stat("scraper/pages/failed")
             self._stat(f"scraper/errors/http_{response.status}")
-        if captured.get("truncated"):
+        if archived.truncated:
             self._stat("scraper/pages/truncated")
             self._warn(f"{response.url}: body over the size limit; archived truncated (WARC-Truncated: length)")
-        access = meta.get(ACCESS_META)
         capture = Capture(
             requested_url=redirects[0] if redirects else response.url,
             url=response.url,
             status=response.status,
             content_type=_header(response, b"Content-Type"),
-            fetched_at=captured["fetched_at"],
-            payload_digest=captured["payload_digest"],
-            warc=captured["pointer"],
+            fetched_at=archived.fetched_at,
+            payload_digest=archived.payload_digest,
+            warc=archived.warc,
             depth=depth,
             referrer=meta.get("referrer"),
             redirects=redirects,
-            access=access.as_dict() if access is not None else None,
-            truncated=bool(captured.get("truncated")),
-            record_kind=captured["record_kind"],
-            revisit_profile=captured["revisit_profile"],
-            refers_to=captured["original"] if captured["record_kind"] == "revisit" else None,
+            access=archived.access.as_dict(),
+            truncated=archived.truncated,
+            record_kind=archived.record_kind,
+            revisit_profile=archived.revisit_profile,
+            refers_to=archived.refers_to,
         )
-        previous = captured.get("previous")
         # Links first: they are journalled as they are scheduled, before the page record exists,
         # so a crawl killed after recording this page still knows where it leads.
         if isinstance(response, HtmlResponse) and 200 <= response.status < 300:
@@ -360,11 +358,8 @@ class ArchiveSpider(scrapy.Spider):
                 yield from self._requisite_requests(html_requisites(response.text, response.url), response.url, 1)
             if depth < self.scope.max_depth:
                 yield from self._follow_links(response, depth + 1)
-        yield PageItem(capture=capture, html=response.text if is_html and ok else None,
-                       content_language=_header(response, b"Content-Language"),
-                       previous=previous.record if previous is not None else None,
-                       catalog={"etag": captured["etag"], "last_modified": captured["last_modified"],
-                                "warc_date": captured["warc_date"], "original": captured["original"]})
+        yield PageItem(capture=capture, archived=archived, html=response.text if is_html and ok else None,
+                       content_language=_header(response, b"Content-Language"))
 
     def _follow_links(self, response: HtmlResponse, depth: int) -> Iterator[scrapy.Request]:
         base = get_base_url(response)  # <base href> if the page has one, as urljoin would use
