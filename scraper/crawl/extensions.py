@@ -9,12 +9,11 @@ import platform
 import shutil
 import sys
 import time
-import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -67,21 +66,11 @@ def _now() -> str:
 class ArchiveRun:
     """One crawl's archive: its folder, the WARC writer, the JSONL sinks, the manifest.
 
-    Shared by the capture middleware (exchanges), the record pipeline (page
-    records) and the extension below (opening and closing), one per crawler.
+    Made, opened and closed by its one owner, :class:`ArchiveRunExtension`; the capture
+    middleware (exchanges), the record pipeline (page records), the spider (frontier,
+    catalog) and the rest find it with :func:`archive_run`.  Making one opens the archive:
+    the folder (or, resumed, its repair), the lock, the catalog, the WARC and JSONL files.
     """
-
-    _instances: ClassVar[weakref.WeakKeyDictionary[Crawler, ArchiveRun]] = weakref.WeakKeyDictionary()
-
-    @classmethod
-    def of(cls, crawler: Crawler) -> ArchiveRun:
-        if crawler not in cls._instances:
-            cls._instances[crawler] = cls(crawler)
-        return cls._instances[crawler]
-
-    @classmethod
-    def existing(cls, crawler: Crawler) -> ArchiveRun | None:
-        return cls._instances.get(crawler)
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -324,11 +313,15 @@ def summarise_stats(stats: dict[str, Any], warc: WarcFileWriter | None = None) -
 
 
 class ArchiveRunExtension:
-    """Opens the archive when the crawl starts and closes it when the spider closes."""
+    """The crawl's run and its one owner: opens the archive as the crawl is set up, closes it as the spider closes."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.run = ArchiveRun.of(crawler)
+        # The archive's set-up I/O happens here, and only here: as Scrapy builds the extensions, before
+        # the engine with its middlewares and pipelines, and before the reactor runs.  A crawl that cannot
+        # open its archive fails before anything is fetched; a signal meanwhile waits for the reactor
+        # (runner.SignalRecordingProcess.handle_signals).
+        self.run = ArchiveRun(crawler)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -343,6 +336,26 @@ class ArchiveRunExtension:
             stats.set_value("scraper/warc/records", self.run.warc.records_written)  # warcinfo records too
             stats.set_value("scraper/warc/files", self.run.warc.files_opened)
         self.run.close(reason)
+
+
+
+def archive_run(crawler: Crawler) -> ArchiveRun:
+    """The crawl's run, as its owner made it: for the components Scrapy builds after the extensions
+    (middlewares, pipelines), and for the spider once the crawl is under way."""
+    owner = crawler.get_extension(ArchiveRunExtension)
+    if owner is None:
+        raise RuntimeError("scraper.crawl.extensions.ArchiveRunExtension is not in EXTENSIONS: nothing opens the "
+                           "archive")
+    return owner.run
+
+
+def existing_run(crawler: Crawler) -> ArchiveRun | None:
+    """The crawl's run, or None when its set-up never got as far as making it (or failed making it)."""
+    try:
+        owner = crawler.get_extension(ArchiveRunExtension)
+    except RuntimeError:  # the extensions were never built
+        return None
+    return owner.run if owner is not None else None
 
 
 class CrawlProgress:
@@ -404,7 +417,7 @@ class CrawlProgress:
 
     def _refresh(self) -> None:
         if self.crawler.stats is not None:
-            self.crawler.stats.set_value("scraper/warc/bytes", ArchiveRun.of(self.crawler).warc.bytes_written)
+            self.crawler.stats.set_value("scraper/warc/bytes", archive_run(self.crawler).warc.bytes_written)
         self.live.update(self.render())
 
     def spider_closed(self) -> None:

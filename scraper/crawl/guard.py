@@ -19,7 +19,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import DNSLookupError
 
-from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.extensions import archive_run
 from scraper.scope import DEFAULT_PORTS, ascii_host, host_of, is_special_address
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class AddressGuardMiddleware:
                        f"its port; not fetched (see --allow-private)")
         else:
             message = f"address guard: {host} is on {address} (loopback/private); not fetched (see --allow-private)"
-        ArchiveRun.of(self.crawler).warn(message)
+        archive_run(self.crawler).warn(message)
         raise AddressGuardRefused(message)
 
 

@@ -23,7 +23,7 @@ from tldextract import TLDExtract
 from twisted.internet.defer import Deferred
 
 from scraper.access import AccessSignals, read_access_signals, robots_txt_problem
-from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import Archived, refers_to_of
 from scraper.scope import url_key
 from scraper.storage.catalog import PreviousCapture
@@ -109,7 +109,7 @@ class WarcCaptureMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.run = ArchiveRun.of(crawler)
+        self.run = archive_run(crawler)
         self.respect_noarchive = crawler.settings.getbool("ARCHIVE_RESPECT_NOARCHIVE")
 
     @classmethod
@@ -323,7 +323,7 @@ class BoundedHttpCompressionMiddleware(HttpCompressionMiddleware):
     def _give_up(self, response: Response, problem: str) -> BodyNotDecoded:
         message = f"{problem}; archived as received, not read"
         if self.crawler is not None:
-            ArchiveRun.of(self.crawler).warn(f"{response.url}: {message}")
+            archive_run(self.crawler).warn(f"{response.url}: {message}")
         return BodyNotDecoded(message)
 
 
@@ -364,7 +364,7 @@ class UrlLengthLimit(UrlLengthMiddleware):
         if processed is None:
             if response is None:
                 shown = request.url if len(request.url) <= 80 else request.url[:80] + "…"
-                ArchiveRun.of(self.crawler).warn(
+                archive_run(self.crawler).warn(
                     f"{shown}: URL is {len(request.url):,} characters long, over URLLENGTH_LIMIT "
                     f"({self.maxlength:,}); not fetched (raise it with -s URLLENGTH_LIMIT=N)")
             elif self.crawler.stats is not None:

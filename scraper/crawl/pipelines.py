@@ -23,7 +23,7 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.article import ExtractionOptions
-from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import PageItem
 from scraper.extract.worker import ExtractedPage, extract_for_record, init_worker
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, current_extractor, record_for_capture
@@ -148,8 +148,8 @@ class ExtractPipeline:
         """The first page to find ``pool`` broken replaces it; the others go on with the new one."""
         if pool is not self.executor:
             return
-        ArchiveRun.of(self.crawler).warn("an extraction worker died (out of memory? killed?): new workers "
-                                         "took over, and the pages it had were tried again")
+        archive_run(self.crawler).warn("an extraction worker died (out of memory? killed?): new workers "
+                                       "took over, and the pages it had were tried again")
         if self.crawler.stats is not None:
             self.crawler.stats.inc_value("scraper/extraction/pools_replaced")
         self.executor, self.submitted = self._new_pool(), 0
@@ -220,7 +220,7 @@ class RecordPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.run = ArchiveRun.of(crawler)
+        self.run = archive_run(crawler)
         self.extractor = current_extractor()
         self.pending: list[NewCapture] = []
         self.run.before_close.append(self.flush_catalog)

@@ -25,7 +25,7 @@ from scrapy.extensions.closespider import CloseSpider
 from scrapy.utils.defer import _schedule_coro
 from twisted.python.failure import Failure
 
-from scraper.crawl.extensions import ArchiveRun, CrawlProgress
+from scraper.crawl.extensions import CrawlProgress, archive_run
 from scraper.crawl.middlewares import MAXSIZE_LIFTED
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class CrawlDelay:
         key, slot = _slot(self.crawler, request)
         floor = min(float(delay), self.max_delay)
         if float(delay) > self.max_delay:
-            ArchiveRun.of(self.crawler).warn(f"robots.txt of {key} asks Crawl-delay {delay}s; capped at {floor:g}s")
+            archive_run(self.crawler).warn(f"robots.txt of {key} asks Crawl-delay {delay}s; capped at {floor:g}s")
         self.floors[key] = floor
         if self.crawler.stats is not None:
             self.crawler.stats.set_value(f"scraper/crawl_delay/{key}", floor)
@@ -130,7 +130,7 @@ class RetryAfterMiddleware(RetryMiddleware):
             if wait is not None:
                 stats = self.crawler.stats
                 if wait > self.max_wait:
-                    ArchiveRun.of(self.crawler).warn(
+                    archive_run(self.crawler).warn(
                         f"{response.status} from {key} asks to retry after {wait:.0f}s (over "
                         f"{self.max_wait:g}s): not retried")
                     if stats is not None:
@@ -209,7 +209,7 @@ class CrawlLimits:
         self.received += len(response.body)
         if self.received >= self.max_bytes and not self.closing and self.crawler.engine is not None:
             self.closing = True
-            ArchiveRun.of(self.crawler).warn(f"--max-bytes reached ({self.received:,} bytes downloaded): stopping")
+            archive_run(self.crawler).warn(f"--max-bytes reached ({self.received:,} bytes downloaded): stopping")
             stop_now(self.crawler, "--max-bytes reached")
             _schedule_coro(self.crawler.engine.close_spider_async(reason="max_bytes"))
 

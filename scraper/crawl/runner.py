@@ -15,7 +15,7 @@ from scrapy.settings import Settings
 from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.python.failure import Failure
 
-from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.extensions import existing_run
 from scraper.crawl.politeness import stop_now
 from scraper.crawl.spider import ArchiveSpider
 from scraper.storage.durable import write_json_atomically
@@ -86,7 +86,7 @@ class OneLineErrors(logging.Filter):
 
 
 def _close_if_open(crawler: Crawler, reason: str) -> None:
-    run = ArchiveRun.existing(crawler)
+    run = existing_run(crawler)
     if run is not None and not run.closed:
         run.close(reason)
 
@@ -196,7 +196,7 @@ def run_crawl(settings: Settings) -> CrawlResult:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if setup_errors:
         raise _setup_error(setup_errors[0], CrawlLayout(Path(settings["ARCHIVE_ROOT"]), settings["ARCHIVE_CRAWL_ID"]))
-    run = ArchiveRun.existing(crawler)
+    run = existing_run(crawler)
     if run is not None and run.write_error is not None:
         raise ArchiveWriteError(f"{run.write_error}; what was archived is kept: {run.write_advice}, then run scraper "
                                 f"{run.resume_command} --resume {run.layout.crawl_id} --archive {run.layout.root}"

@@ -25,7 +25,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
-from scraper.crawl.extensions import ArchiveRun
+from scraper.crawl.extensions import ArchiveRun, archive_run
 from scraper.crawl.guard import AddressGuardRefused
 from scraper.crawl.items import Archived, PageItem
 from scraper.crawl.links import anchor_hrefs
@@ -132,6 +132,14 @@ class ArchiveSpider(scrapy.Spider):
         self.previously_captured: set[int] | None = None  # hash(url_key) of URLs with a capture to compare with
         self.resumed_done: set[str] = set()  # on a resume: url_keys of the URLs that led to pages recorded before
         self.scheduled = 0
+        self._run: ArchiveRun | None = None
+
+    @property
+    def run(self) -> ArchiveRun:
+        """The crawl's run, found when first needed: Scrapy makes the spider before the extension that owns it."""
+        if self._run is None:
+            self._run = archive_run(self.crawler)
+        return self._run
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ArchiveSpider:
@@ -169,7 +177,7 @@ class ArchiveSpider(scrapy.Spider):
             self.crawler.stats.inc_value(key, count)
 
     def _warn(self, message: str) -> None:
-        ArchiveRun.of(self.crawler).warn(message)
+        self.run.warn(message)
 
     def _claim(self, url: str, key: str | None = None) -> bool:
         """True the first time a (canonical) URL is asked for in this crawl."""
@@ -188,7 +196,7 @@ class ArchiveSpider(scrapy.Spider):
     # -- scheduling -------------------------------------------------------------------------
     def _journal(self, url: str, kind: str, depth: int, referrer: str | None) -> None:
         """Every request scheduled goes to the crawl's frontier journal: what --resume fetches again."""
-        ArchiveRun.of(self.crawler).frontier.append({"url": url, "kind": kind, "depth": depth, "referrer": referrer})
+        self.run.frontier.append({"url": url, "kind": kind, "depth": depth, "referrer": referrer})
 
     def _page_request(self, url: str, depth: int, referrer: str | None, *, seed: bool = False,
                       key: str | None = None, journal: bool = True) -> scrapy.Request | None:
@@ -243,7 +251,7 @@ class ArchiveSpider(scrapy.Spider):
         self._ask_if_changed(key, meta, request.headers)
 
     def _previous_capture(self, key: str) -> PreviousCapture | None:
-        catalog = ArchiveRun.of(self.crawler).catalog
+        catalog = self.run.catalog
         if self.previously_captured is None:  # read once, when the catalog is open
             self.previously_captured = catalog.captured_key_hashes()
         if hash(key) not in self.previously_captured:
@@ -266,7 +274,7 @@ class ArchiveSpider(scrapy.Spider):
                               dont_filter=kind == "robots")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        state = ArchiveRun.of(self.crawler).resume_state
+        state = self.run.resume_state
         if state is not None:
             for resumed in self._resume_requests(state):
                 yield resumed
@@ -316,7 +324,7 @@ class ArchiveSpider(scrapy.Spider):
 
     def _source_read(self, response: Response) -> None:
         """A seed source's entries are all scheduled (and journalled): a resumed crawl need not read it again."""
-        ArchiveRun.of(self.crawler).frontier.append({"fetched": response.url})
+        self.run.frontier.append({"fetched": response.url})
 
     # -- pages ------------------------------------------------------------------------------
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
@@ -521,7 +529,7 @@ class ArchiveSpider(scrapy.Spider):
             return  # counted and reported by the guard
         if failure.check(NotSent):
             return  # the crawl stopped before sending it: --resume sends it
-        if ArchiveRun.of(self.crawler).write_error is not None:
+        if self.run.write_error is not None:
             return  # the archive cannot be written: said once, and the crawl is stopping
         if failure.check(IgnoreRequest) and "forbidden by robots" in failure.getErrorMessage().lower():
             self._stat("scraper/robots_denied")
