@@ -128,52 +128,45 @@ def exit_status(manifest: dict[str, Any]) -> ExitStatus:
     return ExitStatus.OK
 
 
-# Summary rows shown only when their manifest count is not zero: (count, label, what the number counts).
-_COUNTED_ROWS = (
-    ("new_versions", "changed", "page(s) with a new version"),
-    ("requisites", "requisites", "(images, styles, scripts, fonts)"),
-    ("seeds_from_sources", "from sources", "page(s) seeded from sitemaps/feeds"),
-    ("robots_denied", "robots.txt", "page(s) not fetched (disallowed)"),
-    ("noarchive_skipped", "noarchive", "page(s) not stored (--respect-noarchive)"),
-    ("guard_refused", "address guard", "link(s) to private addresses refused"),
-    ("skipped_max_pages", "--max-pages", "link(s) not followed"),
-)
-
-
 def print_summary(directory: Path, manifest: dict[str, Any], jsonl: str | None) -> None:
     """The crawl's summary on stderr: a table on a terminal, ``label<TAB>value`` lines in a log."""
+    from scraper.crawl import counters as c  # the labels beside the counters' names; no Scrapy
     from scraper.tables import TextTable
 
     counts = manifest.get("counts", {})
     table = TextTable(("", ""), title=f"crawl {manifest['crawl_id']} ({manifest['finish_reason']})",
                       show_header=False, key_column=True)
-    table.add_row("pages archived", f"{counts.get('pages', 0)} ({counts.get('pages_extracted', 0)} extracted)")
-    table.add_row("HTTP exchanges", f"{counts.get('exchanges_archived', 0)} "
-                                    f"({counts.get('warc_records', 0)} WARC records)")
-    table.add_row("WARC", f"{len(manifest.get('warc_files', []))} file(s), {counts.get('warc_bytes', 0):,} bytes")
+    table.add_row(c.PAGES.label, f"{counts.get(c.PAGES.name, 0)} "
+                                 f"({counts.get(c.PAGES_EXTRACTED.name, 0)} {c.PAGES_EXTRACTED.unit})")
+    table.add_row(c.EXCHANGES_ARCHIVED.label, f"{counts.get(c.EXCHANGES_ARCHIVED.name, 0)} "
+                                              f"({counts.get(c.WARC_RECORDS.name, 0)} {c.WARC_RECORDS.unit})")
+    table.add_row(c.WARC_BYTES.label, f"{len(manifest.get('warc_files', []))} file(s), "
+                                      f"{counts.get(c.WARC_BYTES.name, 0):,} {c.WARC_BYTES.unit}")
     table.add_row("records", str(directory / manifest.get("pages_file", "pages.jsonl"))
                   + (f" (+ {'stdout' if jsonl == '-' else jsonl})" if jsonl else ""))
-    if counts.get("revisits"):
-        table.add_row("unchanged", f"{sum(counts['revisits'].values())} revisit record(s): " + ", ".join(
-            f"{profile} ×{n}" for profile, n in counts["revisits"].items()))
-    for key, label, what in _COUNTED_ROWS:
-        if counts.get(key):
-            table.add_row(label, f"{counts[key]} {what}")
-    if counts.get("filtered"):
-        table.add_row("filtered", ", ".join(f"{rule} ×{n}" for rule, n in counts["filtered"].items()))
-    delays = counts.get("host_delay", {})
+    revisits = counts.get(c.REVISITS.name)
+    if revisits:
+        table.add_row(c.REVISITS.label, f"{sum(revisits.values())} {c.REVISITS.unit}: " + ", ".join(
+            f"{profile} ×{n}" for profile, n in revisits.items()))
+    for counter in c.LISTED:
+        if counts.get(counter.name):
+            table.add_row(counter.label, f"{counts[counter.name]} {counter.unit}")
+    if counts.get(c.FILTERED.name):
+        table.add_row(c.FILTERED.label, ", ".join(f"{rule} ×{n}" for rule, n in counts[c.FILTERED.name].items()))
+    delays = counts.get(c.HOST_DELAY.name, {})
     if delays:
-        crawl_delay = counts.get("crawl_delay", {})
-        table.add_row("per-host delay", ", ".join(
+        crawl_delay = counts.get(c.CRAWL_DELAY.name, {})
+        table.add_row(c.HOST_DELAY.label, ", ".join(
             f"{host} ≤{delay:g}s" + (f" (Crawl-delay {crawl_delay[host]:g}s)" if host in crawl_delay else "")
             for host, delay in list(delays.items())[:5]))
-    if counts.get("retry_after_waits"):
-        table.add_row("Retry-After", f"{counts['retry_after_waits']} wait(s), {counts['retry_after_seconds']:g}s "
-                                     f"in all; {counts.get('retries', 0)} retries")
-    if counts.get("pages_truncated"):
-        table.add_row("truncated", f"{counts['pages_truncated']} page(s) over the size limit")
-    errors = counts.get("errors", {})
-    table.add_row("errors", ", ".join(f"{kind} ×{n}" for kind, n in errors.items()) if errors else "none")
+    if counts.get(c.RETRY_AFTER_WAITS.name):
+        table.add_row(c.RETRY_AFTER_WAITS.label, f"{counts[c.RETRY_AFTER_WAITS.name]} {c.RETRY_AFTER_WAITS.unit}, "
+                                                 f"{counts[c.RETRY_AFTER_SECONDS.name]:g}s in all; "
+                                                 f"{counts.get(c.RETRIES.name, 0)} {c.RETRIES.unit}")
+    if counts.get(c.PAGES_TRUNCATED.name):
+        table.add_row(c.PAGES_TRUNCATED.label, f"{counts[c.PAGES_TRUNCATED.name]} {c.PAGES_TRUNCATED.unit}")
+    errors = counts.get(c.ERRORS.name, {})
+    table.add_row(c.ERRORS.label, ", ".join(f"{kind} ×{n}" for kind, n in errors.items()) if errors else "none")
     for warning in manifest.get("warnings", [])[:20]:
         table.add_row("warning", warning)
     table.print(sys.stderr)

@@ -21,6 +21,7 @@ from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import SQLAlchemyError
 
 from scraper import __version__
+from scraper.crawl.counters import WARC_BYTES, WARC_RECORDS, counts_from_stats
 from scraper.resume import JOB_FILE, ResumeError, ResumeState, prepare_resume
 from scraper.storage.catalog import Catalog, CatalogError
 from scraper.storage.durable import write_json_atomically
@@ -273,43 +274,17 @@ class ArchiveRun:
         }
 
 
-def _prefixed(stats: dict[str, Any], prefix: str) -> dict[str, Any]:
-    return {key.removeprefix(prefix): value for key, value in sorted(stats.items()) if key.startswith(prefix)}
-
-
 def summarise_stats(stats: dict[str, Any], warc: WarcFileWriter | None = None) -> dict[str, Any]:
-    """The figures a person (and the exit code) care about, from Scrapy's stats.
+    """The figures a person (and the exit code) care about, from Scrapy's stats: the manifest's ``counts``.
 
     ``warc``, when given, is the run's writer: its own tally of the records and bytes it
     wrote is the WARC figures, so they count every record (warcinfo, request, response,
     revisit, each metadata record) and match what `scraper verify` reads back.
     """
-    return {
-        "requests": stats.get("downloader/request_count", 0),
-        "responses": stats.get("downloader/response_count", 0),
-        "exchanges_archived": stats.get("scraper/warc/exchanges", 0),
-        "warc_records": warc.records_written if warc is not None else stats.get("scraper/warc/records", 0),
-        "warc_bytes": warc.bytes_written if warc is not None else stats.get("scraper/warc/bytes", 0),
-        "pages": stats.get("scraper/pages/recorded", 0),
-        "pages_extracted": stats.get("scraper/pages/extracted", 0),
-        "pages_failed": stats.get("scraper/pages/failed", 0),
-        "pages_truncated": stats.get("scraper/pages/truncated", 0),
-        "requisites": stats.get("scraper/requisites/fetched", 0),
-        "revisits": _prefixed(stats, "scraper/revisits/"),
-        "new_versions": stats.get("scraper/versions/new", 0),
-        "seeds_from_sources": stats.get("scraper/sources/entries", 0),
-        "robots_denied": stats.get("scraper/robots_denied", 0),
-        "noarchive_skipped": stats.get("scraper/skipped/noarchive", 0),
-        "guard_refused": stats.get("scraper/guard/refused", 0),
-        "skipped_max_pages": stats.get("scraper/skipped/max_pages", 0),
-        "filtered": _prefixed(stats, "scraper/filtered/"),
-        "host_delay": _prefixed(stats, "scraper/host_delay/"),
-        "crawl_delay": _prefixed(stats, "scraper/crawl_delay/"),
-        "retry_after_waits": stats.get("scraper/retry_after/waits", 0),
-        "retry_after_seconds": stats.get("scraper/retry_after/seconds", 0),
-        "retries": stats.get("retry/count", 0),
-        "errors": _prefixed(stats, "scraper/errors/"),
-    }
+    counts = counts_from_stats(stats)
+    if warc is not None:
+        counts[WARC_RECORDS.name], counts[WARC_BYTES.name] = warc.records_written, warc.bytes_written
+    return counts
 
 
 class ArchiveRunExtension:
@@ -332,8 +307,8 @@ class ArchiveRunExtension:
         # The stats' final figures (warc bytes) must be in before the manifest is written.
         stats = self.crawler.stats
         if stats is not None:
-            stats.set_value("scraper/warc/bytes", self.run.warc.bytes_written)
-            stats.set_value("scraper/warc/records", self.run.warc.records_written)  # warcinfo records too
+            stats.set_value(WARC_BYTES.stat, self.run.warc.bytes_written)
+            stats.set_value(WARC_RECORDS.stat, self.run.warc.records_written)  # warcinfo records too
             stats.set_value("scraper/warc/files", self.run.warc.files_opened)
         self.run.close(reason)
 
@@ -417,7 +392,7 @@ class CrawlProgress:
 
     def _refresh(self) -> None:
         if self.crawler.stats is not None:
-            self.crawler.stats.set_value("scraper/warc/bytes", archive_run(self.crawler).warc.bytes_written)
+            self.crawler.stats.set_value(WARC_BYTES.stat, archive_run(self.crawler).warc.bytes_written)
         self.live.update(self.render())
 
     def spider_closed(self) -> None:

@@ -19,6 +19,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.error import DNSLookupError
 
+from scraper.crawl import counters
 from scraper.crawl.extensions import archive_run
 from scraper.scope import DEFAULT_PORTS, ascii_host, host_of, is_special_address
 
@@ -105,7 +106,7 @@ class AddressGuardMiddleware:
         if (_normal_address(address), port) in seeds:
             return None
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("scraper/guard/refused")
+            self.crawler.stats.inc_value(counters.GUARD_REFUSED.stat)
         if any(_normal_address(address) == seed for seed, _port in seeds):
             where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             message = (f"address guard: {where} is on {address} (loopback/private), a seed's address but not "

@@ -23,6 +23,7 @@ from tldextract import TLDExtract
 from twisted.internet.defer import Deferred
 
 from scraper.access import AccessSignals, read_access_signals, robots_txt_problem
+from scraper.crawl import counters
 from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import Archived, refers_to_of
 from scraper.scope import url_key
@@ -132,7 +133,7 @@ class WarcCaptureMiddleware:
             # The page asks not to be archived: neither its bytes nor its record are kept.
             request.meta[WARC_META] = None
             if stats is not None:
-                stats.inc_value("scraper/skipped/noarchive")
+                stats.inc_value(counters.NOARCHIVE_SKIPPED.stat)
             return response
         exchange = exchange_from(request, response, fetched_at)
         if "dataloss" in response.flags:
@@ -149,8 +150,8 @@ class WarcCaptureMiddleware:
         # The last capture wins: after redirects, meta describes the final response.
         request.meta[WARC_META] = archived
         if stats is not None:
-            stats.inc_value("scraper/warc/exchanges")
-            stats.inc_value("scraper/warc/records", 2)
+            stats.inc_value(counters.EXCHANGES_ARCHIVED.stat)
+            stats.inc_value(counters.WARC_RECORDS.stat, 2)
         if response.status in REDIRECT_STATUSES and not request.meta.get("dont_redirect"):
             problem = unfollowable_redirect(response)
             if problem is not None:
@@ -165,8 +166,8 @@ class WarcCaptureMiddleware:
         self.run.warn(f"{response.url}: the connection closed after {len(response.body):,} {expected}bytes; "
                       f"archived what arrived (WARC-Truncated: length)")
         if request.meta.get("kind", "page") == "page":
-            self._stat("scraper/pages/failed")
-            self._stat("scraper/errors/dataloss")
+            self._stat(counters.PAGES_FAILED.stat)
+            self._stat(counters.ERRORS.stat_of("dataloss"))
 
 
     def _write(self, exchange: HttpExchange, response: Response, previous: PreviousCapture | None,
@@ -190,7 +191,7 @@ class WarcCaptureMiddleware:
         else:
             location = warc.write_exchange(exchange)
         if profile is not None:
-            self._stat(f"scraper/revisits/{profile.rsplit('/', 1)[-1]}")
+            self._stat(counters.REVISITS.stat_of(profile.rsplit("/", 1)[-1]))
         return Archived(
             warc=location.response,
             payload_digest=location.payload_digest,
@@ -368,5 +369,5 @@ class UrlLengthLimit(UrlLengthMiddleware):
                     f"{shown}: URL is {len(request.url):,} characters long, over URLLENGTH_LIMIT "
                     f"({self.maxlength:,}); not fetched (raise it with -s URLLENGTH_LIMIT=N)")
             elif self.crawler.stats is not None:
-                self.crawler.stats.inc_value("scraper/filtered/url_length")
+                self.crawler.stats.inc_value(counters.FILTERED.stat_of("url_length"))
         return processed

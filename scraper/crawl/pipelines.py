@@ -23,6 +23,7 @@ from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import SQLAlchemyError
 
 from scraper.article import ExtractionOptions
+from scraper.crawl import counters
 from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import PageItem
 from scraper.extract.worker import ExtractedPage, extract_for_record, init_worker
@@ -170,12 +171,12 @@ class ExtractPipeline:
             extracted = await self._extract(item)
             item.article, item.fingerprint = extracted.article, extracted.fingerprint
             if self.crawler.stats is not None:
-                self.crawler.stats.inc_value("scraper/pages/extracted")
+                self.crawler.stats.inc_value(counters.PAGES_EXTRACTED.stat)
         except Exception as exc:  # one bad page must not stop the crawl
             item.extraction_error = f"{type(exc).__name__}: {exc}"
             logger.warning("extraction failed for %s: %s", item.capture.url, item.extraction_error)
             if self.crawler.stats is not None:
-                self.crawler.stats.inc_value("scraper/errors/extraction")
+                self.crawler.stats.inc_value(counters.ERRORS.stat_of("extraction"))
         item.html = None  # free it: the WARC holds the page
         return item
 
@@ -239,7 +240,7 @@ class RecordPipeline:
         record = record_for_capture(self.run.layout.crawl_id, capture, item.article, self.extractor,
                                     previous=item.previous, fingerprint=item.fingerprint).to_dict()
         if item.previous is not None and record["version"] is not None and record["changed_fields"]:
-            self._stat("scraper/versions/new")
+            self._stat(counters.NEW_VERSIONS.stat)
         line = dumps_line(record)  # serialised once: the WARC, the JSONL and the catalog hold the same text
         try:
             entry = self._write(item, record, line)
@@ -253,8 +254,8 @@ class RecordPipeline:
             except SQLAlchemyError as exc:  # a full disk under the catalog: the rows stay in the journal
                 self.run.write_failed(exc)
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("scraper/pages/recorded")
-            self.crawler.stats.inc_value("scraper/warc/records")
+            self.crawler.stats.inc_value(counters.PAGES.stat)
+            self.crawler.stats.inc_value(counters.WARC_RECORDS.stat)
         return item
 
     def _write(self, item: PageItem, record: dict[str, Any], line: str) -> NewCapture:

@@ -25,6 +25,7 @@ from scrapy.extensions.closespider import CloseSpider
 from scrapy.utils.defer import _schedule_coro
 from twisted.python.failure import Failure
 
+from scraper.crawl import counters
 from scraper.crawl.extensions import CrawlProgress, archive_run
 from scraper.crawl.middlewares import MAXSIZE_LIFTED
 
@@ -91,7 +92,7 @@ class CrawlDelay:
             archive_run(self.crawler).warn(f"robots.txt of {key} asks Crawl-delay {delay}s; capped at {floor:g}s")
         self.floors[key] = floor
         if self.crawler.stats is not None:
-            self.crawler.stats.set_value(f"scraper/crawl_delay/{key}", floor)
+            self.crawler.stats.set_value(counters.CRAWL_DELAY.stat_of(key), floor)
         if slot is not None:
             self._apply(key, slot)
 
@@ -102,7 +103,7 @@ class CrawlDelay:
         if floor is not None:
             slot.jitter = 0  # a random 0.5x-1.5x factor would undercut the floor
         if self.crawler.stats is not None:
-            self.crawler.stats.max_value(f"scraper/host_delay/{key}", round(slot.delay, 3))
+            self.crawler.stats.max_value(counters.HOST_DELAY.stat_of(key), round(slot.delay, 3))
 
     def response_downloaded(self, response: Response, request: Request) -> None:
         key, slot = _slot(self.crawler, request)
@@ -143,8 +144,8 @@ class RetryAfterMiddleware(RetryMiddleware):
                     slot.delay = max(slot.delay, wait + max(0.0, time.monotonic() - slot.lastseen))
                     slot.jitter = 0
                 if stats is not None:
-                    stats.inc_value("scraper/retry_after/waits")
-                    stats.inc_value("scraper/retry_after/seconds", round(wait))
+                    stats.inc_value(counters.RETRY_AFTER_WAITS.stat)
+                    stats.inc_value(counters.RETRY_AFTER_SECONDS.stat, round(wait))
                 logger.info("%s answered %s with Retry-After %.0fs: waiting", key, response.status, wait)
         elif slot is not None and key in self._saved and response.status < 400:
             slot.delay, slot.jitter = self._saved.pop(key)

@@ -25,6 +25,7 @@ from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutErro
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
 
+from scraper.crawl import counters
 from scraper.crawl.extensions import ArchiveRun, archive_run
 from scraper.crawl.guard import AddressGuardRefused
 from scraper.crawl.items import Archived, PageItem
@@ -191,7 +192,7 @@ class ArchiveSpider(scrapy.Spider):
         key = url_key(url)
         if key not in self.filtered:
             self.filtered.add(key)
-            self._stat(f"scraper/filtered/{rule}")
+            self._stat(counters.FILTERED.stat_of(rule))
 
     # -- scheduling -------------------------------------------------------------------------
     def _journal(self, url: str, kind: str, depth: int, referrer: str | None) -> None:
@@ -203,7 +204,7 @@ class ArchiveSpider(scrapy.Spider):
         key = key or url_key(url)
         if self.max_pages > 0 and self.scheduled >= self.max_pages:
             if key not in self.seen:
-                self._stat("scraper/skipped/max_pages")
+                self._stat(counters.SKIPPED_MAX_PAGES.stat)
             return None
         if not self._claim(url, key):
             return None
@@ -337,10 +338,10 @@ class ArchiveSpider(scrapy.Spider):
         is_html = isinstance(response, HtmlResponse)
         ok = 200 <= response.status < 300 and archived.record_kind == "response"
         if response.status >= 400:
-            self._stat("scraper/pages/failed")
-            self._stat(f"scraper/errors/http_{response.status}")
+            self._stat(counters.PAGES_FAILED.stat)
+            self._stat(counters.ERRORS.stat_of(f"http_{response.status}"))
         if archived.truncated:
-            self._stat("scraper/pages/truncated")
+            self._stat(counters.PAGES_TRUNCATED.stat)
             self._warn(f"{response.url}: body over the size limit; archived truncated (WARC-Truncated: length)")
         capture = Capture(
             requested_url=redirects[0] if redirects else response.url,
@@ -423,14 +424,14 @@ class ArchiveSpider(scrapy.Spider):
                 continue
             request = self._page_request(entry.url, 0, source)
             if request is not None:
-                self._stat("scraper/sources/entries")
+                self._stat(counters.SEEDS_FROM_SOURCES.stat)
                 yield request
 
     # -- seed sources --------------------------------------------------------------------------
     def _source_ok(self, response: Response, what: str) -> bool:
         if response.status >= 400:
             self._warn(f"{what} {response.url}: HTTP {response.status}; skipped")
-            self._stat(f"scraper/errors/{what}_http_{response.status}")
+            self._stat(counters.ERRORS.stat_of(f"{what}_http_{response.status}"))
             return False
         if "download_stopped" in response.flags:
             self._warn(f"{what} {response.url}: larger than {self.source_max_bytes:,} bytes; read only that much")
@@ -445,7 +446,7 @@ class ArchiveSpider(scrapy.Spider):
             sitemap = parse_sitemap(body, response.url, max_bytes=self.source_max_bytes)
         except SeedSourceError as exc:
             self._warn(f"sitemap: {exc}")
-            self._stat("scraper/errors/bad_sitemap")
+            self._stat(counters.ERRORS.stat_of("bad_sitemap"))
             return
         if sitemap.kind == "sitemapindex":
             for child in sitemap.entries:
@@ -466,7 +467,7 @@ class ArchiveSpider(scrapy.Spider):
             entries = parse_feed(response.body, response.url)
         except SeedSourceError as exc:
             self._warn(f"feed: {exc}")
-            self._stat("scraper/errors/bad_feed")
+            self._stat(counters.ERRORS.stat_of("bad_feed"))
             return
         yield from self._seed_entries(entries, response.url)
         self._source_read(response)
@@ -515,7 +516,7 @@ class ArchiveSpider(scrapy.Spider):
                                      priority=1)
 
     def parse_requisite(self, response: Response) -> Iterator[scrapy.Request]:
-        self._stat("scraper/requisites/fetched")
+        self._stat(counters.REQUISITES.stat)
         level = int(response.meta.get("requisite_level", 1))
         content_type = (_header(response, b"Content-Type") or "").lower()
         if level < MAX_REQUISITE_DEPTH and isinstance(response, TextResponse) and (
@@ -532,12 +533,12 @@ class ArchiveSpider(scrapy.Spider):
         if self.run.write_error is not None:
             return  # the archive cannot be written: said once, and the crawl is stopping
         if failure.check(IgnoreRequest) and "forbidden by robots" in failure.getErrorMessage().lower():
-            self._stat("scraper/robots_denied")
+            self._stat(counters.ROBOTS_DENIED.stat)
             logger.info("robots.txt forbids %s", request.url)
             return
         kind = failure_kind(failure)
-        self._stat("scraper/pages/failed")
-        self._stat(f"scraper/errors/{kind}")
+        self._stat(counters.PAGES_FAILED.stat)
+        self._stat(counters.ERRORS.stat_of(kind))
         if kind == "redirect_limit":
             self._warn(f"{request.url}: redirect loop or chain longer than the limit; given up")
         logger.warning("failed %s: %s", request.url, failure_message(failure))
@@ -548,7 +549,7 @@ class ArchiveSpider(scrapy.Spider):
             return
         kind = request.meta.get("kind", "source")
         self._warn(f"{kind} {request.url}: {failure_kind(failure)}: {failure_message(failure)}")
-        self._stat(f"scraper/errors/{kind}_{failure_kind(failure)}")
+        self._stat(counters.ERRORS.stat_of(f"{kind}_{failure_kind(failure)}"))
 
     def on_requisite_error(self, failure: Failure) -> None:
         if failure.check(NotSent):
