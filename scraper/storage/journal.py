@@ -97,3 +97,29 @@ def read_frontier(directory: Path) -> FrontierState:
             scheduled.append(ScheduledRequest(url=str(line["url"]), kind=str(line.get("kind", "page")),
                                               depth=int(line.get("depth") or 0), referrer=line.get("referrer")))
     return FrontierState(scheduled, fetched)
+
+
+class JournalFrontier:
+    """The frontier (:class:`~scraper.storage.backends.Frontier`) of a crawl on one machine:
+    ``frontier.jsonl`` in its folder, appended to by every session of the crawl.
+
+    Scrapy's disk queue (JOBDIR) holds the same requests while the crawl runs, but is not crash-safe
+    (its index is written at close): this journal is what a resume reads.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._journal = AppendJournal(directory / FRONTIER_FILE)
+
+    def add(self, request: ScheduledRequest) -> None:
+        self._journal.append({"url": request.url, "kind": request.kind, "depth": request.depth,
+                              "referrer": request.referrer})
+
+    def mark_done(self, url: str) -> None:
+        self._journal.append({"fetched": url})
+
+    def read(self) -> FrontierState:
+        return read_frontier(self.directory)
+
+    def close(self) -> None:
+        self._journal.close()
