@@ -220,7 +220,11 @@ def test_journal_frontier_skips_a_line_torn_by_a_crash(tmp_path: Path) -> None:
     frontier.close()
     with open(tmp_path / FRONTIER_FILE, "ab") as fh:
         fh.write(b'{"url":"http://a.test/tor')  # killed in the middle of a line
-    assert JournalFrontier(tmp_path).read().scheduled == [SEED]
+    resumed = JournalFrontier(tmp_path)
+    assert resumed.read().scheduled == [SEED]
+    resumed.add(LINK)  # the first request of the resumed session is not glued to the torn line
+    resumed.close()
+    assert JournalFrontier(tmp_path).read().scheduled == [SEED, LINK]
 
 
 # -- the WARC destination ------------------------------------------------------------------------------------------
