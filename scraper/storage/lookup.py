@@ -64,9 +64,9 @@ class CatalogRevisits:
     committed captures.  A crawl's own captures are committed when its WARC files are closed, so a revisit
     never refers to a record that may not be written.
 
-    The URLs with a capture are read once, as hashes, and only those are asked about: one query per
-    discovered link cost a sixth of the crawl process's CPU, and on a first crawl every one of them finds
-    nothing.  Hashes, not keys: about 50 bytes a URL instead of 150; a collision costs one query.
+    The URLs with a capture are read once, as hashes, and only those are asked about (why:
+    :meth:`~scraper.storage.catalog.Catalog.captured_key_hashes`).  One machine's catalog fits in memory
+    that way; a shared dedup index of a billion URLs would not, and asks its database each time.
     """
 
     def __init__(self, catalog: Catalog) -> None:
