@@ -75,8 +75,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-
 from scraper import __version__
 from scraper.access import read_access_signals
 from scraper.article import ExtractionOptions
@@ -108,11 +106,13 @@ from scraper.reextract import (
 )
 from scraper.resume import JOB_FILE
 from scraper.scope import url_key
-from scraper.storage.catalog import Catalog, NewCapture, captures, urls
+from scraper.storage.backends import CatalogBackend, RevisitLookup
+from scraper.storage.catalog import Catalog, NewCapture
 from scraper.storage.codings import BodyTooLarge
 from scraper.storage.durable import replace_durably, write_json_atomically
 from scraper.storage.jsonl import JsonlWriter, dumps_line, iter_jsonl
 from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, lock_crawl
+from scraper.storage.lookup import CatalogRevisits
 from scraper.storage.repair import repair_jsonl
 from scraper.storage.warc import DamagedWarc, PayloadRecord, StoredRecord, scan_records
 
@@ -553,19 +553,15 @@ class OriginalIndex:
         return self._original(found) if found is not None else None
 
 
-def _catalog_original(catalog: Catalog | None, revisit: Captured) -> Original | None:
+def _catalog_original(catalog: CatalogBackend | None, revisit: Captured) -> Original | None:
     """The revisit's original among the pages already in the catalog (committed captures)."""
     if catalog is None:
         return None
     rows = catalog_captures(catalog, revisit.refers_to) if revisit.refers_to else []
     if not rows and revisit.payload_digest:
-        query = (select(captures).join(urls, urls.c.id == captures.c.url_id)
-                 .where(urls.c.url_key == url_key(revisit.refers_to_uri or revisit.target_uri),
-                        captures.c.payload_digest == revisit.payload_digest, captures.c.record_kind == "response",
-                        captures.c.committed.is_(True), captures.c.fetched_at <= revisit.fetched_at)
-                 .order_by(captures.c.fetched_at.desc(), captures.c.id.desc()).limit(1))
-        with catalog.engine.connect() as conn:
-            rows = list(conn.execute(query).all())
+        found = catalog.original_of_payload(url_key(revisit.refers_to_uri or revisit.target_uri),
+                                            revisit.payload_digest, revisit.fetched_at)
+        rows = [found] if found is not None else []
     for row in rows:
         if row.record_kind != "response":
             continue
@@ -646,7 +642,10 @@ class Importer:
                  progress: Progress | None = None) -> None:
         self.layout = layout
         self.plan = plan
-        self.catalog = catalog
+        self.catalog: CatalogBackend = catalog
+        # A page's capture before this one, among those the archive had: the catalog's own captures
+        # (a shared dedup index, with several machines, is constructed here instead).
+        self.revisits: RevisitLookup = CatalogRevisits(catalog)
         self.options = options
         self.progress: Progress = progress or QuietProgress()
         self.extractor = current_extractor()
@@ -657,7 +656,6 @@ class Importer:
         self.latest: dict[str, dict[str, Any]] = {}  # url_key(url) -> latest 2xx record of this import, no texts
         self.pending: list[NewCapture] = []
         self._pool: ProcessPoolExecutor | None = None
-        self._captured_keys: set[int] | None = None  # hash(url_key) of the pages the catalog had before
         self._pages_to_record = 0
 
     # -- creating and resuming ------------------------------------------------------------------------------
@@ -999,11 +997,7 @@ class Importer:
         key = url_key(capture.url)
         if key in self.latest:
             return self.latest[key]
-        if self._captured_keys is None:
-            self._captured_keys = self.catalog.captured_key_hashes()  # one query, not one per page
-        if hash(key) not in self._captured_keys:
-            return None
-        earlier = self.catalog.previous_capture(key, before=capture.fetched_at)
+        earlier = self.revisits.previous_capture(key, before=capture.fetched_at)
         return earlier.record if earlier is not None else None
 
     def _remember(self, record: dict[str, Any]) -> None:

@@ -57,7 +57,8 @@ from scraper.records import (
     record_for_capture,
 )
 from scraper.scope import url_key
-from scraper.storage.catalog import Catalog, captures
+from scraper.storage.backends import CatalogBackend
+from scraper.storage.catalog import CatalogCapture
 from scraper.storage.codings import BodyTooLarge, decode_body
 from scraper.storage.durable import AtomicFile, remove_stale_temporaries
 from scraper.storage.jsonl import dumps_line, iter_jsonl
@@ -292,7 +293,7 @@ KEEP_RECORDED = object()  # the previous capture is not known: keep the crawl's 
 class Reextractor:
     """Re-extracts crawls of one archive; remembers each URL's latest record for the next crawl's versions."""
 
-    def __init__(self, root: Path, catalog: Catalog | None = None, *, since: str | None = None,
+    def __init__(self, root: Path, catalog: CatalogBackend | None = None, *, since: str | None = None,
                  options: ExtractionOptions | None = None, max_body_bytes: int = MAX_BODY_BYTES,
                  warn: Callable[[str], None] = no_warning) -> None:
         self.root = root
@@ -473,20 +474,11 @@ class Reextractor:
     def _catalog_record(self, record_id: str, crawl_id: Any) -> dict[str, Any] | None:
         if self.catalog is None:
             return None
-        rows = committed_captures(self.catalog, record_id, crawl_id)
+        rows = self.catalog.captures_of_record(record_id, str(crawl_id) if crawl_id else None)
         return json.loads(rows[0].record_json) if rows else None
 
 
-def committed_captures(catalog: Catalog, record_id: str, crawl_id: Any = None) -> list[Any]:
-    """The committed catalog rows of the captures whose WARC record is ``record_id`` (in ``crawl_id``)."""
-    query = captures.select().where(captures.c.warc_record_id == record_id, captures.c.committed.is_(True))
-    if crawl_id:
-        query = query.where(captures.c.crawl_id == str(crawl_id))  # uses the catalog's index by crawl
-    with catalog.engine.connect() as conn:
-        return list(conn.execute(query).all())
-
-
-def catalog_captures(catalog: Catalog, record_id: str, crawl_id: Any = None) -> list[Any]:
+def catalog_captures(catalog: CatalogBackend, record_id: str, crawl_id: Any = None) -> list[CatalogCapture]:
     """Where the catalog has the WARC record ``record_id``: in ``crawl_id`` if it is there, else in any crawl."""
-    rows = committed_captures(catalog, record_id, crawl_id)
-    return rows or (committed_captures(catalog, record_id) if crawl_id else [])
+    rows = catalog.captures_of_record(record_id, str(crawl_id) if crawl_id else None)
+    return rows or (catalog.captures_of_record(record_id) if crawl_id else [])

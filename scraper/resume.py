@@ -33,9 +33,10 @@ from scraper import __version__, defaults
 from scraper.article import ExtractionOptions
 from scraper.records import PAGE_RECORD_CONTENT_TYPE
 from scraper.scope import url_key
-from scraper.storage.catalog import Catalog, NewCapture
+from scraper.storage.backends import CatalogBackend, Frontier
+from scraper.storage.catalog import NewCapture
 from scraper.storage.durable import AtomicFile, atomic_write
-from scraper.storage.journal import CATALOG_PENDING_FILE, FrontierState, read_frontier, read_lines
+from scraper.storage.journal import CATALOG_PENDING_FILE, FrontierState, read_lines
 from scraper.storage.jsonl import dumps_line, iter_jsonl, save_damaged_lines
 from scraper.storage.layout import MANIFEST_FILE, PAGES_FILE, CrawlLayout
 from scraper.storage.repair import repair_crawl_dir
@@ -178,7 +179,7 @@ def _not_extracted(record: dict[str, Any]) -> bool:
             and (content_type is None or "html" in str(content_type)))
 
 
-def _extract_missing(directory: Path, crawl_id: str, catalog: Catalog, records: list[dict[str, Any]],
+def _extract_missing(directory: Path, crawl_id: str, catalog: CatalogBackend, records: list[dict[str, Any]],
                      last_serial: int, notes: list[str]) -> list[dict[str, Any]]:
     """Extract the pages whose extraction did not run, from their WARC response records.
 
@@ -227,7 +228,7 @@ def _extract_missing(directory: Path, crawl_id: str, catalog: Catalog, records: 
     return repaired
 
 
-def _complete_catalog(directory: Path, crawl_id: str, catalog: Catalog, records: list[dict[str, Any]],
+def _complete_catalog(directory: Path, crawl_id: str, catalog: CatalogBackend, records: list[dict[str, Any]],
                       notes: list[str]) -> None:
     """Add the captures the catalog misses: the rows still buffered when the crawl died."""
     have = catalog.crawl_record_ids(crawl_id)
@@ -248,8 +249,9 @@ def _complete_catalog(directory: Path, crawl_id: str, catalog: Catalog, records:
     (directory / CATALOG_PENDING_FILE).unlink(missing_ok=True)
 
 
-def prepare_resume(directory: Path, crawl_id: str, catalog: Catalog) -> ResumeState:
-    """Call with the crawl folder's lock held (:func:`~scraper.storage.layout.lock_crawl`)."""
+def prepare_resume(directory: Path, crawl_id: str, catalog: CatalogBackend, frontier: Frontier) -> ResumeState:
+    """Call with the crawl folder's lock held (:func:`~scraper.storage.layout.lock_crawl`); ``frontier`` is
+    the crawl's, whose requests not yet done are what is left to fetch."""
     if not directory.is_dir():
         raise ResumeError(f"no crawl {crawl_id} in {directory.parent.parent} (no folder {directory})")
     finished = finished_crawl(directory)
@@ -270,7 +272,7 @@ def prepare_resume(directory: Path, crawl_id: str, catalog: Catalog) -> ResumeSt
         done_keys |= led_to(record)
     return ResumeState(
         done_keys=done_keys,
-        frontier=read_frontier(directory),
+        frontier=frontier.read(),
         warc_files=warc_files,
         last_serial=max((_warc_serial(n) for n in warc_files), default=0),
         pages=len(records),

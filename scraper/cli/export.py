@@ -21,7 +21,7 @@ from scraper.text import escape_controls
 
 if TYPE_CHECKING:
     from scraper.export import Sink
-    from scraper.storage.catalog import Catalog
+    from scraper.storage.backends import CatalogBackend
     from scraper.storage.layout import CrawlLayout
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ def _crawls(root: Path, names: tuple[str, ...], since: str | None) -> list[Crawl
 
 
 # -- reextract ----------------------------------------------------------------------------------------------
-def _open_catalog(out: Path, db: str | None) -> Catalog | None:
+def _open_catalog(out: Path, db: str | None) -> CatalogBackend | None:
     """The catalog when there is one: it never gets created here, only read."""
     from scraper.storage.catalog import CATALOG_FILE, Catalog
 

@@ -25,6 +25,7 @@ from scraper.cli._lock import acquire_lock
 from scraper.records import utc_timestamp
 from scraper.scope import url_key
 from scraper.seeds import InvalidSeed, dedupe_seeds, seed_url
+from scraper.storage.backends import CatalogBackend
 from scraper.storage.catalog import NEVER, Catalog, CatalogError, ScheduleError, Watch, next_due
 from scraper.storage.layout import ArchiveRootError, check_writable_root
 from scraper.tables import TextTable
@@ -36,7 +37,7 @@ out_option = archive_option()
 db_option = click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
 
 
-def open_catalog(out: Path, db: str | None) -> Catalog:
+def open_catalog(out: Path, db: str | None) -> CatalogBackend:
     """The catalog of ``out``; a catalog missing while crawls need it, damaged, locked or on a full disk
     ends the command with its one-line error (:class:`CatalogError`, exit 4, 75 or 74)."""
     from scraper.storage.rebuild import catalog_gap
@@ -175,7 +176,7 @@ def watch_remove(urls: tuple[str, ...], out: Path, db: str | None) -> None:
 
 
 # -- rearchive ----------------------------------------------------------------------------------------
-def mark_watches(catalog: Catalog, urls: list[str]) -> None:
+def mark_watches(catalog: CatalogBackend, urls: list[str]) -> None:
     """Mark the watches of the URLs a run took; a watch whose schedule has no next time is said, in one line."""
     for unscheduled in catalog.mark_captured([url_key(u) for u in urls], datetime.now(UTC)):
         say(f"warning: {unscheduled.describe()}")

@@ -23,11 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from scraper import __version__
 from scraper.crawl.counters import WARC_BYTES, WARC_RECORDS, counts_from_stats
 from scraper.resume import JOB_FILE, ResumeError, ResumeState, prepare_resume
+from scraper.storage.backends import CatalogBackend, Frontier, RevisitLookup
 from scraper.storage.catalog import Catalog, CatalogError
 from scraper.storage.durable import write_json_atomically
-from scraper.storage.journal import CATALOG_PENDING_FILE, FRONTIER_FILE, AppendJournal
+from scraper.storage.journal import CATALOG_PENDING_FILE, AppendJournal, JournalFrontier
 from scraper.storage.jsonl import JsonlWriter, dumps_line
-from scraper.storage.layout import ArchiveRootError, CrawlLayout, lock_crawl, new_crawl_id
+from scraper.storage.layout import ArchiveRootError, CrawlLayout, LocalWarcFolder, lock_crawl, new_crawl_id
+from scraper.storage.lookup import CatalogRevisits
 from scraper.storage.verify import summarise, verify_files
 from scraper.storage.warc import WarcFileWriter
 
@@ -78,7 +80,11 @@ class ArchiveRun:
         settings = crawler.settings
         crawl_id = settings.get("ARCHIVE_CRAWL_ID") or new_crawl_id()
         self.layout = CrawlLayout(Path(settings.get("ARCHIVE_ROOT")), crawl_id)
-        self.catalog = Catalog.open(self.layout.root, settings.get("ARCHIVE_DB"))
+        # The storage backends, each behind its seam (storage/backends.py): here is where shared ones go.
+        catalog = Catalog.open(self.layout.root, settings.get("ARCHIVE_DB"))
+        self.catalog: CatalogBackend = catalog
+        self.revisits: RevisitLookup = CatalogRevisits(catalog)
+        self.frontier: Frontier
         # A resumed crawl continues in its own folder, once its torn ends are repaired.
         self.resume_state: ResumeState | None = None
         if settings.getbool("ARCHIVE_RESUME"):
@@ -88,8 +94,9 @@ class ArchiveRun:
             # Scrapy's own queue files are not crash-safe (their index is written at close): the
             # journal says what is left to fetch, and Scrapy starts from an empty queue.
             self._remove_scheduler_files(settings)
+            self.frontier = JournalFrontier(self.layout.directory)
             try:
-                self.resume_state = prepare_resume(self.layout.directory, crawl_id, self.catalog)
+                self.resume_state = prepare_resume(self.layout.directory, crawl_id, self.catalog, self.frontier)
             except ResumeError as exc:
                 raise ArchiveRootError(str(exc)) from exc
             for note in self.resume_state.notes:
@@ -97,6 +104,7 @@ class ArchiveRun:
         else:
             self.layout.create({JOB_FILE: {"crawl_id": crawl_id, "settings": settings.getdict("ARCHIVE_JOB")}})
             self.lock = lock_crawl(self.layout.directory)
+            self.frontier = JournalFrontier(self.layout.directory)
         self.started_at = _now()
         self.recorded_settings = {name: settings.get(name) for name in RECORDED_SETTINGS}
         self.seeds: list[str] = list(settings.getlist("ARCHIVE_SEEDS"))
@@ -108,11 +116,10 @@ class ArchiveRun:
                 "isPartOf": self.layout.crawl_id,
                 "description": "scraper crawl; per-record notes: X-Archive-Orig-Transfer-Encoding holds a "
                                "transfer coding that was removed because the stored body is de-chunked"}
-        self.warc = WarcFileWriter(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"),
-                                   max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info,
-                                   serial_start=self.resume_state.last_serial if self.resume_state else 0)
+        folder = LocalWarcFolder(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"),
+                                 serial_start=self.resume_state.last_serial if self.resume_state else 0)
+        self.warc = WarcFileWriter(destination=folder, max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info)
         self.pages = JsonlWriter.open(self.layout.pages_path)
-        self.frontier = AppendJournal(self.layout.directory / FRONTIER_FILE)
         self.catalog_pending = AppendJournal(self.layout.directory / CATALOG_PENDING_FILE)
         self.extra_jsonl: JsonlWriter | None = None
         target = settings.get("ARCHIVE_JSONL")

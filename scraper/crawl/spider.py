@@ -49,6 +49,7 @@ from scraper.seeds import (
     validate_url,
 )
 from scraper.storage.catalog import PreviousCapture
+from scraper.storage.journal import ScheduledRequest
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,6 @@ class ArchiveSpider(scrapy.Spider):
         # same navigation links as on every other page; this skips their canonicalisation and
         # scope test.  About 150 bytes per distinct link.
         self.settled_links: set[str] = set()
-        self.previously_captured: set[int] | None = None  # hash(url_key) of URLs with a capture to compare with
         self.resumed_done: set[str] = set()  # on a resume: url_keys of the URLs that led to pages recorded before
         self.scheduled = 0
         self._run: ArchiveRun | None = None
@@ -197,7 +197,7 @@ class ArchiveSpider(scrapy.Spider):
     # -- scheduling -------------------------------------------------------------------------
     def _journal(self, url: str, kind: str, depth: int, referrer: str | None) -> None:
         """Every request scheduled goes to the crawl's frontier journal: what --resume fetches again."""
-        self.run.frontier.append({"url": url, "kind": kind, "depth": depth, "referrer": referrer})
+        self.run.frontier.add(ScheduledRequest(url, kind, depth, referrer))
 
     def _page_request(self, url: str, depth: int, referrer: str | None, *, seed: bool = False,
                       key: str | None = None, journal: bool = True) -> scrapy.Request | None:
@@ -252,12 +252,7 @@ class ArchiveSpider(scrapy.Spider):
         self._ask_if_changed(key, meta, request.headers)
 
     def _previous_capture(self, key: str) -> PreviousCapture | None:
-        catalog = self.run.catalog
-        if self.previously_captured is None:  # read once, when the catalog is open
-            self.previously_captured = catalog.captured_key_hashes()
-        if hash(key) not in self.previously_captured:
-            return None
-        return catalog.previous_capture(key)
+        return self.run.revisits.previous_capture(key)
 
     def _source_request(self, url: str, kind: str, referrer: str | None = None, *,
                         journal: bool = True) -> scrapy.Request | None:
@@ -325,7 +320,7 @@ class ArchiveSpider(scrapy.Spider):
 
     def _source_read(self, response: Response) -> None:
         """A seed source's entries are all scheduled (and journalled): a resumed crawl need not read it again."""
-        self.run.frontier.append({"fetched": response.url})
+        self.run.frontier.mark_done(response.url)
 
     # -- pages ------------------------------------------------------------------------------
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:

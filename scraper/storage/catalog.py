@@ -393,6 +393,29 @@ class PreviousCapture:
 
 
 @dataclass(frozen=True)
+class CatalogCapture:
+    """Where the catalog has one committed capture's WARC record, and its page record (as JSON text)."""
+
+    crawl_id: str
+    url: str
+    status: int
+    record_kind: str  # response | revisit
+    warc_file: str
+    warc_offset: int
+    warc_length: int
+    warc_record_id: str
+    warc_date: str
+    record_json: str
+
+
+def _catalog_capture(row: Any) -> CatalogCapture:
+    return CatalogCapture(crawl_id=row.crawl_id, url=row.url, status=int(row.status), record_kind=row.record_kind,
+                          warc_file=row.warc_file, warc_offset=int(row.warc_offset),
+                          warc_length=int(row.warc_length), warc_record_id=row.warc_record_id,
+                          warc_date=row.warc_date, record_json=row.record_json)
+
+
+@dataclass(frozen=True)
 class Watch:
     url: str
     url_key: str
@@ -799,6 +822,26 @@ class Catalog:
                            "offset": row.original_warc_offset, "length": row.original_warc_length},
             record=json.loads(row.record_json),
         )
+
+    def captures_of_record(self, record_id: str, crawl_id: str | None = None) -> list[CatalogCapture]:
+        """The committed captures whose WARC record is ``record_id`` (in ``crawl_id``, when given)."""
+        query = captures.select().where(captures.c.warc_record_id == record_id, captures.c.committed.is_(True))
+        if crawl_id:
+            query = query.where(captures.c.crawl_id == crawl_id)  # uses the index by crawl
+        with self.engine.connect() as conn:
+            return [_catalog_capture(row) for row in conn.execute(query)]
+
+    def original_of_payload(self, url_key: str, payload_digest: str, before: datetime) -> CatalogCapture | None:
+        """The latest committed response of a URL with this payload, fetched at or before ``before``: the
+        original of a revisit that names no record (`scraper import` of a foreign WARC)."""
+        query = (select(captures).join(urls, urls.c.id == captures.c.url_id)
+                 .where(urls.c.url_key == url_key, captures.c.payload_digest == payload_digest,
+                        captures.c.record_kind == "response", captures.c.committed.is_(True),
+                        captures.c.fetched_at <= before)
+                 .order_by(captures.c.fetched_at.desc(), captures.c.id.desc()).limit(1))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return _catalog_capture(row) if row is not None else None
 
     def latest_status(self, url_key: str) -> int | None:
         query = (select(captures.c.status).join(urls, urls.c.id == captures.c.url_id)

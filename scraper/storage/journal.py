@@ -97,3 +97,45 @@ def read_frontier(directory: Path) -> FrontierState:
             scheduled.append(ScheduledRequest(url=str(line["url"]), kind=str(line.get("kind", "page")),
                                               depth=int(line.get("depth") or 0), referrer=line.get("referrer")))
     return FrontierState(scheduled, fetched)
+
+
+def _end_torn_line(path: Path) -> None:
+    """End the last line of a journal that a crash tore in the middle, so that the next line appended
+    starts a line of its own: glued to the torn one, both would be skipped as one garbled line."""
+    try:
+        with open(path, "rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+    except FileNotFoundError:
+        return
+
+
+class JournalFrontier:
+    """The frontier (:class:`~scraper.storage.backends.Frontier`) of a crawl on one machine:
+    ``frontier.jsonl`` in its folder, appended to by every session of the crawl.
+
+    Scrapy's disk queue (JOBDIR) holds the same requests while the crawl runs, but is not crash-safe
+    (its index is written at close): this journal is what a resume reads.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        _end_torn_line(directory / FRONTIER_FILE)
+        self._journal = AppendJournal(directory / FRONTIER_FILE)
+
+    def add(self, request: ScheduledRequest) -> None:
+        self._journal.append({"url": request.url, "kind": request.kind, "depth": request.depth,
+                              "referrer": request.referrer})
+
+    def mark_done(self, url: str) -> None:
+        self._journal.append({"fetched": url})
+
+    def read(self) -> FrontierState:
+        return read_frontier(self.directory)
+
+    def close(self) -> None:
+        self._journal.close()

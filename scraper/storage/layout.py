@@ -7,20 +7,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
 import secrets
 import shutil
+import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
-from scraper.storage.durable import write_json_atomically
+from scraper.storage.durable import replace_durably, write_json_atomically
 
+OPEN_SUFFIX = ".open"  # a WARC file being written: `NAME.warc.gz.open` until it is closed
 CRAWLS_DIR = "crawls"
 PAGES_FILE = "pages.jsonl"
 MANIFEST_FILE = "manifest.json"
@@ -99,6 +102,55 @@ class CrawlLayout:
             if self.directory.exists():
                 raise ArchiveRootError(f"crawl folder already exists: {self.directory}") from exc
             raise ArchiveRootError(f"cannot create {self.directory}: {exc.strerror or exc}") from exc
+
+
+def warc_file_name(prefix: str, started: datetime, serial: int, host: str) -> str:
+    """``prefix-timestamp-serial-host.warc.gz`` (WARC 1.1 Annex C)."""
+    stamp = started.astimezone(UTC).strftime("%Y%m%d%H%M%S") + f"{started.microsecond // 1000:03d}"
+    safe_host = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host) or "localhost"
+    return f"{prefix}-{stamp}-{serial:05d}-{safe_host}.warc.gz"
+
+
+class LocalWarcFolder:
+    """Where a crawl's WARC files go on one machine (:class:`~scraper.storage.backends.WarcDestination`):
+    its folder, each file named by :func:`warc_file_name` with the next serial number, written as
+    ``NAME.open`` and renamed once its bytes are on disk.
+
+    ``serial_start``: a resumed crawl numbers its new files after the ones it has.  ``host``: the
+    machine's name, or (issue 17) a worker's, so that several writers never pick the same name.
+    """
+
+    def __init__(self, directory: Path, *, prefix: str = "scraper", host: str | None = None,
+                 serial_start: int = 0) -> None:
+        self.directory = directory
+        self.prefix = prefix
+        self.host = host or socket.gethostname()
+        self.serial_start = serial_start
+        self._serial = serial_start
+        self.closed_files: list[str] = []
+
+    @property
+    def files_begun(self) -> int:
+        return self._serial - self.serial_start
+
+    def begin(self) -> tuple[str, BinaryIO]:
+        self._serial += 1
+        name = warc_file_name(self.prefix, datetime.now(UTC), self._serial, self.host)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # "x": never another writer's file (same name: same serial, same millisecond, same host)
+        handle = open(self.directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - closed by finish()
+        return name, handle
+
+    def finish(self, name: str, handle: BinaryIO) -> None:
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        replace_durably(self.directory / (name + OPEN_SUFFIX), self.directory / name)
+        self.closed_files.append(name)
+
+    def abandon(self, name: str, handle: BinaryIO) -> None:
+        with contextlib.suppress(OSError):
+            handle.close()
 
 
 LOCK_FILE = ".lock"

@@ -1,13 +1,14 @@
-"""Find page records in the archive root by URL (newest crawl first)."""
+"""Find page records in the archive root by URL (newest crawl first), and a URL's last good capture."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scraper.scope import url_key
-from scraper.storage.catalog import CATALOG_FILE, Catalog
+from scraper.storage.catalog import CATALOG_FILE, Catalog, PreviousCapture
 from scraper.storage.jsonl import iter_jsonl
 from scraper.storage.layout import iter_crawls
 
@@ -56,3 +57,25 @@ def record_in_effect(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None
         if found:
             return found[-1]
     return None
+
+
+class CatalogRevisits:
+    """The revisit lookup (:class:`~scraper.storage.backends.RevisitLookup`) of one machine: the catalog's
+    committed captures.  A crawl's own captures are committed when its WARC files are closed, so a revisit
+    never refers to a record that may not be written.
+
+    The URLs with a capture are read once, as hashes, and only those are asked about (why:
+    :meth:`~scraper.storage.catalog.Catalog.captured_key_hashes`).  One machine's catalog fits in memory
+    that way; a shared dedup index of a billion URLs would not, and asks its database each time.
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._captured: set[int] | None = None  # read at the first question: the catalog is open by then
+
+    def previous_capture(self, url_key: str, before: datetime | None = None) -> PreviousCapture | None:
+        if self._captured is None:
+            self._captured = self.catalog.captured_key_hashes()
+        if hash(url_key) not in self._captured:
+            return None
+        return self.catalog.previous_capture(url_key, before=before)

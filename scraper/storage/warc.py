@@ -12,15 +12,13 @@ import base64
 import contextlib
 import hashlib
 import io
-import os
-import socket
 import tempfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
@@ -29,10 +27,17 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import BufferWARCWriter
 
 from scraper.records import WarcPointer
-from scraper.storage.durable import replace_durably
+
+# Where WARC files go and what they are called is the archive layout's (and OPEN_SUFFIX, warc_file_name
+# are imported from here by older code: re-exported).
+from scraper.storage.layout import OPEN_SUFFIX as OPEN_SUFFIX
+from scraper.storage.layout import LocalWarcFolder
+from scraper.storage.layout import warc_file_name as warc_file_name
+
+if TYPE_CHECKING:
+    from scraper.storage.backends import WarcDestination
 
 WARC_VERSION = "WARC/1.1"
-OPEN_SUFFIX = ".open"
 # Where a WARC file is closed and the next begun, unless told otherwise: `scraper crawl --warc-max-size`'s default,
 # and ARCHIVE_WARC_MAX_BYTES's through `scrapy crawl`.  1 GiB, as the CLI reads "1G" (sizes are binary).
 DEFAULT_MAX_BYTES = 1024**3
@@ -124,42 +129,37 @@ def request_target(url: str) -> str:
     return target
 
 
-def warc_file_name(prefix: str, started: datetime, serial: int, host: str) -> str:
-    """``prefix-timestamp-serial-host.warc.gz`` (WARC 1.1 Annex C)."""
-    stamp = started.astimezone(UTC).strftime("%Y%m%d%H%M%S") + f"{started.microsecond // 1000:03d}"
-    safe_host = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host) or "localhost"
-    return f"{prefix}-{stamp}-{serial:05d}-{safe_host}.warc.gz"
-
-
 def _gzip_member(data: bytes) -> bytes:
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS + 16)
     return compressor.compress(data) + compressor.flush()
 
 
-@dataclass
 class WarcFileWriter:
-    """Writes records into rotating WARC files under ``directory``.
+    """Writes records into rotating WARC files that go to a :class:`~scraper.storage.backends.WarcDestination`.
 
-    A file is written as ``NAME.warc.gz.open`` and renamed when closed, so a
-    reader never mistakes a file being written for a finished one.  A new file
-    starts when the current one reaches ``max_bytes``; every file begins with
-    its own ``warcinfo`` record.
+    A new file starts when the current one reaches ``max_bytes``; every file begins with its own
+    ``warcinfo`` record.  The destination names the files and closes them durably; by default it is
+    the folder ``directory`` (:class:`~scraper.storage.layout.LocalWarcFolder`: ``NAME.warc.gz.open``
+    while written, renamed when closed, so that a reader never mistakes a file being written for a
+    finished one), with ``prefix``, ``host`` and ``serial_start`` naming its files.
     """
 
-    directory: Path
-    prefix: str = "scraper"
-    max_bytes: int = DEFAULT_MAX_BYTES
-    info: dict[str, str] = field(default_factory=dict)
-    host: str = field(default_factory=socket.gethostname)
-    serial_start: int = 0  # a resumed crawl numbers its new files after the ones it has
-
-    def __post_init__(self) -> None:
+    def __init__(self, directory: Path | None = None, prefix: str = "scraper", max_bytes: int = DEFAULT_MAX_BYTES,
+                 info: dict[str, str] | None = None, host: str | None = None, serial_start: int = 0, *,
+                 destination: WarcDestination | None = None) -> None:
+        if destination is None:
+            if directory is None:
+                raise TypeError("WarcFileWriter needs a directory or a destination")
+            destination = LocalWarcFolder(directory, prefix=prefix, host=host, serial_start=serial_start)
+        elif directory is not None:
+            raise TypeError("WarcFileWriter takes a directory or a destination, not both")
+        self.destination = destination
+        self.max_bytes = max_bytes
+        self.info = dict(info or {})
         self._builder = RecordBuilder(warc_version=WARC_VERSION)
-        self._fh: io.BufferedWriter | None = None
+        self._fh: BinaryIO | None = None
         self._name: str | None = None
         self._warcinfo_id: str | None = None
-        self._serial = self.serial_start
-        self.closed_files: list[str] = []
         # Every record this writer put on disk (warcinfo, request, response, revisit, metadata) and
         # their compressed bytes: the crawl summary's figures, which `scraper verify` reads back.
         self.records_written = 0
@@ -171,16 +171,16 @@ class WarcFileWriter:
         return self._name
 
     @property
+    def closed_files(self) -> list[str]:
+        return self.destination.closed_files
+
+    @property
     def files_opened(self) -> int:
-        return self._serial - self.serial_start
+        return self.destination.files_begun
 
     def _open_next(self) -> None:
-        self._serial += 1
-        name = warc_file_name(self.prefix, datetime.now(UTC), self._serial, self.host)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.directory / (name + OPEN_SUFFIX), "xb")  # noqa: SIM115 - lives until close()
-        self._name = name
-        warcinfo = self.create_warcinfo_record(name)
+        self._name, self._fh = self.destination.begin()
+        warcinfo = self.create_warcinfo_record(self._name)
         self._warcinfo_id = warcinfo.rec_headers.get_header("WARC-Record-ID")
         self._write(warcinfo)
 
@@ -193,11 +193,7 @@ class WarcFileWriter:
     def _close_current(self) -> None:
         if self._fh is None or self._name is None:
             return
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        replace_durably(self.directory / (self._name + OPEN_SUFFIX), self.directory / self._name)
-        self.closed_files.append(self._name)
+        self.destination.finish(self._name, self._fh)
         self._fh = None
         self._name = None
 
@@ -210,11 +206,10 @@ class WarcFileWriter:
         Its last record may be torn; ``scraper verify --repair`` (or a resume) cuts it off and
         gives the file its final name.
         """
-        if self._fh is not None:
-            with contextlib.suppress(OSError):
-                self._fh.close()
-            self._fh = None
-            self._name = None
+        if self._fh is not None and self._name is not None:
+            self.destination.abandon(self._name, self._fh)
+        self._fh = None
+        self._name = None
 
     def flush(self) -> None:
         if self._fh is not None:
