@@ -29,9 +29,9 @@ from warcio.warcwriter import BufferWARCWriter
 
 from scraper.compat.warcio import RawHeaders, framing_errors, without_payload_digest
 from scraper.storage.durable import replace_durably
+from scraper.storage.layout import GZIPPED_WARC_SUFFIX, OPEN_SUFFIX
 
 WARC_VERSION = "WARC/1.1"
-OPEN_SUFFIX = ".open"
 # Where a WARC file is closed and the next begun, unless told otherwise: `scraper crawl --warc-max-size`'s default,
 # and ARCHIVE_WARC_MAX_BYTES's through `scrapy crawl`.  1 GiB, as the CLI reads "1G" (sizes are binary).
 DEFAULT_MAX_BYTES = 1024**3
@@ -122,7 +122,7 @@ def warc_file_name(prefix: str, started: datetime, serial: int, host: str) -> st
     """``prefix-timestamp-serial-host.warc.gz`` (WARC 1.1 Annex C)."""
     stamp = started.astimezone(UTC).strftime("%Y%m%d%H%M%S") + f"{started.microsecond // 1000:03d}"
     safe_host = "".join(ch if ch.isalnum() or ch in ".-" else "_" for ch in host) or "localhost"
-    return f"{prefix}-{stamp}-{serial:05d}-{safe_host}.warc.gz"
+    return f"{prefix}-{stamp}-{serial:05d}-{safe_host}{GZIPPED_WARC_SUFFIX}"
 
 
 def _gzip_member(data: bytes) -> bytes:
