@@ -74,7 +74,7 @@ def select_crawls(root: Path, names: Sequence[str] = ()) -> list[CrawlLayout]:
 
 def being_written(crawl: CrawlLayout) -> bool:
     """A crawl with WARC files still open is running (or died): its records are not settled yet."""
-    return any(crawl.directory.glob("*.open"))
+    return bool(crawl.warc_files().in_progress)
 
 
 def parse_since(text: str) -> datetime:

@@ -111,13 +111,19 @@ from scraper.storage.catalog import Catalog, NewCapture
 from scraper.storage.codings import BodyTooLarge
 from scraper.storage.durable import replace_durably, write_json_atomically
 from scraper.storage.jsonl import JsonlWriter, dumps_line, iter_jsonl
-from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, lock_crawl
+from scraper.storage.layout import (
+    CRAWLS_DIR,
+    GZIPPED_WARC_SUFFIX,
+    PLAIN_WARC_SUFFIX,
+    WARC_SUFFIXES,
+    CrawlLayout,
+    lock_crawl,
+)
 from scraper.storage.lookup import CatalogRevisits
 from scraper.storage.repair import repair_jsonl
 from scraper.storage.warc import DamagedWarc, PayloadRecord, StoredRecord, scan_records
 
 IMPORT_COMMAND = "import"  # crawl.json's "command" for an import (a crawl's has none)
-WARC_NAME_SUFFIXES = (".warc", ".warc.gz")
 WACZ_SUFFIX = ".wacz"
 # How much of a response's payload the read pass looks at to tell HTML (Scrapy sniffs 5,000 decoded bytes).
 SNIFF_BYTES = 64 * 1024
@@ -185,7 +191,7 @@ def _is_wacz(path: Path) -> bool:
 
 
 def _importable_name(name: str) -> bool:
-    return name.lower().endswith((*WARC_NAME_SUFFIXES, WACZ_SUFFIX)) and not name.startswith(".")
+    return name.lower().endswith((*WARC_SUFFIXES, WACZ_SUFFIX)) and not name.startswith(".")
 
 
 def _folder_files(folder: Path) -> list[Path]:
@@ -206,9 +212,9 @@ def _gzipped(path: Path) -> bool:
 
 def _target_name(name: str, gzipped: bool, taken: set[str]) -> str:
     """The file's own name, ending in ``.warc``/``.warc.gz`` (what the archive's readers look for), made unique."""
-    if not name.lower().endswith(WARC_NAME_SUFFIXES):
-        name += ".warc.gz" if gzipped else ".warc"
-    suffix = ".warc.gz" if name.lower().endswith(".warc.gz") else ".warc"
+    if not name.lower().endswith(WARC_SUFFIXES):
+        name += GZIPPED_WARC_SUFFIX if gzipped else PLAIN_WARC_SUFFIX
+    suffix = GZIPPED_WARC_SUFFIX if name.lower().endswith(GZIPPED_WARC_SUFFIX) else PLAIN_WARC_SUFFIX
     stem, candidate, serial = name[: -len(suffix)], name, 1
     while candidate.lower() in taken:
         serial += 1
@@ -258,7 +264,7 @@ def _wacz_members(path: Path) -> tuple[list[str], str | None]:
             names = [info.filename for info in wacz.infolist() if not info.is_dir()]
     except (OSError, zipfile.BadZipFile) as exc:
         return [], f"not a WACZ or WARC file ({one_line(exc)})"
-    members = sorted(n for n in names if n.startswith("archive/") and n.lower().endswith(WARC_NAME_SUFFIXES))
+    members = sorted(n for n in names if n.startswith("archive/") and n.lower().endswith(WARC_SUFFIXES))
     if not members:
         return [], "a WACZ without WARC files (nothing under archive/)"
     return members, None

@@ -233,11 +233,6 @@ def default_options() -> ExtractionOptions:
 
 
 # -- the crawl's page records, from its WARC files ----------------------------------------------------------
-def warc_files(crawl: CrawlLayout) -> list[Path]:
-    """The crawl's closed WARC files, in the order they were written (their names carry the time and serial)."""
-    return sorted(p for p in crawl.directory.iterdir() if p.name.endswith((".warc.gz", ".warc")))
-
-
 def no_warning(message: str) -> None:
     """Where a warning goes when nobody listens."""
 
@@ -346,7 +341,7 @@ class Reextractor:
         # A resume that extracted a page whose extraction had not run wrote a second page record
         # for the same response (scraper.resume): the page is re-extracted once.
         responses: set[str] = set()
-        for path in warc_files(crawl):
+        for path in crawl.warc_files().closed:  # in the order written: their names carry the time and serial
             try:
                 for stored in stored_page_records(path, self.max_body_bytes, self._skip_too_large):
                     response = str((stored.get("warc") or {}).get("record_id"))

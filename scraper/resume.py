@@ -38,10 +38,9 @@ from scraper.storage.catalog import NewCapture
 from scraper.storage.durable import AtomicFile, atomic_write
 from scraper.storage.journal import CATALOG_PENDING_FILE, FrontierState, read_lines
 from scraper.storage.jsonl import dumps_line, iter_jsonl, save_damaged_lines
-from scraper.storage.layout import MANIFEST_FILE, PAGES_FILE, CrawlLayout
+from scraper.storage.layout import MANIFEST_FILE, OPEN_SUFFIX, PAGES_FILE, CrawlLayout, warc_files_in
 from scraper.storage.repair import repair_crawl_dir
-from scraper.storage.verify import is_open_warc_name, is_warc_name
-from scraper.storage.warc import OPEN_SUFFIX, WarcFileWriter, metadata_uri
+from scraper.storage.warc import WarcFileWriter, metadata_uri
 
 _SERIAL = re.compile(r"-(\d{5,})-[^-]*\.warc(?:\.gz)?$")
 JOB_FILE = "crawl.json"  # the settings the crawl was started with (written by the crawl's ArchiveRun)
@@ -79,8 +78,7 @@ def finished_crawl(directory: Path) -> FinishedCrawl | None:
     if not isinstance(manifest, dict) or manifest.get("finish_reason") != "finished":
         return None
     listed = set(manifest.get("warc_files") or [])
-    on_disk = {p.name.removesuffix(OPEN_SUFFIX) for p in directory.iterdir()
-               if is_warc_name(p.name) or is_open_warc_name(p.name)}
+    on_disk = {p.name.removesuffix(OPEN_SUFFIX) for p in warc_files_in(directory).all()}
     if not on_disk <= listed:
         return None
     return FinishedCrawl(str(manifest.get("crawl_id") or directory.name), manifest.get("finished_at"))
@@ -263,10 +261,10 @@ def prepare_resume(directory: Path, crawl_id: str, catalog: CatalogBackend, fron
         raise ResumeError(f"{refused[0].describe()} (scraper verify tells more)")
     notes = [repair.describe() for repair in repairs if repair.changed]
     records = _keep_records_on_disk(directory, notes)
-    last_serial = max((_warc_serial(p.name) for p in directory.iterdir() if is_warc_name(p.name)), default=0)
+    last_serial = max((_warc_serial(p.name) for p in warc_files_in(directory).closed), default=0)
     records = _extract_missing(directory, crawl_id, catalog, records, last_serial, notes)
     _complete_catalog(directory, crawl_id, catalog, records, notes)
-    warc_files = sorted((p.name for p in directory.iterdir() if is_warc_name(p.name)), key=_warc_serial)
+    warc_files = sorted((p.name for p in warc_files_in(directory).closed), key=_warc_serial)
     done_keys: set[str] = set()
     for record in records:
         done_keys |= led_to(record)

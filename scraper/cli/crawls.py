@@ -88,7 +88,7 @@ def summarise_crawl(layout: CrawlLayout) -> CrawlSummary:
     given = job.get("settings")
     settings: dict[str, Any] = given if isinstance(given, dict) else {}
     reason = str(manifest.get("finish_reason")) if manifest and manifest.get("finish_reason") else None
-    left_open = any(p.name.endswith(".open") for p in warcs)
+    left_open = bool(layout.warc_files().in_progress)
     if is_crawl_locked(layout.directory):
         state = RUNNING
     elif manifest is not None and reason and (not left_open or reason == "archive_write_error"):

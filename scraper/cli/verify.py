@@ -9,9 +9,9 @@ import click
 
 from scraper.cli._common import ExitStatus, archive_option, fail, say
 from scraper.storage.jsonl import scan_jsonl
-from scraper.storage.layout import PAGES_FILE, is_crawl_locked
+from scraper.storage.layout import PAGES_FILE, is_crawl_locked, is_open_warc_name, is_warc_name
 from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
-from scraper.storage.verify import FileReport, find_warcs, is_open_warc_name, is_warc_name, verify_files
+from scraper.storage.verify import FileReport, find_warcs, verify_files
 from scraper.text import dumps_json, escape_controls
 
 

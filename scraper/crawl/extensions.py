@@ -257,8 +257,7 @@ class ArchiveRun:
 
     def warc_files(self) -> list[str]:
         """The crawl's closed WARC files: those of its earlier sessions if it was resumed, then this one's."""
-        earlier = self.resume_state.warc_files if self.resume_state is not None else []
-        return [*earlier, *self.warc.closed_files]
+        return [path.name for path in self.layout.warc_files().closed]
 
     def manifest(self, reason: str) -> dict[str, Any]:
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}

@@ -11,7 +11,6 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
 from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
@@ -19,10 +18,10 @@ from scrapy.http import HtmlResponse
 from scrapy.spidermiddlewares.urllength import UrlLengthMiddleware
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from tldextract import TLDExtract
 from twisted.internet.defer import Deferred
 
 from scraper.access import AccessSignals, read_access_signals, robots_txt_problem
+from scraper.compat.scrapy import cookies_use_bundled_suffix_list, robots_parser_entry
 from scraper.crawl import counters
 from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import Archived, refers_to_of
@@ -41,7 +40,7 @@ from scraper.storage.warc import (
 # Scrapy's CookiesMiddleware asks tldextract for the Public Suffix List, which by
 # default downloads it from the web on first use. An archiver must not make requests
 # nobody asked for (nor reach outside loopback in tests): use the bundled snapshot.
-_scrapy_cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
+cookies_use_bundled_suffix_list()
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -336,11 +335,11 @@ class RobotsTxtForEveryRequest(RobotsTxtMiddleware):
     gets the parser and the others get None, which the middleware reads as "allow
     everything".  Here each waiter awaits a Deferred of its own, fired with the parser (or
     with None, as before, when robots.txt could not be had).  It reads the middleware's
-    private ``_parsers`` table: pyproject.toml bounds Scrapy's version for that.
+    private ``_parsers`` table, through :mod:`scraper.compat.scrapy`.
     """
 
     async def robot_parser(self, request: Request) -> RobotParser | None:
-        pending = self._parsers.get(urlparse_cached(request).netloc)
+        pending = robots_parser_entry(self, urlparse_cached(request).netloc)
         if not isinstance(pending, Deferred):
             return await super().robot_parser(request)  # known, or this request fetches robots.txt
         own: Deferred[RobotParser | None] = Deferred()

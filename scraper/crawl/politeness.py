@@ -18,13 +18,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.core.downloader import Downloader
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured, StopDownload
-from scrapy.extensions.closespider import CloseSpider
-from scrapy.utils.defer import _schedule_coro
 from twisted.python.failure import Failure
 
+from scraper.compat.scrapy import GatedDownloader, HookedCloseSpider, schedule_coro
 from scraper.crawl import counters
 from scraper.crawl.extensions import CrawlProgress, archive_run
 from scraper.crawl.middlewares import MAXSIZE_LIFTED
@@ -212,12 +210,11 @@ class CrawlLimits:
             self.closing = True
             archive_run(self.crawler).warn(f"--max-bytes reached ({self.received:,} bytes downloaded): stopping")
             stop_now(self.crawler, "--max-bytes reached")
-            _schedule_coro(self.crawler.engine.close_spider_async(reason="max_bytes"))
+            schedule_coro(self.crawler.engine.close_spider_async(reason="max_bytes"))
 
 
 # -- stopping at once ----------------------------------------------------------------------------------
-# Scrapy's downloader and CloseSpider are extended through private parts (Downloader._enqueue_request and
-# _download, Slot.queue and Slot.transferring, CloseSpider._close_spider): pyproject.toml bounds Scrapy's version.
+# Scrapy's downloader and CloseSpider are extended through private parts, all in scraper.compat.scrapy.
 
 class NotSent(IgnoreRequest):
     """A request the crawl stopped before sending.
@@ -227,7 +224,7 @@ class NotSent(IgnoreRequest):
     """
 
 
-class StoppableDownloader(Downloader):
+class StoppableDownloader(GatedDownloader):
     """Scrapy's downloader (``DOWNLOADER``), able to stop sending at once.
 
     A host's requests wait in its slot's queue for the host's delay: fifteen of them behind
@@ -240,33 +237,21 @@ class StoppableDownloader(Downloader):
         super().__init__(crawler)
         self.sending = True
 
-    def in_flight(self) -> int:
-        """Requests sent and not answered yet."""
-        return sum(len(slot.transferring) for slot in self.slots.values())
-
     def stop_sending(self) -> int:
         """Drop every request waiting for its host's turn and refuse any later one; returns how many were dropped."""
         self.sending = False
-        waiting = [entry for slot in self.slots.values() for entry in slot.queue]
-        for slot in self.slots.values():
-            slot.queue.clear()
+        waiting = self.take_waiting()
         for request, queued in waiting:  # each fails its own download, as a request refused by a middleware does
             queued.errback(Failure(NotSent(f"not sent, the crawl is stopping: {request.url}")))
         return len(waiting)
 
-    async def _enqueue_request(self, request: Request) -> Response:
-        # Requests still reach the downloader after the stop: those that were waiting for a host's
-        # robots.txt, or for the address guard.  They are not sent either.
+    def check_send(self, request: Request) -> None:
+        # Asked before a request waits in its slot and again before it is sent.  Requests still reach the
+        # downloader after the stop: those that were waiting for a host's robots.txt, or for the address
+        # guard.  And a host without a delay lets its whole queue go at once, each request to start its
+        # transfer a moment later: one that has not started when the crawl stops is not sent either.
         if not self.sending:
             raise NotSent(f"not sent, the crawl is stopping: {request.url}")
-        return await super()._enqueue_request(request)
-
-    async def _download(self, slot: Slot, request: Request) -> Response:
-        # A host without a delay lets its whole queue go at once, each request to start its transfer
-        # a moment later: one that has not started when the crawl stops is not sent.
-        if not self.sending:
-            raise NotSent(f"not sent, the crawl is stopping: {request.url}")
-        return await super()._download(slot, request)
 
 
 def stop_now(crawler: Crawler, cause: str = "", *, again: str | None = None) -> None:
@@ -294,14 +279,13 @@ def stop_now(crawler: Crawler, cause: str = "", *, again: str | None = None) -> 
                                       + (f"; {again}" if again else ""))
 
 
-class CloseSpiderAtOnce(CloseSpider):
+class CloseSpiderAtOnce(HookedCloseSpider):
     """Scrapy's CloseSpider (``CLOSESPIDER_TIMEOUT`` is ``--max-time``), stopping as a signal does: at once, saying so.
 
     So ``--max-time`` ends the crawl within one request per host of its limit, not after the
     requests queued behind each host's delay.
     """
 
-    def _close_spider(self, reason: str) -> None:
+    def on_close(self, reason: str) -> None:
         timeout = self.close_on.get("timeout")
         stop_now(self.crawler, f"--max-time {timeout:g}s reached" if reason == "closespider_timeout" else reason)
-        super()._close_spider(reason)

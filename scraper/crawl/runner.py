@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import Crawler
 from scrapy.settings import Settings
-from scrapy.utils.ossignal import install_shutdown_handlers
 from twisted.python.failure import Failure
 
+from scraper.compat.scrapy import SignalHookedProcess
 from scraper.crawl.extensions import existing_run
 from scraper.crawl.politeness import stop_now
 from scraper.crawl.spider import ArchiveSpider
@@ -95,7 +95,7 @@ class ArchiveWriteError(OSError):
     """The archive could not be written (a full disk): the crawl stopped, and can be resumed."""
 
 
-class SignalRecordingProcess(CrawlerProcess):
+class SignalRecordingProcess(SignalHookedProcess):
     """Scrapy's process, remembering which signal stopped it: SIGINT exits 130, SIGTERM 143.
 
     Scrapy's own handlers do the work: the first signal stops gracefully (requests in
@@ -116,7 +116,7 @@ class SignalRecordingProcess(CrawlerProcess):
         Before the reactor runs, what the handlers ask of it waits in its queue: a signal during
         the set-up stops the crawl as soon as it starts, with its folder closed as after any stop.
         """
-        install_shutdown_handlers(self._signal_shutdown)
+        self.install_stop_handlers()
 
     def start(self, stop_after_crawl: bool = True, install_signal_handlers: bool = True) -> None:
         """Scrapy's, without installing handlers: :meth:`handle_signals` did, before the set-up.
@@ -127,14 +127,13 @@ class SignalRecordingProcess(CrawlerProcess):
         """
         super().start(stop_after_crawl, install_signal_handlers=False)
 
-    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+    def on_first_stop_signal(self, signum: int) -> None:
         from twisted.internet import reactor
 
         self.stop_signal = self.stop_signal or signum
         # Nothing may be written or sent from a signal handler: the reactor does it, first thing,
         # before Scrapy's graceful stop (queued next) starts waiting for what is in progress.
         reactor.callFromThread(self._stop_sending, signum)
-        super()._signal_shutdown(signum, frame)
 
     def _stop_sending(self, signum: int) -> None:
         name = signal.Signals(signum).name
@@ -145,9 +144,8 @@ class SignalRecordingProcess(CrawlerProcess):
         for crawler in list(self.crawlers):
             stop_now(crawler, cause, again=again)
 
-    def _signal_kill(self, signum: int, frame: Any) -> None:
+    def on_second_stop_signal(self, signum: int) -> None:
         self.stop_signal = self.stop_signal or signum
-        super()._signal_kill(signum, frame)
 
 
 def _setup_error(exc: Exception, layout: CrawlLayout) -> Exception:

@@ -27,15 +27,23 @@ from urllib.parse import quote, urljoin, urlsplit
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura import metadata as trafilatura_metadata
-from trafilatura.core import bare_extraction
-from trafilatura.json_metadata import normalize_authors
-from trafilatura.settings import Document, set_date_params, use_config
-from trafilatura.utils import load_html
-from trafilatura.xml import xmltotxt
 
 # The value types live in scraper.article, which the crawl process imports without trafilatura.
 from scraper.article import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article, ExtractionOptions
+from scraper.compat.trafilatura import (
+    Document,
+    bare_extraction,
+    examine_meta,
+    extract_meta_json,
+    extract_sitename,
+    extract_title,
+    extract_url,
+    load_html,
+    normalize_authors,
+    set_date_params,
+    use_config,
+    xmltotxt,
+)
 from scraper.extract.bylines import find_byline, read_author_markup
 from scraper.extract.taxonomy import find_categories, find_tags
 
@@ -202,19 +210,19 @@ def read_page_metadata(tree: HtmlElement, url: str, *, article: bool = True) -> 
     (its extensive search reads dates out of the links' URLs and the teasers' <time>s), and
     category and tag links (on a listing, those of the teasers).  The date is then ``None``.
     """
-    document = trafilatura_metadata.examine_meta(tree)
+    document = examine_meta(tree)
     if document.author and " " not in document.author:
         document.author = None  # a one-word meta author is a handle more often than a name
     with contextlib.suppress(Exception):  # trafilatura's JSON-LD reader raises on odd data
-        document = trafilatura_metadata.extract_meta_json(tree, document)
+        document = extract_meta_json(tree, document)
     if not document.title:
-        document.title = trafilatura_metadata.extract_title(tree)
+        document.title = extract_title(tree)
     if not document.url:
-        document.url = trafilatura_metadata.extract_url(tree, url)
+        document.url = extract_url(tree, url)
     # trafilatura's defaults: the original (published) date, extensive search; max_date is today.
     document.date = find_date(tree, **{**set_date_params(True), "url": document.url or url}) if article else None
     if not document.sitename:
-        document.sitename = trafilatura_metadata.extract_sitename(tree)
+        document.sitename = extract_sitename(tree)
     if document.sitename:
         document.sitename = document.sitename.lstrip("@")
     if not article:

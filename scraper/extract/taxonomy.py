@@ -13,8 +13,8 @@ import re
 
 from lxml import etree
 from lxml.html import HtmlElement
-from trafilatura.baseline import block_text  # spaces at block boundaries inside a link
-from trafilatura.utils import line_processing
+
+from scraper.compat.trafilatura import block_text, line_processing  # as trafilatura's own category search
 
 
 def _starts(attribute: str, *prefixes: str) -> str:

@@ -19,14 +19,15 @@ from scraper.storage.durable import atomic_write
 from scraper.storage.jsonl import DamagedLine
 from scraper.storage.layout import (
     CRAWLS_DIR,
+    GZIPPED_WARC_SUFFIX,
+    OPEN_SUFFIX,
     CrawlLayout,
+    WarcFiles,
     check_inside_root,
     iter_crawls,
+    warc_files_in,
 )
-from scraper.storage.warc import OPEN_SUFFIX
 from scraper.text import escape_controls
-
-WARC_SUFFIX = ".warc.gz"
 
 Warn = Callable[[str], None]
 
@@ -77,19 +78,11 @@ class UnknownCrawl(InterchangeError):
     """A crawl named on the command line is not in the archive: a usage error."""
 
 
-@dataclass(frozen=True)
-class WarcFiles:
-    closed: list[Path]  # finished files, by name
-    in_progress: list[Path]  # ``*.warc.gz.open``: still being written, never read
-
-
 def crawl_warcs(directory: Path) -> WarcFiles:
-    """A crawl folder's WARC files; the ``.open`` ones belong to a crawl that is still running."""
-    if not directory.is_dir():
-        return WarcFiles([], [])
-    names = sorted(p for p in directory.iterdir() if p.is_file())
-    return WarcFiles([p for p in names if p.name.endswith(WARC_SUFFIX)],
-                     [p for p in names if p.name.endswith(WARC_SUFFIX + OPEN_SUFFIX)])
+    """A crawl folder's gzipped WARC files; the ``.open`` ones belong to a crawl that is still running."""
+    files = warc_files_in(directory)
+    return WarcFiles([p for p in files.closed if p.name.endswith(GZIPPED_WARC_SUFFIX)],
+                     [p for p in files.in_progress if p.name.removesuffix(OPEN_SUFFIX).endswith(GZIPPED_WARC_SUFFIX)])
 
 
 def warn_in_progress(files: WarcFiles, warn: Warn) -> None:

@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from scraper.interchange import WARC_SUFFIX, InterchangeError, is_replayable_page, pywb_server, timestamp14
+from scraper.interchange import InterchangeError, crawl_warcs, is_replayable_page, pywb_server, timestamp14
 from scraper.interchange.cdxj import INDEX_FILE, archive_index_path
 from scraper.storage.jsonl import iter_jsonl
-from scraper.storage.layout import CRAWLS_DIR, OutsideRoot, check_inside_root, iter_crawls
+from scraper.storage.layout import OutsideRoot, check_inside_root, iter_crawls
 from scraper.text import escape_controls
 
 PYWB_DIR = ".pywb"
@@ -98,7 +98,8 @@ def sync_collection(root: Path) -> SyncReport:
     """
     root = root.absolute()
     archive = collection_dir(root) / "archive"
-    wanted = {p.relative_to(root): p for p in sorted((root / CRAWLS_DIR).glob("*/*" + WARC_SUFFIX))}
+    wanted = {p.relative_to(root): p for crawl in iter_crawls(root, newest_first=False)
+              for p in crawl_warcs(crawl.directory).closed}
     try:
         for folder in (pywb_dir(root), collection_dir(root), archive):  # never through a link out of the root
             check_inside_root(folder, root)

@@ -28,8 +28,41 @@ CRAWLS_DIR = "crawls"
 PAGES_FILE = "pages.jsonl"
 MANIFEST_FILE = "manifest.json"
 REARCHIVE_LOCK_FILE = ".rearchive.lock"  # in the root: one `rearchive` run, or `catalog rebuild`, at a time
-# WARC file names, as written (storage.warc: ".open" until closed) and as other tools name them.
-WARC_SUFFIXES = (".warc.gz", ".warc", ".warc.gz.open", ".warc.open")
+# WARC file names: what storage.warc writes (NAME.warc.gz, and NAME.warc.gz.open until it is closed), and
+# what `scraper import` keeps of other tools' files (NAME.warc.gz, NAME.warc).  Nothing else in the code
+# tells a WARC file by its name: every reader lists a crawl's files through warc_files_in().
+GZIPPED_WARC_SUFFIX = ".warc.gz"
+PLAIN_WARC_SUFFIX = ".warc"
+WARC_SUFFIXES = (GZIPPED_WARC_SUFFIX, PLAIN_WARC_SUFFIX)
+OPEN_SUFFIX = ".open"
+
+
+def is_warc_name(name: str) -> bool:
+    """A closed WARC file's name."""
+    return name.endswith(WARC_SUFFIXES)
+
+
+def is_open_warc_name(name: str) -> bool:
+    """A WARC file still being written (or left so by a crash): ``NAME.warc.gz.open``."""
+    return name.endswith(OPEN_SUFFIX) and is_warc_name(name.removesuffix(OPEN_SUFFIX))
+
+
+@dataclass(frozen=True)
+class WarcFiles:
+    closed: list[Path]  # finished files, by name (their time and serial)
+    in_progress: list[Path]  # ``*.open``: still being written, or left so by a crash; by name
+
+    def all(self) -> list[Path]:
+        """Closed or not, by name."""
+        return sorted(self.closed + self.in_progress)
+
+
+def warc_files_in(folder: Path) -> WarcFiles:
+    """The WARC files of one folder (a crawl's, or any), not below it; none when it is no folder."""
+    if not folder.is_dir():
+        return WarcFiles([], [])
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    return WarcFiles([p for p in files if is_warc_name(p.name)], [p for p in files if is_open_warc_name(p.name)])
 
 
 class ArchiveRootError(OSError):
@@ -73,11 +106,13 @@ class CrawlLayout:
     def manifest_path(self) -> Path:
         return self.directory / MANIFEST_FILE
 
+    def warc_files(self) -> WarcFiles:
+        """The crawl's WARC files: the closed ones, and apart those still ``.open``."""
+        return warc_files_in(self.directory)
+
     def warc_paths(self) -> list[Path]:
         """The crawl's WARC files, closed or still ``.open``, by name (their time and serial)."""
-        if not self.directory.is_dir():
-            return []
-        return sorted(p for p in self.directory.iterdir() if p.name.endswith(WARC_SUFFIXES) and p.is_file())
+        return self.warc_files().all()
 
     def create(self, files: dict[str, Any] | None = None) -> None:
         """Make the crawl's folder with ``files`` (name -> JSON value) already in it.

@@ -46,9 +46,18 @@ from typing import BinaryIO
 
 from scraper.storage.durable import fsync_path, move_no_replace
 from scraper.storage.jsonl import parse_line
-from scraper.storage.layout import PAGES_FILE, OutsideRoot, check_inside_root, is_crawl_locked, root_of
-from scraper.storage.verify import CHUNK, MemberScan, find_warcs, is_open_warc_name, is_warc_name, iter_members
-from scraper.storage.warc import OPEN_SUFFIX
+from scraper.storage.layout import (
+    GZIPPED_WARC_SUFFIX,
+    OPEN_SUFFIX,
+    PAGES_FILE,
+    OutsideRoot,
+    check_inside_root,
+    is_crawl_locked,
+    is_open_warc_name,
+    is_warc_name,
+    root_of,
+)
+from scraper.storage.verify import CHUNK, MemberScan, find_warcs, iter_members
 
 RUNNING = "a running crawl is writing it (its crawl folder is locked)"
 TORN_SUFFIX = ".torn-"  # + the offset the cut bytes came from
@@ -295,7 +304,7 @@ def repair_warc(path: Path, *, check_lock: bool = True, root: Path | None = None
     I/O errors (a missing or unwritable file) raise :class:`OSError`.
     """
     name = _warc_name(path)
-    if name is None or not name.endswith(".warc.gz"):
+    if name is None or not name.endswith(GZIPPED_WARC_SUFFIX):
         return WarcRepair(path, path, 0, 0, refused="not a .warc.gz file (only gzipped WARCs can be repaired)")
     final = path.with_name(name)
     outside = _outside([path, final], root)  # the file truncated, and the name it is renamed to

@@ -99,8 +99,7 @@ from typing import Any, BinaryIO
 
 from scraper.storage.codings import ChunkedDecoder, PayloadCodingError, can_decode, header_codings, undo_codings
 from scraper.storage.codings import http_payload_stream as http_payload_stream  # importable from here, as before
-from scraper.storage.layout import CRAWLS_DIR
-from scraper.storage.warc import OPEN_SUFFIX
+from scraper.storage.layout import CRAWLS_DIR, OPEN_SUFFIX, is_open_warc_name, is_warc_name, warc_files_in
 
 DAMAGE = "damage"
 WARNING = "warning"
@@ -123,7 +122,6 @@ PROBE = 4096  # bytes of a candidate gzip member read to tell whether a record s
 LISTED = 100  # faults (and warnings) of one file listed; the rest are counted
 RESYNC_FACTOR = 4  # damaged gzip data read at most this many times the file's size (+ RESYNC_SLACK), resyncing
 RESYNC_SLACK = 16 * CHUNK
-WARC_SUFFIXES = (".warc.gz", ".warc")
 GZIP_MAGIC = b"\x1f\x8b"
 _VERSION_LINE = re.compile(rb"^WARC/\d+\.\d+\r\n$")
 _BODILESS_STATUSES = frozenset({204, 304})
@@ -237,14 +235,6 @@ def _position(fault: Fault) -> int:
 
 
 # -- finding files -------------------------------------------------------------------------------------
-def is_warc_name(name: str) -> bool:
-    return name.endswith(WARC_SUFFIXES)
-
-
-def is_open_warc_name(name: str) -> bool:
-    return name.endswith(OPEN_SUFFIX) and is_warc_name(name.removesuffix(OPEN_SUFFIX))
-
-
 def find_warcs(folder: Path) -> tuple[list[Path], list[Path]]:
     """The WARC files under ``folder`` (any depth), and apart, the ``.open`` ones."""
     closed, still_open = [], []
@@ -1076,7 +1066,7 @@ class _Resolver:
     def in_folder(self, target: str, folder: Path) -> bool:
         """In another WARC of the same folder (the same crawl)."""
         if folder not in self._folders:
-            self._folders[folder] = sorted(p for p in folder.iterdir() if p.is_file() and is_warc_name(p.name))
+            self._folders[folder] = warc_files_in(folder).closed
         return self._found_in(target, self._folders[folder])
 
     def in_archive(self, target: str, root: Path) -> bool:

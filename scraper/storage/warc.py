@@ -23,9 +23,9 @@ from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordbuilder import RecordBuilder
-from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import BufferWARCWriter
 
+from scraper.compat.warcio import RawHeaders, framing_errors, without_payload_digest
 from scraper.records import WarcPointer
 
 # Where WARC files go and what they are called is the archive layout's (and OPEN_SUFFIX, warc_file_name
@@ -55,10 +55,6 @@ def format_warc_date(moment: datetime) -> str:
     """
     moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def new_record_id() -> str:
-    return RecordBuilder._make_warc_id()  # <urn:uuid:...>, warcio's own format
 
 
 @dataclass(frozen=True)
@@ -107,17 +103,6 @@ class ExchangeLocation:
     response: WarcPointer
     payload_digest: str
     warc_date: str
-
-
-class _RawHeaders(StatusAndHeaders):  # type: ignore[misc]
-    """Headers serialised byte for byte as received.
-
-    warcio percent-encodes any non-ASCII header value; HTTP/1.1 headers are
-    octets, so values decoded as latin-1 go back to the same bytes here.
-    """
-
-    def compute_headers_buffer(self, header_filter: Any = None) -> None:
-        self.headers_buff = self.to_str(header_filter).encode("latin-1", "replace") + b"\r\n"
 
 
 def request_target(url: str) -> str:
@@ -230,7 +215,7 @@ class WarcFileWriter:
         buffer = BufferWARCWriter(gzip=False, warc_version=WARC_VERSION)
         if not payload_digest:
             record.rec_headers.remove_header("WARC-Payload-Digest")
-            buffer.NO_PAYLOAD_DIGEST_TYPES = (*buffer.NO_PAYLOAD_DIGEST_TYPES, record.rec_type)
+            without_payload_digest(buffer, record.rec_type)
         buffer.write_record(record)
         member = _gzip_member(buffer.get_contents())
         offset = self._fh.tell()
@@ -254,7 +239,7 @@ class WarcFileWriter:
         response = self._builder.create_warc_record(
             exchange.url, "response",
             payload=io.BytesIO(exchange.response_body), length=len(exchange.response_body),
-            http_headers=_RawHeaders(status_line, list(exchange.response_headers), protocol=exchange.protocol),
+            http_headers=RawHeaders(status_line, list(exchange.response_headers), protocol=exchange.protocol),
             warc_headers_dict=response_headers,
         )
         digest = response.rec_headers.get_header("WARC-Payload-Digest")
@@ -283,7 +268,7 @@ class WarcFileWriter:
             warc_headers["WARC-IP-Address"] = exchange.remote_ip
         revisit = self._builder.create_warc_record(
             exchange.url, "revisit", payload=io.BytesIO(b""), length=0,
-            http_headers=_RawHeaders(status_line, headers, protocol=exchange.protocol),
+            http_headers=RawHeaders(status_line, headers, protocol=exchange.protocol),
             warc_headers_dict=warc_headers,
         )
         return self._write_pair(exchange, revisit, refers_to.payload_digest, warc_date)
@@ -296,7 +281,7 @@ class WarcFileWriter:
         request = self._builder.create_warc_record(
             exchange.url, "request",
             payload=io.BytesIO(exchange.request_body), length=len(exchange.request_body),
-            http_headers=_RawHeaders(request_line, list(exchange.request_headers), protocol="",
+            http_headers=RawHeaders(request_line, list(exchange.request_headers), protocol="",
                                      is_http_request=True),
             warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id},
         )
@@ -454,7 +439,7 @@ def _damage(exc: Exception, iterator: Any, offset: int, first: bool) -> DamagedW
     text = " ".join(str(exc).split())
     if isinstance(exc, (TornRecord, FramingError, DamagedWarc)):
         return DamagedWarc(text)
-    if iterator.err_count:
+    if framing_errors(iterator):
         return DamagedWarc(f"a record before offset {offset} is not followed by CRLF CRLF (a wrong Content-Length?)")
     if "non-chunked gzip" in text:
         return DamagedWarc("one gzip stream for the whole file, not one per record: its records cannot be addressed")
@@ -494,7 +479,7 @@ def scan_records(path: Path, content_bytes: Callable[[StoredRecord], int]) -> It
                 # warcio prints a framing problem to stderr and reads on: it is raised here instead.
                 with contextlib.redirect_stderr(io.StringIO()):
                     record = next(records, None)
-                if iterator.err_count:
+                if framing_errors(iterator):
                     raise FramingError(f"a record before offset {iterator.offset} is not followed by CRLF CRLF "
                                        f"(a wrong Content-Length?)")
                 if record is None:

@@ -1,12 +1,18 @@
-"""What scraper.crawl.settings assumes of Scrapy: fails when an upgrade changes it underneath."""
+"""What scraper.crawl.settings and scraper.compat.scrapy assume of Scrapy: fails when an upgrade changes it."""
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
+import types
+from collections import deque
 
+import pytest
 from scrapy.settings import default_settings
+from tldextract import TLDExtract
 
+from scraper.compat import scrapy as compat_scrapy
 from scraper.crawl import settings
 from tests.conftest import REPO
 
@@ -43,3 +49,111 @@ def test_the_old_settings_module_gives_scrapy_the_same_settings() -> None:
     new.setmodule("scraper.crawl.settings")
     assert old.copy_to_dict() == new.copy_to_dict()
     assert old["ITEM_PIPELINES"] == settings.ITEM_PIPELINES and old["ARCHIVE_MAX_BODY_BYTES"] > 0
+
+
+# -- scraper.compat.scrapy: the private parts it names, as the installed Scrapy has them ---------------------
+def _parameters(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def _calls(function: object, name: str) -> bool:
+    """Whether ``function``'s code, or a function defined in it, names ``name`` (a global or an attribute)."""
+    codes = [inspect.unwrap(function).__code__]  # type: ignore[arg-type]
+    while codes:
+        code = codes.pop()
+        if name in code.co_names:
+            return True
+        codes.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
+    return False
+
+
+def test_schedule_coro_is_scrapys_and_takes_one_coroutine() -> None:
+    from scrapy.utils import defer
+
+    assert _parameters(defer._schedule_coro) == ["coro"]
+    assert not inspect.iscoroutinefunction(defer._schedule_coro), "callable from synchronous code, not awaited"
+
+
+def test_the_cookies_middleware_reads_the_bundled_suffix_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scrapy.downloadermiddlewares.cookies as cookies
+    from scrapy import Request
+    from scrapy.downloadermiddlewares.cookies import CookiesMiddleware
+    from scrapy.http import Response
+
+    monkeypatch.setattr(cookies, "_split_domain", None)  # restored after the test
+    compat_scrapy.cookies_use_bundled_suffix_list()
+    assert isinstance(cookies._split_domain, TLDExtract) and cookies._split_domain.suffix_list_urls == ()
+    # Scrapy reads the module's global at each call, and its middleware asks it of every cookie's domain.
+    assert _calls(cookies._is_public_domain, "_split_domain")
+    assert _calls(CookiesMiddleware._process_cookies, "_is_public_domain")
+    middleware = CookiesMiddleware()
+    request = Request("https://blog.github.io/")
+    for domain, kept in (("github.io", False), ("blog.github.io", True)):  # github.io: a private-domain suffix
+        response = Response(request.url, headers={"Set-Cookie": f"k=v; Domain={domain}"}, request=request)
+        middleware.jars.clear()
+        middleware.process_response(request, response)
+        assert bool(list(middleware.jars[None])) is kept, domain
+
+
+def test_the_stop_signal_handlers_are_the_ones_scrapy_installs() -> None:
+    from scrapy.crawler import CrawlerProcess
+
+    assert _parameters(CrawlerProcess._signal_shutdown)[:2] == ["self", "signum"]
+    assert len(_parameters(CrawlerProcess._signal_shutdown)) == 3  # (self, signum, frame): a signal handler
+    assert len(_parameters(CrawlerProcess._signal_kill)) == 3
+    # The first signal's handler installs the second's, by its name: SignalHookedProcess overrides both.
+    assert _calls(CrawlerProcess._signal_shutdown, "_signal_kill")
+    assert issubclass(compat_scrapy.SignalHookedProcess, CrawlerProcess)
+
+
+def test_the_downloader_parts_the_gate_extends() -> None:
+    from scrapy.core.downloader import Downloader, Slot
+
+    assert inspect.iscoroutinefunction(Downloader._enqueue_request)
+    assert _parameters(Downloader._enqueue_request) == ["self", "request"]
+    assert inspect.iscoroutinefunction(Downloader._download)
+    assert _parameters(Downloader._download) == ["self", "slot", "request"]
+    assert _calls(Downloader.fetch, "_enqueue_request"), "fetch no longer goes through _enqueue_request"
+    assert _calls(Downloader._wait_for_download, "_download"), "a queued request is no longer sent by _download"
+    slot = Slot(concurrency=1, delay=0)
+    assert isinstance(slot.queue, deque) and isinstance(slot.transferring, set)
+
+
+def test_the_gated_downloader_drops_and_counts_through_the_slots() -> None:
+    from scrapy import Request
+    from scrapy.core.downloader import Slot
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+    from twisted.internet.defer import Deferred
+
+    downloader = compat_scrapy.GatedDownloader(get_crawler())
+    slot = Slot(concurrency=2, delay=0)
+    downloader.slots["example.com"] = slot
+    waiting: tuple[Request, Deferred[Response]] = (Request("https://example.com/a"), Deferred())
+    slot.queue.append(waiting)
+    slot.transferring.add(Request("https://example.com/b"))
+    assert downloader.in_flight() == 1
+    assert downloader.take_waiting() == [waiting] and not slot.queue
+    downloader.close()
+
+
+def test_closespider_closes_through_close_spider() -> None:
+    from scrapy.extensions.closespider import CloseSpider
+
+    assert _parameters(CloseSpider._close_spider) == ["self", "reason"]
+    assert _calls(CloseSpider.spider_opened, "_close_spider"), "CLOSESPIDER_TIMEOUT no longer closes through it"
+
+
+def test_the_robots_middleware_keeps_a_table_by_host() -> None:
+    from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+    from scrapy.robotstxt import RobotParser
+    from scrapy.utils.test import get_crawler
+    from twisted.internet.defer import Deferred
+
+    middleware = RobotsTxtMiddleware(get_crawler(settings_dict={"ROBOTSTXT_OBEY": True}))
+    assert middleware._parsers == {}
+    assert compat_scrapy.robots_parser_entry(middleware, "example.com") is None
+    pending: Deferred[RobotParser | None] = Deferred()
+    middleware._parsers["example.com"] = pending
+    assert compat_scrapy.robots_parser_entry(middleware, "example.com") is pending
+    assert _calls(RobotsTxtMiddleware.robot_parser, "_parsers")

@@ -1,0 +1,118 @@
+"""Scrapy's private parts that the crawl uses, each behind a public name of ours.
+
+Imported by ``scraper.crawl`` only (an import-linter contract says so): Scrapy belongs to the crawl.
+``tests/unit/test_compat_scrapy.py`` checks every name below against the installed Scrapy and fails
+loudly when an upgrade renames one, changes its signature or stops calling it; ``scrapy<2.20`` in
+pyproject.toml keeps an untested Scrapy out.  The private names, and why each is used:
+
+* ``scrapy.utils.defer._schedule_coro`` (:func:`schedule_coro`): starts the engine's
+  ``close_spider_async`` from a signal handler of ours (``--max-bytes``), which cannot await.
+* ``scrapy.downloadermiddlewares.cookies._split_domain`` (:func:`cookies_use_bundled_suffix_list`): the
+  cookies middleware's tldextract, which downloads the Public Suffix List on first use; an archiver makes
+  no request nobody asked for, so it is replaced by one reading tldextract's bundled snapshot.
+* ``CrawlerProcess._signal_shutdown`` and ``_signal_kill`` (:class:`SignalHookedProcess`): the handlers of
+  the first and the second SIGINT/SIGTERM, extended to learn which signal stopped the crawl.
+* ``Downloader._enqueue_request`` and ``Downloader._download``, ``Slot.queue`` and ``Slot.transferring``
+  (:class:`GatedDownloader`): a stopping crawl refuses requests before they wait for their host's delay
+  and before they are sent, drops those waiting, and counts those on the wire.
+* ``CloseSpider._close_spider`` (:class:`HookedCloseSpider`): ``--max-time`` stops sending at once.
+* ``RobotsTxtMiddleware._parsers`` (:func:`robots_parser_entry`): the pending robots.txt fetch of a host,
+  which each waiting request must await on its own (``crawl.middlewares.RobotsTxtForEveryRequest``).
+
+Nothing of ours is imported here: this module sits at the bottom of the layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
+from scrapy.core.downloader import Downloader
+from scrapy.crawler import CrawlerProcess
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
+from scrapy.extensions.closespider import CloseSpider
+from scrapy.utils.defer import _schedule_coro
+from scrapy.utils.ossignal import install_shutdown_handlers
+from tldextract import TLDExtract
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.core.downloader import Slot
+    from scrapy.http import Response
+    from twisted.internet.defer import Deferred
+
+
+def schedule_coro(coro: Coroutine[Any, Any, Any]) -> None:
+    """Run ``coro`` on the crawl's event loop (or reactor) without waiting for it."""
+    _schedule_coro(coro)
+
+
+def cookies_use_bundled_suffix_list() -> None:
+    """Make Scrapy's cookies middleware read the Public Suffix List bundled with tldextract, never the web's."""
+    _scrapy_cookies._split_domain = TLDExtract(suffix_list_urls=(), include_psl_private_domains=True)
+
+
+def robots_parser_entry(middleware: RobotsTxtMiddleware, netloc: str) -> Any:
+    """What the middleware holds for a host: a Deferred while its robots.txt is being fetched, else its
+    parser, or None (robots.txt could not be had, or was not asked for yet)."""
+    return middleware._parsers.get(netloc)
+
+
+class SignalHookedProcess(CrawlerProcess):
+    """Scrapy's process, with a public hook before each of its two stop-signal handlers."""
+
+    def install_stop_handlers(self) -> None:
+        """SIGINT and SIGTERM stop the crawl from now on: the first gracefully, a second at once."""
+        install_shutdown_handlers(self._signal_shutdown)
+
+    def on_first_stop_signal(self, signum: int) -> None:
+        """Called in the signal handler, before Scrapy queues its graceful stop: nothing may be written here."""
+
+    def on_second_stop_signal(self, signum: int) -> None:
+        """Called in the signal handler, before Scrapy stops the reactor at once."""
+
+    def _signal_shutdown(self, signum: int, frame: Any) -> None:
+        self.on_first_stop_signal(signum)
+        super()._signal_shutdown(signum, frame)
+
+    def _signal_kill(self, signum: int, frame: Any) -> None:
+        self.on_second_stop_signal(signum)
+        super()._signal_kill(signum, frame)
+
+
+class GatedDownloader(Downloader):
+    """Scrapy's downloader, asking :meth:`check_send` before a request waits in its slot and before it is sent."""
+
+    def check_send(self, request: Request) -> None:
+        """Raise to refuse ``request``; by default every request goes."""
+
+    def in_flight(self) -> int:
+        """Requests sent and not answered yet."""
+        return sum(len(slot.transferring) for slot in self.slots.values())
+
+    def take_waiting(self) -> list[tuple[Request, Deferred[Response]]]:
+        """Empty every slot's queue; returns what was in them, each request with the Deferred its download awaits."""
+        waiting = [entry for slot in self.slots.values() for entry in slot.queue]
+        for slot in self.slots.values():
+            slot.queue.clear()
+        return waiting
+
+    async def _enqueue_request(self, request: Request) -> Response:
+        self.check_send(request)
+        return await super()._enqueue_request(request)
+
+    async def _download(self, slot: Slot, request: Request) -> Response:
+        self.check_send(request)
+        return await super()._download(slot, request)
+
+
+class HookedCloseSpider(CloseSpider):
+    """Scrapy's CloseSpider (the CLOSESPIDER_* limits), with :meth:`on_close` called before it closes the spider."""
+
+    def on_close(self, reason: str) -> None:
+        """``reason``: ``closespider_timeout``, ``closespider_itemcount`` and so on."""
+
+    def _close_spider(self, reason: str) -> None:
+        self.on_close(reason)
+        super()._close_spider(reason)
