@@ -11,7 +11,7 @@ import pytest
 
 from scraper.extract.page import StructuredHints, clean_authors, clean_title, extract_page, pick_title
 
-CASES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
+CASES = Path(__file__).resolve().parents[2] / "fixtures" / "metadata"
 NAMES = sorted(p.name for p in CASES.iterdir() if (p / "expected.json").is_file())
 
 

@@ -16,7 +16,7 @@ from scraper.extract.page import ExtractionOptions, extract_page
 from scraper.extract.worker import extract_for_record
 from scraper.records import Capture, WarcPointer, build_page_record, fingerprint_text, simhash, word_count
 
-PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "fixtures" / "pages"
 PAGE_NAMES = sorted(p.name for p in PAGES.iterdir() if (p / "page.html").is_file())
 
 

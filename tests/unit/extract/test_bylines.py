@@ -19,7 +19,7 @@ from trafilatura.utils import load_html
 from scraper.extract.bylines import find_byline, read_author_markup
 from scraper.extract.taxonomy import find_categories, find_tags
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 PAGES = sorted([*FIXTURES.glob("pages/*/page.html"), *FIXTURES.glob("metadata/*/page.html.gz")])
 
 

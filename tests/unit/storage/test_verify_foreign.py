@@ -31,9 +31,9 @@ from scraper.storage.verify import (
     summarise,
     verify_files,
 )
-from tests.unit.test_verify import sha1_b32
+from tests.unit.storage.test_verify import sha1_b32
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO.parent / "shared" / "tools" / "warc-check" / "samples"
 HTML = b"<!doctype html><html><head><title>Foreign</title></head><body><p>" + b"Words of a page. " * 400 + b"</p>"
 IDENTICAL = "http://netpreserve.org/warc/{v}/revisit/identical-payload-digest"
@@ -536,7 +536,7 @@ def test_payload_stream_says_which_coding_fails(headers: list[tuple[str, str]], 
 
 def test_our_own_crawl_style_passes_beside_foreign_ones(tmp_path: Path) -> None:
     """scraper's own WARCs (test_verify's) and the four styles, verified as one set."""
-    from tests.unit.test_verify import write_warc
+    from tests.unit.storage.test_verify import write_warc
 
     ours = write_warc(tmp_path / "crawl").path
     foreign = [make(tmp_path / "foreign") for make in STYLES.values()]
