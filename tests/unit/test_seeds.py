@@ -1,29 +1,45 @@
-"""Seed sources: sitemaps, feeds, robots.txt and <link> discovery, on real fixture files (tests/fixtures/sources)."""
+"""seeds: seed lists and URL validation (examples, then properties), and the seed sources: sitemaps, feeds,
+robots.txt and <link> discovery, on real fixture files (tests/fixtures/sources)."""
 
 from __future__ import annotations
 
 import gzip
+import io
+import re
+import string
 import tracemalloc
 import zlib
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from scraper.scope import (
+    url_key,
+)
 from scraper.seeds import (
     MAX_SOURCE_BYTES,
     DiscoveredSources,
+    InvalidSeed,
     SeedSourceError,
     Sitemap,
     SourceEntry,
+    dedupe_seeds,
     discover_sources,
     gunzip_limited,
     is_since,
     parse_feed,
+    parse_seed_lines,
     parse_since,
     parse_sitemap,
+    seed_url,
     sitemaps_from_robots,
+    validate_url,
 )
+from tests.unit.helpers.strategies import MID, URL_PROPS, Url, _validation_error, spell, spelled
 
 SOURCES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 MIB = 1024 * 1024
@@ -369,3 +385,254 @@ def test_source_dates_feed_is_since() -> None:
     since = parse_since("2024-03-01")
     entries = parse_feed(fixture("feed_rss20.xml"), "https://blog.example.org/feed/")
     assert [e.url for e in entries if is_since(e.date, since)] == ["https://blog.example.org/2024/03/01/late-night/"]
+
+
+def test_seed_lines_skip_comments_blanks_and_bom() -> None:
+    lines = ["\ufeff# my seeds\r\n", "https://a.test/1\r\n", "\n", "   \n", "https://a.test/2#frag  # note\n",
+             "  http://b.test/x?q=1  \n"]
+    assert parse_seed_lines(lines) == ["https://a.test/1", "https://a.test/2#frag", "http://b.test/x?q=1"]
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ("example.com/page", "http:// or https://"),
+    ("ftp://example.com/file", "scheme 'ftp'"),
+    ("javascript:alert(1)", "http:// or https://"),
+    ("http://", "no host"),
+    ("http://exa mple.com/", "white space"),
+    ("http://example.com:99999/", "invalid URL"),
+])
+def test_invalid_urls_are_named(raw: str, message: str) -> None:
+    with pytest.raises(InvalidSeed, match=message.replace("?", r"\?")):
+        validate_url(raw)
+
+
+def test_bad_line_is_reported_with_its_number() -> None:
+    with pytest.raises(InvalidSeed, match="line 3"):
+        parse_seed_lines(["https://a.test/", "# c", "not a url"])
+
+
+def test_dedupe_keeps_first_spelling() -> None:
+    assert dedupe_seeds(["http://a.test/p#x", "http://a.test/p", "http://a.test/q"]) == [
+        "http://a.test/p#x", "http://a.test/q"]
+
+
+@pytest.mark.parametrize(("typed", "url"), [
+    ("example.com/news/", "https://example.com/news/"),
+    ("  www.example.com  ", "https://www.example.com"),
+    ("localhost:8080/x", "https://localhost:8080/x"),
+    ("localhost:8080", "https://localhost:8080"),
+    ("127.0.0.1/x?q=1", "https://127.0.0.1/x?q=1"),
+    ("10.0.0.7:8443#top", "https://10.0.0.7:8443#top"),
+    ("[::1]:8080/x", "https://[::1]:8080/x"),
+    ("bücher.test/x", "https://bücher.test/x"),
+    ("//example.com/x", "https://example.com/x"),  # scheme-relative
+    ("http://example.com/x", "http://example.com/x"),  # a scheme given is kept
+    ("HTTPS://example.com/x", "HTTPS://example.com/x"),
+])
+def test_a_url_without_a_scheme_is_taken_as_https(typed: str, url: str) -> None:
+    assert seed_url(typed) == url
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("ftp://example.com/f", "scheme 'ftp' is not supported"),
+    ("mailto:me@example.com", "http:// or https://"),
+    ("javascript:alert(1)", "http:// or https://"),
+    ("data:text/html,hi", "http:// or https://"),
+    ("localhost:", "http:// or https://"),  # no port after the colon: a scheme, and not ours
+    ("http:/x", "no host"),
+    ("example.com:99999/", "Port out of range"),
+    ("exa mple.com/", "white space"),
+    ("", "empty URL"),
+])
+def test_what_is_not_a_web_address_is_still_refused(typed: str, message: str) -> None:
+    with pytest.raises(InvalidSeed, match=message):
+        seed_url(typed)
+
+
+def test_validate_url_itself_still_wants_the_scheme() -> None:
+    with pytest.raises(InvalidSeed, match="http:// or https://"):
+        validate_url("example.com/news/")
+
+
+def test_a_seed_file_takes_lines_without_a_scheme_as_https() -> None:
+    lines = ["# seeds\n", "example.com/news/\n", "http://b.test/x  # note\n", "127.0.0.1:8080/y\n"]
+    assert parse_seed_lines(lines) == ["https://example.com/news/", "http://b.test/x", "https://127.0.0.1:8080/y"]
+    with pytest.raises(InvalidSeed, match=r"^line 2: .*scheme 'ftp'"):
+        parse_seed_lines(["a.test/", "ftp://a.test/f"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_seed_url_gives_a_valid_url_or_one_line_invalid_seed(raw: str) -> None:
+    """Whatever is typed: a URL validate_url accepts unchanged, or a one-line InvalidSeed; and a URL
+    validate_url accepts as it is comes back unchanged."""
+    try:
+        url = seed_url(raw)
+    except InvalidSeed as exc:
+        assert len(str(exc).splitlines()) == 1
+        return
+    assert validate_url(url) == url
+    try:
+        strict = validate_url(raw)
+    except InvalidSeed:
+        assert url.startswith("https://")
+        return
+    assert url == strict
+
+
+# ===========================================================================================
+# Seeds
+# ===========================================================================================
+
+# Seed URLs as people write them (no '#': the fragment rules are url_key's business, not the file format's).
+valid_seed_urls = st.builds(
+    lambda scheme, host, path: f"{scheme}://{host}/{path}", st.sampled_from(["http", "https", "HTTPS"]),
+    st.sampled_from(["a.test", "A.Test:443", "bücher.de", "xn--bcher-kva.de", "[2001:db8::1]", "127.0.0.1:8080",
+                     "user:pw@a.test"]),
+    st.text(alphabet=string.ascii_letters + string.digits + "-._~/%?=&;:@!$'()*+,\\éü€中", max_size=12))
+SPACES = " \t\u00a0\u3000\x0b\x0c\u2003"
+blanks = st.text(alphabet=SPACES, max_size=3)
+comment_text = st.text(max_size=12).map(lambda t: t.replace("\r", "").replace("\n", ""))
+
+
+def _read(data: bytes, encoding: str) -> list[str]:
+    """As the CLI reads a seed file (utf-8-sig, universal newlines) or stdin (utf-8)."""
+    return parse_seed_lines(io.TextIOWrapper(io.BytesIO(data), encoding=encoding))
+
+
+@st.composite
+def messy_lines(draw: st.DrawFn, urls_: list[str]) -> list[str]:
+    """The lines of a hand-edited seed file holding ``urls_``: blank and comment lines, white space
+    around URLs, inline comments (white space, then '#')."""
+    lines: list[str] = []
+    for url in urls_:
+        for _ in range(draw(st.integers(0, 2))):
+            lines.append(draw(st.one_of(blanks, st.builds(lambda a, b: a + "#" + b, blanks, comment_text))))
+        line = draw(blanks) + url + draw(blanks)
+        if draw(st.booleans()):
+            line += draw(st.text(alphabet=SPACES, min_size=1, max_size=2)) + "#" + draw(comment_text)
+        lines.append(line)
+    return lines + draw(st.lists(st.one_of(blanks, st.builds(lambda a: "# " + a, comment_text)), max_size=2))
+
+
+@st.composite
+def seed_file(draw: st.DrawFn, lines: list[str]) -> bytes:
+    """The bytes of a file holding ``lines``: a UTF-8 BOM or not, LF, CRLF or CR line ends."""
+    text = ""
+    for line in lines:
+        # Each line its own line end; but "\r" then an empty line ended by "\n" would be one "\r\n".
+        ends = ["\r\n", "\r"] if text.endswith("\r") and not line else ["\n", "\r\n", "\r"]
+        text += line + draw(st.sampled_from(ends))
+    if lines and not draw(st.booleans()):
+        text = text.rstrip("\r\n")  # no line end after the last line
+    return (b"\xef\xbb\xbf" if draw(st.booleans()) else b"") + text.encode("utf-8")
+
+
+@URL_PROPS
+@given(st.lists(valid_seed_urls, max_size=5), st.data())
+def test_seed_file_noise_does_not_change_the_urls(urls_: list[str], data: st.DataObject) -> None:
+    clean = ("\n".join(urls_) + "\n").encode("utf-8")
+    assert _read(clean, "utf-8-sig") == urls_
+    messy = data.draw(seed_file(data.draw(messy_lines(urls_))))
+    assert _read(messy, "utf-8-sig") == urls_
+    assert _read(messy, "utf-8") == urls_  # stdin: the BOM is not stripped by the decoder
+
+
+garbage = st.one_of(
+    st.sampled_from(["javascript:alert(1)", "data:text/html,hi", "ftp://a.test/f", "example.com/page", "http://",
+                     "https:///path", "http://exa mple.com/", "http://a.test:99999/", "http://a.test:0/",
+                     "mailto:me@a.test", "//a.test/", "http://[::1/", "www.a.test", "\x00", "http://a.test:x/"]),
+    st.text(max_size=20),
+).map(lambda t: t.replace("\r", "").replace("\n", "")).filter(
+    lambda t: "#" not in t and "\ufeff" not in t and t.strip() != "" and _validation_error(t.strip()) is not None)
+
+
+@URL_PROPS
+@given(st.lists(valid_seed_urls, max_size=4), garbage, st.data())
+def test_a_garbage_line_is_reported_with_its_line_number(urls_: list[str], bad: str, data: st.DataObject) -> None:
+    lines = data.draw(messy_lines(urls_))
+    index = data.draw(st.integers(0, len(lines)))
+    lines.insert(index, bad)
+    with pytest.raises(InvalidSeed) as raised:
+        _read(data.draw(seed_file(lines)), "utf-8-sig")
+    message = str(raised.value)
+    assert message == f"line {index + 1}: {_validation_error(bad.strip())}"
+    assert len(message.splitlines()) == 1
+
+
+@MID
+@given(st.lists(st.text(max_size=30), max_size=6))
+def test_seed_parser_raises_only_invalid_seed(lines: list[str]) -> None:
+    try:
+        found = parse_seed_lines(lines)
+    except InvalidSeed as exc:
+        number = re.match(r"line (\d+): ", str(exc))
+        assert number and 1 <= int(number.group(1)) <= len(lines)
+        assert len(str(exc).splitlines()) == 1
+        return
+    assert all(validate_url(url) == url for url in found)
+
+
+arbitrary_urlish = st.one_of(
+    st.text(),
+    st.builds(lambda prefix, rest: prefix + rest,
+              st.sampled_from(["http://", "https://", "HTTPS://", "javascript:", "data:", "ftp://", "mailto:",
+                               " http://", "http:// ", "\x00http://", "http://\x01", "file:///", "http:", "//"]),
+              st.text(max_size=40)),
+    st.builds(lambda n, c: "http://a.test/" + c * n, st.integers(0, 100_000), st.characters()),
+)
+
+
+@MID
+@given(arbitrary_urlish)
+def test_validate_url_returns_an_http_url_or_raises_invalid_seed(raw: str) -> None:
+    try:
+        url = validate_url(raw)
+    except InvalidSeed as exc:
+        assert len(str(exc).splitlines()) == 1
+        assert str(exc) == "empty URL" or str(exc).startswith("invalid URL ")
+        return
+    assert url == raw.strip()
+    assert re.match(r"(?i)https?://", url), url
+    parts = urlsplit(url)
+    assert parts.scheme in ("http", "https") and parts.hostname
+    assert not any(ch.isspace() for ch in url)
+    assert validate_url(url) == url
+
+
+def test_validate_url_refuses_control_characters_and_misplaced_brackets() -> None:
+    """Regressions: ``"\\x08http://a.test/"`` was returned as a valid http URL (urlsplit skips leading
+    C0 controls), and ``"http://a.test[::1]/"`` was accepted though url_key() and Scrapy raise on it."""
+    for raw in ("\x08http://a.test/", "http://a.test/\x07", "http://a\x1bb.test/", "http://a.test/\x7f"):
+        with pytest.raises(InvalidSeed, match="control character"):
+            validate_url(raw)
+    for raw in ("http://a.test[::1]/", "http://[::1]x/", "http://u@a[::1]:80/", "http://[::1]user:pw@a.test"):
+        with pytest.raises(InvalidSeed, match="Invalid IPv6 URL"):
+            validate_url(raw)
+    for raw in ("http://\\", "http://a.test\\evil.test/", "http://\u00a8/"):  # no host, or not the one url_key sees
+        with pytest.raises(InvalidSeed, match="invalid host name"):
+            validate_url(raw)
+    assert validate_url("http://u@[::1]:80/p[1]?q=[2]") == "http://u@[::1]:80/p[1]?q=[2]"
+
+
+@URL_PROPS
+@given(st.lists(spelled(), max_size=4), st.data())
+def test_dedupe_keeps_the_first_spelling_of_each_page(cases: list[tuple[Url, str]], data: st.DataObject) -> None:
+    pool = [text for _url, text in cases]
+    for _ in range(data.draw(st.integers(0, 3)) if cases else 0):  # other spellings of some of them, anywhere
+        url = data.draw(st.sampled_from(cases))[0]
+        pool.insert(data.draw(st.integers(0, len(pool))), data.draw(spell(url)))
+    keys = [url_key(u) for u in pool]
+    out = dedupe_seeds(pool)
+    assert out == [u for i, u in enumerate(pool) if keys[i] not in keys[:i]]  # the first of each, in order
+    assert len({url_key(u) for u in out}) == len(out) == len(set(keys))
+    assert dedupe_seeds(out) == out
+    assert dedupe_seeds(pool + pool) == out
+
+
+@URL_PROPS
+@given(spelled(), st.data())
+def test_dedupe_of_spellings_of_one_page_is_the_first(case: tuple[Url, str], data: st.DataObject) -> None:
+    url, first = case
+    others = data.draw(st.lists(spell(url), max_size=4))
+    assert dedupe_seeds([first, *others]) == [first]

@@ -1,4 +1,4 @@
-"""Titles and bylines as the page means them (issue 5): real pages, then the rules."""
+"""extract.page: titles and bylines as the page means them (issue 5): real pages, then the rules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""page_type: articles stay articles; listings get no article fields by guesswork, and their own text."""
+"""extract.page, page_type: articles stay articles; listings get no article fields by guesswork, and their own text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One answer to "is this an HTML page?": the crawl's (Scrapy's HtmlResponse) is every reader's."""
+"""interchange: one answer to "is this an HTML page?": the crawl's (Scrapy's HtmlResponse) is every reader's."""
 
 from __future__ import annotations
 

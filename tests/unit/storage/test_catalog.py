@@ -1,4 +1,4 @@
-"""storage.catalog on a real SQLite file, and the versioning rules of records."""
+"""storage.catalog on a real SQLite file: captures, watches and schedules, redirects, follows_id, lock holders."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from scraper.extract.page import Article
-from scraper.records import next_version, simhash, text_sha256
+from scraper.records import text_sha256
 from scraper.scope import url_key
-from scraper.storage.catalog import Catalog, NewCapture, next_due
+from scraper.storage.catalog import (
+    NEVER,
+    Catalog,
+    NewCapture,
+    ScheduleError,
+    next_due,
+    parse_proc_locks,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -74,53 +80,6 @@ def test_watches_due_and_schedule(tmp_path: Path) -> None:
 def test_next_due_from_cron_is_utc() -> None:
     assert next_due(T0 + timedelta(minutes=1), None, "30 12 * * *") == T0 + timedelta(minutes=30)
     assert next_due(T0, 90, None) == T0 + timedelta(seconds=90)
-
-
-PREVIOUS = {"version": 3, "status": 200, "text_sha256": text_sha256("Same text."), "title": "T",
-            "authors": ["A"], "published": "2024-01-01", "modified": None}
-
-
-@pytest.mark.parametrize(("article", "status", "expected"), [
-    (Article(text="Same text.", title="T", authors=["A"], published="2024-01-01"), 200, (3, [])),
-    (Article(text="New text.", title="T", authors=["A"], published="2024-01-01"), 200, (4, ["text"])),
-    (Article(text="Same text.", title="T2", authors=["A", "B"], published="2024-01-01"), 200,
-     (4, ["title", "authors"])),
-    (None, 404, (None, ["status"])),
-])
-def test_versions(article: Article | None, status: int, expected: tuple[int | None, list[str]]) -> None:
-    assert next_version(PREVIOUS, article, status) == expected
-    assert next_version(None, Article(text="x"), 200) == (1, [])
-
-
-def test_simhash_is_near_for_near_texts() -> None:
-    base = " ".join(f"word{i}" for i in range(300))
-    near = base.replace("word150", "changed")
-    far = " ".join(f"other{i}" for i in range(300))
-    a, b, c = (int(simhash(t) or "0", 16) for t in (base, near, far))
-    assert bin(a ^ b).count("1") < bin(a ^ c).count("1")
-    assert simhash(None) is None
-
-
-def reference_simhash(text: str) -> str:
-    """SimHash as usually written: +1/-1 per bit per gram, bit set where the sum is positive."""
-    import hashlib
-    import re
-    words = re.findall(r"\w+", text.lower())
-    weights = [0] * 64
-    for i in range(max(1, len(words) - 2)):
-        value = int.from_bytes(hashlib.blake2b(" ".join(words[i:i + 3]).encode(), digest_size=8).digest(), "big")
-        for bit in range(64):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    return f"{sum(1 << bit for bit in range(64) if weights[bit] > 0):016x}"
-
-
-def test_simhash_equals_the_textbook_definition() -> None:
-    import random
-    rng = random.Random(7)
-    vocabulary = ["".join(rng.choice("abcdefgh") for _ in range(rng.randint(1, 7))) for _ in range(200)]
-    texts = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 900))) for _ in range(60)]
-    for sample in [*texts, "one", "one two", "Grüße aus Köln, drei Wörter"]:
-        assert simhash(sample) == reference_simhash(sample)
 
 
 def catalog_rows(catalog: Catalog) -> list[tuple[Any, ...]]:
@@ -260,4 +219,46 @@ def test_follows_id_names_the_capture_the_record_follows(tmp_path: Path) -> None
                                           "<urn:uuid:third>": "<urn:uuid:second>",
                                           "<urn:uuid:fourth>": "<urn:uuid:third>",
                                           "<urn:uuid:moved>": "<urn:uuid:fourth>"}
+    catalog.close()
+
+
+SHM = (0xFE, 0x00, 2311538)  # device fe:00, inode 2311538
+
+
+def test_lock_holders_are_the_writers_of_the_catalogs_files() -> None:
+    text = "\n".join([
+        "1: POSIX  ADVISORY  WRITE 7643 fe:00:2311538 120 120",  # the writer's lock on the -shm file
+        "2: POSIX  ADVISORY  READ 7700 fe:00:2311538 123 123",  # a reader: blocks no writer
+        "3: POSIX  ADVISORY  WRITE 4242 fe:00:2311538 120 120",  # this process: not another
+        "4: -> POSIX  ADVISORY  WRITE 7800 fe:00:2311538 120 120",  # waiting, not holding
+        "5: POSIX  ADVISORY  WRITE 7900 fe:01:2311538 120 120",  # the same inode on another device
+        "6: OFDLCK ADVISORY  WRITE -1 fe:00:2311538 0 EOF",  # a crawl folder's lock: no pid
+        "7: POSIX  ADVISORY  WRITE 7643 fe:00:2311538 121 121",  # the same writer again
+        "garbage",
+    ])
+    assert parse_proc_locks(text, {SHM}, own_pid=4242) == [7643]
+
+
+def test_schedules_without_a_next_time() -> None:
+    with pytest.raises(ScheduleError, match="it never fires"):
+        next_due(T0, None, "0 0 31 4 *")  # April has 30 days
+    with pytest.raises(ScheduleError, match="past the year 9999"):
+        next_due(T0, 8.64e15, None)  # over timedelta's range
+    with pytest.raises(ScheduleError, match="past the year 9999"):
+        next_due(T0, 3e11, None)  # within it, past datetime's
+    assert next_due(T0, None, "0 0 29 2 *") == datetime(2028, 2, 29, tzinfo=UTC)  # rare is not never
+
+
+def test_each_watch_is_marked_on_its_own(tmp_path: Path) -> None:
+    catalog = Catalog.open(tmp_path)
+    for key, every, cron in (("good", 3600.0, None), ("never", None, "0 0 30 2 *"), ("huge", 8.64e15, None)):
+        catalog.add_watch(key, f"http://a.test/{key}", every, cron, now=T0)
+    unscheduled = catalog.mark_captured(["good", "never", "huge"], T0)
+    assert sorted(u.url for u in unscheduled) == ["http://a.test/huge", "http://a.test/never"]
+    due = {w.url_key: w.next_due_at for w in catalog.list_watches()}
+    assert due == {"good": T0 + timedelta(hours=1), "never": NEVER, "huge": NEVER}
+    assert catalog.due_watches(now=T0 + timedelta(days=400)) == [w for w in catalog.list_watches()
+                                                                if w.url_key == "good"]
+    catalog.add_watch("never", "http://a.test/never", 60, None, now=T0)  # a schedule that has a next time
+    assert {w.url_key for w in catalog.due_watches(now=T0)} == {"never"}  # due at once again
     catalog.close()

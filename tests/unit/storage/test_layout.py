@@ -1,4 +1,5 @@
-"""The crawl folder's lock: held by one process, seen by others, and never disturbed by their looking."""
+"""storage.layout, the crawl folder's lock: held by one process, seen by others, and never disturbed by their
+looking."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from scraper.storage.jsonl import iter_jsonl
 from scraper.storage.repair import JsonlRepair, WarcRepair, repair_crawl_dir, repair_jsonl, repair_warc
 from scraper.storage.verify import verify_files
 from scraper.storage.warc import OPEN_SUFFIX, WarcFileWriter, iter_records, metadata_uri
-from tests.unit.storage.test_verify import MOMENT, edit_record, exchange, members, replace_member, write_warc
+from tests.unit.storage.helpers import MOMENT, edit_record, exchange, members, replace_member, write_warc
 
 REPO = Path(__file__).resolve().parents[3]
 GZIP_HEADER = 10  # magic, method, flags, mtime, xfl, os: what zlib writes

@@ -2,129 +2,48 @@
 
 from __future__ import annotations
 
-import base64
 import gzip
-import hashlib
+import io
 import re
 import shutil
+import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-import brotli
 import pytest
 
-from scraper.storage.verify import FileReport, summarise, verify_files, verify_warc
+from scraper.storage.verify import (
+    LISTED,
+    RESYNC_FACTOR,
+    RESYNC_SLACK,
+    FileReport,
+    PayloadCodingError,
+    http_payload_stream,
+    iter_members,
+    summarise,
+    verify_files,
+    verify_warc,
+)
 from scraper.storage.warc import (
     IDENTICAL_PAYLOAD,
-    HttpExchange,
     OriginalRef,
-    RecordLocation,
     WarcFileWriter,
     metadata_uri,
 )
-
-MOMENT = datetime(2024, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
-HTML = b"<!doctype html><html><head><title>Hello</title></head><body><p>" + b"Words. " * 300 + b"</p></body></html>"
-
-
-def exchange(url: str, body: bytes = HTML, headers: list[tuple[str, str]] | None = None,
-             truncated: str | None = None) -> HttpExchange:
-    return HttpExchange(
-        url=url, method="GET", request_headers=[("Host", "example.test"), ("User-Agent", "test")], request_body=b"",
-        protocol="HTTP/1.1", status=200, reason="OK",
-        response_headers=headers if headers is not None else [("Content-Type", "text/html"),
-                                                               ("Content-Length", str(len(body)))],
-        response_body=body, fetched_at=MOMENT, remote_ip="127.0.0.1", truncated=truncated,
-    )
-
-
-def sha1_b32(data: bytes) -> str:
-    return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode()
-
-
-# -- making WARCs, and damaging copies of them ----------------------------------------------------------
-@dataclass
-class Warc:
-    path: Path
-    records: int
-    responses: list[RecordLocation]  # in writing order: plain html, gzip, br, chunked, truncated
-
-
-def write_warc(directory: Path, prefix: str = "scraper") -> Warc:
-    """A WARC with the kinds of exchange a crawl writes: plain, gzip, br and de-chunked bodies, a truncated one,
-    a metadata record and a revisit."""
-    writer = WarcFileWriter(directory, prefix=prefix, host="test")
-    gzipped, brotlied = gzip.compress(HTML, mtime=0), brotli.compress(HTML)
-    exchanges = [
-        exchange("http://example.test/plain"),
-        exchange("http://example.test/gzip", gzipped, [("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
-                                                       ("Content-Length", str(len(gzipped)))]),
-        exchange("http://example.test/br", brotlied, [("Content-Type", "text/html"), ("Content-Encoding", "br"),
-                                                      ("Content-Length", str(len(brotlied)))]),
-        exchange("http://example.test/chunked", HTML, [("Content-Type", "text/html"),
-                                                       ("X-Archive-Orig-Transfer-Encoding", "chunked")]),
-        exchange("http://example.test/cut", HTML[:100], [("Content-Type", "text/html"), ("Content-Encoding", "gzip"),
-                                                         ("Content-Length", "99999")], truncated="length"),
-    ]
-    responses = [writer.write_exchange(e).response for e in exchanges]
-    writer.write_metadata(metadata_uri(exchanges[0].url), responses[0].record_id, b'{"page": 1}',
-                          "application/json", MOMENT)
-    writer.write_revisit(exchange("http://example.test/plain"), profile=IDENTICAL_PAYLOAD, original=OriginalRef(
-        responses[0].record_id, "http://example.test/plain", "2024-03-01T12:30:45.123456Z", sha1_b32(HTML)))
-    writer.close()
-    return Warc(directory / writer.closed_files[0], writer.records_written, responses)
-
-
-def members(path: Path) -> list[tuple[int, bytes]]:
-    """The file's gzip members, each with its offset."""
-    data = path.read_bytes()
-    out, offset = [], 0
-    while offset < len(data):
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        inflater.decompress(data[offset:])
-        end = len(data) - len(inflater.unused_data)
-        out.append((offset, data[offset:end]))
-        offset = end
-    return out
-
-
-def member_of(path: Path, offset: int) -> int:
-    return [start for start, _ in members(path)].index(offset)
-
-
-def replace_member(path: Path, index: int, new: bytes | None, copy_to: Path) -> Path:
-    parts = [member for _, member in members(path)]
-    if new is None:
-        del parts[index]
-    else:
-        parts[index] = new
-    copy_to.write_bytes(b"".join(parts))
-    return copy_to
-
-
-def set_header(head: bytes, name: str, value: str) -> bytes:
-    pattern = re.compile(rb"^" + re.escape(name.encode()) + rb": [^\r]*(?=\r\n)", re.MULTILINE | re.IGNORECASE)
-    assert pattern.search(head), name
-    return pattern.sub(f"{name}: {value}".encode(), head, count=1)
-
-
-def edit_record(member: bytes, *, head: Callable[[bytes], bytes] = lambda h: h,
-                block: Callable[[bytes], bytes] = lambda b: b, fix_length: bool = True,
-                fix_digests: bool = True) -> bytes:
-    """Rewrite one record (one gzip member): edit its WARC head and its block, then, as asked, make its
-    Content-Length and digests agree again, so that only the intended fault remains."""
-    record = gzip.decompress(member)
-    warc_head, _, rest = record.partition(b"\r\n\r\n")
-    assert rest.endswith(b"\r\n\r\n")
-    new_head, new_block = head(warc_head + b"\r\n"), block(rest[:-4])
-    if fix_length:
-        new_head = set_header(new_head, "Content-Length", str(len(new_block)))
-    if fix_digests:
-        new_head = set_header(new_head, "WARC-Block-Digest", sha1_b32(new_block))
-    return gzip.compress(new_head + b"\r\n" + new_block + b"\r\n\r\n")
+from tests.unit.storage.helpers import (
+    HTML,
+    MOMENT,
+    Warc,
+    edit_record,
+    exchange,
+    member_of,
+    members,
+    replace_member,
+    set_header,
+    sha1_b32,
+    write_warc,
+)
 
 
 def kinds(report: FileReport) -> list[str]:
@@ -379,3 +298,84 @@ def test_unreadable_and_empty_files(tmp_path: Path) -> None:
     assert kinds(verify_warc(empty)) == ["framing"]
     gone = verify_warc(tmp_path / "gone.warc.gz")
     assert kinds(gone) == ["unreadable"] and not gone.ok
+
+
+NESTED = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff" + b"\x00" + struct.pack("<HH", 0xFFFF, 0x0000) + b"WARC/1.1\r\n"
+
+
+class CountingFile(io.FileIO):
+    """A file that counts the bytes read from it, and refuses to read past a budget (so a quadratic
+    reader fails at once instead of running for minutes)."""
+
+    def __init__(self, path: Path, budget: int) -> None:
+        super().__init__(path, "rb")
+        self.budget = budget
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = super().read(size)
+        self._count(len(data))
+        return data
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        count = super().readinto(buffer) or 0
+        self._count(count)
+        return count
+
+    def _count(self, count: int) -> None:
+        self.read_bytes += count
+        assert self.read_bytes <= self.budget, f"read {self.read_bytes:,} bytes of a {self.size:,}-byte file"
+
+    @property
+    def size(self) -> int:
+        return Path(str(self.name)).stat().st_size
+
+
+@pytest.mark.parametrize(("hostile", "faults"), [
+    (b"garbage!" + b"\x1f\x8b\x08" * 20_000, 1),  # every candidate's "header" swallows the file: none is a member
+    (b"garbage!" + NESTED.ljust(100, b"x") * 2_000, None),  # each candidate inflates 64 KiB, then fails
+], ids=["gzip-magic-flood", "nested-members"])
+def test_resyncing_reads_each_byte_a_bounded_number_of_times(tmp_path: Path, hostile: bytes,
+                                                              faults: int | None) -> None:
+    path = tmp_path / "hostile.warc.gz"
+    path.write_bytes(hostile)
+    # What verify may read: the resync windows once, damaged members up to its budget, a read step past it.
+    # (Read a candidate at a time to the end of the file, as before, these take hundreds of megabytes.)
+    budget = (RESYNC_FACTOR + 4) * len(hostile) + RESYNC_SLACK + (8 << 20)
+    with CountingFile(path, budget) as fh:
+        members = list(iter_members(fh))
+        assert fh.read_bytes >= len(hostile)  # it was read, and counted
+    assert all(not m.complete for m in members)
+    assert members[0].offset == 0 and members[-1].next_offset == len(hostile)
+    if faults is not None:
+        assert len(members) == faults
+    else:
+        assert members[-1].gave_up and "bytes to the end not read" in members[-1].faults[0].message
+
+
+def test_a_fault_in_every_record_lists_the_first_ones_and_counts_the_rest(tmp_path: Path) -> None:
+    records = []
+    for n in range(LISTED + 250):
+        block = b"hi"
+        head = (f"WARC/1.1\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:x:{n}>\r\nWARC-Date: 2026-13-45T00:00:00Z\r\n"
+                f"WARC-Target-URI: http://example.org/{n}\r\nContent-Length: {len(block)}\r\n\r\n").encode()
+        records.append(gzip.compress(head + block + b"\r\n\r\n"))
+    path = tmp_path / "dates.warc.gz"
+    path.write_bytes(b"".join(records))
+    report = verify_warc(path)
+    assert report.records == LISTED + 250 and not report.ok
+    assert len(report.faults) == LISTED and report.faults_omitted == 250
+    assert report.omitted() == f"... and 250 more fault(s), not listed (the first {LISTED} of each are)"
+    assert report.as_dict()["faults_omitted"] == 250
+
+
+def test_a_gzip_body_with_a_bad_crc_decodes_whole_before_the_error() -> None:
+    """As Python's gzip reads it (and so Scrapy, and so the crawl): every byte of the body, then the CRC."""
+    body = b"".join(b"line %d of a page that is longer than one step of the decoder\n" % n for n in range(6_000))
+    damaged = bytearray(gzip.compress(body, mtime=0))
+    damaged[-8] ^= 0xFF  # the CRC-32 in the trailer
+    out = b""
+    with pytest.raises(PayloadCodingError, match="incorrect data check"):
+        for piece in http_payload_stream([("Content-Encoding", "gzip")], [bytes(damaged)], 1 << 30):
+            out += piece
+    assert out == body

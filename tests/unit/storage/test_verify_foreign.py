@@ -31,7 +31,7 @@ from scraper.storage.verify import (
     summarise,
     verify_files,
 )
-from tests.unit.storage.test_verify import sha1_b32
+from tests.unit.storage.helpers import sha1_b32
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO.parent / "shared" / "tools" / "warc-check" / "samples"
@@ -536,7 +536,7 @@ def test_payload_stream_says_which_coding_fails(headers: list[tuple[str, str]], 
 
 def test_our_own_crawl_style_passes_beside_foreign_ones(tmp_path: Path) -> None:
     """scraper's own WARCs (test_verify's) and the four styles, verified as one set."""
-    from tests.unit.storage.test_verify import write_warc
+    from tests.unit.storage.helpers import write_warc
 
     ours = write_warc(tmp_path / "crawl").path
     foreign = [make(tmp_path / "foreign") for make in STYLES.values()]

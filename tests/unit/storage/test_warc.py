@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import zlib
 from datetime import UTC, datetime
@@ -10,17 +11,26 @@ from pathlib import Path
 
 import pytest
 
+from scraper import settings
+from scraper.cli._common import parse_size
+from scraper.cli.crawl import crawl
+from scraper.reextract import page_html, payload_codings
 from scraper.storage.warc import (
+    DEFAULT_MAX_BYTES,
     OPEN_SUFFIX,
+    DamagedWarc,
     HttpExchange,
     WarcFileWriter,
     format_warc_date,
     iter_records,
     metadata_uri,
+    read_payload_at,
     read_record_at,
     request_target,
+    scan_records,
     warc_file_name,
 )
+from tests.unit.helpers.response_warc import HTML, write_warc
 
 MOMENT = datetime(2024, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
 
@@ -159,3 +169,43 @@ def test_warcio_verifies_digests(tmp_path: Path) -> None:
 @pytest.mark.parametrize("url", ["http://example.test/a", "https://example.test/a?b=1"])
 def test_metadata_uri_never_equals_page_uri(url: str) -> None:
     assert metadata_uri(url) != url and metadata_uri(url).startswith("metadata://")
+
+
+def chunked(body: bytes, size: int = 64) -> bytes:
+    parts = [body[i:i + size] for i in range(0, len(body), size)]
+    return b"".join(f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
+
+
+def test_a_chunked_gzipped_body_is_read_dechunked_then_decoded(tmp_path: Path) -> None:
+    headers = [("Content-Type", "text/html"), ("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")]
+    offset = write_warc(tmp_path / "a.warc.gz", headers, chunked(gzip.compress(HTML)))
+    read = read_payload_at(tmp_path / "a.warc.gz", offset, 1 << 20)
+    assert not read.cut and read.stored.content == gzip.compress(HTML)
+    assert payload_codings(read.stored.http_headers) == ["gzip"]
+    html, _language = page_html(read.stored, "http://example.org/page.html")
+    assert html == HTML.decode()
+
+
+def test_a_body_over_the_limit_is_read_up_to_it_and_said_to_be_cut(tmp_path: Path) -> None:
+    offset = write_warc(tmp_path / "a.warc", [("Content-Type", "text/html")], HTML, gzipped=False)
+    read = read_payload_at(tmp_path / "a.warc", offset, 1000)
+    assert read.cut and read.stored.content == HTML[:1000]
+    (_info, response) = list(scan_records(tmp_path / "a.warc", lambda head: 100))
+    assert response.cut and response.stored.content == HTML[:100] and response.stored.offset == offset
+
+
+def test_a_cut_file_is_damaged_after_its_whole_records(tmp_path: Path) -> None:
+    write_warc(tmp_path / "a.warc.gz", [("Content-Type", "text/html")], HTML)
+    data = (tmp_path / "a.warc.gz").read_bytes()
+    (tmp_path / "cut.warc.gz").write_bytes(data[:-150])
+    seen = []
+    with pytest.raises(DamagedWarc, match="offset"):
+        for read in scan_records(tmp_path / "cut.warc.gz", lambda head: 0):
+            seen.append(read.stored.rec_type)
+    assert seen == ["warcinfo"]
+
+
+def test_the_cli_the_setting_and_the_writer_share_one_default(tmp_path: Path) -> None:
+    (option,) = [p for p in crawl.params if p.name == "warc_max_size"]
+    assert parse_size(str(option.default)) == settings.ARCHIVE_WARC_MAX_BYTES == DEFAULT_MAX_BYTES == 1024**3
+    assert WarcFileWriter(tmp_path).max_bytes == DEFAULT_MAX_BYTES  # it was 1 GB, 10**9
