@@ -221,3 +221,20 @@ def test_host_scope_matches_an_idn_seed_in_punycode() -> None:
     assert scope.allows("https://xn--bcher-kva.de/page", 0)
     assert Scope.for_seeds(["https://xn--bcher-kva.de/"]).allows("https://BÜCHER.de/page", 0)
     assert Scope.for_seeds(["https://bücher.de/"], mode="domain").allows("https://www.xn--bcher-kva.de/", 0)
+
+
+# -- special addresses as the guard judges resolved ones (from tests/integration/test_hostile_output.py) ------
+@pytest.mark.parametrize(("special", "public"), [
+    ("100.64.0.1", "100.128.0.1"), ("100.127.255.255", "100.63.255.255"),  # the shared address space's edges
+    ("100.100.100.200", "93.184.216.34"),  # a cloud's metadata service in it
+    ("2002:7f00:1::", "2002:5db8:d822::1"),  # 6to4 of 127.0.0.1, and of a public address
+    ("2002:a9fe:a9fe::1", "2002:5db8:d822::1"), ("2002:a00:1::", "2002:5db8:d822::1"),  # of 169.254/16, 10/8
+    ("2002:6440:1::", "2002:5db8:d822::1"),  # of 100.64.0.1
+    ("::ffff:100.64.0.1", "::ffff:93.184.216.34"),  # IPv4-mapped: the IPv4 address itself
+])
+def test_the_guard_sees_through_addresses_that_wrap_ipv4(special: str, public: str) -> None:
+    """Resolved addresses as the guard judges them (NAT64, IPv4-compatible and Teredo addresses were
+    special already: IANA reserves or keeps them private)."""
+    from scraper.scope import is_special_address
+
+    assert is_special_address(special) and not is_special_address(public)
