@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -128,3 +129,7 @@ def assert_valid_records(validator: Draft202012Validator, records: list[dict[str
     for record in records:
         errors = sorted(validator.iter_errors(record), key=str)
         assert not errors, f"{record.get('url')}: {[e.message for e in errors][:3]}"
+
+
+# What no output may hold raw: C0 but tab and line feed (the outputs' own), DEL, C1, U+2028/9.
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")

@@ -9,7 +9,7 @@ that maps them).  Nothing is downloaded: the copy is made from the installed pac
 
 What this touches beyond py3langid's documented ``classify``: ``modelio.load_model``'s
 tuple and ``LanguageIdentifier``'s constructor (hence ``py3langid<0.5`` in
-pyproject.toml); ``tests/unit/test_compat_langid.py`` fails loudly if either changes.
+pyproject.toml); ``tests/unit/compat/test_langid.py`` fails loudly if either changes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Scrapy's private parts that the crawl uses, each behind a public name of ours.
 
 Imported by ``scraper.crawl`` only (an import-linter contract says so): Scrapy belongs to the crawl.
-``tests/unit/test_compat_scrapy.py`` checks every name below against the installed Scrapy and fails
+``tests/unit/compat/test_scrapy.py`` checks every name below against the installed Scrapy and fails
 loudly when an upgrade renames one, changes its signature or stops calling it; ``scrapy<2.20`` in
 pyproject.toml keeps an untested Scrapy out.  The private names, and why each is used:
 

@@ -1,8 +1,9 @@
 """trafilatura's internal functions that ``scraper.extract`` calls, in one place.
 
-Imported by ``scraper.extract`` only (an import-linter contract says so): trafilatura belongs there, and the
-crawl process never loads it.  ``tests/unit/test_compat_trafilatura.py`` fails loudly when an upgrade moves
-one of them, changes its signature or what it answers; pyproject.toml bounds trafilatura (``<2.4``) so
+Imported by ``scraper.extract`` only (an import-linter contract says so): trafilatura belongs there (the
+crawl process loads it with the first page it extracts, not at start-up).
+``tests/unit/compat/test_trafilatura.py`` fails loudly when an upgrade moves one of them, changes its
+signature or what it answers; pyproject.toml bounds trafilatura (``<2.4``) so
 that an untested version is not installed.
 
 Public (``trafilatura.__all__``, or its documented ``settings.use_config``): ``bare_extraction``,

@@ -1,7 +1,7 @@
 """warcio's undocumented parts that ``scraper.storage.warc`` relies on, behind names of ours.
 
 Imported by ``scraper.storage.warc`` only (an import-linter contract says so): warcio belongs there.
-``tests/unit/test_compat_warcio.py`` fails loudly when an upgrade changes any of them, and
+``tests/unit/compat/test_warcio.py`` fails loudly when an upgrade changes any of them, and
 pyproject.toml bounds warcio (``<1.9``) so that an untested version is not installed.  None has a leading
 underscore, but none is in warcio's documentation either; each is an internal that its writer or reader
 reads, and used for this reason:

@@ -81,7 +81,7 @@ ITEM_PIPELINES = {
 }
 # Scrapy's own (its EXTENSIONS_BASE), less the two switched off above: Scrapy imports every class
 # named in EXTENSIONS, those set to None too, and these two would cost each crawl 0.15 s (aiohttp,
-# twisted.conch).  Spelled out so that this module imports nothing; tests/unit/test_compat_scrapy.py
+# twisted.conch).  Spelled out so that this module imports nothing; tests/unit/compat/test_scrapy.py
 # fails when Scrapy's list changes.
 EXTENSIONS_BASE = {
     "scrapy.extensions.corestats.CoreStats": 0,

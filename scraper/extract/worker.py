@@ -5,7 +5,8 @@ and gets back the article with its text fingerprint, so the SimHash and word cou
 like trafilatura, cost the crawl process nothing.
 
 :mod:`scraper.extract.page` is imported inside the functions: the crawl process imports
-this module only to name its functions to the pool, and so never loads trafilatura.
+this module to name its functions to the pool, and loads trafilatura only when it extracts
+a page itself (its first EXTRACT_IN_PROCESS_PAGES, before it starts the pool).
 """
 
 from __future__ import annotations

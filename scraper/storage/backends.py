@@ -24,7 +24,7 @@ machines sharing one crawl through PostgreSQL) plugs its implementations in here
   crawl's folder, ``.open`` until closed).  Issue 17: one per worker, its name in the files' names,
   telling the dedup index when a file is closed.
 
-What each method promises is checked, on real files, by ``tests/unit/test_backend_contracts.py``: one
+What each method promises is checked, on real files, by ``tests/unit/storage/test_backends.py``: one
 suite per seam, run against every implementation its fixture lists.
 """
 

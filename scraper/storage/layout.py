@@ -84,9 +84,14 @@ class OutsideRoot(ArchiveRootError):
 
 
 def new_crawl_id(now: datetime | None = None) -> str:
-    """``YYYYmmddTHHMMSSZ-<6 hex>``: sorts by start time, unique across machines."""
+    """``YYYYmmddTHHMMSSZ-<6 hex>``: sorts by start time, to the millisecond, and is unique across machines.
+
+    The first three hex digits are the millisecond (000 to 3e7), the last three random: two crawls
+    started in the same second (an import after another, a script's loop) still sort in the order
+    they started, which readers take for "older" and "newer".
+    """
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    return f"{now:%Y%m%dT%H%M%SZ}-{now.microsecond // 1000:03x}{secrets.token_hex(2)[:3]}"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import pytest
 from scraper.interchange import is_replayable_page
 from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl
 from tests.site import Site
-from tests.unit.test_verify import write_warc
+from tests.unit.storage.helpers import write_warc
 
 TRACEBACK = "Traceback (most recent call last)"
 LINKED_ID = "20990101T000000Z-1inked"  # a crawl folder that is a link to a folder outside the root

@@ -42,18 +42,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from scraper.storage.lookup import latest_record
-from tests.conftest import FAST, REPO, crawl_dirs, run_scraper
+from tests.conftest import FAST, RAW_CONTROL, REPO, crawl_dirs, run_scraper
 from tests.integration.test_hostile import Earlier, earlier_crawl, sha256_tree
 from tests.site import Site, SiteServer, golden_pages
 
 COMMON = [*FAST, "-s", "EXTRACT_WORKERS=0", "-s", "RETRY_TIMES=0", "-s", "DOWNLOAD_TIMEOUT=5"]
 TRACEBACK = "Traceback (most recent call last)"
-# What no output may hold raw: C0 but tab and line feed (the outputs' own), DEL, C1, U+2028/9.
-RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 OSC = "\x1b]0;pwned\x07"  # sets the terminal's title
 C1_OSC = "\u009d0;pwned\u009c"  # the same in its one-character (C1) form
@@ -533,36 +529,3 @@ def test_hostile_output(case: Case, servers: Servers, earlier: Earlier, request:
     if case.check is not None:
         case.check(out)
     assert re.search(case.message, said, re.M), f"no /{case.message}/ in:\n{said[-3000:]}"
-
-
-# -- the rules under the rows, on their own: what the guard calls special, what escaping keeps ------------------
-@pytest.mark.parametrize(("special", "public"), [
-    ("100.64.0.1", "100.128.0.1"), ("100.127.255.255", "100.63.255.255"),  # the shared address space's edges
-    ("100.100.100.200", "93.184.216.34"),  # a cloud's metadata service in it
-    ("2002:7f00:1::", "2002:5db8:d822::1"),  # 6to4 of 127.0.0.1, and of a public address
-    ("2002:a9fe:a9fe::1", "2002:5db8:d822::1"), ("2002:a00:1::", "2002:5db8:d822::1"),  # of 169.254/16, 10/8
-    ("2002:6440:1::", "2002:5db8:d822::1"),  # of 100.64.0.1
-    ("::ffff:100.64.0.1", "::ffff:93.184.216.34"),  # IPv4-mapped: the IPv4 address itself
-])
-def test_the_guard_sees_through_addresses_that_wrap_ipv4(special: str, public: str) -> None:
-    """Resolved addresses as the guard judges them (NAT64, IPv4-compatible and Teredo addresses were
-    special already: IANA reserves or keeps them private)."""
-    from scraper.scope import is_special_address
-
-    assert is_special_address(special) and not is_special_address(public)
-
-
-@given(st.text(alphabet=st.characters(codec="utf-8", categories=["Cc", "Zl", "Zp", "Ll", "Nd", "Po", "Zs"])))
-@settings(max_examples=300, deadline=None)
-def test_escaped_text_holds_no_control_characters_and_json_decodes_to_the_same(text: str) -> None:
-    from scraper.text import dumps_json, escape_controls
-
-    assert not RAW_CONTROL.search(escape_controls(text)) and "\n" not in escape_controls(text)
-    assert "\t" not in escape_controls(text)
-    kept = escape_controls(text, keep_lines=True)
-    assert not RAW_CONTROL.search(kept) and kept.count("\n") == text.count("\n")
-    assert escape_controls("".join(c for c in text if not RAW_CONTROL.match(c) and c not in "\t\n")) == \
-        "".join(c for c in text if not RAW_CONTROL.match(c) and c not in "\t\n")  # the rest is left as it is
-    for options in ({}, {"indent": 2}, {"ensure_ascii": True}):
-        line = dumps_json({"value": text}, **options)
-        assert not RAW_CONTROL.search(line) and json.loads(line) == {"value": text}

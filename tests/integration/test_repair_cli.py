@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scraper.storage.warc import OPEN_SUFFIX
 from tests.conftest import run_scraper
-from tests.unit.test_verify import members, write_warc
+from tests.unit.storage.helpers import members, write_warc
 
 PAGES = b'{"url":"http://example.test/1"}\n{"url":"http://example.test/2"}\n'
 TORN_LINE = b'{"url":"http://exam'

@@ -14,8 +14,8 @@ import pytest
 from scraper.storage.warc import iter_records
 from tests.conftest import FAST, crawl_dirs, run_scraper
 from tests.site import LivePage, Site, live_article
-from tests.unit.test_verify import edit_record, member_of, members, replace_member
-from tests.unit.test_verify_foreign import HTML, lying_server
+from tests.unit.storage.helpers import edit_record, member_of, members, replace_member
+from tests.unit.storage.test_verify_foreign import HTML, lying_server
 
 
 @dataclass

@@ -1,20 +1,15 @@
-"""scraper.export (rows, columns, filters, re-extraction overlay) and the pure parts of scraper.reextract
-(payload decoding, checked against Scrapy's own) and of scraper.records they share with the crawl."""
+"""export: rows, columns, flat formats, filters, the selection of records, the re-extraction overlay."""
 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
-import zlib
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import brotli
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -29,26 +24,22 @@ from scraper.export import (
     crawl_records,
     export_row,
     parse_since,
+    parse_until,
     reextract_files,
     select_crawls,
     selected_records,
     site_matcher,
+    status_matcher,
     write_rows,
 )
-from scraper.extract.page import Article
 from scraper.records import (
-    Capture,
-    WarcPointer,
-    article_from_record,
     build_page_record,
-    capture_from_record,
-    record_for_capture,
 )
-from scraper.reextract import decode_content, page_html
 from scraper.schema import page_record_schema
 from scraper.storage.jsonl import dumps_line
-from scraper.storage.warc import StoredRecord
 from tests.conftest import assert_valid_records
+from tests.unit.helpers.records import _capture, sample_records
+from tests.unit.helpers.revisits import ARTICLE, CRAWL_ID, EXTRACTOR, MOMENT, not_modified, original
 
 # -- reading flat rows back, by the schema's types (independent of scraper.export's own walk) ------------------------
 SCHEMA = page_record_schema()
@@ -117,71 +108,12 @@ def record_from_flat(row: dict[str, Any], from_csv: bool) -> dict[str, Any]:
     return record
 
 
-# -- sample records --------------------------------------------------------------------------------------------------
-def _capture(n: int, url: str, fetched: datetime, **changes: Any) -> Capture:
-    capture = Capture(requested_url=url, url=url, status=200, content_type="text/html; charset=utf-8",
-                      fetched_at=fetched, payload_digest="sha1:" + "A" * 32,
-                      warc=WarcPointer(file="scraper-20260101000000000-00001-h.warc.gz", offset=100 * n, length=90,
-                                       record_id=f"<urn:uuid:00000000-0000-0000-0000-{n:012d}>"))
-    return replace(capture, **changes)
-
-
-ARTICLE = Article(text="First line, with a comma and \"quotes\".\nZoë — “second” line; a;b", markdown="# Hi\n\nBody",
-                  title="A title, with commas", authors=["Doe, Jane", "O'Brien; Pat"], published="2024-03-01",
-                  modified="2024-03-02T10:00:00+01:00", site_name="Site", description="About it", language="en",
-                  canonical_url="https://example.com/a", image="https://example.com/a.png", tags=["x", "y"],
-                  categories=["News"])
-
-
-def sample_records(crawl_id: str = "20260101T000000Z-abcdef", base: int = 1,
-                   day: int = 1) -> list[dict[str, Any]]:
-    """A page, a PDF without article, and a revisit of the page with a version history."""
-    moment = datetime(2026, 1, day, 12, 0, tzinfo=UTC)
-    page = build_page_record(crawl_id, _capture(base, "https://www.example.com/a?b=1", moment), ARTICLE,
-                             {"name": "trafilatura", "version": "2.0"})
-    pdf = build_page_record(crawl_id, _capture(base + 1, "https://example.org/r.pdf", moment,
-                                               content_type="application/pdf", redirects=[]), None, None)
-    refers = {"record_id": page.warc.record_id, "warc_date": "2026-01-01T12:00:00.000000Z", "target_uri": page.url,
-              "crawl_id": crawl_id, "file": page.warc.file, "offset": page.warc.offset, "length": 90}
-    revisit = record_for_capture(crawl_id, _capture(base + 2, page.url, moment.replace(hour=13),
-                                                    record_kind="revisit", revisit_profile="identical-payload-digest",
-                                                    refers_to=refers, redirects=["https://www.example.com/old",
-                                                                                 "https://www.example.com/a?b=1"]),
-                                 None, {"name": "trafilatura", "version": "9.9"}, previous=page.to_dict())
-    return [page.to_dict(), pdf.to_dict(), revisit.to_dict()]
-
-
 def test_sample_records_are_valid_and_exercise_every_column(record_validator: Draft202012Validator) -> None:
     records = sample_records()
     assert_valid_records(record_validator, records)
     revisit = records[2]
     assert revisit["refers_to"] and revisit["previous"] and revisit["extractor"]["version"] == "2.0"
     assert records[1]["extractor"] is None and records[1]["previous"] is None
-
-
-# -- records.py: what the crawl and reextract share ------------------------------------------------------------------
-def test_capture_from_record_gives_back_the_capture_of_a_record() -> None:
-    for record in sample_records():
-        article = article_from_record(record) if record["extractor"] else None
-        previous = {"crawl_id": "x", "fetched_at": "y", "version": record["version"] - (1 if record["changed_fields"]
-                                                                                       else 0),
-                    "warc": {"record_id": record["previous"]["record_id"]}} if record["previous"] else None
-        rebuilt = build_page_record(record["crawl_id"], capture_from_record(record), article, record["extractor"],
-                                    previous=previous).to_dict()
-        same = ("previous", "changed_fields", "version")  # these depend on the previous record given here
-        assert {k: v for k, v in rebuilt.items() if k not in same} == {
-            k: v for k, v in record.items() if k not in same}
-
-
-def test_a_revisit_takes_its_previous_content_unless_its_original_was_extracted() -> None:
-    page, _pdf, revisit = sample_records()
-    capture = capture_from_record(revisit)
-    copied = record_for_capture(revisit["crawl_id"], capture, None, {"name": "t", "version": "new"}, previous=page)
-    assert copied.text == page["text"] and copied.extractor == page["extractor"]
-    fresh = Article(text="Extracted again from the original payload, with a better extractor.", title="New")
-    again = record_for_capture(revisit["crawl_id"], capture, fresh, {"name": "t", "version": "new"}, previous=page)
-    assert again.text == fresh.text and again.extractor == {"name": "t", "version": "new"}
-    assert again.version == 2 and again.changed_fields == ["text", "title", "authors", "published", "modified"]
 
 
 # -- rows and flat formats -------------------------------------------------------------------------------------------
@@ -299,76 +231,55 @@ def test_latest_keeps_the_newest_record_of_each_url(tmp_path: Path) -> None:
     assert select_crawls(tmp_path, ["20260102T000000Z-bbbbbb/"]) == crawls[1:]
 
 
-# -- reextract decodes pages as the crawl (Scrapy) did ---------------------------------------------------------------
-HTML = "<!doctype html><html><head><title>Café</title></head><body><p>Zoë’s café — déjà vu</p></body></html>"
-LATIN = HTML.replace("’", "'").replace("—", "-")
-META_1252 = HTML.replace("<head>", "<head><meta charset='windows-1252'>")
+# -- export's filters -------------------------------------------------------------------------------------------------
+def test_status_matches_numbers_and_classes() -> None:
+    match = status_matcher(["404", "2xx", " 3XX "])
+    assert [s for s in (200, 204, 299, 301, 304, 400, 404, 410, 500) if match(s)] == [200, 204, 299, 301, 304, 404]
+    for bad in ["2x", "600", "6xx", "20", "abc", "", "2xx0"]:
+        with pytest.raises(ValueError, match="is not an HTTP status"):
+            status_matcher([bad])
 
 
-def _cases() -> list[tuple[str, list[tuple[str, str]], bytes]]:
-    utf8 = HTML.encode()
-    return [
-        ("/a", [("Content-Type", "text/html; charset=utf-8")], utf8),
-        ("/a", [("Content-Type", "text/html")], META_1252.encode("cp1252")),
-        ("/a", [("Content-Type", "text/html")], LATIN.encode("latin-1")),
-        ("/a", [("Content-Type", "text/html; charset=iso-8859-1")], b"\xef\xbb\xbf" + utf8),
-        ("/a", [("Content-Type", "text/html"), ("Content-Encoding", "gzip")], gzip.compress(utf8)),
-        ("/a", [("Content-Type", "text/html"), ("Content-Encoding", "gzip")], gzip.compress(utf8)[:-30]),
-        ("/a", [("Content-Type", "text/html"), ("Content-Encoding", "deflate")], zlib.compress(utf8)),
-        ("/a", [("Content-Type", "text/html"), ("Content-Encoding", "deflate")], zlib.compress(utf8)[2:-4]),
-        ("/a", [("Content-Type", "text/html"), ("Content-Encoding", "br")], brotli.compress(utf8)),
-        ("/a", [("Content-Type", "text/html"), ("Content-Encoding", "gzip, br")],
-         brotli.compress(gzip.compress(utf8))),
-        ("/a.html", [("Content-Type", "text/html"), ("Content-Encoding", "compress")], gzip.compress(utf8)),
-        ("/page.html", [("Content-Type", "application/octet-stream")], utf8),
-        ("/a", [], utf8),
-        ("/a", [("Content-Type", "application/xhtml+xml")], utf8),
-        ("/a", [("Content-Type", "text/plain")], utf8),
-        ("/a", [("Content-Type", "application/pdf")], b"%PDF-1.4\n\x01\x02"),
-        ("/a", [("Content-Type", "application/x-unknown"), ("Content-Disposition", "inline; filename=x.htm")], utf8),
-    ]
+def test_export_filters_by_kind_status_and_page_type(tmp_path: Path) -> None:
+    page = original()
+    revisit = not_modified(page)
+    gone = build_page_record(CRAWL_ID, _capture(7, "https://example.com/gone", MOMENT, status=404), None,
+                             None).to_dict()
+    # page_type: "article", "listing", "other", null when not extracted, absent in records written before it
+    listing = build_page_record(CRAWL_ID, _capture(8, "https://example.com/news/", MOMENT),
+                                replace(ARTICLE, page_type="listing"), EXTRACTOR).to_dict()
+    older = {name: value for name, value in page.items() if name != "page_type"}
+    assert (page["page_type"], revisit["page_type"], gone["page_type"]) == ("article", "article", None)
+    records = [page, revisit, gone, listing, older]
+    folder = tmp_path / "crawls" / CRAWL_ID
+    folder.mkdir(parents=True)
+    (folder / "pages.jsonl").write_text("".join(dumps_line(r) for r in records), encoding="utf-8")
+    crawls = select_crawls(tmp_path)
+
+    def picked(**filters: Any) -> list[int]:
+        return [records.index(r) for r in selected_records(crawls, Selection(**filters))]
+
+    assert picked() == [0, 1, 2, 3, 4]
+    assert picked(record_kind="response") == [0, 2, 3, 4]  # no revisits
+    assert picked(record_kind="revisit") == [1]
+    assert picked(status=status_matcher(["200"])) == [0, 1, 3, 4]  # the 304's revisit is its original's 200
+    assert picked(status=status_matcher(["4xx"])) == [2]
+    assert picked(page_types=frozenset({"article"})) == [0, 1]
+    assert picked(page_types=frozenset({"article", "listing"}), record_kind="response") == [0, 3]
+    # --latest picks among the records the filters keep: the newest response of the page, not its revisit
+    def newest(**filters: Any) -> list[dict[str, Any]]:
+        return list(selected_records(crawls, Selection(latest=True, status=status_matcher(["2xx"]), **filters)))
+
+    assert [r["record_kind"] for r in newest() if r["url"] == page["url"]] == ["revisit"]
+    assert [r["warc"]["record_id"] for r in newest(record_kind="response")] == [
+        listing["warc"]["record_id"], page["warc"]["record_id"]]
 
 
-def _scrapy_text(url: str, headers: list[tuple[str, str]], body: bytes) -> str | None:
-    from scrapy import Request
-    from scrapy.downloadermiddlewares.httpcompression import HttpCompressionMiddleware
-    from scrapy.http import Headers, HtmlResponse
-    from scrapy.responsetypes import responsetypes
-    from scrapy.utils.test import get_crawler
-
-    scrapy_headers = Headers()
-    for name, value in headers:
-        scrapy_headers.appendlist(name, value)
-    cls = responsetypes.from_args(headers=scrapy_headers, url=url, body=body)  # as the download handler does
-    response = cls(url=url, status=200, headers=scrapy_headers, body=body)
-    middleware = HttpCompressionMiddleware.from_crawler(get_crawler())
-    decoded = middleware.process_response(Request(url), response)
-    return decoded.text if isinstance(decoded, HtmlResponse) else None
-
-
-@pytest.mark.parametrize("case", range(len(_cases())))
-def test_page_html_is_what_scrapy_gave_the_crawl(case: int) -> None:
-    path, headers, body = _cases()[case]
-    url = "http://example.com" + path
-    stored = StoredRecord(rec_type="response", record_id="<urn:uuid:0>", target_uri=url, date=None, offset=0,
-                          length=1, warc_headers=[], http_status_line="HTTP/1.1 200 OK", http_headers=headers,
-                          content=body)
-    try:
-        expected = _scrapy_text(url, headers, body)
-    except AttributeError as exc:
-        # This venv's `brotli` module is brotlipy's (pywb needs it), which lacks the Decompressor.process
-        # that Scrapy calls: Scrapy cannot read br here; a working Scrapy gives the page's own text.
-        assert "process" in str(exc) and "br" in dict(headers).get("Content-Encoding", "")
-        expected = HTML
-    assert page_html(stored, url)[0] == expected
-
-
-def test_decode_content_stops_at_an_unknown_coding() -> None:
-    inner = gzip.compress(b"<html></html>")
-    assert decode_content(inner, ["compress, gzip"]) == (b"<html></html>", ["compress"])
-    assert decode_content(b"plain", []) == (b"plain", [])
-    decoders: list[Callable[[bytes], bytes]] = [gzip.compress, brotli.compress]
-    body = b"x" * 1000
-    for encode in decoders:
-        body = encode(body)
-    assert decode_content(body, ["gzip", "br"])[0] == b"x" * 1000
+# -- show --at, diff --------------------------------------------------------------------------------------------------
+def test_at_a_date_means_the_whole_day_and_a_time_that_moment() -> None:
+    assert parse_until("2026-03-01") == "2026-03-01T23:59:59Z"
+    assert parse_until("2026-03-01T12:30:00Z") == "2026-03-01T12:30:00Z"
+    assert parse_until("2026-03-01T12:30") == "2026-03-01T12:30:00Z"  # no offset: UTC
+    assert parse_until("2026-03-01T00:30:00+02:00") == "2026-02-28T22:30:00Z"
+    with pytest.raises(ValueError, match="invalid date"):
+        parse_until("yesterday")
