@@ -124,6 +124,36 @@ def say(message: str) -> None:
     click.echo(f"scraper: {escape_controls(message)}", err=True)
 
 
+def open_catalog(root: Path, db: str | None) -> Any:
+    """The catalog of ``root`` (or of ``--db``) for a command, made if there is none.
+
+    What cannot be opened ends the command with one line: a full disk (exit 74), a bad ``--db`` URL,
+    a missing driver or a server that does not answer (exit 2).  A damaged or locked catalog
+    (CatalogError) goes up to the entry point, which gives it its own exit status.
+    """
+    from scraper.storage.catalog import Catalog, CatalogError
+    from scraper.storage.failures import no_room
+
+    try:
+        return Catalog.open(root, db)
+    except CatalogError:
+        raise
+    except Exception as exc:  # SQLAlchemy's and the drivers' errors have no common base
+        reason = no_room(exc)  # SQLite cannot even set up its shared memory file on a full disk
+        if reason is not None:
+            fail(f"cannot open the catalog: {reason}; make room, then run it again", ExitStatus.WRITE_FAILED)
+        fail(f"--db: cannot open the catalog: {exc}" if db else f"cannot open the catalog: {exc}")
+
+
+def open_catalog_if_present(root: Path, db: str | None) -> Any:
+    """A reader's catalog: None where there is none (a reader never makes one), else :func:`open_catalog`."""
+    from scraper.storage.catalog import CATALOG_FILE
+
+    if not db and not (root / CATALOG_FILE).is_file():
+        return None
+    return open_catalog(root, db)
+
+
 def require(option: str, check: Callable[[], object], errors: type[BaseException] | tuple[type[BaseException], ...]
             = ValueError, prefix: str = "") -> None:
     """Run a check of an option's value; its failure is one usage-error line naming the option."""

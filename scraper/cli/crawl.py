@@ -10,19 +10,22 @@ from typing import Any
 import click
 
 from scraper import __version__
-from scraper.cli._common import archive_option, fail, parse_duration, parse_size, read_seed_file, require, size_text
+from scraper.cli._common import (
+    archive_option,
+    fail,
+    open_catalog,
+    parse_duration,
+    parse_size,
+    read_seed_file,
+    require,
+    size_text,
+)
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
 from scraper.dates import DATE_FORMS
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_since, seed_url
 from scraper.storage.layout import ArchiveRootError, check_writable_root
 from scraper.storage.warc import DEFAULT_MAX_BYTES
-
-
-def open_catalog_or_raise(db: str) -> None:
-    from scraper.storage.catalog import Catalog
-
-    Catalog(db).close()
 
 
 @click.command()
@@ -130,7 +133,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     require("--archive", lambda: check_writable_root(out), ArchiveRootError)
     if db:
         # a bad URL, a missing driver, a server that does not answer
-        require("--db", lambda: open_catalog_or_raise(db), Exception, "cannot open the catalog: ")
+        open_catalog(out, db).close()
     if jsonl and jsonl != "-":
         try:
             Path(jsonl).open("a").close()

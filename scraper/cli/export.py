@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
-from scraper.cli._common import ExitStatus, archive_option, fail, progress_bar, say
+from scraper.cli._common import ExitStatus, archive_option, fail, open_catalog_if_present, progress_bar, say
 from scraper.cli._limits import max_body_option
 from scraper.dates import DATE_FORMS
 from scraper.storage.failures import no_room
@@ -59,21 +59,6 @@ def _crawls(root: Path, names: tuple[str, ...], since: str | None) -> list[Crawl
 
 
 # -- reextract ----------------------------------------------------------------------------------------------
-def _open_catalog(out: Path, db: str | None) -> CatalogBackend | None:
-    """The catalog when there is one: it never gets created here, only read."""
-    from scraper.storage.catalog import CATALOG_FILE, Catalog
-
-    if not db and not (out / CATALOG_FILE).is_file():
-        return None
-    try:
-        return Catalog.open(out, db)
-    except Exception as exc:  # a bad --db URL, a missing driver, a server that does not answer
-        reason = no_room(exc)  # or a full disk, where SQLite cannot even set up its shared memory file
-        if reason is not None:
-            fail(f"cannot open the catalog: {reason}; make room, then run it again", ExitStatus.WRITE_FAILED)
-        fail(f"--db: cannot open the catalog: {exc}")
-
-
 def _manifest_pages(crawl: CrawlLayout) -> int | None:
     import json
 
@@ -122,7 +107,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
 
     since_value = _since(since)
     selected = _crawls(out, crawls, since_value)
-    catalog = _open_catalog(out, db)
+    catalog: CatalogBackend | None = open_catalog_if_present(out, db)
     runner = Reextractor(out, catalog, since=since_value, max_body_bytes=max_body_bytes,
                          warn=lambda message: say(f"warning: {message}"))
     outside = 0  # crawl folders that are links out of the archive root: not written into

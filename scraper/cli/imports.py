@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from scraper.cli._common import ExitStatus, archive_option, fail, progress_bar, say
+from scraper.cli._common import ExitStatus, archive_option, fail, open_catalog, progress_bar, say
 from scraper.cli._crawl_run import resumable_folder
 from scraper.cli._limits import max_body_option
 
@@ -104,7 +104,7 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
             plan = Importer.read_plan(layout)
         except ImportFailed as exc:
             fail(f"--resume: {exc}")
-    catalog = _open_catalog(out, db)
+    catalog = open_catalog(out, db)
     options = ImportOptions(workers=_workers(), max_body_bytes=max_body_bytes)
     try:
         with progress_bar(quiet, "import:") as bar:
@@ -146,10 +146,3 @@ def import_warcs(paths: tuple[Path, ...], out: Path, db: str | None, link: bool,
     raise SystemExit(int(ExitStatus.PAGES_FAILED if tally.errors else ExitStatus.OK))
 
 
-def _open_catalog(out: Path, db: str | None) -> Any:
-    from scraper.storage.catalog import Catalog
-
-    try:
-        return Catalog.open(out, db)
-    except Exception as exc:  # a bad --db URL, a missing driver, a server that does not answer
-        fail(f"--db: cannot open the catalog: {exc}")

@@ -20,13 +20,14 @@ from typing import Any
 import click
 
 from scraper.cli._common import ExitStatus, archive_option, fail, parse_duration, read_seed_file, say
+from scraper.cli._common import open_catalog as open_common_catalog
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
 from scraper.cli._lock import acquire_lock
 from scraper.records import utc_timestamp
 from scraper.scope import url_key
 from scraper.seeds import InvalidSeed, dedupe_seeds, seed_url
 from scraper.storage.backends import CatalogBackend
-from scraper.storage.catalog import NEVER, Catalog, CatalogError, ScheduleError, Watch, next_due
+from scraper.storage.catalog import NEVER, ScheduleError, Watch, next_due
 from scraper.storage.layout import ArchiveRootError, check_writable_root
 from scraper.tables import TextTable
 from scraper.text import dumps_json, escape_controls
@@ -49,12 +50,8 @@ def open_catalog(out: Path, db: str | None) -> CatalogBackend:
     gap = catalog_gap(out, db)  # before opening it: opening makes a new, empty one
     if gap is not None:
         raise gap
-    try:
-        return Catalog.open(out, db)
-    except CatalogError:
-        raise
-    except Exception as exc:  # a bad --db URL or an unreachable server: one line, not a traceback
-        fail(f"cannot open the catalog: {exc}")
+    catalog: CatalogBackend = open_common_catalog(out, db)
+    return catalog
 
 
 def valid_urls(urls: tuple[str, ...] | list[str]) -> list[str]:
