@@ -15,6 +15,7 @@ import click
 
 from scraper import __version__
 from scraper.cli._common import ExitStatus, catalog_status, ignore_stop_signals, say
+from scraper.text import escape_controls
 
 
 class CommandsLoadedOnUse(click.Group):
@@ -90,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         status = cli.main(args=argv, prog_name="scraper", standalone_mode=False)
     except SystemExit as exc:
         status = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except click.UsageError as exc:
+        # One line, as every other error of ours, not click's three (usage, hint, blank, error).
+        where = exc.ctx.command_path if exc.ctx is not None else "scraper"
+        say(f"error: {escape_controls(exc.format_message())} (see '{where} --help')")
+        status = exc.exit_code
     except click.ClickException as exc:
         exc.show()
         status = exc.exit_code

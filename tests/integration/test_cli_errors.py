@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from scraper.storage.warc import iter_records
 from tests.conftest import FAST, REPO, crawl_dirs, read_jsonl, run_scraper, wait_for
 from tests.site import Site
@@ -95,3 +97,16 @@ def test_bad_catalog_url(tmp_path: Path) -> None:
     proc = run_scraper("crawl", "http://127.0.0.1:9/", "--db", "nosuchdb://x", "--archive", str(tmp_path))
     assert_one_line_error(proc, 2, "--db: cannot open the catalog")
     assert not crawl_dirs(tmp_path)
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["crawl", "http://127.0.0.1:9/", "--depth", "x"], "Invalid value for '--depth'"),
+    (["crawl", "http://127.0.0.1:9/", "--bogus"], "No such option '--bogus'"),
+    (["show"], "Missing argument 'URL'"),
+    (["nosuch"], "No such command 'nosuch'"),
+])
+def test_a_usage_error_is_one_line_naming_the_help_to_read(args: list[str], words: str, tmp_path: Path) -> None:
+    proc = run_scraper(*args, "--archive", str(tmp_path)) if args[0] != "nosuch" else run_scraper(*args)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("scraper: error: " + words), proc.stderr
+    assert f"(see 'scraper{' ' + args[0] if args[0] != 'nosuch' else ''} --help')" in proc.stderr
