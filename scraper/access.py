@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -80,27 +79,11 @@ def parse_meta_robots(html: bytes | str) -> list[str]:
     return out
 
 
-def decode_for_sniffing(body: bytes, content_encoding: str | None) -> bytes:
-    """The start of a content-encoded body, decoded: enough to read a page's <head>."""
-    coding = (content_encoding or "").strip().lower()
-    try:
-        if coding in ("gzip", "x-gzip", "deflate"):
-            wbits = 47 if coding != "deflate" else 15  # 47: gzip or zlib header, auto-detected
-            return zlib.decompressobj(wbits).decompress(body, SNIFF_BYTES)
-        if coding == "br":
-            import brotli
-
-            return bytes(brotli.decompress(body))[:SNIFF_BYTES]
-    except (zlib.error, ImportError, Exception):  # a broken encoding just means nothing to read
-        return b""
-    return body[:SNIFF_BYTES]
-
-
-def read_access_signals(x_robots_values: Iterable[str], body: bytes, content_encoding: str | None,
-                        is_html: bool) -> AccessSignals:
+def read_access_signals(x_robots_values: Iterable[str], head: bytes, is_html: bool) -> AccessSignals:
+    """``head``: the start of the page, decoded (``storage.codings.decoded_start``, SNIFF_BYTES of it)."""
     return AccessSignals(
         x_robots_tag=parse_x_robots_tag(x_robots_values),
-        meta_robots=parse_meta_robots(decode_for_sniffing(body, content_encoding)) if is_html else [],
+        meta_robots=parse_meta_robots(head) if is_html else [],
     )
 
 

@@ -76,6 +76,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from scraper import __version__
+from scraper.access import SNIFF_BYTES as ACCESS_SNIFF_BYTES
 from scraper.access import read_access_signals
 from scraper.article import ExtractionOptions
 from scraper.extract.worker import ExtractedPage, extract_for_record, init_worker
@@ -108,7 +109,7 @@ from scraper.resume import JOB_FILE
 from scraper.scope import url_key
 from scraper.storage.backends import CatalogBackend, RevisitLookup
 from scraper.storage.catalog import Catalog, NewCapture
-from scraper.storage.codings import BodyTooLarge
+from scraper.storage.codings import BodyTooLarge, decoded_start, header_codings
 from scraper.storage.durable import replace_durably, write_json_atomically
 from scraper.storage.jsonl import JsonlWriter, dumps_line, iter_jsonl
 from scraper.storage.layout import (
@@ -905,8 +906,8 @@ class Importer:
             status, content_type = original.status, original.content_type  # the page is the original
         body = read.stored.content if read is not None else b""
         headers = read.stored.http_headers if read is not None else []
-        access = read_access_signals(header_values(headers, "X-Robots-Tag"), body,
-                                     header(headers, "Content-Encoding"), True)
+        head = decoded_start(body, header_codings(headers, "content-encoding"), ACCESS_SNIFF_BYTES)
+        access = read_access_signals(header_values(headers, "X-Robots-Tag"), head, True)
         return Capture(requested_url=captured.target_uri, url=captured.target_uri, status=status,
                        content_type=content_type, fetched_at=captured.fetched_at,
                        payload_digest=captured.payload_digest, warc=captured.pointer(), access=access.as_dict(),

@@ -20,13 +20,14 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
-from scraper.access import AccessSignals, read_access_signals, robots_txt_problem
+from scraper.access import SNIFF_BYTES, AccessSignals, read_access_signals, robots_txt_problem
 from scraper.compat.scrapy import cookies_use_bundled_suffix_list, robots_parser_entry
 from scraper.crawl import counters
 from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import Archived, refers_to_of
 from scraper.scope import url_key
 from scraper.storage.catalog import PreviousCapture
+from scraper.storage.codings import decoded_start, header_codings
 from scraper.storage.warc import (
     IDENTICAL_PAYLOAD,
     SERVER_NOT_MODIFIED,
@@ -120,9 +121,10 @@ class WarcCaptureMiddleware:
         fetched_at = datetime.now(UTC)
         if request.meta.pop(MAXSIZE_LIFTED, False):
             del request.meta["download_maxsize"]  # decompression is bounded by DOWNLOAD_MAXSIZE again
-        access = read_access_signals(
-            (v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")), response.body,
-            _header(response, b"Content-Encoding"), isinstance(response, HtmlResponse))
+        encodings = [("Content-Encoding", v.decode("latin-1")) for v in response.headers.getlist(b"Content-Encoding")]
+        head = decoded_start(response.body, header_codings(encodings, "content-encoding"), SNIFF_BYTES)
+        access = read_access_signals((v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")), head,
+                                     isinstance(response, HtmlResponse))
         stats = self.crawler.stats
         if request.url.endswith("/robots.txt") and response.status == 200:
             problem = robots_txt_problem(response.body, _header(response, b"Content-Type"))

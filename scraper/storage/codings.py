@@ -349,3 +349,21 @@ def decode_body(body: bytes, codings: Sequence[str], limit: int) -> DecodedBody:
             raise
     return DecodedBody(bytes(out), left)
 
+
+
+def decoded_start(body: bytes, codings: Sequence[str], size: int) -> bytes:
+    """The first ``size`` bytes of ``body`` with ``codings`` (as Content-Encoding lists them) undone.
+
+    For reading a page's ``<head>`` (its meta robots) before anything else decodes it: no more than
+    ``size`` bytes are decoded, so a decompression bomb costs nothing; what does not decode, or a
+    coding scraper cannot undo, gives what decoded before it (often nothing).
+    """
+    out = bytearray()
+    try:
+        for piece in undo_codings([coding.strip().lower() for coding in codings], iter([body] if body else [])):
+            out += piece[:size - len(out)]
+            if len(out) >= size:
+                break
+    except PayloadCodingError:
+        pass  # a broken encoding just means less, or nothing, to read
+    return bytes(out)

@@ -6,7 +6,8 @@ import gzip
 
 import pytest
 
-from scraper.access import decode_for_sniffing, parse_meta_robots, parse_x_robots_tag, robots_txt_problem
+from scraper.access import parse_meta_robots, parse_x_robots_tag, robots_txt_problem
+from scraper.storage.codings import decoded_start
 
 
 def test_x_robots_tag_applies_to_us_or_everyone() -> None:
@@ -16,8 +17,8 @@ def test_x_robots_tag_applies_to_us_or_everyone() -> None:
 
 def test_meta_robots_even_in_a_gzip_body() -> None:
     page = b"<html><head><meta name='ROBOTS' content='noarchive,noai'><meta name='googlebot' content='none'></head>"
-    assert parse_meta_robots(decode_for_sniffing(gzip.compress(page), "gzip")) == ["noarchive", "noai"]
-    assert decode_for_sniffing(b"not gzip at all", "gzip") == b""
+    assert parse_meta_robots(decoded_start(gzip.compress(page), ["gzip"], 4096)) == ["noarchive", "noai"]
+    assert decoded_start(b"not gzip at all", ["gzip"], 4096) == b""
 
 
 @pytest.mark.parametrize(("body", "problem"), [
