@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +27,8 @@ from tests.foreign_warcs import (  # noqa: F401 - session fixtures: WARCs writte
     warcprox_corpus,
     wget_corpora,
 )
+from tests.postgres import PostgresServer
+from tests.postgres import bin_dir as postgres_bin_dir
 from tests.site import Site, SiteServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,6 +78,28 @@ def pytest_configure(config: pytest.Config) -> None:
     # (Python keeps an ignored SIGINT ignored).  Handled here, it is back to its default in children.
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (tests/postgres.py), this worker's own, started on first use.
+
+    Its folder is not under pytest's basetemp: that is private to root, and CI's cluster belongs to nobody.
+    """
+    binaries = postgres_bin_dir()
+    if binaries is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run must apt-get install postgresql")
+        pytest.skip("PostgreSQL is not installed here (Debian: apt-get install postgresql)")
+    base = Path(tempfile.mkdtemp(prefix="scraper-postgres-"))
+    try:
+        server = PostgresServer(base, binaries).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -148,7 +148,17 @@ watches = Table(
 
 
 def catalog_url(root: Path, db: str | None = None) -> str:
-    return db or f"sqlite:///{(root / CATALOG_FILE).resolve()}"
+    """``--db`` as SQLAlchemy reads it, else the archive root's SQLite file.
+
+    ``postgresql://`` (and ``postgres://``, as libpq and Heroku-style services write it) means
+    psycopg 3, the driver scraper depends on; SQLAlchemy alone would look for psycopg2.
+    """
+    if not db:
+        return f"sqlite:///{(root / CATALOG_FILE).resolve()}"
+    for scheme in ("postgresql://", "postgres://"):
+        if db.startswith(scheme):
+            return "postgresql+psycopg://" + db.removeprefix(scheme)
+    return db
 
 
 def wait_seconds() -> float:

@@ -60,11 +60,14 @@ def capture(record: dict[str, Any], location: ExchangeLocation, etag: str | None
 OpenCatalog = Callable[[], CatalogBackend]
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def open_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> OpenCatalog:
     """Opens the catalog backend on one store (the same store at every call)."""
     if request.param == "sqlite":
         return lambda: Catalog.open(tmp_path)
+    if request.param == "postgresql":  # a database of its own on the suite's real server (tests/postgres.py)
+        url = request.getfixturevalue("postgres").new_database()
+        return lambda: Catalog.open(tmp_path, url)
     raise AssertionError(request.param)
 
 
@@ -140,11 +143,12 @@ def test_catalog_watches(open_catalog: OpenCatalog) -> None:
 
 
 # -- the revisit lookup --------------------------------------------------------------------------------------------
-@pytest.fixture(params=["catalog"])
+@pytest.fixture(params=["catalog", "postgresql-catalog"])
 def revisit_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[CatalogBackend, Callable[[], RevisitLookup]]:
     """A catalog to file captures in, and a way to open the lookup that answers from what it holds."""
-    if request.param == "catalog":
-        catalog = Catalog.open(tmp_path)
+    if request.param in ("catalog", "postgresql-catalog"):
+        db = request.getfixturevalue("postgres").new_database() if request.param == "postgresql-catalog" else None
+        catalog = Catalog.open(tmp_path, db)
         return catalog, lambda: CatalogRevisits(catalog)
     raise AssertionError(request.param)
 
