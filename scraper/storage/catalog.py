@@ -324,6 +324,24 @@ class NewCapture:
     record_json: str | None = None  # the record serialised already, if the caller has it
 
 
+def insert_new(conn: Any, table: Table, key: str) -> Any:
+    """``INSERT`` that leaves a row whose ``key`` another writer put there first, as it is.
+
+    Two processes sharing one catalog (workers on one PostgreSQL database) may both see a URL as new
+    and both insert it: the second would fail on the unique key.  PostgreSQL and SQLite both have
+    ``ON CONFLICT DO NOTHING``; the row found afterwards is the one that won.
+    """
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
+    if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[table.c[key]])
+    return table.insert()  # another engine: a plain insert (a race raises, as it always did)
+
+
 def _fetched_at(record: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(record["fetched_at"].replace("Z", "+00:00"))
 
@@ -605,8 +623,9 @@ class Catalog:
         if row is not None:
             conn.execute(update(urls).where(urls.c.id == row.id).values(last_seen=when))
             return int(row.id)
-        inserted = conn.execute(urls.insert().values(url_key=url_key, url=url, first_seen=when, last_seen=when))
-        return int(inserted.inserted_primary_key[0])  # type: ignore[index]
+        conn.execute(insert_new(conn, urls, "url_key").values(url_key=url_key, url=url, first_seen=when,
+                                                              last_seen=when))
+        return self._url_ids(conn, [url_key])[url_key]  # this writer's row, or the one another put first
 
     def add_capture(self, url_key: str, record: dict[str, Any], *, etag: str | None, last_modified: str | None,
                     warc_date: str, original: dict[str, Any]) -> int:
@@ -644,8 +663,9 @@ class Catalog:
                              [{"url_id": url_ids[key], "seen": seen[key][2]} for key in url_ids])
             new_keys = [key for key in seen if key not in url_ids]
             if new_keys:
-                conn.execute(urls.insert(), [{"url_key": key, "url": seen[key][0], "first_seen": seen[key][1],
-                                              "last_seen": seen[key][2]} for key in new_keys])
+                conn.execute(insert_new(conn, urls, "url_key"),
+                             [{"url_key": key, "url": seen[key][0], "first_seen": seen[key][1],
+                               "last_seen": seen[key][2]} for key in new_keys])
                 url_ids.update(self._url_ids(conn, new_keys))
             refs = [follows_ref(entry.record) for entry in entries]
             follows = self._follows_ids(conn, [(url_ids[entry.url_key], ref) for entry, ref in zip(entries, refs,
@@ -737,7 +757,7 @@ class Catalog:
         new = [{"url_key": key, "url_id": page, "last_seen": when} for key, (page, when) in led.items()
                if key not in known]
         if new:
-            conn.execute(redirects.insert(), new)
+            conn.execute(insert_new(conn, redirects, "url_key"), new)
 
     @staticmethod
     def _url_ids(conn: Any, keys: list[str]) -> dict[str, int]:

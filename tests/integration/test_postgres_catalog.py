@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import FAST, crawl_dirs, read_jsonl, run_scraper
 from tests.postgres import PostgresServer
@@ -30,3 +31,54 @@ def test_crawls_share_a_postgresql_catalog_and_the_readers_find_it(site: Site, p
     missing = run_scraper("history", url, "--archive", str(tmp_path), "--db", postgres.url("no_such_database"))
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1, missing.stderr
     assert missing.stderr.startswith("scraper: error: --db: cannot open the catalog"), missing.stderr
+
+
+def _file_captures(db: str, crawl_id: str, keys: int, ready: Any, go: Any) -> None:
+    """One writer: a batch of captures of the same new URLs as the other writers, filed at the same moment."""
+    from scraper.scope import url_key
+    from scraper.storage.catalog import Catalog, NewCapture
+
+    catalog = Catalog.open(Path("."), db)
+    entries = []
+    for n in range(keys):
+        url = f"http://shared.test/page/{n}"
+        record = {"crawl_id": crawl_id, "requested_url": url, "url": url, "status": 200,
+                  "fetched_at": "2026-03-01T12:00:00Z", "record_kind": "response", "revisit_profile": None,
+                  "payload_digest": f"sha1:{n}", "text_sha256": None, "version": 1, "changed_fields": [],
+                  "content_type": "text/html", "redirects": [f"http://shared.test/old/{n}"],
+                  "warc": {"file": f"{crawl_id}.warc.gz", "offset": n, "length": 1,
+                           "record_id": f"<urn:{crawl_id}:{n}>"}}
+        entries.append(NewCapture(url_key(url), record, etag=None, last_modified=None, warc_date="", original={}))
+    ready.wait()
+    go.wait()
+    catalog.add_captures(entries)
+    catalog.close()
+
+
+def test_writers_filing_the_same_new_urls_at_once_all_succeed(postgres: PostgresServer) -> None:
+    """Workers sharing a catalog meet the same new URLs: each files its captures, each URL has one row."""
+    import multiprocessing
+
+    import sqlalchemy as sa
+
+    db, writers, keys = postgres.new_database(), 4, 300
+    from scraper.storage.catalog import Catalog
+
+    Catalog.open(Path("."), db).close()  # the schema, made once (its migrations are another matter)
+    context = multiprocessing.get_context("spawn")
+    ready, go = context.Barrier(writers + 1), context.Event()
+    processes = [context.Process(target=_file_captures, args=(db, f"crawl-{i}", keys, ready, go))
+                 for i in range(writers)]
+    for process in processes:
+        process.start()
+    ready.wait()  # every writer has its batch ready: they file it together
+    go.set()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0] * writers
+    engine = sa.create_engine(db)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM urls")).scalar() == keys
+        assert conn.execute(sa.text("SELECT count(*) FROM captures")).scalar() == keys * writers
+        assert conn.execute(sa.text("SELECT count(*) FROM redirects")).scalar() == keys
+    engine.dispose()
