@@ -324,6 +324,22 @@ class NewCapture:
     record_json: str | None = None  # the record serialised already, if the caller has it
 
 
+# Any number that no other program on the same PostgreSQL database takes an advisory lock on.
+SCHEMA_LOCK_KEY = 0x5C4A9E4  # "scraper"
+
+
+def _hold_schema_lock(conn: Any) -> None:
+    """On PostgreSQL, this transaction alone sets up the schema or applies a migration.
+
+    Workers started together on a new database would each see no tables and each create them: the
+    second's CREATE fails on the first's (PostgreSQL checks its catalogs only at commit).  DDL is
+    transactional there, so an advisory lock held to the commit makes them take turns; the later
+    ones find the tables made.  SQLite needs none: its write lock already serialises them.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_KEY)))
+
+
 def insert_new(conn: Any, table: Table, key: str) -> Any:
     """``INSERT`` that leaves a row whose ``key`` another writer put there first, as it is.
 
@@ -517,7 +533,9 @@ class Catalog:
                 found = _classify(self.path or Path(url), context.original_exception)
                 if found is not None:
                     raise found from context.original_exception
-        metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            _hold_schema_lock(conn)
+            metadata.create_all(conn)
         self._migrate(PAGE_KEYS_MIGRATION, self._file_captures_under_their_page)
 
     def _migrate(self, name: str, change: Callable[[Any], None]) -> None:
@@ -529,6 +547,7 @@ class Catalog:
         for attempt in range(2):
             try:
                 with self.engine.begin() as conn:
+                    _hold_schema_lock(conn)
                     if conn.execute(select(migrations.c.name).where(migrations.c.name == name)).first() is not None:
                         return
                     change(conn)

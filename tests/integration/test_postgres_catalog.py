@@ -82,3 +82,32 @@ def test_writers_filing_the_same_new_urls_at_once_all_succeed(postgres: Postgres
         assert conn.execute(sa.text("SELECT count(*) FROM captures")).scalar() == keys * writers
         assert conn.execute(sa.text("SELECT count(*) FROM redirects")).scalar() == keys
     engine.dispose()
+
+
+def _open_catalog(db: str, ready: Any) -> None:
+    from scraper.storage.catalog import Catalog
+
+    ready.wait()
+    Catalog.open(Path("."), db).close()
+
+
+def test_workers_opening_a_new_database_at_once_all_find_one_schema(postgres: PostgresServer) -> None:
+    """Workers started together on an empty database: one makes the tables, the others find them."""
+    import multiprocessing
+
+    import sqlalchemy as sa
+
+    db, writers = postgres.new_database(), 6
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(writers)
+    processes = [context.Process(target=_open_catalog, args=(db, ready)) for _ in range(writers)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0] * writers
+    engine = sa.create_engine(db)
+    assert {"urls", "captures", "redirects", "watches", "migrations"} <= set(sa.inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM migrations")).scalar() == 1  # applied once
+    engine.dispose()
