@@ -121,10 +121,14 @@ class WarcCaptureMiddleware:
         fetched_at = datetime.now(UTC)
         if request.meta.pop(MAXSIZE_LIFTED, False):
             del request.meta["download_maxsize"]  # decompression is bounded by DOWNLOAD_MAXSIZE again
-        encodings = [("Content-Encoding", v.decode("latin-1")) for v in response.headers.getlist(b"Content-Encoding")]
-        head = decoded_start(response.body, header_codings(encodings, "content-encoding"), SNIFF_BYTES)
+        is_html = isinstance(response, HtmlResponse)
+        head = b""  # meta robots is only read in HTML: images, scripts and styles are not decoded for it
+        if is_html:
+            encodings = [("Content-Encoding", v.decode("latin-1"))
+                         for v in response.headers.getlist(b"Content-Encoding")]
+            head = decoded_start(response.body, header_codings(encodings, "content-encoding"), SNIFF_BYTES)
         access = read_access_signals((v.decode("latin-1") for v in response.headers.getlist(b"X-Robots-Tag")), head,
-                                     isinstance(response, HtmlResponse))
+                                     is_html)
         stats = self.crawler.stats
         if request.url.endswith("/robots.txt") and response.status == 200:
             problem = robots_txt_problem(response.body, _header(response, b"Content-Type"))

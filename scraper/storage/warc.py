@@ -28,11 +28,8 @@ from warcio.warcwriter import BufferWARCWriter
 from scraper.compat.warcio import RawHeaders, framing_errors, without_payload_digest
 from scraper.records import WarcPointer
 
-# Where WARC files go and what they are called is the archive layout's (and OPEN_SUFFIX, warc_file_name
-# are imported from here by older code: re-exported).
-from scraper.storage.layout import OPEN_SUFFIX as OPEN_SUFFIX
+# Where WARC files go and what they are called is the archive layout's.
 from scraper.storage.layout import LocalWarcFolder
-from scraper.storage.layout import warc_file_name as warc_file_name
 
 if TYPE_CHECKING:
     from scraper.storage.backends import WarcDestination

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scraper.storage.warc import OPEN_SUFFIX
+from scraper.storage.layout import OPEN_SUFFIX
 from tests.conftest import run_scraper
 from tests.unit.storage.helpers import members, write_warc
 

@@ -104,6 +104,15 @@ def stories(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if path_of(r).startswith("/a/")]
 
 
+def every_story_extracted(root: Path, count: int) -> Path:
+    """The crawl's folder, once it is shown to hold ``count`` stories, each with its extracted text."""
+    (folder,) = crawl_dirs(root)
+    records = read_jsonl(folder / "pages.jsonl")
+    assert len(stories(records)) == count
+    assert all(r["text"] for r in stories(records)), [path_of(r) for r in stories(records) if not r["text"]]
+    return folder
+
+
 def children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -196,10 +205,7 @@ def test_a_killed_extraction_worker_is_replaced_and_later_pages_are_extracted(tm
         finally:
             crawl.kill()
     assert status == 0, crawl.stderr
-    (folder,) = crawl_dirs(tmp_path)
-    records = read_jsonl(folder / "pages.jsonl")
-    assert len(stories(records)) == 8
-    assert all(r["text"] for r in stories(records)), [path_of(r) for r in stories(records) if not r["text"]]
+    folder = every_story_extracted(tmp_path, 8)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert "extraction" not in manifest["counts"]["errors"], crawl.stderr
     assert [w for w in manifest["warnings"] if w.startswith("an extraction worker died")], manifest["warnings"]
@@ -225,7 +231,4 @@ def test_the_first_pages_are_extracted_in_the_crawl_process_and_the_pool_starts_
         finally:
             crawl.kill()
     assert status == 0, crawl.stderr
-    (folder,) = crawl_dirs(tmp_path)
-    records = read_jsonl(folder / "pages.jsonl")
-    assert len(stories(records)) == 8
-    assert all(r["text"] for r in stories(records)), [path_of(r) for r in stories(records) if not r["text"]]
+    every_story_extracted(tmp_path, 8)

@@ -15,9 +15,10 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from scraper.storage.jsonl import iter_jsonl
+from scraper.storage.layout import OPEN_SUFFIX
 from scraper.storage.repair import JsonlRepair, WarcRepair, repair_crawl_dir, repair_jsonl, repair_warc
 from scraper.storage.verify import verify_files
-from scraper.storage.warc import OPEN_SUFFIX, WarcFileWriter, iter_records, metadata_uri
+from scraper.storage.warc import WarcFileWriter, iter_records, metadata_uri
 from tests.unit.storage.helpers import MOMENT, edit_record, exchange, members, replace_member, write_warc
 
 REPO = Path(__file__).resolve().parents[3]

@@ -15,9 +15,9 @@ from scraper import settings
 from scraper.cli._common import parse_size
 from scraper.cli.crawl import crawl
 from scraper.reextract import page_html, payload_codings
+from scraper.storage.layout import OPEN_SUFFIX, warc_file_name
 from scraper.storage.warc import (
     DEFAULT_MAX_BYTES,
-    OPEN_SUFFIX,
     DamagedWarc,
     HttpExchange,
     WarcFileWriter,
@@ -28,7 +28,6 @@ from scraper.storage.warc import (
     read_record_at,
     request_target,
     scan_records,
-    warc_file_name,
 )
 from tests.unit.helpers.response_warc import HTML, write_warc
 
