@@ -21,6 +21,7 @@ from scraper.cli._common import (
     size_text,
 )
 from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
+from scraper.cli._shared import is_shared_db, shared_crawl
 from scraper.dates import DATE_FORMS
 from scraper.scope import parse_resolve
 from scraper.seeds import InvalidSeed, dedupe_seeds, parse_since, seed_url
@@ -33,7 +34,12 @@ from scraper.storage.warc import DEFAULT_MAX_BYTES
 @click.option("-i", "--input", "input_file", metavar="FILE|-",
               help="Read seed URLs from FILE (or '-' for stdin): one per line, '#' comments.")
 @archive_option("Archive root; the crawl goes to ARCHIVE/crawls/<crawl_id>/.")
-@click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
+@click.option("--db", metavar="URL", envvar="SCRAPER_DB",
+              help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite; or $SCRAPER_DB). A PostgreSQL "
+                   "URL (postgresql://...) registers the crawl there for workers on any machine to share "
+                   "(scraper worker), and works on it.")
+@click.option("--register-only", is_flag=True,
+              help="With a PostgreSQL --db: register the crawl, print its id and exit; workers do the work.")
 @click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
               help="Follow links this many hops from the seeds, on the seeds' hosts. 0: the seeds only.")
 @click.option("--max-pages", type=click.IntRange(min=0), default=0, show_default=True,
@@ -85,7 +91,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
           max_bytes: str | None, max_time: str | None, requisites: bool, respect_noarchive: bool,
           allow_private: bool, resolve: tuple[str, ...], jsonl: str | None, ignore_robots: bool, contact: str | None,
           user_agent: str | None, warc_max_size: str, no_extract: bool, set_options: tuple[str, ...],
-          resume_id: str | None, quiet: bool, verbose: int, db: str | None) -> None:
+          resume_id: str | None, quiet: bool, verbose: int, db: str | None, register_only: bool) -> None:
     """Crawl URLs and archive them into ARCHIVE (WARC files, pages.jsonl, manifest.json).
 
     \b
@@ -100,6 +106,11 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     the catalog is locked by another process; 130 interrupted (SIGINT); 143
     terminated (SIGTERM).
     """
+
+    if register_only and not is_shared_db(db):
+        fail("--register-only registers a crawl in a shared database: give --db postgresql://...")
+    if resume_id is not None and is_shared_db(db):
+        fail("--resume: a crawl in a shared database goes on by itself: run scraper worker --db ... to work on it")
     if resume_id is not None:
         given = [name for name, value in (("URL", urls), ("-i", input_file), ("--sitemap", sitemaps),
                                           ("--feed", feeds), ("--discover", discover)) if value]
@@ -169,5 +180,7 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
         overrides["USER_AGENT"] = f"scraper/{__version__} (web archiver; +{contact})"
         overrides["ARCHIVE_CONTACT"] = contact
     overrides.update(parse_set_options(set_options))
+    if is_shared_db(db):
+        raise SystemExit(shared_crawl(with_job(overrides), register_only=register_only, quiet=quiet))
     manifest = execute_crawl(with_job(overrides), quiet=quiet, jsonl=jsonl)
     raise SystemExit(int(exit_status(manifest)))

@@ -38,9 +38,11 @@ class CommandsLoadedOnUse(click.Group):
         "reextract": "scraper.cli.export:reextract",
         "replay": "scraper.cli.interchange:replay_command",
         "show": "scraper.cli.show:show",
+        "status": "scraper.cli.worker:status",
         "verify": "scraper.cli.verify:verify",
         "wacz": "scraper.cli.interchange:wacz_command",
         "watch": "scraper.cli.rearchive:watch",
+        "worker": "scraper.cli.worker:worker",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

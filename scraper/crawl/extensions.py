@@ -80,13 +80,48 @@ class ArchiveRun:
         settings = crawler.settings
         crawl_id = settings.get("ARCHIVE_CRAWL_ID") or new_crawl_id()
         self.layout = CrawlLayout(Path(settings.get("ARCHIVE_ROOT")), crawl_id)
-        # The storage backends, each behind its seam (storage/backends.py): here is where shared ones go.
+        self.resume_state: ResumeState | None = None
+        self._open_storage(settings)
+        self.started_at = _now()
+        self.recorded_settings = {name: settings.get(name) for name in RECORDED_SETTINGS}
+        self.seeds: list[str] = list(settings.getlist("ARCHIVE_SEEDS"))
+        info = {"crawl-id": self.layout.crawl_id, "software": f"scraper/{__version__}",
+                **{f"software-{k}": v for k, v in package_versions().items() if k != "scraper"},
+                "http-header-user-agent": str(settings.get("USER_AGENT")),
+                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                "depth": str(settings.getint("ARCHIVE_DEPTH")),
+                "isPartOf": self.layout.crawl_id,
+                "description": "scraper crawl; per-record notes: X-Archive-Orig-Transfer-Encoding holds a "
+                               "transfer coding that was removed because the stored body is de-chunked"}
+        self.warc = WarcFileWriter(destination=self._warc_destination(settings),
+                                   max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info)
+        self.pages = JsonlWriter.open(self._pages_path())
+        self.catalog_pending = self._catalog_journal()
+        self.extra_jsonl: JsonlWriter | None = None
+        target = settings.get("ARCHIVE_JSONL")
+        if target == "-":
+            self.extra_jsonl = JsonlWriter(sys.stdout, owns_stream=False)
+        elif target:
+            self.extra_jsonl = JsonlWriter.open(Path(target))
+        self.closed = False
+        self.warnings: list[str] = []
+        # Called first thing in close(): buffered writes (the record pipeline's catalog rows) go out
+        # even when a second Ctrl-C stopped the reactor before the spider could close.
+        self.before_close: list[Callable[[], None]] = []
+        self.write_error: str | None = None  # set once a write to the archive fails (write_failed)
+        self.write_exception: Exception | None = None  # what failed: the command line's exit status follows it
+        # The command whose --resume finishes this crawl: `rearchive` also marks its watches.
+        self.resume_command = str(settings.get("ARCHIVE_RESUME_COMMAND") or "crawl")
+
+    def _open_storage(self, settings: Any) -> None:
+        """The storage backends, each behind its seam (storage/backends.py), the folder and its lock;
+        :class:`~scraper.crawl.shared_run.SharedArchiveRun` opens the shared ones instead."""
+        crawl_id = self.layout.crawl_id
         catalog = Catalog.open(self.layout.root, settings.get("ARCHIVE_DB"))
         self.catalog: CatalogBackend = catalog
         self.revisits: RevisitLookup = CatalogRevisits(catalog)
         self.frontier: Frontier
         # A resumed crawl continues in its own folder, once its torn ends are repaired.
-        self.resume_state: ResumeState | None = None
         if settings.getbool("ARCHIVE_RESUME"):
             if not self.layout.directory.is_dir():
                 raise ArchiveRootError(f"no crawl {crawl_id} in {self.layout.root}")
@@ -105,37 +140,21 @@ class ArchiveRun:
             self.layout.create({JOB_FILE: {"crawl_id": crawl_id, "settings": settings.getdict("ARCHIVE_JOB")}})
             self.lock = lock_crawl(self.layout.directory)
             self.frontier = JournalFrontier(self.layout.directory)
-        self.started_at = _now()
-        self.recorded_settings = {name: settings.get(name) for name in RECORDED_SETTINGS}
-        self.seeds: list[str] = list(settings.getlist("ARCHIVE_SEEDS"))
-        info = {"crawl-id": self.layout.crawl_id, "software": f"scraper/{__version__}",
-                **{f"software-{k}": v for k, v in package_versions().items() if k != "scraper"},
-                "http-header-user-agent": str(settings.get("USER_AGENT")),
-                "robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
-                "depth": str(settings.getint("ARCHIVE_DEPTH")),
-                "isPartOf": self.layout.crawl_id,
-                "description": "scraper crawl; per-record notes: X-Archive-Orig-Transfer-Encoding holds a "
-                               "transfer coding that was removed because the stored body is de-chunked"}
-        folder = LocalWarcFolder(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"),
-                                 serial_start=self.resume_state.last_serial if self.resume_state else 0)
-        self.warc = WarcFileWriter(destination=folder, max_bytes=settings.getint("ARCHIVE_WARC_MAX_BYTES"), info=info)
-        self.pages = JsonlWriter.open(self.layout.pages_path)
-        self.catalog_pending = AppendJournal(self.layout.directory / CATALOG_PENDING_FILE)
-        self.extra_jsonl: JsonlWriter | None = None
-        target = settings.get("ARCHIVE_JSONL")
-        if target == "-":
-            self.extra_jsonl = JsonlWriter(sys.stdout, owns_stream=False)
-        elif target:
-            self.extra_jsonl = JsonlWriter.open(Path(target))
-        self.closed = False
-        self.warnings: list[str] = []
-        # Called first thing in close(): buffered writes (the record pipeline's catalog rows) go out
-        # even when a second Ctrl-C stopped the reactor before the spider could close.
-        self.before_close: list[Callable[[], None]] = []
-        self.write_error: str | None = None  # set once a write to the archive fails (write_failed)
-        self.write_exception: Exception | None = None  # what failed: the command line's exit status follows it
-        # The command whose --resume finishes this crawl: `rearchive` also marks its watches.
-        self.resume_command = str(settings.get("ARCHIVE_RESUME_COMMAND") or "crawl")
+
+    def _warc_destination(self, settings: Any) -> LocalWarcFolder:
+        return LocalWarcFolder(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"),
+                               serial_start=self.resume_state.last_serial if self.resume_state else 0)
+
+    def _catalog_journal(self) -> AppendJournal:
+        return AppendJournal(self.layout.directory / CATALOG_PENDING_FILE)
+
+    def _pages_path(self) -> Path:
+        return self.layout.pages_path
+
+    def page_recorded(self, line: str, url_key: str, record_id: str, warc_file: str) -> None:
+        """A page's record is in the WARC and its catalog row on its way: its JSONL line goes out
+        (a shared run holds it until the WARC file holding the page is closed)."""
+        self.write_page_line(line)
 
     MAX_WARNINGS = 100
 
@@ -302,7 +321,12 @@ class ArchiveRunExtension:
         # the engine with its middlewares and pipelines, and before the reactor runs.  A crawl that cannot
         # open its archive fails before anything is fetched; a signal meanwhile waits for the reactor
         # (runner.SignalRecordingProcess.handle_signals).
-        self.run = ArchiveRun(crawler)
+        if crawler.settings.get("ARCHIVE_WORKER"):  # a worker's part of a crawl shared through PostgreSQL
+            from scraper.crawl.shared_run import SharedArchiveRun
+
+            self.run: ArchiveRun = SharedArchiveRun(crawler)
+        else:
+            self.run = ArchiveRun(crawler)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod

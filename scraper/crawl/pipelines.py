@@ -275,7 +275,7 @@ class RecordPipeline:
         self.run.catalog_pending.append({"record_id": capture.warc.record_id, "url_key": entry.url_key,
                                          "etag": entry.etag, "last_modified": entry.last_modified,
                                          "warc_date": entry.warc_date, "original": entry.original})
-        self.run.write_page_line(line)
+        self.run.page_recorded(line, url_key(capture.requested_url), capture.warc.record_id, capture.warc.file)
         return entry
 
     def flush_catalog(self) -> None:

@@ -28,6 +28,19 @@ def ip_literal(name: str) -> str | None:
         return None
 
 
+def hosts_of(settings: Any) -> dict[str, str]:
+    """``ARCHIVE_RESOLVE`` as the resolver keys it: an IDN given to --resolve in Unicode matches its punycode."""
+    return {ascii_host(host): address for host, address in parse_resolve(settings.getlist("ARCHIVE_RESOLVE")).items()}
+
+
+def add_hosts(reactor: Any, settings: Any) -> None:
+    """Answer a crawl's ``--resolve`` names too: a worker runs crawls one after another on one reactor,
+    whose resolver Scrapy made once, from the worker's own settings."""
+    resolver = getattr(reactor, "resolver", None)
+    if isinstance(resolver, StaticHostsResolver):
+        resolver.hosts.update(hosts_of(settings))
+
+
 class StaticHostsResolver(CachingThreadedResolver):
     def __init__(self, reactor: Any, cache_size: int, timeout: float, hosts: dict[str, str] | None = None) -> None:
         super().__init__(reactor, cache_size, timeout)
@@ -36,9 +49,7 @@ class StaticHostsResolver(CachingThreadedResolver):
     @classmethod
     def from_crawler(cls, crawler: Crawler, reactor: Any) -> StaticHostsResolver:
         resolver = super().from_crawler(crawler, reactor)
-        # Keyed as requests name hosts: an IDN given to --resolve in Unicode matches its punycode.
-        resolver.hosts = {ascii_host(host): address
-                          for host, address in parse_resolve(crawler.settings.getlist("ARCHIVE_RESOLVE")).items()}
+        resolver.hosts = hosts_of(crawler.settings)
         return resolver
 
     def getHostByName(self, name: str, timeout: Sequence[int] = ()) -> Deferred[str]:

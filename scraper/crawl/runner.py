@@ -32,7 +32,8 @@ def build_settings(overrides: dict[str, Any]) -> Settings:
     settings = Settings()
     settings.setmodule(SETTINGS_MODULE, priority="project")
     settings.update(overrides, priority="cmdline")
-    if not settings.get("JOBDIR") and settings.get("ARCHIVE_CRAWL_ID"):
+    # A worker of a shared crawl leases a bounded number of requests: they fit in memory.
+    if not settings.get("JOBDIR") and settings.get("ARCHIVE_CRAWL_ID") and not settings.get("ARCHIVE_WORKER"):
         # Scrapy keeps the requests waiting to be fetched on disk when it has a JOBDIR: a crawl's
         # frontier can outgrow memory (a news site's articles link to each other), its queue files
         # do not.  Our own journal (frontier.jsonl) is what --resume reads; this folder is scratch.

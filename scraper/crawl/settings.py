@@ -138,6 +138,11 @@ ARCHIVE_MAX_CRAWL_DELAY = 60.0  # a larger robots.txt Crawl-delay is capped (and
 ARCHIVE_MAX_RETRY_AFTER = 120.0  # a longer Retry-After is not waited for
 ARCHIVE_DB = None  # catalog database URL; None: sqlite:///<ARCHIVE_ROOT>/catalog.sqlite
 ARCHIVE_RESOLVE: list[str] = []  # HOST:ADDRESS pairs answered without DNS (--resolve)
+# A worker's part of a crawl shared through PostgreSQL (scraper worker; crawl/shared_run.py):
+ARCHIVE_WORKER = None  # the worker's name (in its WARC and page files' names); None: a one-machine crawl
+ARCHIVE_LEASE_SECONDS = 60.0  # a lease (of a request, a host) runs out this long after its last renewal
+ARCHIVE_LEASE_POLL_SECONDS = 0.5  # how often a worker with nothing to do asks for work again
+ARCHIVE_WARC_ROTATE_SECONDS = 60.0  # a worker closes its WARC file this often: its pages are done only then
 TWISTED_DNS_RESOLVER = "scraper.crawl.resolver.StaticHostsResolver"
 
 # -- extraction ------------------------------------------------------------------

@@ -8,7 +8,10 @@ with their images and styles; neither recorded nor extracted).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, MutableMapping
 from datetime import date
 from typing import Any
@@ -33,6 +36,7 @@ from scraper.crawl.links import anchor_hrefs
 from scraper.crawl.middlewares import PREVIOUS_META, WARC_META
 from scraper.crawl.politeness import NotSent
 from scraper.crawl.requisites import css_urls, html_requisites
+from scraper.crawl.shared_run import SharedArchiveRun, host_delays
 from scraper.records import Capture
 from scraper.resume import ResumeState
 from scraper.scope import Scope, url_key
@@ -50,8 +54,26 @@ from scraper.seeds import (
 )
 from scraper.storage.catalog import PreviousCapture
 from scraper.storage.journal import ScheduledRequest
+from scraper.storage.shared import LeasedRequest
 
 logger = logging.getLogger(__name__)
+
+LEASE_META = "shared_lease"  # the LeasedRequest a shared crawl's request was made from
+
+
+def _finishes_lease(parse: Any) -> Any:
+    """A seed source's callback, in a shared crawl: its lease is over once its entries are all added."""
+
+    @functools.wraps(parse)
+    def wrapper(self: ArchiveSpider, response: Response) -> Iterator[Any]:
+        lease: LeasedRequest | None = response.meta.get(LEASE_META)
+        self._lease_fetched(lease)
+        yield from parse(self, response)
+        archived: Archived | None = response.meta.get(WARC_META)
+        self._lease_over(lease, ok=True, warc_file=archived.warc.file if archived is not None else None)
+
+    return wrapper
+
 
 # Page requests see every status: a 404 or 500 is what the server said, and is recorded.
 ALL_ERROR_STATUSES = list(range(400, 600))
@@ -134,6 +156,9 @@ class ArchiveSpider(scrapy.Spider):
         self.resumed_done: set[str] = set()  # on a resume: url_keys of the URLs that led to pages recorded before
         self.scheduled = 0
         self._run: ArchiveRun | None = None
+        # A shared crawl's leases: the hosts this worker holds, and its requests in flight to each.
+        self.held_hosts: set[str] = set()
+        self.busy: Counter[str] = Counter()
 
     @property
     def run(self) -> ArchiveRun:
@@ -147,6 +172,7 @@ class ArchiveSpider(scrapy.Spider):
         spider: ArchiveSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.configure(crawler.settings)
         crawler.signals.connect(spider.on_request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(spider.on_request_dropped, signal=signals.request_dropped)
         return spider
 
     def configure(self, settings: BaseSettings) -> None:
@@ -199,9 +225,24 @@ class ArchiveSpider(scrapy.Spider):
         """Every request scheduled goes to the crawl's frontier journal: what --resume fetches again."""
         self.run.frontier.add(ScheduledRequest(url, kind, depth, referrer))
 
+    @property
+    def shared(self) -> SharedArchiveRun | None:
+        """The run, when this is a worker's part of a shared crawl."""
+        run = self.run
+        return run if isinstance(run, SharedArchiveRun) else None
+
+    def _to_shared_frontier(self, url: str, kind: str, depth: int, referrer: str | None,
+                            key: str | None = None) -> None:
+        """A shared crawl schedules in the database: whichever worker leases the request fetches it."""
+        if self._claim(url, key):
+            self._journal(url, kind, depth, referrer)
+
     def _page_request(self, url: str, depth: int, referrer: str | None, *, seed: bool = False,
                       key: str | None = None, journal: bool = True) -> scrapy.Request | None:
         key = key or url_key(url)
+        if journal and self.shared is not None:
+            self._to_shared_frontier(url, "page", depth, referrer, key)
+            return None
         if self.max_pages > 0 and self.scheduled >= self.max_pages:
             if key not in self.seen:
                 self._stat(counters.SKIPPED_MAX_PAGES.stat)
@@ -256,6 +297,9 @@ class ArchiveSpider(scrapy.Spider):
 
     def _source_request(self, url: str, kind: str, referrer: str | None = None, *,
                         journal: bool = True) -> scrapy.Request | None:
+        if journal and self.shared is not None:
+            self._to_shared_frontier(url, kind, 0, referrer)
+            return None
         if not self._claim(url) and kind != "robots":
             return None
         if journal:
@@ -270,6 +314,11 @@ class ArchiveSpider(scrapy.Spider):
                               dont_filter=kind == "robots")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        shared = self.shared
+        if shared is not None:  # the seeds are in the shared frontier: lease them, as every request
+            async for leased in self._lease_loop(shared):
+                yield leased
+            return
         state = self.run.resume_state
         if state is not None:
             for resumed in self._resume_requests(state):
@@ -291,6 +340,69 @@ class ArchiveSpider(scrapy.Spider):
             request = self._page_request(url, 0, None, seed=True)
             if request is not None:
                 yield request
+
+    # -- a shared crawl's leases ----------------------------------------------------------------
+    async def _lease_loop(self, run: SharedArchiveRun) -> AsyncIterator[scrapy.Request]:
+        """Lease requests from the shared frontier while this worker has room, until the crawl has none left.
+
+        The crawl is over for this worker when nothing is queued or leased by anyone: a request another
+        worker holds may still lead to more (or its lease may expire, and come here).
+        """
+        settings = self.crawler.settings
+        poll = settings.getfloat("ARCHIVE_LEASE_POLL_SECONDS")
+        room = 2 * settings.getint("CONCURRENT_REQUESTS")
+        frontier = run.shared_frontier
+        self.max_pages = 0  # --max-pages counts in the database, for the crawl as a whole
+        while not run.closed:
+            run.tick()
+            leases = frontier.lease(room - sum(self.busy.values()), self.held_hosts)
+            for lease in leases:
+                self.busy[lease.host] += 1
+                if lease.refetch:
+                    self._stat("scraper/leases/refetched")
+                yield self._leased_request(lease)
+            idle = host_delays(self.crawler, self.held_hosts, self.busy)
+            if idle:
+                frontier.release_hosts(idle)
+                self.held_hosts.difference_update(idle)
+            if leases:
+                continue
+            if not any(self.busy.values()):
+                run.settle()
+                counts = run.shared.counts(run.layout.crawl_id)
+                if counts.queued == 0 and counts.leased == 0:
+                    return
+            await asyncio.sleep(poll)
+
+    def _leased_request(self, lease: LeasedRequest) -> scrapy.Request:
+        # This worker may have put the URL in the frontier itself (claimed then): the lease is what counts now.
+        self.seen.discard(lease.url_key)
+        request: scrapy.Request | None
+        if lease.kind == "page":
+            request = self._page_request(lease.url, lease.depth, lease.referrer, seed=True, key=lease.url_key,
+                                         journal=False)
+        else:
+            request = self._source_request(lease.url, lease.kind, lease.referrer, journal=False)
+        assert request is not None  # a page's limit and claim are the database's: neither refuses a lease here
+        request = request.replace(dont_filter=True)
+        request.meta[LEASE_META] = lease
+        return request
+
+    def _lease_fetched(self, lease: LeasedRequest | None) -> None:
+        """The leased request's response (or failure) is here: its host has one request fewer in flight."""
+        if lease is not None and self.busy[lease.host] > 0:
+            self.busy[lease.host] -= 1
+
+    def _lease_over(self, lease: LeasedRequest | None, *, ok: bool, warc_file: str | None = None) -> None:
+        shared = self.shared
+        if lease is not None and shared is not None:
+            shared.lease_finished(lease.url_key, ok=ok, warc_file=warc_file)
+
+    def on_request_dropped(self, request: scrapy.Request) -> None:
+        """The scheduler refused a request: a leased one is over, or the loop would wait for it forever."""
+        lease = request.meta.get(LEASE_META)
+        self._lease_fetched(lease)
+        self._lease_over(lease, ok=False)
 
     def _resume_requests(self, state: ResumeState) -> Iterator[scrapy.Request]:
         """What an interrupted crawl scheduled and did not record, in the order it was scheduled.
@@ -326,7 +438,10 @@ class ArchiveSpider(scrapy.Spider):
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         meta = response.meta
         archived: Archived | None = meta.get(WARC_META)
+        lease: LeasedRequest | None = meta.get(LEASE_META)
+        self._lease_fetched(lease)  # a page's lease is over when its record is written (RecordPipeline)
         if archived is None:  # not archived (noarchive respected): nothing to describe
+            self._lease_over(lease, ok=True)
             return
         depth = int(meta.get("page_depth", 0))
         redirects = list(meta.get("redirect_urls", []))
@@ -432,6 +547,7 @@ class ArchiveSpider(scrapy.Spider):
             self._warn(f"{what} {response.url}: larger than {self.source_max_bytes:,} bytes; read only that much")
         return True
 
+    @_finishes_lease
     def parse_sitemap(self, response: Response) -> Iterator[scrapy.Request]:
         if not self._source_ok(response, "sitemap"):
             return
@@ -455,6 +571,7 @@ class ArchiveSpider(scrapy.Spider):
             yield from self._seed_entries(sitemap.entries, response.url)
         self._source_read(response)
 
+    @_finishes_lease
     def parse_feed(self, response: Response) -> Iterator[scrapy.Request]:
         if not self._source_ok(response, "feed"):
             return
@@ -467,6 +584,7 @@ class ArchiveSpider(scrapy.Spider):
         yield from self._seed_entries(entries, response.url)
         self._source_read(response)
 
+    @_finishes_lease
     def parse_discover(self, response: Response) -> Iterator[PageItem | scrapy.Request]:
         if not self._source_ok(response, "discover"):
             return
@@ -486,6 +604,7 @@ class ArchiveSpider(scrapy.Spider):
                 yield request
         self._source_read(response)
 
+    @_finishes_lease
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         if not self._source_ok(response, "robots.txt"):
             return
@@ -521,10 +640,14 @@ class ArchiveSpider(scrapy.Spider):
     # -- failures ---------------------------------------------------------------------------------
     def on_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        lease: LeasedRequest | None = request.meta.get(LEASE_META)
+        self._lease_fetched(lease)
+        if failure.check(NotSent):
+            return  # the crawl stopped before sending it: --resume sends it (a worker's lease goes back at close)
+        robots = failure.check(IgnoreRequest) and "forbidden by robots" in failure.getErrorMessage().lower()
+        self._lease_over(lease, ok=bool(robots))
         if failure.check(AddressGuardRefused):
             return  # counted and reported by the guard
-        if failure.check(NotSent):
-            return  # the crawl stopped before sending it: --resume sends it
         if self.run.write_error is not None:
             return  # the archive cannot be written: said once, and the crawl is stopping
         if failure.check(IgnoreRequest) and "forbidden by robots" in failure.getErrorMessage().lower():
@@ -540,6 +663,10 @@ class ArchiveSpider(scrapy.Spider):
 
     def on_source_error(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        lease: LeasedRequest | None = request.meta.get(LEASE_META)
+        self._lease_fetched(lease)
+        if not failure.check(NotSent):
+            self._lease_over(lease, ok=False)
         if failure.check(AddressGuardRefused, NotSent):
             return
         kind = request.meta.get("kind", "source")

@@ -10,6 +10,7 @@ a word, as ``scraper verify --repair`` cuts it.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -51,6 +52,12 @@ class JsonlWriter:
         self._stream.write(line)
         self._stream.flush()
         self.count += 1
+
+    def flush_durably(self) -> None:
+        """Every line written so far is on disk (fsync): for a writer that has just promised it elsewhere."""
+        self._stream.flush()
+        with contextlib.suppress(OSError, ValueError):  # a pipe (stdout) cannot be synced
+            os.fsync(self._stream.fileno())
 
     def close(self) -> None:
         if self._owns_stream:

@@ -15,7 +15,7 @@ import secrets
 import shutil
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,17 +157,19 @@ class LocalWarcFolder:
     ``NAME.open`` and renamed once its bytes are on disk.
 
     ``serial_start``: a resumed crawl numbers its new files after the ones it has.  ``host``: the
-    machine's name, or (issue 17) a worker's, so that several writers never pick the same name.
+    machine's name, or a worker's, so that several writers never pick the same name.  ``on_closed``:
+    told each file's name once it is closed under it (a worker then marks its pages done).
     """
 
     def __init__(self, directory: Path, *, prefix: str = "scraper", host: str | None = None,
-                 serial_start: int = 0) -> None:
+                 serial_start: int = 0, on_closed: Callable[[str], None] | None = None) -> None:
         self.directory = directory
         self.prefix = prefix
         self.host = host or socket.gethostname()
         self.serial_start = serial_start
         self._serial = serial_start
         self.closed_files: list[str] = []
+        self.on_closed = on_closed
 
     @property
     def files_begun(self) -> int:
@@ -187,6 +189,8 @@ class LocalWarcFolder:
         handle.close()
         replace_durably(self.directory / (name + OPEN_SUFFIX), self.directory / name)
         self.closed_files.append(name)
+        if self.on_closed is not None:
+            self.on_closed(name)
 
     def abandon(self, name: str, handle: BinaryIO) -> None:
         with contextlib.suppress(OSError):
@@ -209,7 +213,7 @@ class CrawlBusy(ArchiveRootError):
     """Another process (a crawl, a resume) is writing this crawl folder."""
 
 
-def lock_crawl(directory: Path) -> IO[bytes]:
+def lock_crawl(directory: Path, name: str = LOCK_FILE) -> IO[bytes]:
     """Hold the crawl folder's lock for as long as the returned file stays open.
 
     The kernel drops it when the process ends, however it ends, so a killed crawl never
@@ -221,7 +225,7 @@ def lock_crawl(directory: Path) -> IO[bytes]:
     if root is not None:
         check_inside_root(directory, root)
     # O_NOFOLLOW: a ".lock" that is a link is not opened (nor created at the far end of a dangling one)
-    fd = os.open(directory / LOCK_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    fd = os.open(directory / name, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     handle = open(fd, "ab")  # noqa: SIM115 - held until the crawl closes
     try:
         if _OFD_LOCKS:

@@ -59,6 +59,18 @@ def record_in_effect(records: Sequence[dict[str, Any]]) -> dict[str, Any] | None
     return None
 
 
+class DatabaseRevisits:
+    """The revisit lookup of a shared crawl: the database's committed captures, asked each time, since other
+    workers commit theirs while this one runs.  A capture is committed when the WARC file holding its
+    record is closed, so the shared dedup index never points at a record that may never be written."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def previous_capture(self, url_key: str, before: datetime | None = None) -> PreviousCapture | None:
+        return self.catalog.previous_capture(url_key, before=before)
+
+
 class CatalogRevisits:
     """The revisit lookup (:class:`~scraper.storage.backends.RevisitLookup`) of one machine: the catalog's
     committed captures.  A crawl's own captures are committed when its WARC files are closed, so a revisit

@@ -21,7 +21,7 @@ from tests.site import Site
 # Every command that runs (a group's subcommands, not the group), as typed after `scraper`.
 COMMANDS = [("catalog", "rebuild"), ("crawl",), ("crawls",), ("diff",), ("export",), ("history",), ("import",),
             ("index",), ("rearchive",), ("reextract",), ("replay",), ("show",), ("verify",), ("wacz",),
-            ("watch", "add"), ("watch", "import"), ("watch", "list"), ("watch", "remove")]
+            ("watch", "add"), ("watch", "import"), ("watch", "list"), ("watch", "remove"), ("status",), ("worker",)]
 WRITES_A_FILE = {("export",), ("wacz",)}  # their -o/--output is the file they write
 WARNING = "scraper: warning: {name} is now --archive ({name} goes away in the next release)"
 A_CRAWL_ID = "20240101T000000Z-abcdef"

@@ -117,8 +117,8 @@ CLI_LAYERS = {
     "__init__": 4,
     "entry": 3,  # the group and main()
     **dict.fromkeys(["catalog", "crawl", "crawls", "export", "imports", "interchange", "rearchive", "show",
-                     "verify"], 2),  # one module per command group
-    **dict.fromkeys(["_crawl_run", "_limits", "_lock"], 1),  # what some commands share
+                     "verify", "worker"], 2),  # one module per command group
+    **dict.fromkeys(["_crawl_run", "_limits", "_lock", "_shared"], 1),  # what some commands share
     "_common": 0,  # what all of them share
 }
 

@@ -1,0 +1,540 @@
+"""What workers on several machines share through one database: crawls, the frontier, hosts, workers.
+
+``scraper crawl --db postgresql://...`` registers a crawl here (its settings and seeds) and works on
+it; ``scraper worker`` joins any open crawl.  The tables live beside the catalog's, in the same
+database, and are created the same way (under the catalog's schema lock, idempotently).
+
+Three kinds of lease, each an expiry time renewed while its holder is alive (a heartbeat every third
+of the lease), so that a killed worker's share goes back to the others when it runs out:
+
+- **A request** (a frontier row, ``state = 'leased'``): taken with ``SELECT ... FOR UPDATE SKIP
+  LOCKED`` (Crawlee's SQL queue does the same), held until the page's records are in a *closed* WARC
+  file, and then marked ``done`` only if it is still this worker's (a lease that expired and was taken
+  by another is lost: the page is recorded once, by the other).  A row leased again after an expiry
+  counts in ``expired_leases``: the refetch shows in ``scraper status`` and the crawl's manifest.
+- **A host** (``hosts``): the politeness of the crawl as a whole.  A worker sends to a host only while
+  it holds the host's lease, so one host never has more requests in flight than one worker allows
+  (its ``CONCURRENT_REQUESTS_PER_DOMAIN``), and robots.txt, Crawl-delay, Retry-After and AutoThrottle
+  work as they do in one process: Scrapy's own per-host slot.  Released when the worker has nothing
+  left to send there, with ``next_allowed_at`` (its last delay from now), which the next holder
+  waits for.  Why leases and not a host hash: a hash pins a host to a worker that may be dead or
+  busy; a lease moves with the work, and a dead worker's hosts are free after one lease period.
+- **A worker** (``workers``): its heartbeat, for ``scraper status`` and for each worker's fair share
+  of hosts (hosts with work divided by live workers).
+
+Timestamps are the database server's clock (``now()``), never a worker's: workers on several
+machines agree on what has expired only if one clock decides.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+from scraper.storage.catalog import _hold_schema_lock, captures
+from scraper.storage.journal import FrontierState, ScheduledRequest
+
+shared_metadata = MetaData()
+_ID = BigInteger().with_variant(Integer, "sqlite")  # a billion URLs need 64 bits; SQLite's rowid is already
+
+crawls = Table(
+    "crawls", shared_metadata,
+    Column("crawl_id", String, primary_key=True),
+    Column("command", String, nullable=False),  # crawl | rearchive: what made it
+    Column("job_json", Text, nullable=False),  # the settings every worker runs it with (crawl.json's)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("state", String, nullable=False),  # open | finished
+    Column("finished_at", DateTime(timezone=True)),
+    Column("max_pages", Integer, nullable=False, default=0),  # 0: no limit
+    Column("pages_scheduled", Integer, nullable=False, default=0),
+)
+
+frontier = Table(
+    "frontier", shared_metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("crawl_id", String, nullable=False),
+    Column("url_key", String, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("host", String, nullable=False),
+    Column("kind", String, nullable=False),  # page | sitemap | feed | discover | robots
+    Column("depth", Integer, nullable=False),
+    Column("referrer", Text),
+    Column("watch_key", String),  # a re-archived watch: marked captured when this row is done
+    Column("state", String, nullable=False),  # queued | leased | done | failed
+    Column("leased_by", String),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("leases", Integer, nullable=False, default=0),
+    Column("expired_leases", Integer, nullable=False, default=0),
+    Column("done_by", String),
+    Column("done_at", DateTime(timezone=True)),
+)
+# Each URL once per crawl: two workers discovering the same link insert one row.
+Index("frontier_url", frontier.c.crawl_id, frontier.c.url_key, unique=True)
+Index("frontier_work", frontier.c.crawl_id, frontier.c.state, frontier.c.id)
+Index("frontier_holder", frontier.c.leased_by, frontier.c.state)
+
+hosts = Table(
+    "hosts", shared_metadata,
+    Column("host", String, primary_key=True),
+    Column("leased_by", String),
+    Column("lease_until", DateTime(timezone=True)),
+    Column("next_allowed_at", DateTime(timezone=True)),
+)
+
+workers = Table(
+    "workers", shared_metadata,
+    Column("name", String, primary_key=True),
+    Column("machine", String, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    Column("state", String, nullable=False),  # running | stopped
+    Column("pages", Integer, nullable=False, default=0),  # page records it committed, since it started
+    Column("crawl_ids", Text, nullable=False, default="[]"),  # the crawls it is working on
+)
+
+QUEUED, LEASED, DONE, FAILED = "queued", "leased", "done", "failed"
+OPEN, FINISHED = "open", "finished"
+
+
+def host_of(url: str) -> str:
+    """The host a request goes to, as politeness counts it (the downloader's slot: host and port)."""
+    rest = url.split("://", 1)[-1]
+    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class LeasedRequest:
+    """A frontier row this worker now holds: fetch it, then :meth:`SharedFrontier.complete` it."""
+
+    crawl_id: str
+    url_key: str
+    url: str
+    host: str
+    kind: str
+    depth: int
+    referrer: str | None
+    refetch: bool  # its last lease expired: another worker took it and died (or stalled)
+
+
+@dataclass(frozen=True)
+class SharedCrawl:
+    crawl_id: str
+    command: str
+    job: dict[str, Any]
+    state: str
+
+
+@dataclass(frozen=True)
+class FrontierCounts:
+    """Where a crawl's requests are: what ``scraper status`` shows."""
+
+    queued: int
+    leased: int
+    done: int
+    failed: int
+    expired_leases: int
+
+    @property
+    def total(self) -> int:
+        return self.queued + self.leased + self.done + self.failed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A leased request this worker is finished with: its key, whether it ended with a response
+    (``ok``: done) or without one (failed), and the WARC record of its page record's capture, if any."""
+
+    url_key: str
+    ok: bool
+    record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What :meth:`SharedFrontier.complete` marked: the keys still this worker's (with the watches among
+    them), and the lost ones (their leases expired and another worker holds them)."""
+
+    done: set[str]
+    lost: set[str]
+    watch_keys: list[str]
+
+
+class SharedState:
+    """The shared tables of one database, opened on the catalog's engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        with engine.begin() as conn:
+            _hold_schema_lock(conn)
+            shared_metadata.create_all(conn)
+
+    def now(self) -> datetime:
+        with self.engine.connect() as conn:
+            return _aware(conn.execute(select(func.now())).scalar_one())
+
+    # -- crawls -----------------------------------------------------------------------------------
+    def register_crawl(self, crawl_id: str, command: str, job: dict[str, Any], seeds: Sequence[ScheduledRequest],
+                       *, created_by: str, max_pages: int = 0, watch_keys: dict[str, str] | None = None) -> int:
+        """A new open crawl and its first requests; returns how many requests were added."""
+        with self.engine.begin() as conn:
+            conn.execute(crawls.insert().values(crawl_id=crawl_id, command=command,
+                                                job_json=json.dumps(job, sort_keys=True), created_at=func.now(),
+                                                created_by=created_by, state=OPEN, max_pages=max_pages,
+                                                pages_scheduled=0))
+            return _add_requests(conn, crawl_id, seeds, watch_keys or {})
+
+    def crawl(self, crawl_id: str) -> SharedCrawl | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(crawls).where(crawls.c.crawl_id == crawl_id)).first()
+        return _shared_crawl(row) if row is not None else None
+
+    def list_crawls(self, *, open_only: bool = False) -> list[SharedCrawl]:
+        query = select(crawls).order_by(crawls.c.created_at, crawls.c.crawl_id)
+        if open_only:
+            query = query.where(crawls.c.state == OPEN)
+        with self.engine.connect() as conn:
+            return [_shared_crawl(row) for row in conn.execute(query)]
+
+    def crawls_with_work(self) -> list[str]:
+        """Open crawls with a request to lease now: queued, or leased by someone whose lease ran out."""
+        query = (select(frontier.c.crawl_id).distinct().join(crawls, crawls.c.crawl_id == frontier.c.crawl_id)
+                 .where(crawls.c.state == OPEN, _leasable(func.now())))
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(query).scalars())
+
+    def counts(self, crawl_id: str) -> FrontierCounts:
+        query = (select(frontier.c.state, func.count(), func.coalesce(func.sum(frontier.c.expired_leases), 0))
+                 .where(frontier.c.crawl_id == crawl_id).group_by(frontier.c.state))
+        by_state: dict[str, int] = {}
+        expired = 0
+        with self.engine.connect() as conn:
+            for state, count, expired_here in conn.execute(query):
+                by_state[state] = int(count)
+                expired += int(expired_here)
+        return FrontierCounts(by_state.get(QUEUED, 0), by_state.get(LEASED, 0), by_state.get(DONE, 0),
+                              by_state.get(FAILED, 0), expired)
+
+    def finish_if_done(self, crawl_id: str) -> bool:
+        """Mark the crawl finished when no request is queued or leased; True for the one caller that did."""
+        with self.engine.begin() as conn:
+            pending = conn.execute(select(frontier.c.id).where(frontier.c.crawl_id == crawl_id,
+                                                               frontier.c.state.in_([QUEUED, LEASED])).limit(1)).first()
+            if pending is not None:
+                return False
+            result = conn.execute(update(crawls).where(crawls.c.crawl_id == crawl_id, crawls.c.state == OPEN)
+                                  .values(state=FINISHED, finished_at=func.now()))
+            return bool(result.rowcount)
+
+    # -- workers ----------------------------------------------------------------------------------
+    def worker_started(self, name: str, machine: str, pid: int) -> None:
+        values = {"machine": machine, "pid": pid, "started_at": func.now(), "heartbeat_at": func.now(),
+                  "state": "running", "pages": 0, "crawl_ids": "[]"}
+        with self.engine.begin() as conn:
+            found = conn.execute(select(workers.c.name).where(workers.c.name == name).with_for_update()).first()
+            if found is None:
+                conn.execute(workers.insert().values(name=name, **values))
+            else:
+                conn.execute(update(workers).where(workers.c.name == name).values(**values))
+
+    def heartbeat(self, name: str, crawl_ids: Iterable[str], lease_seconds: float) -> None:
+        """The worker is alive: its heartbeat, and every lease it holds runs ``lease_seconds`` more."""
+        until = func.now() + timedelta(seconds=lease_seconds)
+        with self.engine.begin() as conn:
+            conn.execute(update(workers).where(workers.c.name == name)
+                         .values(heartbeat_at=func.now(), crawl_ids=json.dumps(sorted(crawl_ids))))
+            conn.execute(update(frontier).where(frontier.c.leased_by == name, frontier.c.state == LEASED)
+                         .values(lease_until=until))
+            conn.execute(update(hosts).where(hosts.c.leased_by == name).values(lease_until=until))
+
+    def worker_stopped(self, name: str) -> None:
+        """A clean stop: the requests it had not fetched and its hosts go back to the others at once."""
+        with self.engine.begin() as conn:
+            conn.execute(update(frontier).where(frontier.c.leased_by == name, frontier.c.state == LEASED)
+                         .values(state=QUEUED, leased_by=None, lease_until=None))
+            conn.execute(update(hosts).where(hosts.c.leased_by == name).values(leased_by=None, lease_until=None))
+            conn.execute(update(workers).where(workers.c.name == name).values(state="stopped", crawl_ids="[]",
+                                                                             heartbeat_at=func.now()))
+
+    def add_pages(self, name: str, pages: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(workers).where(workers.c.name == name).values(pages=workers.c.pages + pages))
+
+    def list_workers(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            now = _aware(conn.execute(select(func.now())).scalar_one())
+            rows = conn.execute(select(workers).order_by(workers.c.name)).all()
+        out = []
+        for row in rows:
+            started, beat = _aware(row.started_at), _aware(row.heartbeat_at)
+            alive_for = max((beat - started).total_seconds(), 1e-6)
+            out.append({"name": row.name, "machine": row.machine, "pid": row.pid, "state": row.state,
+                        "started_at": started, "heartbeat_at": beat, "heartbeat_age": (now - beat).total_seconds(),
+                        "pages": row.pages, "pages_per_second": row.pages / alive_for,
+                        "crawl_ids": json.loads(row.crawl_ids or "[]")})
+        return out
+
+    def live_workers(self, lease_seconds: float) -> int:
+        with self.engine.connect() as conn:
+            query = select(func.count()).select_from(workers).where(
+                workers.c.state == "running", workers.c.heartbeat_at > func.now() - timedelta(seconds=lease_seconds))
+            return int(conn.execute(query).scalar_one())
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _shared_crawl(row: Any) -> SharedCrawl:
+    return SharedCrawl(row.crawl_id, row.command, json.loads(row.job_json), row.state)
+
+
+def _leasable(now: Any) -> Any:
+    return or_(frontier.c.state == QUEUED, and_(frontier.c.state == LEASED, frontier.c.lease_until < now))
+
+
+def _add_requests(conn: Any, crawl_id: str, requests: Sequence[ScheduledRequest],
+                  watch_keys: dict[str, str] | None = None) -> int:
+    """Insert the requests not in the crawl's frontier yet, within its --max-pages; returns how many."""
+    from scraper.scope import url_key
+
+    if not requests:
+        return 0
+    crawl = conn.execute(select(crawls.c.max_pages, crawls.c.pages_scheduled)
+                         .where(crawls.c.crawl_id == crawl_id).with_for_update()).first()
+    room = math.inf
+    if crawl is not None and crawl.max_pages:
+        room = max(0, crawl.max_pages - crawl.pages_scheduled)
+    rows: dict[str, dict[str, Any]] = {}
+    for request in requests:
+        key = url_key(request.url)
+        if key in rows:
+            continue
+        rows[key] = {"crawl_id": crawl_id, "url_key": key, "url": request.url, "host": host_of(request.url),
+                     "kind": request.kind, "depth": request.depth, "referrer": request.referrer,
+                     "watch_key": (watch_keys or {}).get(key), "state": QUEUED, "leases": 0, "expired_leases": 0}
+    insert = _insert_ignoring_duplicates(conn)
+    added = 0
+    pages_added = 0
+    for row in rows.values():
+        if row["kind"] == "page" and pages_added >= room:
+            continue
+        result = conn.execute(insert, [row])
+        if result.rowcount:
+            added += 1
+            pages_added += row["kind"] == "page"
+    if pages_added:
+        conn.execute(update(crawls).where(crawls.c.crawl_id == crawl_id)
+                     .values(pages_scheduled=crawls.c.pages_scheduled + pages_added))
+    return added
+
+
+def _insert_ignoring_duplicates(conn: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(frontier).on_conflict_do_nothing(index_elements=["crawl_id", "url_key"])
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(frontier).on_conflict_do_nothing(index_elements=["crawl_id", "url_key"])
+
+
+def _upsert_host(conn: Any, host: str, name: str, until: Any, now: Any) -> bool:
+    """Take ``host``'s lease if it is free (or already ours) and its next allowed time has come."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
+    statement = dialect.insert(hosts).values(host=host, leased_by=name, lease_until=until,
+                                             next_allowed_at=None).on_conflict_do_update(
+        index_elements=["host"], set_={"leased_by": name, "lease_until": until},
+        where=or_(hosts.c.leased_by == name,
+                  and_(or_(hosts.c.leased_by.is_(None), hosts.c.lease_until < now),
+                       or_(hosts.c.next_allowed_at.is_(None), hosts.c.next_allowed_at <= now))),
+    ).returning(hosts.c.host)
+    return conn.execute(statement).first() is not None
+
+
+class SharedFrontier:
+    """One worker's view of one crawl's frontier (:class:`~scraper.storage.backends.Frontier`, plus leases).
+
+    Requests a page links to are buffered and inserted by :meth:`flush` (one statement a page's worth,
+    not one a link); the worker flushes before it completes any page, so a link is in the database
+    before the page that found it is done.
+    """
+
+    def __init__(self, state: SharedState, crawl_id: str, worker: str, *, lease_seconds: float) -> None:
+        self.state = state
+        self.engine = state.engine
+        self.crawl_id = crawl_id
+        self.worker = worker
+        self.lease_seconds = lease_seconds
+        self._buffer: list[ScheduledRequest] = []
+        self.leased_total = 0
+        self.refetched = 0
+        self.lost = 0
+
+    # -- the Frontier seam -------------------------------------------------------------------------
+    def add(self, request: ScheduledRequest) -> None:
+        self._buffer.append(request)
+        if len(self._buffer) >= 500:
+            self.flush()
+
+    def mark_done(self, url: str) -> None:
+        """A seed source read to its end: with leases, its row is done when its WARC file is closed."""
+
+    def read(self) -> FrontierState:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(frontier).where(frontier.c.crawl_id == self.crawl_id)
+                                .order_by(frontier.c.id)).all()
+        return FrontierState([ScheduledRequest(r.url, r.kind, r.depth, r.referrer) for r in rows],
+                             {r.url for r in rows if r.kind != "page" and r.state == DONE})
+
+    def close(self) -> None:
+        self.flush()
+
+    # -- leases -------------------------------------------------------------------------------------
+    def flush(self) -> int:
+        buffered, self._buffer = self._buffer, []
+        if not buffered:
+            return 0
+        with self.engine.begin() as conn:
+            return _add_requests(conn, self.crawl_id, buffered)
+
+    def lease(self, limit: int, held_hosts: set[str]) -> list[LeasedRequest]:
+        """Up to ``limit`` requests of hosts this worker holds or can take now (its fair share of them)."""
+        if limit <= 0:
+            return []
+        now = func.now()
+        until = now + timedelta(seconds=self.lease_seconds)
+        with self.engine.begin() as conn:
+            busy = select(hosts.c.host).where(hosts.c.leased_by != self.worker, hosts.c.lease_until > now)
+            resting = select(hosts.c.host).where(hosts.c.next_allowed_at > now,
+                                                 or_(hosts.c.leased_by.is_(None), hosts.c.leased_by != self.worker))
+            candidates = conn.execute(
+                select(frontier.c.id, frontier.c.host, frontier.c.state)
+                .where(frontier.c.crawl_id == self.crawl_id, _leasable(now),
+                       frontier.c.host.not_in(busy), frontier.c.host.not_in(resting))
+                .order_by(frontier.c.id).limit(limit * 4).with_for_update(skip_locked=True)).all()
+            if not candidates:
+                return []
+            share = self._fair_share(conn)
+            granted: set[str] = set()
+            refused: set[str] = set()
+            chosen: list[int] = []
+            expired: set[int] = set()
+            for row in candidates:
+                if len(chosen) >= limit:
+                    break
+                if row.host in refused:
+                    continue
+                if row.host not in held_hosts and row.host not in granted:
+                    if len(held_hosts) + len(granted) >= share or not _upsert_host(conn, row.host, self.worker,
+                                                                                   until, now):
+                        refused.add(row.host)
+                        continue
+                    granted.add(row.host)
+                chosen.append(row.id)
+                if row.state == LEASED:
+                    expired.add(row.id)
+            if not chosen:
+                return []
+            leased = conn.execute(
+                update(frontier).where(frontier.c.id.in_(chosen))
+                .values(state=LEASED, leased_by=self.worker, lease_until=until, leases=frontier.c.leases + 1,
+                        expired_leases=frontier.c.expired_leases + case((frontier.c.state == LEASED, 1), else_=0))
+                .returning(frontier.c.id, frontier.c.url_key, frontier.c.url, frontier.c.host, frontier.c.kind,
+                           frontier.c.depth, frontier.c.referrer)).all()
+        out = [LeasedRequest(self.crawl_id, r.url_key, r.url, r.host, r.kind, r.depth, r.referrer,
+                             refetch=r.id in expired) for r in leased]
+        self.leased_total += len(out)
+        self.refetched += sum(1 for r in out if r.refetch)
+        held_hosts.update(granted)
+        return out
+
+    def _fair_share(self, conn: Any) -> int | float:
+        """Hosts one worker may hold: those with work, shared among the live workers (at least one)."""
+        with_work = conn.execute(select(func.count(frontier.c.host.distinct()))
+                                 .where(frontier.c.crawl_id == self.crawl_id, frontier.c.state == QUEUED)).scalar_one()
+        alive = conn.execute(select(func.count()).select_from(workers).where(
+            workers.c.state == "running",
+            workers.c.heartbeat_at > func.now() - timedelta(seconds=self.lease_seconds))).scalar_one()
+        held = conn.execute(select(func.count()).select_from(hosts).where(
+            hosts.c.leased_by == self.worker, hosts.c.lease_until > func.now())).scalar_one()
+        return max(1, math.ceil((int(with_work) + int(held)) / max(1, int(alive))))
+
+    def release_unfinished(self) -> None:
+        """This worker stops working on the crawl: what it leased and did not finish is queued again, and its
+        hosts are free (after their politeness delay, which the next holder's own slot then keeps)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(frontier).where(frontier.c.crawl_id == self.crawl_id,
+                                                frontier.c.leased_by == self.worker, frontier.c.state == LEASED)
+                         .values(state=QUEUED, leased_by=None, lease_until=None))
+            conn.execute(update(hosts).where(hosts.c.leased_by == self.worker).values(leased_by=None, lease_until=None))
+
+    def release_hosts(self, delays: dict[str, float]) -> None:
+        """Hosts this worker has nothing left to send to: free, after each one's delay from now."""
+        if not delays:
+            return
+        with self.engine.begin() as conn:
+            for host, delay in delays.items():
+                conn.execute(update(hosts).where(hosts.c.host == host, hosts.c.leased_by == self.worker)
+                             .values(leased_by=None, lease_until=None,
+                                     next_allowed_at=func.now() + timedelta(seconds=max(0.0, delay))))
+
+    def complete(self, outcomes: Sequence[Outcome], warc_file: str | None = None) -> Completed:
+        """Mark done (or failed) the requests this worker still holds, in one transaction with committing
+        their captures in ``warc_file`` (a file just closed); a request whose lease was lost is left to
+        its new holder, and its capture stays uncommitted: the page is recorded once, by the other."""
+        self.flush()  # the links these pages found go in first
+        if not outcomes:
+            return Completed(set(), set(), [])
+        done: set[str] = set()
+        watch_keys: list[str] = []
+        with self.engine.begin() as conn:
+            for ok in (True, False):
+                wanted = [outcome.url_key for outcome in outcomes if outcome.ok is ok]
+                for start in range(0, len(wanted), 500):
+                    rows = conn.execute(
+                        update(frontier).where(frontier.c.crawl_id == self.crawl_id,
+                                               frontier.c.url_key.in_(wanted[start:start + 500]),
+                                               frontier.c.leased_by == self.worker, frontier.c.state == LEASED)
+                        .values(state=DONE if ok else FAILED, done_by=self.worker, done_at=func.now(),
+                                lease_until=None)
+                        .returning(frontier.c.url_key, frontier.c.watch_key)).all()
+                    done.update(row.url_key for row in rows)
+                    watch_keys += [row.watch_key for row in rows if row.watch_key]
+            kept = [o.record_id for o in outcomes if o.url_key in done and o.record_id]
+            if warc_file is not None:
+                for start in range(0, len(kept), 500):
+                    conn.execute(update(captures).where(captures.c.crawl_id == self.crawl_id,
+                                                        captures.c.warc_file == warc_file,
+                                                        captures.c.warc_record_id.in_(kept[start:start + 500]))
+                                 .values(committed=True))
+        lost = {outcome.url_key for outcome in outcomes} - done
+        self.lost += len(lost)
+        return Completed(done, lost, watch_keys)
