@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from scraper.cli._common import ExitStatus, archive_option, fail, open_catalog, say
+from scraper.cli._common import ExitStatus, archive_option, fail, open_catalog, require, say
+from scraper.cli._crawl_run import parse_set_options
 from scraper.cli._shared import (
     DB_ENV,
     check_worker_name,
@@ -19,6 +20,7 @@ from scraper.cli._shared import (
     stop_status,
     work,
 )
+from scraper.scope import parse_resolve
 from scraper.storage.layout import ArchiveRootError, check_writable_root
 
 
@@ -37,17 +39,23 @@ from scraper.storage.layout import ArchiveRootError, check_writable_root
                    "[default: 60].")
 @click.option("--rotate", type=click.FloatRange(min=0.1), metavar="SECONDS",
               help="Close the WARC file this often; its pages are done (and readable) only then [default: 60].")
+@click.option("--resolve", "resolve", multiple=True, metavar="HOST:ADDRESS",
+              help="Answer DNS for HOST with ADDRESS (repeatable), like curl --resolve, in every crawl it works on.")
+@click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE",
+              help="Set a Scrapy or scraper setting in every crawl it works on (repeatable), over the crawl's own.")
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
 def worker(out: Path, db: str, name: str | None, forever: bool, lease: float | None, rotate: float | None,
-           quiet: bool, verbose: int) -> None:
-    """Work on the open crawls of a shared database: lease requests, fetch, archive, until none are left.
+           resolve: tuple[str, ...], set_options: tuple[str, ...], quiet: bool, verbose: int) -> None:
+    """Work on the open crawls and due watches of a shared database: lease, fetch, archive, until none are left.
 
     \b
     Start as many as you like, on as many machines: each takes a fair share of the
     crawl's hosts (one host is never fetched by two workers at once), writes its own
     WARC files (its name in theirs) and page records (pages-NAME.jsonl), and renews
     its leases while alive. A killed worker's leases run out and others take its work.
+    With nothing else to do it takes due watches (scraper watch add) into a re-archive
+    crawl: each due watch is captured once per period, however many workers run.
     \b
     Exit status: 0 done; 1 some pages failed; 2 usage error, or a crawl it could not
     join; 130 interrupted (SIGINT); 143 terminated (SIGTERM): in-flight pages finished,
@@ -66,7 +74,10 @@ def worker(out: Path, db: str, name: str | None, forever: bool, lease: float | N
     open_catalog(out, db).close()  # a server that does not answer: one line, exit 2
     run_settings: dict[str, Any] = {"LOG_LEVEL": "DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING",
                                     "LOG_FORMAT": "%(levelname)s %(name)s: %(message)s",
-                                    **lease_settings(lease, rotate)}
+                                    **lease_settings(lease, rotate), **parse_set_options(set_options)}
+    require("--resolve", lambda: parse_resolve(resolve))
+    if resolve:
+        run_settings["ARCHIVE_RESOLVE"] = list(resolve)
     result = work(out, db, name, run_settings, forever=forever)
     if not quiet:
         print_worker_summary(result, name)

@@ -28,7 +28,7 @@ from scraper.crawl.shared_run import SharedArchiveRun
 from scraper.crawl.spider import ArchiveSpider
 from scraper.storage.catalog import Catalog
 from scraper.storage.journal import ScheduledRequest
-from scraper.storage.layout import ArchiveRootError
+from scraper.storage.layout import ArchiveRootError, new_crawl_id
 from scraper.storage.shared import OPEN, SharedState
 
 logger = logging.getLogger(__name__)
@@ -131,7 +131,9 @@ def run_worker(options: WorkerOptions) -> WorkerResult:
             return
         shared = state.crawl(crawl_id)
         assert shared is not None
-        settings = build_settings({**shared.job, **options.run_settings, "ARCHIVE_ROOT": str(options.root),
+        resolve = [*shared.job.get("ARCHIVE_RESOLVE", []), *options.run_settings.get("ARCHIVE_RESOLVE", [])]
+        settings = build_settings({**shared.job, **options.run_settings, "ARCHIVE_RESOLVE": resolve,
+                                   "ARCHIVE_ROOT": str(options.root),
                                    "ARCHIVE_DB": options.db, "ARCHIVE_CRAWL_ID": crawl_id,
                                    "ARCHIVE_WORKER": options.name, "ARCHIVE_JOB": shared.job})
         add_hosts(reactor, settings)
@@ -153,13 +155,28 @@ def run_worker(options: WorkerOptions) -> WorkerResult:
         # A crawl with requests to lease first; then any open one: what other workers hold may lead to more
         # (or come back, if their leases run out).  Without --forever, a crawl is joined once.
         tried = set() if options.forever else set(result.crawls)
-        with_work = state.crawls_with_work()
-        if options.forever and not with_work:
+        with_work = [crawl_id for crawl_id in state.crawls_with_work() if crawl_id not in tried]
+        if with_work:
+            return with_work[0]
+        watched = _due_watches()
+        if watched is not None:
+            return watched
+        if options.forever:
             return None
-        for crawl_id in [*with_work, *(c.crawl_id for c in state.list_crawls(open_only=True))]:
-            if crawl_id not in tried:
-                return crawl_id
+        for crawl in state.list_crawls(open_only=True):
+            if crawl.crawl_id not in tried:
+                return crawl.crawl_id
         return None
+
+    def _due_watches() -> str | None:
+        """Due watches, taken into a re-archive crawl of this worker's making (others may join it)."""
+        crawl_id = new_crawl_id()
+        taken = state.lease_due_watches(crawl_id, {"ARCHIVE_RESUME_COMMAND": "rearchive"},
+                                        limit=base.getint("ARCHIVE_WATCH_BATCH"), created_by=options.name)
+        if not taken:
+            return None
+        logger.info("worker %s: %d due watch(es) taken into crawl %s", options.name, taken, crawl_id)
+        return crawl_id
 
     def _joined_failed(failure: Failure, crawl_id: str) -> None:
         error = failure.value

@@ -54,7 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from scraper.storage.catalog import _hold_schema_lock, captures
+from scraper.storage.catalog import NEVER, _hold_schema_lock, captures, watches
 from scraper.storage.journal import FrontierState, ScheduledRequest
 
 shared_metadata = MetaData()
@@ -207,6 +207,33 @@ class SharedState:
                                                 created_by=created_by, state=OPEN, max_pages=max_pages,
                                                 pages_scheduled=0))
             return _add_requests(conn, crawl_id, seeds, watch_keys or {})
+
+    def lease_due_watches(self, crawl_id: str, job: dict[str, Any], *, limit: int, created_by: str) -> int:
+        """Take up to ``limit`` due watches into a new re-archive crawl ``crawl_id``; returns how many (0: none due,
+        and no crawl is made).
+
+        The watches are locked with ``FOR UPDATE SKIP LOCKED``, so workers asking at once take different ones,
+        and are not due again until their page is done (each due watch is captured once per period): their
+        next time is set when their request is done or failed (:meth:`SharedFrontier.complete`).  A worker
+        that dies meanwhile leaves an open crawl, whose leases run out and which another worker finishes.
+        """
+        with self.engine.begin() as conn:
+            due = conn.execute(select(watches.c.id, watches.c.url_key, watches.c.url)
+                               .where(watches.c.next_due_at <= func.now())
+                               .order_by(watches.c.next_due_at, watches.c.id).limit(limit)
+                               .with_for_update(skip_locked=True)).all()
+            if not due:
+                return 0
+            urls = [row.url for row in due]
+            job = {**job, "ARCHIVE_SEEDS": urls}
+            conn.execute(crawls.insert().values(crawl_id=crawl_id, command="rearchive",
+                                                job_json=json.dumps(job, sort_keys=True), created_at=func.now(),
+                                                created_by=created_by, state=OPEN, max_pages=0, pages_scheduled=0))
+            _add_requests(conn, crawl_id, [ScheduledRequest(url, "page", 0, None) for url in urls],
+                          {row.url_key: row.url_key for row in due})
+            # Taken: not due again until done (NEVER is also what a schedule with no next time gets).
+            conn.execute(update(watches).where(watches.c.id.in_([row.id for row in due])).values(next_due_at=NEVER))
+            return len(due)
 
     def crawl(self, crawl_id: str) -> SharedCrawl | None:
         with self.engine.connect() as conn:
