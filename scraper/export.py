@@ -42,7 +42,6 @@ from scraper.storage.jsonl import (
     OnDamage,
     dumps_line,
     ignore_damaged,
-    iter_jsonl,
     iter_jsonl_at,
     read_jsonl_at,
     warn_damaged,
@@ -170,7 +169,8 @@ def crawl_records(crawl: CrawlLayout, *, as_crawled: bool = False,
                   on_damage: OnDamage = warn_damaged) -> Iterator[dict[str, Any]]:
     """A crawl's page records in the order it wrote them, each in its newest re-extraction.
 
-    Records found only in re-extractions (pages.jsonl deleted, or cut short by a crash)
+    Its page files are read in :meth:`~scraper.storage.layout.CrawlLayout.page_files`' order (``pages.jsonl``,
+    then each worker's).  Records found only in re-extractions (page files deleted, or cut short by a crash)
     follow, in the order they were re-extracted.
     """
     pending = {} if as_crawled else _index_reextractions(crawl.directory, on_damage)
@@ -183,10 +183,9 @@ def crawl_records(crawl: CrawlLayout, *, as_crawled: bool = False,
         return read_jsonl_at(handles[path], offset)
 
     try:
-        if crawl.pages_path.is_file():
-            for record in iter_jsonl(crawl.pages_path, on_damage):
-                where = pending.pop(_record_id(record) or "", None)
-                yield read_at(where) if where is not None else record
+        for record in crawl.iter_page_records(on_damage):
+            where = pending.pop(_record_id(record) or "", None)
+            yield read_at(where) if where is not None else record
         for where in pending.values():
             yield read_at(where)
     finally:

@@ -3,7 +3,8 @@
 Pure: no Scrapy; WARC files are read only through :mod:`scraper.storage.warc`.  Nothing
 is fetched and nothing archived changes: each crawl gets a new file
 ``pages.reextract-<UTC stamp>.jsonl`` (written as a temporary file, then renamed), and
-``pages.jsonl``, the WARC files and the catalog stay as they are.
+its page files (``pages.jsonl``, the workers' ``pages-<worker>.jsonl``), the WARC files and the
+catalog stay as they are.
 
 * Pages are found through the metadata records (``application/json``) the crawl wrote
   beside each page's response: they hold what a response alone cannot tell (requested
@@ -61,7 +62,7 @@ from scraper.storage.backends import CatalogBackend
 from scraper.storage.catalog import CatalogCapture
 from scraper.storage.codings import BodyTooLarge, decode_body
 from scraper.storage.durable import AtomicFile, remove_stale_temporaries
-from scraper.storage.jsonl import dumps_line, iter_jsonl
+from scraper.storage.jsonl import dumps_line
 from scraper.storage.layout import (
     CRAWLS_DIR,
     CrawlLayout,
@@ -350,14 +351,14 @@ class Reextractor:
                         yield stored
             except Exception:  # a damaged file: what came before the damage is kept
                 self.tally.skip(f"unreadable WARC file {path.name} (run `scraper verify`)")
-        # Then the records only pages.jsonl has: an import (scraper.imports) never writes into the
-        # files it brings, so its page records are not in its WARC files.
-        if crawl.pages_path.is_file():
-            for stored in iter_jsonl(crawl.pages_path):
-                response = str((stored.get("warc") or {}).get("record_id"))
-                if response not in responses:
-                    responses.add(response)
-                    yield stored
+        # Then the records only the page files have (pages.jsonl, each worker's pages-<worker>.jsonl): an
+        # import (scraper.imports) never writes into the files it brings, so its page records are not in its
+        # WARC files.
+        for stored in crawl.iter_page_records():
+            response = str((stored.get("warc") or {}).get("record_id"))
+            if response not in responses:
+                responses.add(response)
+                yield stored
 
     def _skip_too_large(self, message: str) -> None:
         self.warn(message)

@@ -24,7 +24,8 @@ def catalog() -> None:
               help="A SQLite catalog elsewhere, sqlite:///FILE (default: ARCHIVE/catalog.sqlite).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 def rebuild(out: Path, db: str | None, quiet: bool) -> None:
-    """Rebuild the catalog from every crawl's pages.jsonl and WARC files.
+    """Rebuild the catalog from every crawl's page records (pages.jsonl, each worker's
+    pages-WORKER.jsonl) and WARC files.
 
     \b
     Needed when another command says the catalog is damaged (exit 4), or that

@@ -31,7 +31,7 @@ class CrawlSummary:
     finish_reason: str | None  # the manifest's, for a finished or stopped crawl
     started_at: str | None  # when the crawl was started (its id's time), UTC
     finished_at: str | None  # when its last run ended, for a finished or stopped crawl
-    pages: int  # page records in pages.jsonl
+    pages: int  # page records in its page files (pages.jsonl, each worker's pages-<worker>.jsonl)
     warc_bytes: int  # the size of its WARC files on disk
     seeds: list[str]
     sitemaps: list[str] = field(default_factory=list)
@@ -97,8 +97,11 @@ def summarise_crawl(layout: CrawlLayout) -> CrawlSummary:
     else:
         state = INTERRUPTED
     settled = state in (FINISHED, STOPPED) and manifest is not None
+    page_files = layout.page_files()
     pages = None
-    if settled:
+    # A manifest counts the pages of the run that wrote it; a crawl shared by workers (a page file each) has
+    # pages no one run counted: its files are counted instead.
+    if settled and all(path == layout.pages_path for path in page_files):
         assert manifest is not None
         counts, resumed = manifest.get("counts") or {}, manifest.get("resumed") or {}
         try:
@@ -107,7 +110,7 @@ def summarise_crawl(layout: CrawlLayout) -> CrawlSummary:
         except (TypeError, ValueError, AttributeError):
             pages = None
     if pages is None:
-        pages = _count_lines(layout.pages_path)
+        pages = sum(_count_lines(path) for path in page_files)
     match = _CRAWL_ID_TIME.match(layout.crawl_id)
     started = ("{}-{}-{}T{}:{}:{}Z".format(*match.groups()) if match
                else (str(manifest["started_at"]) if manifest and manifest.get("started_at") else None))

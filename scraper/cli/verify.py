@@ -9,7 +9,7 @@ import click
 
 from scraper.cli._common import ExitStatus, archive_option, fail, say
 from scraper.storage.jsonl import scan_jsonl
-from scraper.storage.layout import PAGES_FILE, is_crawl_locked, is_open_warc_name, is_warc_name
+from scraper.storage.layout import is_crawl_locked, is_open_warc_name, is_page_file_name, is_warc_name
 from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
 from scraper.storage.verify import FileReport, find_warcs, verify_files
 from scraper.text import dumps_json, escape_controls
@@ -47,7 +47,8 @@ def collect_files(paths: tuple[Path, ...], out: Path, include_open: bool = False
 
 
 def repair_files(files: list[Path], paths: tuple[Path, ...], echo: Callable[[str], None]) -> tuple[list[Path], int]:
-    """Repair the ``.open`` WARCs among ``files`` and the ``pages.jsonl`` of the crawl folders named (or holding
+    """Repair the ``.open`` WARCs among ``files`` and the page files (``pages.jsonl``, each worker's
+    ``pages-<worker>.jsonl``) of the crawl folders named (or holding
     a file named); ``echo`` each repair.  The files to verify afterwards (under their new names), and how many
     repairs were refused.
 
@@ -56,7 +57,7 @@ def repair_files(files: list[Path], paths: tuple[Path, ...], echo: Callable[[str
     """
     pages: list[Path] = []
     for path in paths:
-        pages += sorted(path.rglob(PAGES_FILE)) if path.is_dir() else [path.parent / PAGES_FILE]
+        pages += _page_files_under(path) if path.is_dir() else _page_files_under(path.parent, deep=False)
     jobs: list[tuple[Path, Callable[[Path], Repair]]] = [(f, repair_warc) for f in files if is_open_warc_name(f.name)]
     jobs += [(page, repair_jsonl) for page in dict.fromkeys(pages) if page.is_file()]
     renamed: dict[Path, Path | None] = {}
@@ -77,15 +78,24 @@ def repair_files(files: list[Path], paths: tuple[Path, ...], echo: Callable[[str
     return [f for f in after if f is not None], refused
 
 
+def _page_files_under(folder: Path, deep: bool = True) -> list[Path]:
+    """The page files (``pages.jsonl``, ``pages-<worker>.jsonl``) in ``folder``, and below it when ``deep``."""
+    if not folder.is_dir():
+        return []
+    found = folder.rglob("*.jsonl") if deep else folder.glob("*.jsonl")
+    return sorted(p for p in found if is_page_file_name(p.name) and p.is_file())
+
+
 def page_record_files(paths: tuple[Path, ...]) -> list[Path]:
-    """The JSONL files of page records under the folders named: each crawl's pages.jsonl and re-extractions."""
+    """The JSONL files of page records under the folders named: each crawl's page files (``pages.jsonl``, each
+    worker's ``pages-<worker>.jsonl``) and re-extractions."""
     from scraper.export import is_reextract_name
 
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
             found += sorted(p for p in path.rglob("*.jsonl")
-                            if (p.name == PAGES_FILE or is_reextract_name(p.name)) and p.is_file())
+                            if (is_page_file_name(p.name) or is_reextract_name(p.name)) and p.is_file())
     return list(dict.fromkeys(found))
 
 
@@ -158,15 +168,16 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repai
     --repair first mends what a killed crawl leaves, then verifies: each
     .open WARC (named, or under a PATH) loses its torn last record, if any,
     and gets its final name (an existing file is never replaced); the
-    pages.jsonl of each crawl folder loses its torn last line. The bytes cut
+    pages.jsonl (and each worker's pages-WORKER.jsonl) of each crawl folder
+    loses its torn last line. The bytes cut
     are moved to NAME.torn-OFFSET beside the file; all before them stays
     byte for byte. Damage other than a torn tail is left as it is, and
     reported. One line per repair (on stderr with --json). Never use it
     while a crawl is writing: its .open file looks torn.
 
     \b
-    The page records under the folders (pages.jsonl, pages.reextract-*.jsonl)
-    are read too, and reported when a line is not a record: damage
+    The page records under the folders (pages.jsonl, pages-WORKER.jsonl,
+    pages.reextract-*.jsonl) are read too, and reported when a line is not a record: damage
     (jsonl-line), or a warning for a torn last line (torn-line), which
     --repair cuts.
 

@@ -40,7 +40,6 @@ from typing import IO, Any
 
 from scraper.interchange import InterchangeError, crawl_warcs, is_replayable_page, pywb_server, timestamp14
 from scraper.interchange.cdxj import INDEX_FILE, archive_index_path
-from scraper.storage.jsonl import iter_jsonl
 from scraper.storage.layout import OutsideRoot, check_inside_root, iter_crawls
 from scraper.text import escape_controls
 
@@ -314,9 +313,8 @@ def replay_url(base: str, timestamp: str, url: str) -> str:
 def newest_page(root: Path) -> tuple[str, str] | None:
     """(14-digit timestamp, URL) of the newest crawl's first page: something to open."""
     for crawl in iter_crawls(root, newest_first=True):
-        if crawl.pages_path.is_file():
-            pages = [r for r in iter_jsonl(crawl.pages_path) if is_replayable_page(r)]
-            if pages:
-                first = min(pages, key=lambda r: (int(r.get("depth") or 0), str(r["fetched_at"])))
-                return timestamp14(str(first["fetched_at"])), str(first["url"])
+        pages = [r for r in crawl.iter_page_records() if is_replayable_page(r)]
+        if pages:
+            first = min(pages, key=lambda r: (int(r.get("depth") or 0), str(r["fetched_at"])))
+            return timestamp14(str(first["fetched_at"])), str(first["url"])
     return None

@@ -71,21 +71,20 @@ def crawl_pages(crawl: CrawlLayout, packaged: set[str], skipped: Skipped | None 
     whose capture is one of them: a WARC file cut short still has its name, but not the records after
     the cut, and a page listed without its capture does not replay.  Those are counted and said once.
     """
-    if not crawl.pages_path.is_file():
-        return
-    missing: list[dict[str, Any]] = []
-    for record in iter_jsonl(crawl.pages_path, skipped.line if skipped is not None else warn_damaged):
-        warc = record.get("warc") or {}
-        if is_replayable_page(record) and warc.get("file") in packaged:
-            if captures is not None and (str(warc.get("file")), _offset(warc.get("offset"))) not in captures:
-                missing.append(warc)
-                continue
-            yield page_entry(record)
-    if missing and skipped is not None:
-        first = missing[0]
-        skipped.add(f"{crawl.pages_path}:captures", f"{crawl.pages_path}: {len(missing)} page record(s) point at "
-                    f"captures its WARC files do not hold (a WARC file cut short?), the first at "
-                    f"{first.get('file')} offset {first.get('offset')}: left out of the page list")
+    for path in crawl.page_files():  # pages.jsonl, then each worker's: every page of the crawl
+        missing: list[dict[str, Any]] = []
+        for record in iter_jsonl(path, skipped.line if skipped is not None else warn_damaged):
+            warc = record.get("warc") or {}
+            if is_replayable_page(record) and warc.get("file") in packaged:
+                if captures is not None and (str(warc.get("file")), _offset(warc.get("offset"))) not in captures:
+                    missing.append(warc)
+                    continue
+                yield page_entry(record)
+        if missing and skipped is not None:
+            first = missing[0]
+            skipped.add(f"{path}:captures", f"{path}: {len(missing)} page record(s) point at "
+                        f"captures its WARC files do not hold (a WARC file cut short?), the first at "
+                        f"{first.get('file')} offset {first.get('offset')}: left out of the page list")
 
 
 def _offset(value: Any) -> int:

@@ -1,7 +1,8 @@
 """Where things live under the archive root.
 
     <root>/crawls/<crawl_id>/*.warc.gz
-    <root>/crawls/<crawl_id>/pages.jsonl
+    <root>/crawls/<crawl_id>/pages.jsonl            page records of a crawl run on one machine
+    <root>/crawls/<crawl_id>/pages-<worker>.jsonl   page records of one worker of a shared crawl
     <root>/crawls/<crawl_id>/manifest.json
 """
 
@@ -11,6 +12,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -22,10 +24,18 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from scraper.storage.durable import replace_durably, write_json_atomically
+from scraper.storage.jsonl import OnDamage, iter_jsonl, warn_damaged
 
 OPEN_SUFFIX = ".open"  # a WARC file being written: `NAME.warc.gz.open` until it is closed
 CRAWLS_DIR = "crawls"
 PAGES_FILE = "pages.jsonl"
+# Several processes never append to one JSONL file: each worker of a shared crawl (issue 17) writes its
+# page records to its own `pages-<worker>.jsonl` in the crawl's folder (and its name ends its WARC files').
+WORKER_PAGES_PREFIX = "pages-"
+WORKER_PAGES_SUFFIX = ".jsonl"
+WORKER_NAME_MAX = 40
+# Letters, digits, '_' and '.', with '-' inside: it goes into file names (no '/', no space, nothing hidden).
+_WORKER_NAME = re.compile(r"[A-Za-z0-9_.](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?", re.ASCII)
 MANIFEST_FILE = "manifest.json"
 REARCHIVE_LOCK_FILE = ".rearchive.lock"  # in the root: one `rearchive` run, or `catalog rebuild`, at a time
 # WARC file names: what storage.warc writes (NAME.warc.gz, and NAME.warc.gz.open until it is closed), and
@@ -45,6 +55,37 @@ def is_warc_name(name: str) -> bool:
 def is_open_warc_name(name: str) -> bool:
     """A WARC file still being written (or left so by a crash): ``NAME.warc.gz.open``."""
     return name.endswith(OPEN_SUFFIX) and is_warc_name(name.removesuffix(OPEN_SUFFIX))
+
+
+def check_worker_name(name: str) -> str:
+    """``name`` if it can name a worker's files; else :class:`ValueError` saying why, in one line."""
+    if not name:
+        raise ValueError("a worker name cannot be empty")
+    if len(name) > WORKER_NAME_MAX:
+        raise ValueError(f"a worker name has at most {WORKER_NAME_MAX} characters, not {len(name)}")
+    if name.startswith("."):
+        raise ValueError(f"a worker name cannot start with '.' (a hidden file): {name!r}")
+    if not _WORKER_NAME.fullmatch(name):
+        raise ValueError(f"a worker name is letters, digits, '_', '.' and '-' (not first or last): {name!r}")
+    return name
+
+
+def worker_pages_name(worker: str) -> str:
+    """``pages-<worker>.jsonl``: the page records one worker of a shared crawl writes."""
+    return f"{WORKER_PAGES_PREFIX}{check_worker_name(worker)}{WORKER_PAGES_SUFFIX}"
+
+
+def is_page_file_name(name: str) -> bool:
+    """``pages.jsonl``, or a worker's ``pages-<worker>.jsonl``; not a re-extraction, a temporary or a set-aside file."""
+    if name == PAGES_FILE:
+        return True
+    if not (name.startswith(WORKER_PAGES_PREFIX) and name.endswith(WORKER_PAGES_SUFFIX)):
+        return False
+    try:
+        check_worker_name(name[len(WORKER_PAGES_PREFIX):-len(WORKER_PAGES_SUFFIX)])
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -106,6 +147,25 @@ class CrawlLayout:
     @property
     def pages_path(self) -> Path:
         return self.directory / PAGES_FILE
+
+    def worker_pages_path(self, worker: str) -> Path:
+        """Where one worker of a shared crawl writes its page records (:func:`worker_pages_name`)."""
+        return self.directory / worker_pages_name(worker)
+
+    def page_files(self) -> list[Path]:
+        """Every file of the crawl's page records: ``pages.jsonl`` if there is one, then each worker's
+        ``pages-<worker>.jsonl`` by name.  A crawl made by several workers may have no ``pages.jsonl``."""
+        if not self.directory.is_dir():
+            return []
+        workers = sorted(p for p in self.directory.iterdir()
+                         if p.name != PAGES_FILE and is_page_file_name(p.name) and p.is_file())
+        return ([self.pages_path] if self.pages_path.is_file() else []) + workers
+
+    def iter_page_records(self, on_damage: OnDamage = warn_damaged) -> Iterator[dict[str, Any]]:
+        """The crawl's page records, file by file in :meth:`page_files`' order (torn last lines skipped,
+        damaged lines given to ``on_damage``)."""
+        for path in self.page_files():
+            yield from iter_jsonl(path, on_damage)
 
     @property
     def manifest_path(self) -> Path:

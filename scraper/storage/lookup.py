@@ -9,7 +9,6 @@ from typing import Any
 
 from scraper.scope import url_key
 from scraper.storage.catalog import CATALOG_FILE, Catalog, PreviousCapture
-from scraper.storage.jsonl import iter_jsonl
 from scraper.storage.layout import iter_crawls
 
 URL_FIELDS = ("url", "requested_url", "canonical_url")
@@ -19,9 +18,7 @@ def iter_records_for(root: Path, url: str) -> Iterator[dict[str, Any]]:
     """Records whose final, requested or canonical URL is ``url``, newest first."""
     key = url_key(url)
     for crawl in iter_crawls(root, newest_first=True):
-        if not crawl.pages_path.is_file():
-            continue
-        matches = [record for record in iter_jsonl(crawl.pages_path)
+        matches = [record for record in crawl.iter_page_records()
                    if any(record.get(f) and url_key(record[f]) == key for f in URL_FIELDS)]
         yield from reversed(matches)
 
@@ -34,7 +31,7 @@ def latest_record(root: Path, url: str, db: str | None = None) -> dict[str, Any]
 
 def url_records(root: Path, url: str, db: str | None = None) -> list[dict[str, Any]]:
     """Every record of ``url``, oldest first, from where :func:`latest_record` reads them:
-    the catalog when it knows the URL, the crawls' pages.jsonl files otherwise."""
+    the catalog when it knows the URL, the crawls' page files otherwise."""
     if db or (root / CATALOG_FILE).is_file():
         catalog = Catalog.open(root, db)
         try:

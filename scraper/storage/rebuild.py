@@ -29,7 +29,7 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, page_record_from_json
 from scraper.scope import url_key
@@ -79,7 +79,7 @@ def ended_crawls_with_pages(root: Path, exclude: str | None = None) -> list[str]
         if layout.crawl_id == exclude:
             continue
         with contextlib.suppress(OSError):
-            if layout.manifest_path.is_file() and layout.pages_path.stat().st_size > 0:
+            if layout.manifest_path.is_file() and any(path.stat().st_size > 0 for path in layout.page_files()):
                 found.append(layout.crawl_id)
     return found
 
@@ -178,7 +178,7 @@ class CrawlFiles:
 
     layout: CrawlLayout
     order: list[str] = field(default_factory=list)  # response record ids, in the order the crawl recorded them
-    lines: dict[str, int] = field(default_factory=dict)  # record id -> offset of its line in pages.jsonl
+    lines: dict[str, tuple[Path, int]] = field(default_factory=dict)  # record id -> its page file, line offset
     described: dict[str, tuple[Path, int]] = field(default_factory=dict)  # record id -> its metadata record
     facts: dict[str, WarcFacts] = field(default_factory=dict)
     committed_files: list[str] = field(default_factory=list)
@@ -192,18 +192,18 @@ def _wanted_bytes(head: StoredRecord) -> int:
 
 
 def read_crawl(layout: CrawlLayout) -> CrawlFiles:
-    """Find a crawl's page records (pages.jsonl first, then those only its WARC files hold) and the
-    facts of their WARC records.  Damage is noted and read past: what can be read is kept."""
+    """Find a crawl's page records (its page files first, pages.jsonl then each worker's, then those only its
+    WARC files hold) and the facts of their WARC records.  Damage is noted and read past: what can be read is kept."""
     crawl = CrawlFiles(layout)
-    if layout.pages_path.is_file():
-        for line in scan_jsonl(layout.pages_path):
+    for pages in layout.page_files():
+        for line in scan_jsonl(pages):
             if line.damage is not None:
                 crawl.problems.append(line.damage.describe())
             record_id = _record_id(line.record) if line.record is not None else None
             if record_id is not None:
                 if record_id not in crawl.lines:
                     crawl.order.append(record_id)
-                crawl.lines[record_id] = line.offset  # a record written again replaces the first, in its place
+                crawl.lines[record_id] = (pages, line.offset)  # a record written again replaces the first, in its place
     for path in layout.warc_paths():
         try:
             for read in scan_records(path, _wanted_bytes):
@@ -259,13 +259,16 @@ def capture_entry(record: dict[str, Any], text: str, facts: WarcFacts | None) ->
 
 def iter_entries(crawl: CrawlFiles) -> Iterator[NewCapture]:
     """The crawl's captures, in its order; a record the catalog cannot hold is noted in its problems."""
-    pages = open(crawl.layout.pages_path, "rb") if crawl.lines else None  # noqa: SIM115 - closed below
+    handles: dict[Path, IO[bytes]] = {}  # one per page file, opened when first needed
     try:
         for record_id in crawl.order:
-            if record_id in crawl.lines and pages is not None:
-                pages.seek(crawl.lines[record_id])
-                data = pages.readline()
-                where = f"{crawl.layout.pages_path} at byte {crawl.lines[record_id]}"
+            if record_id in crawl.lines:
+                pages, line_offset = crawl.lines[record_id]
+                if pages not in handles:
+                    handles[pages] = open(pages, "rb")  # noqa: SIM115 - closed below
+                handles[pages].seek(line_offset)
+                data = handles[pages].readline()
+                where = f"{pages} at byte {line_offset}"
             else:
                 path, offset = crawl.described[record_id]
                 try:
@@ -291,8 +294,8 @@ def iter_entries(crawl: CrawlFiles) -> Iterator[NewCapture]:
                                       f"WARC-Date, ETag or Last-Modified")
             yield entry
     finally:
-        if pages is not None:
-            pages.close()
+        for handle in handles.values():
+            handle.close()
 
 
 # -- the rebuild --------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""storage.rebuild: when a missing catalog matters."""
+"""storage.rebuild: when a missing catalog matters, and where a crawl's page records are read."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from scraper.storage.catalog import CatalogMissing
-from scraper.storage.layout import lock_crawl
-from scraper.storage.rebuild import catalog_gap
+from scraper.storage.layout import CrawlLayout, lock_crawl
+from scraper.storage.rebuild import catalog_gap, iter_entries, read_crawl
+from tests.unit.helpers.records import sample_records
 
 
 def crawl(root: Path, name: str, *, manifest: bool, pages: bool) -> Path:
@@ -34,3 +35,19 @@ def test_a_missing_catalog_matters_only_to_crawls_that_ended_with_pages(tmp_path
     (tmp_path / "catalog.sqlite").write_bytes(b"")
     gap = catalog_gap(tmp_path)
     assert gap is not None and "is empty" in str(gap)
+
+
+def test_a_crawl_of_workers_is_read_from_every_workers_page_file(tmp_path: Path) -> None:
+    """Issue 17: workers of one crawl write pages-<worker>.jsonl each, and perhaps no pages.jsonl."""
+    layout = CrawlLayout(tmp_path, "20260301T120000Z-000004")
+    layout.create({"manifest.json": {"finish_reason": "finished"}})
+    assert catalog_gap(tmp_path) is None
+    page, pdf, _ = sample_records(layout.crawl_id)
+    other, _, _ = sample_records(layout.crawl_id, base=10)
+    layout.worker_pages_path("w2").write_text(json.dumps(other) + "\n", encoding="utf-8")
+    layout.worker_pages_path("w1").write_text(json.dumps(page) + "\n" + json.dumps(pdf) + "\n", encoding="utf-8")
+    gap = catalog_gap(tmp_path)
+    assert isinstance(gap, CatalogMissing) and "1 crawl(s)" in str(gap)
+    entries = list(iter_entries(read_crawl(layout)))
+    assert [json.loads(e.record_json)["warc"]["record_id"] for e in entries] == [
+        r["warc"]["record_id"] for r in (page, pdf, other)]
