@@ -142,7 +142,10 @@ def open_catalog(root: Path, db: str | None) -> Any:
         reason = no_room(exc)  # SQLite cannot even set up its shared memory file on a full disk
         if reason is not None:
             fail(f"cannot open the catalog: {reason}; make room, then run it again", ExitStatus.WRITE_FAILED)
-        fail(f"--db: cannot open the catalog: {exc}" if db else f"cannot open the catalog: {exc}")
+        # the driver's own first line ("connection to server at ... failed: Connection refused"), not
+        # SQLAlchemy's wrapping of it with the driver's hints and a link
+        said = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        fail(f"--db: cannot open the catalog: {said}" if db else f"cannot open the catalog: {said}")
 
 
 def open_catalog_if_present(root: Path, db: str | None) -> Any:

@@ -20,11 +20,12 @@ def is_shared_db(db: str | None) -> bool:
 
 
 def check_worker_name(name: str) -> str:
-    ok = 0 < len(name) <= 40 and all(ch.isascii() and (ch.isalnum() or ch in "_.-") for ch in name)
-    if not ok or name[0] in ".-" or name[-1] == "-":
-        fail(f"--name: {name!r} is not a worker name: 1 to 40 letters, digits, '_', '.' or '-' "
-             f"(it goes into file names), not starting with '.' or '-'")
-    return name
+    from scraper.storage.layout import check_worker_name as valid
+
+    try:
+        return valid(name)
+    except ValueError as exc:
+        fail(f"--name: {exc} (it goes into file names)")
 
 
 def lease_settings(lease: float | None, rotate: float | None) -> dict[str, Any]:

@@ -64,8 +64,8 @@ def worker(out: Path, db: str, name: str | None, forever: bool, lease: float | N
     from scraper.crawl.worker import default_worker_name
 
     if not is_shared_db(db):
-        fail(f"--db: workers share a PostgreSQL database (postgresql://...); {db.split(':', 1)[0]}: is one "
-             f"machine's catalog: use scraper crawl there")
+        fail(f"--db: workers share a PostgreSQL database (postgresql://...), not {db.split(':', 1)[0]}: a SQLite "
+             f"catalog is one machine's (scraper crawl uses it)")
     try:
         check_writable_root(out)
     except ArchiveRootError as exc:
@@ -148,7 +148,7 @@ def _local_status(out: Path) -> dict[str, Any]:
     crawls = []
     for layout in iter_crawls(out, newest_first=False):
         scheduled = {request.url for request in read_frontier(layout.directory).scheduled}
-        done = sum(1 for _ in iter_jsonl(layout.pages_path, ignore_damaged)) if layout.pages_path.is_file() else 0
+        done = sum(1 for path in layout.page_files() for _ in iter_jsonl(path, ignore_damaged))
         finished = layout.manifest_path.is_file()
         running = is_crawl_locked(layout.directory)
         crawls.append({"crawl_id": layout.crawl_id,

@@ -97,7 +97,7 @@ class SharedArchiveRun(ArchiveRun):
         return _NoJournal(self.layout.directory / "catalog-pending.jsonl")
 
     def _pages_path(self) -> Path:
-        return self.layout.directory / f"pages-{self.worker}.jsonl"
+        return self.layout.worker_pages_path(self.worker)
 
     # -- leases --------------------------------------------------------------------------------------
     def page_recorded(self, line: str, url_key: str, record_id: str, warc_file: str) -> None:
