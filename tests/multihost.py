@@ -38,7 +38,8 @@ WORDS = ("archive", "council", "harbour", "budget", "vote", "station", "winter",
 
 @dataclass(frozen=True)
 class Interval:
-    """One request as the server saw it: when it started and ended (``time.monotonic()``), and its path."""
+    """One request as the server saw it: when it arrived and when its answer was ready to go
+    (``time.monotonic()``), and its path."""
 
     start: float
     end: float
@@ -317,14 +318,17 @@ def _make_handler(site: MultiHostSite) -> type[BaseHTTPRequestHandler]:
                 if site.delay > 0:
                     time.sleep(site.delay)
                 found = site._bodies.get((host, path))
-                status, (body, content_type) = (200, found) if found else (404, _not_found())
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
             finally:
+                # Before the answer goes out: a client that has it may send its next request before this
+                # thread runs again, and the two would count as in flight together.  Counted from the
+                # request's arrival to here, a request is in flight only while its client waits for it.
                 site._end(host, path, start)
+            status, (body, content_type) = (200, found) if found else (404, _not_found())
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
     return Handler
 
