@@ -27,6 +27,7 @@ from tests.foreign_warcs import (  # noqa: F401 - session fixtures: WARCs writte
     warcprox_corpus,
     wget_corpora,
 )
+from tests.multihost import MultiHostSite
 from tests.postgres import PostgresServer
 from tests.postgres import bin_dir as postgres_bin_dir
 from tests.site import Site, SiteServer
@@ -73,6 +74,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "long: a test of half a minute or more, started first (see above)")
+    config.addinivalue_line("markers", "multihost(**kwargs): the arguments of the multihost_site fixture's site")
     # Tests send SIGINT as a terminal's Ctrl-C: to processes that handle it.  Started as a background
     # job of a non-interactive shell, pytest has SIGINT ignored, and so would every process it starts
     # (Python keeps an ignored SIGINT ignored).  Handled here, it is back to its default in children.
@@ -105,6 +107,15 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def site() -> Iterator[Site]:
     with SiteServer() as running:
+        yield running
+
+
+@pytest.fixture
+def multihost_site(request: pytest.FixtureRequest) -> Iterator[MultiHostSite]:
+    """Many hosts on one server (tests/multihost.py), twenty of thirty articles unless the test is marked
+    ``@pytest.mark.multihost(hosts=2, pages_per_host=10, delay=0.1)``.  Its own per test: it counts requests."""
+    marker = request.node.get_closest_marker("multihost")
+    with MultiHostSite(**(marker.kwargs if marker else {})) as running:
         yield running
 
 
