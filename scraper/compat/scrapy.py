@@ -14,7 +14,9 @@ pyproject.toml keeps an untested Scrapy out.  The private names, and why each is
   the first and the second SIGINT/SIGTERM, extended to learn which signal stopped the crawl.
 * ``Downloader._enqueue_request`` and ``Downloader._download``, ``Slot.queue`` and ``Slot.transferring``
   (:class:`GatedDownloader`): a stopping crawl refuses requests before they wait for their host's delay
-  and before they are sent, drops those waiting, and counts those on the wire.
+  and before they are sent, drops those waiting, and counts those on the wire.  ``Downloader._process_queue``,
+  ``_latercall``, ``_wait_for_download``, ``Slot.latercall``, ``Slot.lastseen``: replaced, so that a host
+  without a delay gets no more requests at once than ``CONCURRENT_REQUESTS_PER_DOMAIN``.
 * ``CloseSpider._close_spider`` (:class:`HookedCloseSpider`): ``--max-time`` stops sending at once.
 * ``RobotsTxtMiddleware._parsers`` (:func:`robots_parser_entry`): the pending robots.txt fetch of a host,
   which each waiting request must await on its own (``crawl.middlewares.RobotsTxtForEveryRequest``).
@@ -25,6 +27,7 @@ Nothing of ours is imported here: this module sits at the bottom of the layers.
 from __future__ import annotations
 
 from collections.abc import Coroutine
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 import scrapy.downloadermiddlewares.cookies as _scrapy_cookies
@@ -32,6 +35,7 @@ from scrapy.core.downloader import Downloader
 from scrapy.crawler import CrawlerProcess
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.extensions.closespider import CloseSpider
+from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import _schedule_coro
 from scrapy.utils.ossignal import install_shutdown_handlers
 from tldextract import TLDExtract
@@ -103,8 +107,39 @@ class GatedDownloader(Downloader):
         return await super()._enqueue_request(request)
 
     async def _download(self, slot: Slot, request: Request) -> Response:
-        self.check_send(request)
+        try:
+            self.check_send(request)
+        except BaseException:
+            slot.transferring.discard(request)  # counted from the moment it left the queue: see _process_queue
+            self._process_queue(slot)
+            raise
         return await super()._download(slot, request)
+
+    def _process_queue(self, slot: Slot) -> None:
+        """Scrapy 2.19's, but a request counts as transferring from the moment it leaves its slot's queue.
+
+        Scrapy starts each download as a task and marks it transferring only when the task runs, after
+        this loop has asked ``free_transfer_slots`` for the next one: a host with no download delay got
+        as many requests at once as ``CONCURRENT_REQUESTS`` let through, whatever
+        ``CONCURRENT_REQUESTS_PER_DOMAIN`` said (tests/integration/test_multihost_site.py).
+        """
+        if slot.latercall:
+            return
+        now = monotonic()
+        delay = slot.download_delay()
+        if delay:
+            penalty = delay - now + slot.lastseen
+            if penalty > 0:
+                slot.latercall = call_later(penalty, self._latercall, slot)
+                return
+        while slot.queue and slot.free_transfer_slots() > 0:
+            slot.lastseen = now
+            request, queue_dfd = slot.queue.popleft()
+            slot.transferring.add(request)  # the fix: before the loop asks for free slots again
+            _schedule_coro(self._wait_for_download(slot, request, queue_dfd))
+            if delay:
+                self._process_queue(slot)
+                break
 
 
 class HookedCloseSpider(CloseSpider):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -30,14 +31,16 @@ from scraper.crawl.extensions import ArchiveRun
 from scraper.resume import JOB_FILE
 from scraper.storage.catalog import Catalog
 from scraper.storage.durable import write_json_atomically
-from scraper.storage.layout import LocalWarcFolder, lock_crawl
+from scraper.storage.layout import LocalWarcFolder, is_crawl_locked, lock_crawl, worker_lock_name
 from scraper.storage.lookup import DatabaseRevisits
+from scraper.storage.repair import repair_warc
 from scraper.storage.shared import Outcome, SharedFrontier, SharedState
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
+_WRITER = re.compile(r"-\d{5,}-([A-Za-z0-9_.-]+)\.warc\.gz\.open$")  # the worker's name in its file's name
 
 
 class _NoJournal:
@@ -87,7 +90,8 @@ class SharedArchiveRun(ArchiveRun):
         job = self.layout.directory / JOB_FILE
         if not job.exists():
             write_json_atomically(job, {"crawl_id": self.layout.crawl_id, "settings": settings.getdict("ARCHIVE_JOB")})
-        self.lock = lock_crawl(self.layout.directory, name=f".lock-{self.worker}")
+        self.lock = lock_crawl(self.layout.directory, name=worker_lock_name(self.worker))
+        self.close_orphans(mine=True)  # a file this worker's name left open when it was killed before
 
     def _warc_destination(self, settings: Any) -> LocalWarcFolder:
         return LocalWarcFolder(self.layout.directory, prefix=settings.get("ARCHIVE_WARC_PREFIX"), host=self.worker,
@@ -196,10 +200,32 @@ class SharedArchiveRun(ArchiveRun):
         self.worker_manifest = manifest
         if self.write_error is None and self.shared.finish_if_done(self.layout.crawl_id):
             self.finished_crawl = True
+            self.close_orphans()
             write_json_atomically(self.layout.manifest_path, self.crawl_manifest(manifest))
         self.catalog.close()
         self.lock.close()
         return manifest
+
+    def close_orphans(self, *, mine: bool = False) -> None:
+        """The crawl is done: close the files killed workers left open here, so that readers take the crawl
+        as finished (``mine``: only those of this worker's name, whose lock it holds now).  Their torn tails
+        are cut (kept beside them, as ``verify --repair`` does); their pages were leased again and recorded
+        by others, so their captures stay uncommitted: extra exchanges, not pages."""
+        for path in self.layout.warc_files().in_progress:
+            found = _WRITER.search(path.name)
+            if found is None or (found.group(1) == self.worker) != mine:
+                continue
+            try:
+                if not mine and is_crawl_locked(self.layout.directory, worker_lock_name(found.group(1))):
+                    continue  # alive: it closes its own
+                repaired = repair_warc(path, check_lock=False, root=self.layout.root)
+            except (OSError, ValueError) as exc:
+                self.warn(f"could not close {path.name}, left open by a worker that died: {exc}")
+                continue
+            if repaired.refused:
+                self.warn(f"could not close {path.name}, left open by a worker that died: {repaired.refused}")
+            else:
+                logger.info("closed %s, left open by a worker that died", path.name)
 
     def crawl_manifest(self, own: dict[str, Any]) -> dict[str, Any]:
         """The crawl's manifest, written by the worker that finished it: every worker's files and counts."""

@@ -273,6 +273,11 @@ class CrawlBusy(ArchiveRootError):
     """Another process (a crawl, a resume) is writing this crawl folder."""
 
 
+def worker_lock_name(worker: str) -> str:
+    """The lock a worker holds on a shared crawl's folder while it writes there: ``.lock-<worker>``."""
+    return f"{LOCK_FILE}-{check_worker_name(worker)}"
+
+
 def lock_crawl(directory: Path, name: str = LOCK_FILE) -> IO[bytes]:
     """Hold the crawl folder's lock for as long as the returned file stays open.
 
@@ -300,10 +305,14 @@ def lock_crawl(directory: Path, name: str = LOCK_FILE) -> IO[bytes]:
     return handle
 
 
-def is_crawl_locked(directory: Path) -> bool:
-    """Whether a live process holds the folder's lock (see :func:`lock_crawl`), found without taking it."""
+def is_crawl_locked(directory: Path, name: str | None = None) -> bool:
+    """Whether a live process holds the folder's lock (see :func:`lock_crawl`), found without taking it: a
+    one-machine crawl's, or any worker's of a shared crawl (``.lock-<worker>``); ``name``: that lock file only."""
+    if name is None:
+        names = [LOCK_FILE, *(path.name for path in directory.glob(f"{LOCK_FILE}-*"))]
+        return any(is_crawl_locked(directory, one) for one in names)
     try:
-        with open(directory / LOCK_FILE, "rb") as handle:
+        with open(directory / name, "rb") as handle:
             if not _OFD_LOCKS:
                 try:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)

@@ -165,9 +165,6 @@ def test_a_crawl_through_resolve_archives_every_page_and_keeps_the_per_host_limi
     assert json.loads((folder / "manifest.json").read_text())["counts"]["pages"] == len(site.all_page_urls())
 
 
-@pytest.mark.xfail(strict=True, reason="Scrapy 2.19's Downloader._process_queue starts each download as an asyncio "
-                   "task, so slot.transferring is still empty while it empties the slot's queue: with no download "
-                   "delay a host gets as many requests at once as CONCURRENT_REQUESTS lets through")
 @pytest.mark.multihost(hosts=2, pages_per_host=10, delay=0.2)
 def test_without_a_download_delay_the_per_host_limit_holds_too(multihost_site: MultiHostSite,
                                                                 tmp_path: Path) -> None:

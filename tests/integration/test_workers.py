@@ -40,6 +40,16 @@ def sql(db: str, query: str) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in conn.execute(query).fetchall()]
 
 
+def count(db: str, query: str) -> int:
+    """``select count(*) ...``: 0 while the table does not exist yet (no worker has opened the database)."""
+    import psycopg
+
+    try:
+        return int(sql(db, query)[0][0])
+    except psycopg.errors.UndefinedTable:
+        return 0
+
+
 def wait_for(condition: Any, what: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -69,8 +79,8 @@ def test_three_workers_share_a_crawl_and_one_killed_loses_nothing(multihost_site
     crawl = root / "crawls" / crawl_id
     workers = {name: start_worker(root, db, name) for name in ("w1", "w2", "w3")}
     # w2 dies holding leases, once the crawl is well under way
-    wait_for(lambda: sql(db, "select count(*) from frontier where leased_by = 'w2' and state = 'leased'")[0][0] > 0
-             and sql(db, "select count(*) from frontier where state = 'done'")[0][0] >= 100, "w2 to hold leases")
+    wait_for(lambda: count(db, "select count(*) from frontier where leased_by = 'w2' and state = 'leased'") > 0
+             and count(db, "select count(*) from frontier where state = 'done'") >= 100, "w2 to hold leases")
     workers["w2"].kill()
     assert workers["w2"].wait(10) == -signal.SIGKILL
     for name in ("w1", "w3"):
@@ -108,7 +118,7 @@ def test_three_workers_share_a_crawl_and_one_killed_loses_nothing(multihost_site
     indexed = {json.loads(line.split(" ", 2)[2])["url"] for line in (root / "index.cdxj").read_text().splitlines()
                if '"mime": "warc/revisit"' not in line}
     assert set(site.all_page_urls()) <= indexed
-    exported = run_scraper("export", "--archive", str(root), "--format", "jsonl", "-o", "-")
+    exported = run_scraper("export", "--archive", str(root), "--format", "jsonl", "--as-crawled", "-o", "-")
     assert exported.returncode == 0, exported.stderr
     assert Counter(json.loads(line)["requested_url"] for line in exported.stdout.splitlines()) == recorded
 
@@ -153,7 +163,7 @@ def test_three_workers_capture_each_of_500_due_watches_once(multihost_site: Mult
                             *site.resolve_args(), *QUICK)
                for name in ("w1", "w2", "w3")]
     # w3 dies holding a batch of watches: its crawl is left open, its leases run out, another worker finishes it.
-    wait_for(lambda: sql(db, "select count(*) from frontier where leased_by = 'w3' and state = 'leased'")[0][0] > 0,
+    wait_for(lambda: count(db, "select count(*) from frontier where leased_by = 'w3' and state = 'leased'") > 0,
              "w3 to hold leases")
     workers[2].kill()
     for process in workers[:2]:

@@ -117,6 +117,12 @@ def test_the_downloader_parts_the_gate_extends() -> None:
     assert _calls(Downloader._wait_for_download, "_download"), "a queued request is no longer sent by _download"
     slot = Slot(concurrency=1, delay=0)
     assert isinstance(slot.queue, deque) and isinstance(slot.transferring, set)
+    # GatedDownloader._process_queue replaces Scrapy's: the one it replaces is called where it was, and the
+    # names it uses are still there.
+    assert _parameters(Downloader._process_queue) == ["self", "slot"]
+    assert _calls(Downloader._download, "_process_queue") and _calls(Downloader._latercall, "_process_queue")
+    assert _parameters(Downloader._wait_for_download) == ["self", "slot", "request", "queue_dfd"]
+    assert slot.latercall is None and slot.lastseen == 0 and callable(slot.download_delay)
 
 
 def test_the_gated_downloader_drops_and_counts_through_the_slots() -> None:
