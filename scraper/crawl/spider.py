@@ -9,6 +9,7 @@ with their images and styles; neither recorded nor extracted).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections import Counter
@@ -24,6 +25,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.response import get_base_url
+from sqlalchemy.exc import SQLAlchemyError
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed, ResponseNeverReceived
@@ -159,6 +161,8 @@ class ArchiveSpider(scrapy.Spider):
         # A shared crawl's leases: the hosts this worker holds, and its requests in flight to each.
         self.held_hosts: set[str] = set()
         self.busy: Counter[str] = Counter()
+        self.room_made: asyncio.Event | None = None  # set when a quarter of the lease loop's room is free again
+        self.lease_room = 0
 
     @property
     def run(self) -> ArchiveRun:
@@ -350,12 +354,18 @@ class ArchiveSpider(scrapy.Spider):
         """
         settings = self.crawler.settings
         poll = settings.getfloat("ARCHIVE_LEASE_POLL_SECONDS")
-        room = 2 * settings.getint("CONCURRENT_REQUESTS")
+        room = self.lease_room = 2 * settings.getint("CONCURRENT_REQUESTS")
+        self.room_made = asyncio.Event()
         frontier = run.shared_frontier
         self.max_pages = 0  # --max-pages counts in the database, for the crawl as a whole
         while not run.closed:
-            run.tick()
-            leases = frontier.lease(room - sum(self.busy.values()), self.held_hosts)
+            try:
+                run.tick()
+                leases = frontier.lease(room - sum(self.busy.values()), self.held_hosts)
+            except SQLAlchemyError as exc:  # a deadlock, a restart, a network glitch: leases last a while yet
+                logger.warning("shared frontier: %s; trying again in %gs", str(exc).splitlines()[0], poll)
+                await asyncio.sleep(poll)
+                continue
             for lease in leases:
                 self.busy[lease.host] += 1
                 if lease.refetch:
@@ -363,16 +373,25 @@ class ArchiveSpider(scrapy.Spider):
                 yield self._leased_request(lease)
             idle = host_delays(self.crawler, self.held_hosts, self.busy)
             if idle:
-                frontier.release_hosts(idle)
-                self.held_hosts.difference_update(idle)
+                with contextlib.suppress(SQLAlchemyError):  # not released: they run out, or are released next time
+                    frontier.release_hosts(idle)
+                    self.held_hosts.difference_update(idle)
             if leases:
                 continue
             if not any(self.busy.values()):
-                run.settle()
-                counts = run.shared.counts(run.layout.crawl_id)
-                if counts.queued == 0 and counts.leased == 0:
-                    return
-            await asyncio.sleep(poll)
+                try:
+                    run.settle()
+                    counts = run.shared.counts(run.layout.crawl_id)
+                except SQLAlchemyError as exc:
+                    logger.warning("shared frontier: %s; trying again in %gs", str(exc).splitlines()[0], poll)
+                else:
+                    if counts.queued == 0 and counts.leased == 0:
+                        return
+            # Until a quarter of the room is free (a batch worth a database round trip), or the poll time:
+            # links found meanwhile, other workers' hosts freed, expired leases.
+            self.room_made.clear()
+            with contextlib.suppress(asyncio.TimeoutError):  # (this module's TimeoutError is Twisted's)
+                await asyncio.wait_for(self.room_made.wait(), poll)
 
     def _leased_request(self, lease: LeasedRequest) -> scrapy.Request:
         # This worker may have put the URL in the frontier itself (claimed then): the lease is what counts now.
@@ -392,6 +411,8 @@ class ArchiveSpider(scrapy.Spider):
         """The leased request's response (or failure) is here: its host has one request fewer in flight."""
         if lease is not None and self.busy[lease.host] > 0:
             self.busy[lease.host] -= 1
+            if self.room_made is not None and sum(self.busy.values()) <= self.lease_room * 3 // 4:
+                self.room_made.set()
 
     def _lease_over(self, lease: LeasedRequest | None, *, ok: bool, warc_file: str | None = None) -> None:
         shared = self.shared

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,8 +163,22 @@ def atomic_write(path: Path, binary: bool = False) -> contextlib.AbstractContext
     return _atomic_write(path, binary)
 
 
+def _is_special(path: Path) -> bool:
+    """A device, a FIFO or a socket (``-o /dev/null``, ``-o /dev/stdout``, a shell's ``>(...)``): written in place."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 @contextlib.contextmanager
 def _atomic_write(path: Path, binary: bool) -> Iterator[IO[Any]]:
+    if _is_special(path):  # renaming a file over /dev/null would replace the device with a file
+        handle: IO[Any] = open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        with handle:
+            yield handle
+        return
     file = AtomicFile(path, binary)
     try:
         yield file.handle

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -96,6 +98,20 @@ frontier = Table(
 Index("frontier_url", frontier.c.crawl_id, frontier.c.url_key, unique=True)
 Index("frontier_work", frontier.c.crawl_id, frontier.c.state, frontier.c.id)
 Index("frontier_holder", frontier.c.leased_by, frontier.c.state)
+# A host's next requests, without the ones done: what a lease reads, in the order they were found.
+Index("frontier_host_queue", frontier.c.crawl_id, frontier.c.host, frontier.c.id,
+      postgresql_where=frontier.c.state.in_(["queued", "leased"]),
+      sqlite_where=frontier.c.state.in_(["queued", "leased"]))
+
+# The hosts of a crawl and how many of their requests are queued: a lease picks hosts here first, then a few
+# requests of each, so that a worker's requests are spread over its hosts (one request at a time each) rather
+# than taken in the order found, which is one host's links after another's.
+crawl_hosts = Table(
+    "crawl_hosts", shared_metadata,
+    Column("crawl_id", String, primary_key=True),
+    Column("host", String, primary_key=True),
+    Column("queued", Integer, nullable=False, default=0),
+)
 
 hosts = Table(
     "hosts", shared_metadata,
@@ -301,8 +317,7 @@ class SharedState:
     def worker_stopped(self, name: str) -> None:
         """A clean stop: the requests it had not fetched and its hosts go back to the others at once."""
         with self.engine.begin() as conn:
-            conn.execute(update(frontier).where(frontier.c.leased_by == name, frontier.c.state == LEASED)
-                         .values(state=QUEUED, leased_by=None, lease_until=None))
+            _requeue(conn, and_(frontier.c.leased_by == name, frontier.c.state == LEASED))
             conn.execute(update(hosts).where(hosts.c.leased_by == name).values(leased_by=None, lease_until=None))
             conn.execute(update(workers).where(workers.c.name == name).values(state="stopped", crawl_ids="[]",
                                                                              heartbeat_at=func.now()))
@@ -351,10 +366,11 @@ def _add_requests(conn: Any, crawl_id: str, requests: Sequence[ScheduledRequest]
 
     if not requests:
         return 0
-    crawl = conn.execute(select(crawls.c.max_pages, crawls.c.pages_scheduled)
-                         .where(crawls.c.crawl_id == crawl_id).with_for_update()).first()
+    limited = conn.execute(select(crawls.c.max_pages).where(crawls.c.crawl_id == crawl_id)).scalar()
     room = math.inf
-    if crawl is not None and crawl.max_pages:
+    if limited:  # --max-pages: the crawl's row locked while its count goes up (workers add one after another)
+        crawl = conn.execute(select(crawls.c.max_pages, crawls.c.pages_scheduled)
+                             .where(crawls.c.crawl_id == crawl_id).with_for_update()).first()
         room = max(0, crawl.max_pages - crawl.pages_scheduled)
     rows: dict[str, dict[str, Any]] = {}
     for request in requests:
@@ -367,17 +383,47 @@ def _add_requests(conn: Any, crawl_id: str, requests: Sequence[ScheduledRequest]
     insert = _insert_ignoring_duplicates(conn)
     added = 0
     pages_added = 0
-    for row in rows.values():
+    by_host: Counter[str] = Counter()
+    if room == math.inf:  # one statement for them all; the rows that were new come back
+        inserted = conn.execute(insert.values(list(rows.values())).returning(frontier.c.host, frontier.c.kind)).all()
+        added = len(inserted)
+        pages_added = sum(1 for row in inserted if row.kind == "page")
+        by_host.update(row.host for row in inserted)
+    for row in rows.values() if room != math.inf else ():
         if row["kind"] == "page" and pages_added >= room:
             continue
         result = conn.execute(insert, [row])
         if result.rowcount:
             added += 1
             pages_added += row["kind"] == "page"
+            by_host[row["host"]] += 1
+    _count_queued(conn, crawl_id, by_host)
     if pages_added:
         conn.execute(update(crawls).where(crawls.c.crawl_id == crawl_id)
                      .values(pages_scheduled=crawls.c.pages_scheduled + pages_added))
     return added
+
+
+def _requeue(conn: Any, which: Any) -> None:
+    """Leased requests back in the queue (a worker stopping cleanly), counted back in their hosts' queues."""
+    rows = conn.execute(update(frontier).where(which).values(state=QUEUED, leased_by=None, lease_until=None)
+                        .returning(frontier.c.crawl_id, frontier.c.host)).all()
+    for crawl_id in {row.crawl_id for row in rows}:
+        _count_queued(conn, crawl_id, Counter(row.host for row in rows if row.crawl_id == crawl_id))
+
+
+def _count_queued(conn: Any, crawl_id: str, change: Counter[str]) -> None:
+    """Add ``change`` (by host; negative: taken) to the crawl's queued counts of its hosts."""
+    if not change:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
+    statement = dialect.insert(crawl_hosts)
+    statement = statement.on_conflict_do_update(index_elements=["crawl_id", "host"],
+                                                set_={"queued": crawl_hosts.c.queued + statement.excluded.queued})
+    conn.execute(statement, [{"crawl_id": crawl_id, "host": host, "queued": n} for host, n in sorted(change.items())])
 
 
 def _insert_ignoring_duplicates(conn: Any) -> Any:
@@ -453,7 +499,9 @@ class SharedFrontier:
             return _add_requests(conn, self.crawl_id, buffered)
 
     def lease(self, limit: int, held_hosts: set[str]) -> list[LeasedRequest]:
-        """Up to ``limit`` requests of hosts this worker holds or can take now (its fair share of them)."""
+        """Up to ``limit`` requests of hosts this worker holds or can take now (its fair share of them), a few of
+        each host's: hosts with queued requests first (``crawl_hosts``), then each one's oldest requests, locked
+        with ``FOR UPDATE SKIP LOCKED`` (another worker's lease call skips them), then the new hosts' leases."""
         if limit <= 0:
             return []
         now = func.now()
@@ -462,65 +510,75 @@ class SharedFrontier:
             busy = select(hosts.c.host).where(hosts.c.leased_by != self.worker, hosts.c.lease_until > now)
             resting = select(hosts.c.host).where(hosts.c.next_allowed_at > now,
                                                  or_(hosts.c.leased_by.is_(None), hosts.c.leased_by != self.worker))
-            candidates = conn.execute(
-                select(frontier.c.id, frontier.c.host, frontier.c.state)
-                .where(frontier.c.crawl_id == self.crawl_id, _leasable(now),
-                       frontier.c.host.not_in(busy), frontier.c.host.not_in(resting))
-                .order_by(frontier.c.id).limit(limit * 4).with_for_update(skip_locked=True)).all()
-            if not candidates:
-                return []
-            share = self._fair_share(conn)
-            granted: set[str] = set()
-            refused: set[str] = set()
-            chosen: list[int] = []
-            expired: set[int] = set()
-            for row in candidates:
-                if len(chosen) >= limit:
-                    break
-                if row.host in refused:
-                    continue
-                if row.host not in held_hosts and row.host not in granted:
-                    if len(held_hosts) + len(granted) >= share or not _upsert_host(conn, row.host, self.worker,
-                                                                                   until, now):
-                        refused.add(row.host)
-                        continue
-                    granted.add(row.host)
-                chosen.append(row.id)
-                if row.state == LEASED:
-                    expired.add(row.id)
+            share = int(min(self._fair_share(conn), 10_000))
+            with_work = list(conn.execute(
+                select(crawl_hosts.c.host).where(crawl_hosts.c.crawl_id == self.crawl_id, crawl_hosts.c.queued > 0,
+                                                 crawl_hosts.c.host.not_in(busy), crawl_hosts.c.host.not_in(resting))
+                .order_by(crawl_hosts.c.queued.desc(), crawl_hosts.c.host).limit(share + len(held_hosts)))
+                .scalars())
+            expired = list(conn.execute(  # a dead worker's requests: few, and the leased rows are few
+                select(frontier.c.host).distinct().where(frontier.c.crawl_id == self.crawl_id,
+                                                         frontier.c.state == LEASED, frontier.c.lease_until < now,
+                                                         frontier.c.host.not_in(busy))).scalars())
+            mine = [h for h in dict.fromkeys([*expired, *with_work]) if h in held_hosts]
+            others = [h for h in dict.fromkeys([*expired, *with_work]) if h not in held_hosts]
+            chosen = mine + others[:max(0, share - len(held_hosts))]
             if not chosen:
                 return []
+            per_host = max(2, math.ceil(limit / len(chosen)))
+            candidates = conn.execute(text(
+                "SELECT f.id, f.host, f.state FROM unnest(CAST(:hosts AS text[])) AS h(host) CROSS JOIN LATERAL ("
+                " SELECT id, host, state FROM frontier WHERE crawl_id = :crawl AND host = h.host"
+                " AND (state = 'queued' OR (state = 'leased' AND lease_until < now()))"
+                " ORDER BY id LIMIT :per_host FOR UPDATE SKIP LOCKED) f"),
+                {"hosts": chosen, "crawl": self.crawl_id, "per_host": per_host}).all()
+            # Host leases taken in the order of their names, as every worker takes them: two workers' lease calls
+            # (and a release) never wait for each other's locks in a circle.
+            granted = {host for host in sorted({row.host for row in candidates} - held_hosts)
+                       if _upsert_host(conn, host, self.worker, until, now)}
+            ours = held_hosts | granted
+            taken: list[Any] = []
+            for row in sorted(candidates, key=lambda r: (r.id % 7919, r.id)):  # the hosts interleaved
+                if len(taken) >= limit:
+                    break
+                if row.host in ours:
+                    taken.append(row)
+            if not taken:
+                return []
+            expired_ids = {row.id for row in taken if row.state == LEASED}
             leased = conn.execute(
-                update(frontier).where(frontier.c.id.in_(chosen))
+                update(frontier).where(frontier.c.id.in_([row.id for row in taken]))
                 .values(state=LEASED, leased_by=self.worker, lease_until=until, leases=frontier.c.leases + 1,
                         expired_leases=frontier.c.expired_leases + case((frontier.c.state == LEASED, 1), else_=0))
                 .returning(frontier.c.id, frontier.c.url_key, frontier.c.url, frontier.c.host, frontier.c.kind,
                            frontier.c.depth, frontier.c.referrer)).all()
+            _count_queued(conn, self.crawl_id, Counter({h: -n for h, n in Counter(
+                row.host for row in taken if row.state == QUEUED).items()}))
         out = [LeasedRequest(self.crawl_id, r.url_key, r.url, r.host, r.kind, r.depth, r.referrer,
-                             refetch=r.id in expired) for r in leased]
+                             refetch=r.id in expired_ids) for r in leased]
         self.leased_total += len(out)
-        self.refetched += sum(1 for r in out if r.refetch)
+        self.refetched += len(expired_ids)
         held_hosts.update(granted)
         return out
 
     def _fair_share(self, conn: Any) -> int | float:
         """Hosts one worker may hold: those with work, shared among the live workers (at least one)."""
-        with_work = conn.execute(select(func.count(frontier.c.host.distinct()))
-                                 .where(frontier.c.crawl_id == self.crawl_id, frontier.c.state == QUEUED)).scalar_one()
+        # Every host being worked on or waiting for work, over the live workers: a host whose requests are all
+        # leased still counts, else the share shrinks below what each worker holds and new hosts wait.
+        queued = select(crawl_hosts.c.host).where(crawl_hosts.c.crawl_id == self.crawl_id, crawl_hosts.c.queued > 0)
+        held = select(hosts.c.host).where(hosts.c.leased_by.is_not(None), hosts.c.lease_until > func.now())
+        active = conn.execute(select(func.count()).select_from(queued.union(held).subquery())).scalar_one()
         alive = conn.execute(select(func.count()).select_from(workers).where(
             workers.c.state == "running",
             workers.c.heartbeat_at > func.now() - timedelta(seconds=self.lease_seconds))).scalar_one()
-        held = conn.execute(select(func.count()).select_from(hosts).where(
-            hosts.c.leased_by == self.worker, hosts.c.lease_until > func.now())).scalar_one()
-        return max(1, math.ceil((int(with_work) + int(held)) / max(1, int(alive))))
+        return max(1, math.ceil(int(active) / max(1, int(alive))))
 
     def release_unfinished(self) -> None:
         """This worker stops working on the crawl: what it leased and did not finish is queued again, and its
         hosts are free (after their politeness delay, which the next holder's own slot then keeps)."""
         with self.engine.begin() as conn:
-            conn.execute(update(frontier).where(frontier.c.crawl_id == self.crawl_id,
-                                                frontier.c.leased_by == self.worker, frontier.c.state == LEASED)
-                         .values(state=QUEUED, leased_by=None, lease_until=None))
+            _requeue(conn, and_(frontier.c.crawl_id == self.crawl_id, frontier.c.leased_by == self.worker,
+                                frontier.c.state == LEASED))
             conn.execute(update(hosts).where(hosts.c.leased_by == self.worker).values(leased_by=None, lease_until=None))
 
     def release_hosts(self, delays: dict[str, float]) -> None:
@@ -528,7 +586,7 @@ class SharedFrontier:
         if not delays:
             return
         with self.engine.begin() as conn:
-            for host, delay in delays.items():
+            for host, delay in sorted(delays.items()):  # in name order, as lease() takes them
                 conn.execute(update(hosts).where(hosts.c.host == host, hosts.c.leased_by == self.worker)
                              .values(leased_by=None, lease_until=None,
                                      next_allowed_at=func.now() + timedelta(seconds=max(0.0, delay))))

@@ -80,3 +80,21 @@ def test_move_no_replace_never_replaces_another_file(tmp_path: Path) -> None:
     dst.unlink()
     move_no_replace(src, dst)
     assert dst.read_bytes() == b"mine" and not src.exists()
+
+
+def test_a_device_or_a_fifo_is_written_in_place_never_replaced(tmp_path: Path) -> None:
+    """``export -o /dev/null``: renaming a finished temporary over the name turned the device into a file (a FIFO
+    stands in for it here: a regression must not break the machine's /dev/null)."""
+    import stat
+    import threading
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    with atomic_write(fifo, binary=True) as out:
+        out.write(b"through the pipe\n")
+    reader.join(10)
+    assert received == [b"through the pipe\n"] and stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo"]  # no temporary left beside it
