@@ -25,7 +25,7 @@ WARCPROX_VERSION ?= 2.13.1
 WARCPROX_VENV    ?= /tmp/warcprox-venv
 WARCPROX_STAMP   := $(WARCPROX_VENV)/.warcprox-$(WARCPROX_VERSION)
 
-.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction clean
+.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction bench-workers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ bench-extraction: $(STAMP)
 
 bench-crawl: $(STAMP)
 	$(BIN)/python bench/crawl.py
+
+## workers on one crawl through a temporary PostgreSQL server (Debian's postgresql), and the lease rate
+bench-workers: $(STAMP)
+	$(BIN)/python bench/workers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
