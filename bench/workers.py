@@ -458,6 +458,9 @@ def fill_frontier(url: str, rows: int, hosts: int) -> tuple[str, float]:
                                 "expired_leases) FROM STDIN") as copy:
             for row in synthetic_rows("bench-leases", rows, hosts):
                 copy.write_row(row)
+        # what _add_requests keeps for the lease's choice of hosts, which COPY bypasses
+        conn.execute("INSERT INTO crawl_hosts (crawl_id, host, queued) SELECT crawl_id, host, count(*) FROM frontier "
+                     "WHERE state = 'queued' GROUP BY crawl_id, host")
         conn.execute("VACUUM ANALYZE frontier")
     return "bench-leases", time.perf_counter() - start
 

@@ -147,6 +147,7 @@ ARCHIVE_WORKER = None  # the worker's name (in its WARC and page files' names); 
 ARCHIVE_LEASE_SECONDS = 60.0  # a lease (of a request, a host) runs out this long after its last renewal
 ARCHIVE_LEASE_POLL_SECONDS = 0.5  # how often a worker with nothing to do asks for work again
 ARCHIVE_WARC_ROTATE_SECONDS = 60.0  # a worker closes its WARC file this often: its pages are done only then
+ARCHIVE_HOST_IDLE_SECONDS = 2.0  # a worker keeps a host it has nothing in flight for this long, then lets it go
 ARCHIVE_WATCH_BATCH = 100  # due watches a worker takes into one re-archive crawl
 TWISTED_DNS_RESOLVER = "scraper.crawl.resolver.StaticHostsResolver"
 

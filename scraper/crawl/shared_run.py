@@ -239,14 +239,26 @@ class SharedArchiveRun(ArchiveRun):
                                   for path in self.layout.directory.glob("manifest-*.json"))}
 
 
-def host_delays(crawler: Crawler, held: set[str], busy: Counter[str]) -> dict[str, float]:
-    """The held hosts this worker has nothing in flight for, with the delay its slot for each has now."""
+def host_delays(crawler: Crawler, held: set[str], busy: Counter[str], idle_since: dict[str, float],
+                grace: float) -> dict[str, float]:
+    """The held hosts this worker has had nothing in flight for since ``grace`` seconds, with the delay its slot
+    for each has now: the hosts to release.
+
+    Not at once: a host between two of its requests would go to another worker, whose slot starts again at
+    AutoThrottle's first delay and fetches robots.txt again.  ``idle_since`` is the caller's to keep.
+    """
     engine = crawler.engine
     slots = getattr(getattr(engine, "downloader", None), "slots", {}) if engine is not None else {}
+    now = time.monotonic()
     out: dict[str, float] = {}
     for host in held:
         if busy.get(host, 0) > 0:
+            idle_since.pop(host, None)
+            continue
+        if now - idle_since.setdefault(host, now) < grace:
             continue
         slot = slots.get(host) or slots.get(host.split(":", 1)[0])
         out[host] = float(getattr(slot, "delay", 0.0) or 0.0)
+    for host in out:
+        idle_since.pop(host, None)
     return out

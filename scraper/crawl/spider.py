@@ -161,6 +161,7 @@ class ArchiveSpider(scrapy.Spider):
         # A shared crawl's leases: the hosts this worker holds, and its requests in flight to each.
         self.held_hosts: set[str] = set()
         self.busy: Counter[str] = Counter()
+        self.idle_since: dict[str, float] = {}  # held hosts with nothing in flight: since when (monotonic)
         self.room_made: asyncio.Event | None = None  # set when a quarter of the lease loop's room is free again
         self.lease_room = 0
 
@@ -357,6 +358,7 @@ class ArchiveSpider(scrapy.Spider):
         room = self.lease_room = 2 * settings.getint("CONCURRENT_REQUESTS")
         self.room_made = asyncio.Event()
         frontier = run.shared_frontier
+        grace = settings.getfloat("ARCHIVE_HOST_IDLE_SECONDS")
         self.max_pages = 0  # --max-pages counts in the database, for the crawl as a whole
         while not run.closed:
             try:
@@ -371,7 +373,7 @@ class ArchiveSpider(scrapy.Spider):
                 if lease.refetch:
                     self._stat("scraper/leases/refetched")
                 yield self._leased_request(lease)
-            idle = host_delays(self.crawler, self.held_hosts, self.busy)
+            idle = host_delays(self.crawler, self.held_hosts, self.busy, self.idle_since, grace)
             if idle:
                 with contextlib.suppress(SQLAlchemyError):  # not released: they run out, or are released next time
                     frontier.release_hosts(idle)

@@ -30,6 +30,9 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import string
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -134,6 +137,7 @@ workers = Table(
 )
 
 QUEUED, LEASED, DONE, FAILED = "queued", "leased", "done", "failed"
+SHARE_SECONDS = 3.0  # how long a worker's fair share of hosts is taken as counted
 OPEN, FINISHED = "open", "finished"
 
 
@@ -467,6 +471,7 @@ class SharedFrontier:
         self.worker = worker
         self.lease_seconds = lease_seconds
         self._buffer: list[ScheduledRequest] = []
+        self._share: tuple[float, int] | None = None  # (when, what) _fair_share counted last
         self.leased_total = 0
         self.refetched = 0
         self.lost = 0
@@ -510,19 +515,32 @@ class SharedFrontier:
             busy = select(hosts.c.host).where(hosts.c.leased_by != self.worker, hosts.c.lease_until > now)
             resting = select(hosts.c.host).where(hosts.c.next_allowed_at > now,
                                                  or_(hosts.c.leased_by.is_(None), hosts.c.leased_by != self.worker))
-            share = int(min(self._fair_share(conn), 10_000))
-            with_work = list(conn.execute(
+            # Hosts with queued requests: this worker's own first, then new ones, as many as the batch needs (about
+            # two requests a host: one in flight, one waiting) and its fair share of hosts allows.
+            held = sorted(held_hosts)
+            mine = list(conn.execute(
                 select(crawl_hosts.c.host).where(crawl_hosts.c.crawl_id == self.crawl_id, crawl_hosts.c.queued > 0,
-                                                 crawl_hosts.c.host.not_in(busy), crawl_hosts.c.host.not_in(resting))
-                .order_by(crawl_hosts.c.queued.desc(), crawl_hosts.c.host).limit(share + len(held_hosts)))
-                .scalars())
+                                                 crawl_hosts.c.host.in_(held))).scalars()) if held else []
             expired = list(conn.execute(  # a dead worker's requests: few, and the leased rows are few
                 select(frontier.c.host).distinct().where(frontier.c.crawl_id == self.crawl_id,
                                                          frontier.c.state == LEASED, frontier.c.lease_until < now,
                                                          frontier.c.host.not_in(busy))).scalars())
-            mine = [h for h in dict.fromkeys([*expired, *with_work]) if h in held_hosts]
-            others = [h for h in dict.fromkeys([*expired, *with_work]) if h not in held_hosts]
-            chosen = mine + others[:max(0, share - len(held_hosts))]
+            quota = max(0, min(int(min(self._fair_share(conn), 1_000_000)) - len(held),
+                               math.ceil(limit / 2) - len(mine)))
+            others = [h for h in expired if h not in held_hosts][:quota]
+            # From a random point in the hosts' order (its primary key), round to the start: workers asking at once
+            # want different hosts, and no host waits behind the same first ones every time.
+            pivot = "".join(random.choices(string.ascii_lowercase + string.digits, k=4))
+            for side in (crawl_hosts.c.host >= pivot, crawl_hosts.c.host < pivot):
+                if len(others) >= quota:
+                    break
+                others += list(conn.execute(
+                    select(crawl_hosts.c.host)
+                    .where(crawl_hosts.c.crawl_id == self.crawl_id, side, crawl_hosts.c.queued > 0,
+                           crawl_hosts.c.host.not_in(busy), crawl_hosts.c.host.not_in(resting),
+                           crawl_hosts.c.host.not_in(held))
+                    .order_by(crawl_hosts.c.host).limit(quota - len(others))).scalars())
+            chosen = list(dict.fromkeys([*mine, *(h for h in expired if h in held_hosts), *others]))
             if not chosen:
                 return []
             per_host = max(2, math.ceil(limit / len(chosen)))
@@ -562,7 +580,16 @@ class SharedFrontier:
         return out
 
     def _fair_share(self, conn: Any) -> int | float:
-        """Hosts one worker may hold: those with work, shared among the live workers (at least one)."""
+        """Hosts one worker may hold: those with work, shared among the live workers (at least one); counted
+        again every few seconds, not at each lease (two counts over every host of the crawl)."""
+        now = time.monotonic()
+        if self._share is not None and now - self._share[0] < SHARE_SECONDS:
+            return self._share[1]
+        share = self._count_share(conn)
+        self._share = (now, share)
+        return share
+
+    def _count_share(self, conn: Any) -> int:
         # Every host being worked on or waiting for work, over the live workers: a host whose requests are all
         # leased still counts, else the share shrinks below what each worker holds and new hosts wait.
         queued = select(crawl_hosts.c.host).where(crawl_hosts.c.crawl_id == self.crawl_id, crawl_hosts.c.queued > 0)
