@@ -3,26 +3,28 @@
 Four small interfaces, each with today's local implementation beside the code it wraps.  The code
 above ``storage`` (the crawl, ``rearchive``, ``import``, ``resume``, the readers) is typed against
 these, never against the classes; a new backend implements one of them and is constructed where the
-local one is (``crawl/extensions.ArchiveRun``, ``cli/``), nowhere else.  Issue 17 (workers on several
-machines sharing one crawl through PostgreSQL) plugs its implementations in here:
+local one is (``crawl/extensions.ArchiveRun``, ``crawl/shared_run.SharedArchiveRun``, ``cli/``), nowhere else.
+Workers on several machines sharing one crawl through PostgreSQL use the shared implementations:
 
 - :class:`CatalogBackend` — every URL, capture and watch.  Local: :class:`~scraper.storage.catalog.Catalog`
   (SQLAlchemy Core on SQLite; its SQL is portable but for the SQLite-only PRAGMAs of ``check``,
-  ``checkpoint`` and the connect hook, which it runs only on SQLite).  Issue 17: the same class on
-  ``postgresql+psycopg://``, with migrations, and watches leased with ``FOR UPDATE SKIP LOCKED``.
+  ``checkpoint`` and the connect hook, which it runs only on SQLite).  Shared: the same class on
+  ``postgresql+psycopg://``, with migrations; due watches are taken with ``FOR UPDATE SKIP LOCKED``
+  (:meth:`~scraper.storage.shared.SharedState.lease_due_watches`).
 - :class:`Frontier` — the requests a crawl scheduled and which are done: what a resumed (or, with a
   shared backend, another) worker fetches.  Local: :class:`~scraper.storage.journal.JournalFrontier`
-  (``frontier.jsonl``; Scrapy's disk queue under JOBDIR is scratch beside it).  Issue 17: a table of
-  requests leased with ``SELECT ... FOR UPDATE SKIP LOCKED`` and an expiry, so that a killed worker's
-  requests go back to the others.
+  (``frontier.jsonl``; Scrapy's disk queue under JOBDIR is scratch beside it).  Shared:
+  :class:`~scraper.storage.shared.SharedFrontier`, a table of requests leased with ``SELECT ... FOR UPDATE
+  SKIP LOCKED`` and an expiry, so that a killed worker's requests go back to the others.
 - :class:`RevisitLookup` — "have we stored this URL's payload before, and where?": what a conditional
   request asks about, and what a revisit record refers to instead of storing the payload again.  Local:
-  :class:`~scraper.storage.lookup.CatalogRevisits` (the catalog's committed captures).  Issue 17: the
-  shared dedup index, which learns a digest only once the WARC file holding it is closed.
+  :class:`~scraper.storage.lookup.CatalogRevisits` (the catalog's committed captures).  Shared:
+  :class:`~scraper.storage.lookup.DatabaseRevisits`, the shared dedup index, which learns a digest only once
+  the WARC file holding it is closed.
 - :class:`WarcDestination` — a place WARC files go: how the next one is named, and how a finished one
   is closed durably under its final name.  Local: :class:`~scraper.storage.layout.LocalWarcFolder` (the
-  crawl's folder, ``.open`` until closed).  Issue 17: one per worker, its name in the files' names,
-  telling the dedup index when a file is closed.
+  crawl's folder, ``.open`` until closed).  Shared: one per worker, its name in the files' names,
+  telling its run (``on_closed``) when a file is closed.
 
 What each method promises is checked, on real files, by ``tests/unit/storage/test_backends.py``: one
 suite per seam, run against every implementation its fixture lists.

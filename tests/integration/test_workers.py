@@ -15,20 +15,23 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO, read_jsonl, run_scraper
+from tests.conftest import FAST, REPO, read_jsonl, run_scraper
 from tests.integration.test_foreign_warcs import warc_check
 from tests.integration.test_interchange import capture_ts, pywb_replay
 from tests.multihost import MultiHostSite
 from tests.postgres import PostgresServer
+from tests.site import Site
 
 # No extraction: these tests are about who fetches what, and extraction is most of a page's CPU.
 QUICK = ("-s", "EXTRACT_ENABLED=False", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=0")
 LEASE = "3"  # seconds: a killed worker's share comes back this long after its last heartbeat
 
 
-def start_worker(root: Path, db: str, name: str, *args: str, rotate: str = "1") -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "scraper", "worker", "--db", db, "--archive", str(root),
+def start_worker(root: Path, db: str, name: str, *args: str, rotate: str = "1",
+                 db_in_env: bool = False) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **({"SCRAPER_DB": db} if db_in_env else {})}
+    where = [] if db_in_env else ["--db", db]
+    return subprocess.Popen([sys.executable, "-m", "scraper", "worker", *where, "--archive", str(root),
                              "--name", name, "--lease", LEASE, "--rotate", rotate, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
 
@@ -105,6 +108,7 @@ def test_three_workers_share_a_crawl_and_one_killed_loses_nothing(multihost_site
     report = json.loads(status.stdout)
     (row,) = [c for c in report["crawls"] if c["crawl_id"] == crawl_id]
     assert (row["state"], row["queued"], row["leased"], row["done"]) == ("finished", 0, 0, 600)
+    assert row["expired_leases"] == expired
     assert {w["name"]: w["state"] for w in report["workers"]} == {"w1": "stopped", "w2": "running", "w3": "stopped"}
 
     # Politeness held for the crawl as a whole: never two requests at once to one host.
@@ -112,6 +116,10 @@ def test_three_workers_share_a_crawl_and_one_killed_loses_nothing(multihost_site
     # Each worker wrote its own files, its name in theirs; what w2 left open is not a finished file.
     names = sorted(p.name for p in crawl.glob("*.warc.gz"))
     assert {name.rsplit("-", 1)[1].removesuffix(".warc.gz") for name in names} >= {"w1", "w3"}
+    # The worker that finished the crawl closed what the killed one left open (its captures stay uncommitted).
+    assert list(crawl.glob("*.open")) == []
+    assert {p.name for p in crawl.glob("manifest*.json")} == {"manifest.json", "manifest-w1.json", "manifest-w3.json"}
+    assert json.loads((crawl / "manifest.json").read_text())["frontier"]["done"] == 600
     assert warc_check(crawl) == {}
 
     # index and export see every worker's captures.
@@ -188,12 +196,17 @@ def test_sigterm_stops_a_worker_cleanly_and_gives_its_leases_back(multihost_site
                                                                   postgres: PostgresServer, tmp_path: Path) -> None:
     site = multihost_site
     root, db = tmp_path / "archive", postgres.new_database()
-    registered = run_scraper("crawl", *site.seed_urls(), "--depth", "3", "--archive", str(root), "--db", db,
-                             "--register-only", "--allow-private", "--ignore-robots", *site.resolve_args(), *QUICK)
+    os.environ["SCRAPER_DB"] = db  # as a service has it: no --db on these command lines
+    try:
+        registered = run_scraper("crawl", *site.seed_urls(), "--depth", "3", "--archive", str(root),
+                                 "--register-only", "--allow-private", "--ignore-robots", *site.resolve_args(), *QUICK)
+    finally:
+        del os.environ["SCRAPER_DB"]
     assert registered.returncode == 0, registered.stderr
+    assert not (root / "catalog.sqlite").exists()  # registered in PostgreSQL, not in a SQLite file
     crawl = root / "crawls" / registered.stdout.strip()
     site.hold()  # answers wait: requests are in flight when the signal comes
-    worker = start_worker(root, db, "w1", "--forever")
+    worker = start_worker(root, db, "w1", "--forever", db_in_env=True)
     wait_for(lambda: sum(site.in_flight().values()) >= 2, "requests in flight")
     in_flight = sum(site.in_flight().values())
     worker.send_signal(signal.SIGTERM)
@@ -210,3 +223,22 @@ def test_sigterm_stops_a_worker_cleanly_and_gives_its_leases_back(multihost_site
     assert states.get("leased", 0) == 0 and states["done"] == in_flight and states["queued"] > 0
     assert sql(db, "select count(*) from hosts where leased_by is not null")[0][0] == 0
     assert sql(db, "select state from workers where name = 'w1'") == [("stopped",)]
+
+
+def test_status_of_a_local_archive_and_workers_refuse_what_they_cannot_use(site: Site, tmp_path: Path) -> None:
+    crawled = run_scraper("crawl", site.url("/"), "--archive", str(tmp_path), "-q", *FAST)
+    assert crawled.returncode == 0, crawled.stderr
+    status = run_scraper("status", "--archive", str(tmp_path), "--json")
+    assert status.returncode == 0, status.stderr
+    (crawl,) = json.loads(status.stdout)["crawls"]
+    assert (crawl["state"], crawl["done"], crawl["queued"]) == ("finished", 1, 0)
+    assert json.loads(status.stdout)["workers"] is None
+    # A worker needs a database others can share, and a name that can go into file names: one line each.
+    for args, said in ((["--db", f"sqlite:///{tmp_path}/catalog.sqlite"], "--db: workers share a PostgreSQL"),
+                       (["--db", "postgresql://nobody@127.0.0.1:1/none", "--name", "../w"], "--name: "),
+                       (["--db", "postgresql://nobody@127.0.0.1:1/none"], "--db: cannot open the catalog")):
+        refused = run_scraper("worker", "--archive", str(tmp_path), *args)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert refused.stderr.startswith(f"scraper: error: {said}"), refused.stderr
+    registering = run_scraper("crawl", site.url("/"), "--archive", str(tmp_path), "--register-only")
+    assert registering.returncode == 2 and "--register-only" in registering.stderr
