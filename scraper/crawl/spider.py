@@ -454,8 +454,10 @@ class ArchiveSpider(scrapy.Spider):
                 yield request
 
     def _source_read(self, response: Response) -> None:
-        """A seed source's entries are all scheduled (and journalled): a resumed crawl need not read it again."""
-        self.run.frontier.mark_done(response.url)
+        """A seed source's entries are all scheduled (and journalled): a resumed crawl need not read it again.
+        (A shared crawl's source is done when the WARC file holding it is closed: its lease says so.)"""
+        if self.shared is None:
+            self.run.frontier.mark_done(response.url)
 
     # -- pages ------------------------------------------------------------------------------
     def parse(self, response: Response) -> Iterator[PageItem | scrapy.Request]:

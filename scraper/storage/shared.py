@@ -483,9 +483,24 @@ class SharedFrontier:
             self.flush()
 
     def mark_done(self, url: str) -> None:
-        """A seed source read to its end: with leases, its row is done when its WARC file is closed."""
+        """The request for ``url`` needs no fetching again, whoever holds it.  A worker's own requests are done
+        through :meth:`complete` instead, when the WARC file holding them is closed."""
+        from scraper.scope import url_key
+
+        self.flush()
+        with self.engine.begin() as conn:
+            found = conn.execute(select(frontier.c.id, frontier.c.host, frontier.c.state)
+                                 .where(frontier.c.crawl_id == self.crawl_id, frontier.c.url_key == url_key(url),
+                                        frontier.c.state != DONE).with_for_update()).first()
+            if found is None:
+                return
+            conn.execute(update(frontier).where(frontier.c.id == found.id)
+                         .values(state=DONE, done_by=self.worker, done_at=func.now(), lease_until=None))
+            if found.state == QUEUED:
+                _count_queued(conn, self.crawl_id, Counter({found.host: -1}))
 
     def read(self) -> FrontierState:
+        self.flush()
         with self.engine.connect() as conn:
             rows = conn.execute(select(frontier).where(frontier.c.crawl_id == self.crawl_id)
                                 .order_by(frontier.c.id)).all()
@@ -594,7 +609,8 @@ class SharedFrontier:
         # leased still counts, else the share shrinks below what each worker holds and new hosts wait.
         queued = select(crawl_hosts.c.host).where(crawl_hosts.c.crawl_id == self.crawl_id, crawl_hosts.c.queued > 0)
         held = select(hosts.c.host).where(hosts.c.leased_by.is_not(None), hosts.c.lease_until > func.now())
-        active = conn.execute(select(func.count()).select_from(queued.union(held).subquery())).scalar_one()
+        leased = select(frontier.c.host).where(frontier.c.crawl_id == self.crawl_id, frontier.c.state == LEASED)
+        active = conn.execute(select(func.count()).select_from(queued.union(held, leased).subquery())).scalar_one()
         alive = conn.execute(select(func.count()).select_from(workers).where(
             workers.c.state == "running",
             workers.c.heartbeat_at > func.now() - timedelta(seconds=self.lease_seconds))).scalar_one()

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
 from scraper.scope import url_key
 from scraper.storage.backends import CatalogBackend, Frontier, RevisitLookup, WarcDestination
 from scraper.storage.catalog import Catalog, NewCapture
 from scraper.storage.journal import FRONTIER_FILE, JournalFrontier, ScheduledRequest
 from scraper.storage.layout import OPEN_SUFFIX, LocalWarcFolder
-from scraper.storage.lookup import CatalogRevisits
+from scraper.storage.lookup import CatalogRevisits, DatabaseRevisits
+from scraper.storage.shared import SharedFrontier, SharedState
 from scraper.storage.verify import verify_files
 from scraper.storage.warc import ExchangeLocation, HttpExchange, WarcFileWriter, iter_records, read_record_at
 
@@ -143,13 +145,15 @@ def test_catalog_watches(open_catalog: OpenCatalog) -> None:
 
 
 # -- the revisit lookup --------------------------------------------------------------------------------------------
-@pytest.fixture(params=["catalog", "postgresql-catalog"])
+@pytest.fixture(params=["catalog", "postgresql-catalog", "postgresql-shared"])
 def revisit_store(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[CatalogBackend, Callable[[], RevisitLookup]]:
     """A catalog to file captures in, and a way to open the lookup that answers from what it holds."""
+    db = request.getfixturevalue("postgres").new_database() if request.param.startswith("postgresql") else None
+    catalog = Catalog.open(tmp_path, db)
     if request.param in ("catalog", "postgresql-catalog"):
-        db = request.getfixturevalue("postgres").new_database() if request.param == "postgresql-catalog" else None
-        catalog = Catalog.open(tmp_path, db)
         return catalog, lambda: CatalogRevisits(catalog)
+    if request.param == "postgresql-shared":  # a worker's: the shared dedup index, asked each time
+        return catalog, lambda: DatabaseRevisits(catalog)
     raise AssertionError(request.param)
 
 
@@ -182,11 +186,16 @@ def test_lookup_finds_a_stored_payload_and_where_it_is(
 OpenFrontier = Callable[[], Frontier]
 
 
-@pytest.fixture(params=["journal"])
+@pytest.fixture(params=["journal", "postgresql-shared"])
 def open_frontier(request: pytest.FixtureRequest, tmp_path: Path) -> OpenFrontier:
-    """Opens one crawl's frontier (the same crawl at every call: a resume)."""
+    """Opens one crawl's frontier (the same crawl at every call: a resume, or another worker)."""
     if request.param == "journal":
         return lambda: JournalFrontier(tmp_path)
+    if request.param == "postgresql-shared":
+        engine = create_engine(request.getfixturevalue("postgres").new_database())
+        request.addfinalizer(engine.dispose)
+        state = SharedState(engine)
+        return lambda: SharedFrontier(state, CRAWL, "w1", lease_seconds=60)
     raise AssertionError(request.param)
 
 
