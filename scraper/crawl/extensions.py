@@ -204,16 +204,20 @@ class ArchiveRun:
         """What to do before ``--resume``, after :meth:`write_failed`: a catalog error says its own."""
         return self.write_exception.action if isinstance(self.write_exception, CatalogError) else "make room"
 
-    def close(self, reason: str) -> dict[str, Any]:
-        """Close the WARC (renaming it from .open), the JSONL files, and write the manifest."""
-        if self.closed:
-            return self.manifest(reason)
-        self.closed = True
+    def flush_before_close(self) -> None:
+        """The buffered writes (:attr:`before_close`), each on its own: a failure is a write failure."""
         for flush in self.before_close:
             try:
                 flush()
             except Exception as exc:  # the WARC and the manifest must still be closed (or left for --resume)
                 self.write_failed(exc)
+
+    def close(self, reason: str) -> dict[str, Any]:
+        """Close the WARC (renaming it from .open), the JSONL files, and write the manifest."""
+        if self.closed:
+            return self.manifest(reason)
+        self.closed = True
+        self.flush_before_close()
         if self.write_error is None:
             try:
                 self.warc.close()

@@ -171,11 +171,7 @@ class SharedArchiveRun(ArchiveRun):
         if self.closed:
             return self.manifest(reason)
         self.closed = True
-        for flush in self.before_close:
-            try:
-                flush()
-            except Exception as exc:
-                self.write_failed(exc)
+        self.flush_before_close()
         if self.write_error is None:
             try:
                 self.warc.close()
