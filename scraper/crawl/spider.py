@@ -373,7 +373,9 @@ class ArchiveSpider(scrapy.Spider):
                 if lease.refetch:
                     self._stat("scraper/leases/refetched")
                 yield self._leased_request(lease)
-            idle = host_delays(self.crawler, self.held_hosts, self.busy, self.idle_since, grace)
+            # Over its share of hosts (workers joined since it took them): idle ones go at once, to the newcomers.
+            over = frontier.share is not None and len(self.held_hosts) > frontier.share
+            idle = host_delays(self.crawler, self.held_hosts, self.busy, self.idle_since, 0.0 if over else grace)
             if idle:
                 with contextlib.suppress(SQLAlchemyError):  # not released: they run out, or are released next time
                     frontier.release_hosts(idle)

@@ -540,8 +540,9 @@ class SharedFrontier:
                 select(frontier.c.host).distinct().where(frontier.c.crawl_id == self.crawl_id,
                                                          frontier.c.state == LEASED, frontier.c.lease_until < now,
                                                          frontier.c.host.not_in(busy))).scalars())
-            quota = max(0, min(int(min(self._fair_share(conn), 1_000_000)) - len(held),
-                               math.ceil(limit / 2) - len(mine)))
+            share = int(min(self._fair_share(conn), 1_000_000))
+            mine = mine[:share]  # over its share (workers joined since): the rest run dry and are let go
+            quota = max(0, min(share - len(held), math.ceil(limit / 2) - len(mine)))
             others = [h for h in expired if h not in held_hosts][:quota]
             # From a random point in the hosts' order (its primary key), round to the start: workers asking at once
             # want different hosts, and no host waits behind the same first ones every time.
@@ -593,6 +594,11 @@ class SharedFrontier:
         self.refetched += len(expired_ids)
         held_hosts.update(granted)
         return out
+
+    @property
+    def share(self) -> int | None:
+        """The fair share of hosts as last counted (None before the first lease)."""
+        return self._share[1] if self._share is not None else None
 
     def _fair_share(self, conn: Any) -> int | float:
         """Hosts one worker may hold: those with work, shared among the live workers (at least one); counted
