@@ -2,7 +2,7 @@
 
 Two parts, each against a real, temporary PostgreSQL cluster (``tests/postgres.py``: initdb, fsync off):
 
-``crawl``: pages/s with 1, 2 and 4 workers on an I/O-bound site of many hosts
+``crawl``: pages/s with 1, 2, 4 and 8 workers on an I/O-bound site of many hosts
     (``tests/multihost.py``: ``--delay`` seconds of server latency on every answer).  Each run gets a
     database of its own, registers the crawl with ``scraper crawl --register-only``, starts the N
     workers at once as separate ``python -m scraper worker`` processes, and times from the first start
@@ -10,23 +10,29 @@ Two parts, each against a real, temporary PostgreSQL cluster (``tests/postgres.p
     per host), so every run lasts about as long and its fixed costs (start-up, the last WARC file's
     close, the end-of-crawl poll) weigh the same: the question is whether N workers do N times the
     work in the same time.  Pages are page records (lines of ``pages-*.jsonl``).  Politeness is on:
-    robots.txt obeyed, one request at a time per host (the default), and a per-host delay of
-    ``--download-delay`` seconds with AutoThrottle off (why: README).  Extraction is on (the default).
+    robots.txt obeyed, one request at a time per host (the default), and AutoThrottle (the default), or
+    with ``--download-delay`` a fixed per-host delay with AutoThrottle off.  Extraction is on (the default).
     Measured per run: pages/s, CPU of the workers' process trees (RUSAGE_CHILDREN: this process is a
     subreaper, so the extraction forkservers and their pool reach it too), the PostgreSQL server's
     CPU (/proc), WAL bytes and transactions per page, each worker's peak RSS (/proc, every 100 ms),
-    the most requests one host saw at once, and the statements the workers ran (pg_stat_statements).
-    The captures/urls/frontier tables' bytes per row are read from the first run's database.
+    the most requests one host saw at once, and the statements the workers ran (pg_stat_statements);
+    and where the wall time goes, from the site's record of every request: start-up to the first request,
+    the last answer to the last exit (the tail), requests in flight on average, the gap between a host's
+    answer and its next request, robots.txt fetched again by a worker a host moved to.
+    The captures/urls/frontier tables' bytes per row are read from the last run's database.
 
 ``lease``: ``SharedFrontier.lease()`` + ``complete()`` + ``release_hosts()`` in a loop, from 1, 4, 16,
     32 processes at once (each a "worker" with its own connection), on a frontier of ``--rows``
     queued rows over ``--hosts`` hosts inserted with COPY.  Measured: leases/s (rows and calls), each
     call's latency p50/p99 (time.perf_counter), client and server CPU per cycle, and the frontier's
-    bytes per row.
+    bytes per row.  Then again with ``--held`` rows leased by a worker that holds them (a crawling
+    worker's rows wait for their WARC file's close), and that worker's heartbeat (it rewrites them all);
+    and the first size again with host names without "www." (lease() takes new hosts from a random point
+    in the names' order).
 
 This prints figures; it asserts nothing and is not part of the test run.
 
-    .venv/bin/python bench/workers.py [--only crawl|lease] [--workers 1,2,4] [--loops 1,4,16,32] [--json PATH]
+    .venv/bin/python bench/workers.py [--only crawl|lease] [--workers 1,2,4,8] [--loops 1,4,16,32] [--json PATH]
 """
 
 from __future__ import annotations
@@ -261,6 +267,22 @@ class WorkerFigures:
 
 
 @dataclass(frozen=True)
+class Timeline:
+    """When the site saw the run's requests, from the workers' start (seconds), and how they were spread: where a
+    run's wall time goes besides fetching, and whether hosts were handed from one worker to another."""
+
+    first_request_s: float  # start-up: the workers' start to the first request the site saw
+    half_s: float  # half of the requests had started by then
+    last_start_s: float  # the last request's start
+    last_end_s: float  # the last answer
+    requests: int  # robots.txt included
+    robots: int  # robots.txt fetches: one per host, plus one each time a host moved to a worker without it
+    shared_hosts: int  # hosts whose pages more than one worker recorded
+    mean_in_flight: float  # requests being answered, on average, from the first request to the last answer
+    median_gap_s: float  # the median time between two of a host's requests beyond the latency: its delay
+
+
+@dataclass(frozen=True)
 class CrawlRun:
     workers: int
     hosts: int
@@ -276,6 +298,7 @@ class CrawlRun:
     max_in_flight: int  # the most requests one host had at once, robots.txt included
     idle_host_s: float  # summed over hosts: gaps between two of a host's requests beyond the longest delay
     idle_hosts: int  # hosts with such a gap
+    timeline: Timeline
     load_before: float
     load_after: float
     per_worker: list[WorkerFigures]
@@ -326,6 +349,7 @@ def crawl_run(pg: Postgres, workdir: Path, workers: int, args: argparse.Namespac
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     politeness = [] if args.download_delay is None else ["-s", "AUTOTHROTTLE_ENABLED=False",
                                                           "-s", f"DOWNLOAD_DELAY={args.download_delay:g}"]
+    politeness += [arg for setting in args.setting for arg in ("-s", setting)]
     with MultiHostSite(hosts=hosts, pages_per_host=args.pages_per_host, delay=args.delay) as site:
         register = subprocess.run(
             [sys.executable, "-m", "scraper", "crawl", *site.seed_urls(), "--depth", str(site.depth_needed()),
@@ -343,6 +367,7 @@ def crawl_run(pg: Postgres, workdir: Path, workers: int, args: argparse.Namespac
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         names = [f"w{i + 1}" for i in range(workers)]
         start = time.perf_counter()
+        start_mono = time.monotonic()  # the site's clock
         processes = []
         for name in names:
             out = open(run_dir / f"{name}.log", "wb")  # noqa: SIM115  (closed below, after the wait)
@@ -362,21 +387,35 @@ def crawl_run(pg: Postgres, workdir: Path, workers: int, args: argparse.Namespac
         max_in_flight = max(site.max_in_flight().values(), default=0)
         idle = idle_gaps(site, args.delay + longest_delay(args))
         expected = len(site.all_page_urls())
+        intervals = [i for host in site.hosts for i in site.intervals(host)]
+        gaps = [b.start - a.end for host in site.hosts for a, b in itertools.pairwise(site.intervals(host))]
+        robots = sum(site.robots_requests().values())
     crawl = root / "crawls" / crawl_id
     recorded = count_lines(sorted(crawl.glob("pages*.jsonl")))
     per_worker = []
+    workers_of: defaultdict[str, set[str]] = defaultdict(set)
     for name, status, peak in zip(names, statuses, peaks, strict=True):
         own = count_lines([crawl / f"pages-{name}.jsonl"]) if (crawl / f"pages-{name}.jsonl").exists() else Counter()
+        for url in own:
+            workers_of[url.split("/")[2]].add(name)
         per_worker.append(WorkerFigures(name, status, sum(own.values()), peak.main_kib / 1024, peak.tree_kib / 1024,
                                         peak.processes, sum(peak.cpu_s.values())))
     leases: Counter[str] = Counter()
     for manifest in crawl.glob("manifest-*.json"):
         leases.update(json.loads(manifest.read_text()).get("leases", {}))
+    starts = sorted(i.start - start_mono for i in intervals)
+    first, last_end = (starts[0], max(i.end for i in intervals) - start_mono) if starts else (0.0, 0.0)
+    timeline = Timeline(first_request_s=first, half_s=starts[len(starts) // 2] if starts else 0.0,
+                        last_start_s=starts[-1] if starts else 0.0, last_end_s=last_end, requests=len(intervals),
+                        robots=robots, shared_hosts=sum(1 for names_ in workers_of.values() if len(names_) > 1),
+                        mean_in_flight=sum(i.end - i.start for i in intervals) / max(last_end - first, 1e-9),
+                        median_gap_s=statistics.median(gaps) if gaps else 0.0)
     run = CrawlRun(workers=workers, hosts=hosts, pages_expected=expected, pages=sum(recorded.values()),
                    pages_twice=sum(1 for n in recorded.values() if n > 1), wall_s=wall_s,
                    workers_cpu_s=(after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
                    postgres_cpu_s=pg_s, site_cpu_s=own_s, wal_bytes=wal, transactions=xacts,
                    max_in_flight=max_in_flight, idle_host_s=sum(idle.values()), idle_hosts=len(idle),
+                   timeline=timeline,
                    load_before=load_before, load_after=os.getloadavg()[0],
                    per_worker=per_worker, top_statements=statements(pg, db), leases=dict(leases))
     return run, db
@@ -402,6 +441,23 @@ def print_crawl_runs(runs: Sequence[CrawlRun]) -> None:
     print("vs linear: pages/s / (N x the 1-worker pages/s); busy: (workers + postgres + site CPU) / (wall x CPUs)")
     print("max/host: the most requests one host had in flight at once; idle host-s (hosts): time hosts with pages "
           "left waited beyond latency + 1.5 x the delay between two requests")
+    print()
+    rows = []
+    for run in runs:
+        t = run.timeline
+        window = t.last_end_s - t.first_request_s
+        rows.append([str(run.workers), f"{run.wall_s:.1f}", f"{t.first_request_s:.1f}", f"{t.half_s:.1f}",
+                     f"{t.last_start_s:.1f}", f"{t.last_end_s:.1f}", f"{run.wall_s - t.last_end_s:.1f}",
+                     f"{run.pages / max(window, 1e-9):.1f}", f"{t.mean_in_flight:.1f}", f"{t.median_gap_s:.2f}",
+                     f"{t.robots}/{run.hosts}", str(t.shared_hosts)])
+    print_table(["workers", "wall s", "first request s", "half started s", "last start s", "last answer s",
+                 "tail s", "pages/s first..last", "mean in flight", "median host gap s", "robots.txt/hosts",
+                 "hosts shared"], rows)
+    print("times from the workers' start, as the site saw them; tail: the last answer to the last worker's exit "
+          "(the last WARC file's close, the end-of-crawl poll); mean in flight: requests being answered, on "
+          "average, first request to last answer; median host gap: between the end of a host's answer and its "
+          "next request (AutoThrottle's delay and the lease's hand-over); robots.txt/hosts above 1: hosts handed "
+          "to a worker that had not fetched it; hosts shared: whose pages more than one worker recorded")
     print("per worker: pages, peak RSS MiB of the worker process / of its tree (extraction forkserver and pool "
           "summed), processes, CPU s (sampled)")
     for run in runs:
@@ -427,9 +483,11 @@ WORDS = ("council", "harbour", "budget", "vote", "station", "winter", "market", 
          "ferry", "garden", "library", "tunnel", "festival", "court", "railway", "river", "mayor", "election")
 
 
-def synthetic_rows(crawl_id: str, rows: int, hosts: int, seed: int = 20261206) -> Iterator[tuple[Any, ...]]:
+def synthetic_rows(crawl_id: str, rows: int, hosts: int, prefix: str = "www.",
+                   seed: int = 20261206) -> Iterator[tuple[Any, ...]]:
     """Frontier rows as a news crawl makes them: an article URL of ~80 characters, its key, its host, the host's
-    home page as referrer; shuffled, so that consecutive rows are of different hosts."""
+    home page as referrer; shuffled, so that consecutive rows are of different hosts.  Hosts are named
+    ``{prefix}{word}-news{n}.example``: with "www." every name starts alike, as many sites' do."""
     from scraper.scope import url_key
     from scraper.storage.shared import host_of
 
@@ -437,13 +495,13 @@ def synthetic_rows(crawl_id: str, rows: int, hosts: int, seed: int = 20261206) -
     order = list(range(rows))
     rng.shuffle(order)
     for n in order:
-        host = f"www.{WORDS[n % hosts % len(WORDS)]}-news{n % hosts}.example"
+        host = f"{prefix}{WORDS[n % hosts % len(WORDS)]}-news{n % hosts}.example"
         slug = "-".join(rng.choice(WORDS) for _ in range(rng.randint(3, 6)))
         url = f"https://{host}/{2020 + n % 6}/{n % 12 + 1:02d}/{n % 28 + 1:02d}/{slug}-{n}.html"
         yield (crawl_id, url_key(url), url, host_of(url), "page", 1, f"https://{host}/", "queued", 0, 0)
 
 
-def fill_frontier(url: str, rows: int, hosts: int) -> tuple[str, float]:
+def fill_frontier(url: str, rows: int, hosts: int, prefix: str = "www.") -> tuple[str, float]:
     import psycopg
     from sqlalchemy import create_engine
 
@@ -456,13 +514,53 @@ def fill_frontier(url: str, rows: int, hosts: int) -> tuple[str, float]:
     with psycopg.connect(Postgres.dsn(url), autocommit=True) as conn:
         with conn.cursor().copy("COPY frontier (crawl_id, url_key, url, host, kind, depth, referrer, state, leases, "
                                 "expired_leases) FROM STDIN") as copy:
-            for row in synthetic_rows("bench-leases", rows, hosts):
+            for row in synthetic_rows("bench-leases", rows, hosts, prefix):
                 copy.write_row(row)
         # what _add_requests keeps for the lease's choice of hosts, which COPY bypasses
         conn.execute("INSERT INTO crawl_hosts (crawl_id, host, queued) SELECT crawl_id, host, count(*) FROM frontier "
                      "WHERE state = 'queued' GROUP BY crawl_id, host")
         conn.execute("VACUUM ANALYZE frontier")
     return "bench-leases", time.perf_counter() - start
+
+
+def hold_rows(pg: Postgres, url: str, crawl_id: str, rows: int) -> None:
+    """``rows`` queued rows leased by a live worker that is not leasing any more ("holder"), as a crawling worker's
+    are until their WARC file closes (60 s of pages: 3,000 at 50 pages/s), with the hosts' queued counts kept."""
+    pg.execute(url, f"UPDATE frontier SET state = 'leased', leased_by = 'holder', leases = 1, "
+                    f"lease_until = now() + interval '1 hour' WHERE id IN (SELECT id FROM frontier WHERE "
+                    f"crawl_id = '{crawl_id}' AND state = 'queued' ORDER BY random() LIMIT {rows})")
+    pg.execute(url, f"UPDATE crawl_hosts c SET queued = (SELECT count(*) FROM frontier f WHERE f.crawl_id = c.crawl_id "
+                    f"AND f.host = c.host AND f.state = 'queued') WHERE c.crawl_id = '{crawl_id}'")
+    pg.execute(url, "VACUUM ANALYZE frontier")
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """``SharedState.heartbeat`` of a worker holding ``rows`` leased rows: it rewrites every one."""
+
+    rows: int
+    ms: float  # the median of the calls'
+    postgres_cpu_ms: float  # per call
+    wal_bytes: float  # per call
+
+
+def time_heartbeat(pg: Postgres, url: str, crawl_id: str, rows: int, calls: int = 5) -> Heartbeat:
+    from sqlalchemy import create_engine
+
+    from scraper.storage.shared import SharedState
+
+    engine = create_engine(url, pool_size=1, max_overflow=0)
+    state = SharedState(engine)
+    state.heartbeat("holder", [crawl_id], 3600.0)  # the connection made, the statements planned
+    wal_before, pg_before = pg.wal_lsn(url), pg.cpu_seconds()
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        state.heartbeat("holder", [crawl_id], 3600.0)
+        times.append(time.perf_counter() - t0)
+    pg_s, wal = pg.cpu_seconds() - pg_before, pg.wal_lsn(url) - wal_before
+    engine.dispose()
+    return Heartbeat(rows, 1000 * statistics.median(times), 1000 * pg_s / calls, wal / calls)
 
 
 @dataclass(frozen=True)
@@ -531,7 +629,7 @@ def lease_loop(url: str, crawl_id: str, name: str, batch: int, host_delay: float
 
 @dataclass(frozen=True)
 class LeaseRun:
-    variant: str  # "as is", or "share fixed" (the what-if of lease_loop)
+    variant: str  # "as is", "N held" (hold_rows) or "share fixed" (the what-if of lease_loop)
     loops: int
     seconds: float
     lease_calls: int
@@ -556,7 +654,7 @@ def percentiles(values: Sequence[float]) -> tuple[float, float]:
 
 
 def lease_run(pg: Postgres, url: str, crawl_id: str, loops: int, args: argparse.Namespace,
-              fixed_share: int | None) -> LeaseRun:
+              fixed_share: int | None, variant: str = "as is") -> LeaseRun:
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(loops + 1)
     deadline = context.Value("d", 0.0)
@@ -583,7 +681,7 @@ def lease_run(pg: Postgres, url: str, crawl_id: str, loops: int, args: argparse.
     pg_s = pg.cpu_seconds() - pg_before
     lease_s = [v for r in collected for v in r.lease_s]
     return LeaseRun(
-        variant="as is" if fixed_share is None else "share fixed", loops=loops, seconds=elapsed,
+        variant="share fixed" if fixed_share is not None else variant, loops=loops, seconds=elapsed,
         lease_calls=len(lease_s), empty_calls=sum(r.empty for r in collected),
         rows=sum(r.rows for r in collected), lease_ms=percentiles(lease_s),
         complete_ms=percentiles([v for r in collected for v in r.complete_s]),
@@ -611,8 +709,9 @@ def print_lease_runs(runs: Sequence[LeaseRun], rows_in_frontier: int, batch: int
                  "postgres CPU ms/cycle",
                  "WAL B/row", "deadlocks", "load"], rows)
     print(f"frontier: {rows_in_frontier} queued rows at the start; batch {batch}; a cycle = lease() + complete() + "
-          f"release_hosts() of what it leased; share fixed: _fair_share replaced by hosts / loops in the loops' "
-          f"processes (a what-if: not the code as it is)")
+          f"release_hosts() of what it leased; N held: N of the queued rows leased by a worker that is not leasing "
+          f"(a crawling worker's rows wait for their WARC file's close); share fixed: _fair_share replaced by "
+          f"hosts / loops in the loops' processes (a what-if: not the code as it is)")
     for run in [r for r in runs if r.loops == max(x.loops for x in runs)]:
         print(f"\nStatements of the {run.loops}-loop run, {run.variant} (pg_stat_statements; per cycle; server "
               f"time only)")
@@ -643,6 +742,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--download-delay", type=float, metavar="SECONDS",
                         help="a fixed per-host delay (DOWNLOAD_DELAY, AutoThrottle off); default: scraper's own "
                              "politeness, AutoThrottle")
+    parser.add_argument("--setting", "-s", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Scrapy setting for the crawl part's crawl (scraper crawl -s; every worker runs it)")
     parser.add_argument("--rows", type=int_list, default=[100_000, 500_000], metavar="N,...",
                         help="frontier sizes for the lease part, one database each")
     parser.add_argument("--hosts", type=int, default=10_000, help="hosts in the lease part's frontier")
@@ -651,6 +752,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=8,
                         help="rows asked for per lease() call (a crawling worker's were 7-12: README)")
     parser.add_argument("--host-delay", type=float, default=1.0, help="next_allowed_at of a released host, seconds")
+    parser.add_argument("--held", type=int, default=50_000, metavar="N",
+                        help="then again with N queued rows (at most half) leased by a worker that holds them, as "
+                             "rows wait for their WARC file's close; 0: not")
+    parser.add_argument("--no-bare-hosts", dest="bare_hosts", action="store_false",
+                        help="not the first size again with host names without www.")
+    parser.add_argument("--share-fixed", action="store_true",
+                        help="also the what-if of _fair_share replaced by a number (it told something while the "
+                             "share was counted by a scan of the frontier at every lease; it is cached now)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures as JSON to PATH")
     args = parser.parse_args(argv)
 
@@ -675,7 +784,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      f"DOWNLOAD_DELAY {args.download_delay:g} s (randomised 0.5-1.5x), AutoThrottle off")
             print(f"\n== Workers crawling: {args.hosts_per_worker} hosts per worker x ({args.pages_per_host} "
                   f"articles + home), server latency {args.delay:g} s, {delay}, 1 request per host at a time, "
-                  f"robots.txt obeyed, extraction on\n")
+                  f"robots.txt obeyed, extraction on{''.join(f'; -s {x}' for x in args.setting)}\n")
             runs, last_db = [], None
             for n in args.workers:
                 run, last_db = crawl_run(pg, workdir, n, args)
@@ -684,7 +793,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
             print_crawl_runs(runs)
             assert last_db is not None
-            sizes = [table_size(pg, last_db, t) for t in ("urls", "captures", "frontier")]
+            sizes = [table_size(pg, last_db, t) for t in ("urls", "captures", "frontier", "crawl_hosts", "hosts")]
             (json_bytes, url_bytes) = pg.execute(last_db, "SELECT avg(octet_length(record_json)), "
                                                            "avg(octet_length(url)) FROM captures")[0]
             print(f"\nTables of the {args.workers[-1]}-worker run's database (a real crawl: every page once)")
@@ -692,28 +801,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"captures: record_json (the page record) {float(json_bytes):.0f} B on average (compressed in "
                   f"TOAST when over ~2 kB), url {float(url_bytes):.0f} B")
             figures["crawl"] = {"settings": {k: getattr(args, k) for k in ("hosts_per_worker", "pages_per_host",
-                                                                           "delay", "download_delay")},
+                                                                           "delay", "download_delay", "setting")},
                                 "runs": [asdict(run) for run in runs], "tables": [asdict(s) for s in sizes],
                                 "record_json_bytes": float(json_bytes)}
         if args.only in (None, "lease"):
             figures["lease"] = []
-            for rows in args.rows:
+            # The last: the first size again with host names that do not all start alike ("www."): lease() takes new
+            # hosts from a random point in their names' order, which a common prefix makes the same point.
+            sizes_l = [(rows, "www.") for rows in args.rows] + ([(args.rows[0], "")] if args.bare_hosts else [])
+            for rows, prefix in sizes_l:
                 url = pg.new_database()
-                crawl_id, fill_s = fill_frontier(url, rows, args.hosts)
+                crawl_id, fill_s = fill_frontier(url, rows, args.hosts, prefix)
                 fresh = table_size(pg, url, "frontier")
                 (avg_url,) = pg.execute(url, "SELECT avg(octet_length(url)) FROM frontier")[0]
-                print(f"\n== Lease rate: {rows} queued rows over {args.hosts} hosts (COPY + VACUUM ANALYZE "
-                      f"{fill_s:.1f} s; URLs of {float(avg_url):.0f} B), {args.seconds:g} s per level\n")
-                runs_l = [lease_run(pg, url, crawl_id, loops, args, fixed)
-                          for fixed_share in (False, True) for loops in args.loops
-                          for fixed in [math.ceil(args.hosts / loops) if fixed_share else None]]
+                named = "www.<word>-news<n>.example" if prefix else "<word>-news<n>.example, without www."
+                print(f"\n== Lease rate: {rows} queued rows over {args.hosts} hosts named {named} (COPY + VACUUM "
+                      f"ANALYZE {fill_s:.1f} s; URLs of {float(avg_url):.0f} B), {args.seconds:g} s per level\n")
+                runs_l = [lease_run(pg, url, crawl_id, loops, args, None, "as is" if prefix else "no www.")
+                          for loops in args.loops]
+                if args.share_fixed:
+                    runs_l += [lease_run(pg, url, crawl_id, loops, args, math.ceil(args.hosts / loops))
+                               for loops in args.loops]
+                heartbeat = None
+                held = min(args.held, rows // 2) if prefix else 0
+                if held:
+                    hold_rows(pg, url, crawl_id, held)
+                    heartbeat = time_heartbeat(pg, url, crawl_id, held)
+                    runs_l += [lease_run(pg, url, crawl_id, loops, args, None, f"{held} held") for loops in args.loops]
                 print_lease_runs(runs_l, rows, args.batch)
+                if heartbeat is not None:
+                    print(f"heartbeat of a worker holding {heartbeat.rows} leased rows: {heartbeat.ms:.0f} ms "
+                          f"(median of 5), {heartbeat.postgres_cpu_ms:.0f} ms of server CPU and "
+                          f"{heartbeat.wal_bytes / MIB:.1f} MiB of WAL a call "
+                          f"({heartbeat.wal_bytes / heartbeat.rows:.0f} B a row)")
                 after = table_size(pg, url, "frontier")
-                print("\nThe frontier table, fresh (after COPY) and after the lease runs (their rows updated twice)")
-                print_sizes([fresh, after])
-                figures["lease"].append({"rows": rows, "hosts": args.hosts, "fill_s": fill_s,
+                per_host = [table_size(pg, url, "crawl_hosts"), table_size(pg, url, "hosts")]
+                print("\nThe frontier table, fresh (after COPY) and after the lease runs (their rows updated twice); "
+                      "a row a host: crawl_hosts (each crawl's) and hosts (the leases) after the runs")
+                print_sizes([fresh, after, *per_host])
+                figures["lease"].append({"rows": rows, "hosts": args.hosts, "prefix": prefix, "fill_s": fill_s,
+                                         "held": held,
+                                         "heartbeat": asdict(heartbeat) if heartbeat is not None else None,
                                          "runs": [asdict(run) for run in runs_l], "fresh": asdict(fresh),
-                                         "after": asdict(after)})
+                                         "after": asdict(after), "per_host": [asdict(t) for t in per_host]})
     finally:
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
