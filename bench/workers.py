@@ -517,8 +517,8 @@ def fill_frontier(url: str, rows: int, hosts: int, prefix: str = "www.") -> tupl
             for row in synthetic_rows("bench-leases", rows, hosts, prefix):
                 copy.write_row(row)
         # what _add_requests keeps for the lease's choice of hosts, which COPY bypasses
-        conn.execute("INSERT INTO crawl_hosts (crawl_id, host, queued) SELECT crawl_id, host, count(*) FROM frontier "
-                     "WHERE state = 'queued' GROUP BY crawl_id, host")
+        conn.execute("INSERT INTO crawl_hosts (crawl_id, host, queued, spread) SELECT crawl_id, host, count(*), "
+                     "floor(random() * 2147483647)::int FROM frontier WHERE state = 'queued' GROUP BY crawl_id, host")
         conn.execute("VACUUM ANALYZE frontier")
     return "bench-leases", time.perf_counter() - start
 

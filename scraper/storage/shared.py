@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import string
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -101,6 +100,10 @@ frontier = Table(
 Index("frontier_url", frontier.c.crawl_id, frontier.c.url_key, unique=True)
 Index("frontier_work", frontier.c.crawl_id, frontier.c.state, frontier.c.id)
 Index("frontier_holder", frontier.c.leased_by, frontier.c.state)
+# Leases that ran out (a dead worker's): found without reading every leased row, which stay leased until their
+# WARC file is closed.
+Index("frontier_expiry", frontier.c.crawl_id, frontier.c.lease_until,
+      postgresql_where=frontier.c.state == "leased", sqlite_where=frontier.c.state == "leased")
 # A host's next requests, without the ones done: what a lease reads, in the order they were found.
 Index("frontier_host_queue", frontier.c.crawl_id, frontier.c.host, frontier.c.id,
       postgresql_where=frontier.c.state.in_(["queued", "leased"]),
@@ -114,7 +117,11 @@ crawl_hosts = Table(
     Column("crawl_id", String, primary_key=True),
     Column("host", String, primary_key=True),
     Column("queued", Integer, nullable=False, default=0),
+    # A random number given to the host when first seen: workers start looking for free hosts at a random
+    # number, not at a random name (names share prefixes, "www.", and every start fell before the first one).
+    Column("spread", Integer, nullable=False, default=0),
 )
+Index("crawl_hosts_spread", crawl_hosts.c.crawl_id, crawl_hosts.c.spread)
 
 hosts = Table(
     "hosts", shared_metadata,
@@ -138,6 +145,7 @@ workers = Table(
 
 QUEUED, LEASED, DONE, FAILED = "queued", "leased", "done", "failed"
 SHARE_SECONDS = 3.0  # how long a worker's fair share of hosts is taken as counted
+SPREAD = 2**31 - 1  # crawl_hosts.spread is below this
 OPEN, FINISHED = "open", "finished"
 
 
@@ -427,7 +435,8 @@ def _count_queued(conn: Any, crawl_id: str, change: Counter[str]) -> None:
     statement = dialect.insert(crawl_hosts)
     statement = statement.on_conflict_do_update(index_elements=["crawl_id", "host"],
                                                 set_={"queued": crawl_hosts.c.queued + statement.excluded.queued})
-    conn.execute(statement, [{"crawl_id": crawl_id, "host": host, "queued": n} for host, n in sorted(change.items())])
+    conn.execute(statement, [{"crawl_id": crawl_id, "host": host, "queued": n, "spread": random.randrange(SPREAD)}
+                             for host, n in sorted(change.items())])
 
 
 def _insert_ignoring_duplicates(conn: Any) -> Any:
@@ -530,8 +539,8 @@ class SharedFrontier:
             busy = select(hosts.c.host).where(hosts.c.leased_by != self.worker, hosts.c.lease_until > now)
             resting = select(hosts.c.host).where(hosts.c.next_allowed_at > now,
                                                  or_(hosts.c.leased_by.is_(None), hosts.c.leased_by != self.worker))
-            # Hosts with queued requests: this worker's own first, then new ones, as many as the batch needs (about
-            # two requests a host: one in flight, one waiting) and its fair share of hosts allows.
+            # Hosts with queued requests: this worker's own first, then new ones, as many as the batch needs (a
+            # request a host) and its fair share of hosts allows.
             held = sorted(held_hosts)
             mine = list(conn.execute(
                 select(crawl_hosts.c.host).where(crawl_hosts.c.crawl_id == self.crawl_id, crawl_hosts.c.queued > 0,
@@ -542,12 +551,12 @@ class SharedFrontier:
                                                          frontier.c.host.not_in(busy))).scalars())
             share = int(min(self._fair_share(conn), 1_000_000))
             mine = mine[:share]  # over its share (workers joined since): the rest run dry and are let go
-            quota = max(0, min(share - len(held), math.ceil(limit / 2) - len(mine)))
+            quota = max(0, min(share - len(held), limit - len(mine)))
             others = [h for h in expired if h not in held_hosts][:quota]
             # From a random point in the hosts' order (its primary key), round to the start: workers asking at once
             # want different hosts, and no host waits behind the same first ones every time.
-            pivot = "".join(random.choices(string.ascii_lowercase + string.digits, k=4))
-            for side in (crawl_hosts.c.host >= pivot, crawl_hosts.c.host < pivot):
+            pivot = random.randrange(SPREAD)
+            for side in (crawl_hosts.c.spread >= pivot, crawl_hosts.c.spread < pivot):
                 if len(others) >= quota:
                     break
                 others += list(conn.execute(
@@ -555,11 +564,13 @@ class SharedFrontier:
                     .where(crawl_hosts.c.crawl_id == self.crawl_id, side, crawl_hosts.c.queued > 0,
                            crawl_hosts.c.host.not_in(busy), crawl_hosts.c.host.not_in(resting),
                            crawl_hosts.c.host.not_in(held))
-                    .order_by(crawl_hosts.c.host).limit(quota - len(others))).scalars())
+                    .order_by(crawl_hosts.c.spread).limit(quota - len(others))).scalars())
             chosen = list(dict.fromkeys([*mine, *(h for h in expired if h in held_hosts), *others]))
             if not chosen:
                 return []
-            per_host = max(2, math.ceil(limit / len(chosen)))
+            # A host sends one request at a time: a request each, so that a batch serves as many hosts as it can
+            # (Scrapy counts a request waiting for its host's turn against CONCURRENT_REQUESTS).
+            per_host = max(1, math.ceil(limit / len(chosen)))
             candidates = conn.execute(text(
                 "SELECT f.id, f.host, f.state FROM unnest(CAST(:hosts AS text[])) AS h(host) CROSS JOIN LATERAL ("
                 " SELECT id, host, state FROM frontier WHERE crawl_id = :crawl AND host = h.host"
