@@ -146,8 +146,9 @@ def crawl_two_at_a_time(site: MultiHostSite, out: Path, *settings: str) -> subpr
 def test_a_crawl_through_resolve_archives_every_page_and_keeps_the_per_host_limit(
         multihost_site: MultiHostSite, tmp_path: Path) -> None:
     site = multihost_site
-    # A download delay shorter than the server's: the second request goes while the first is answered.
-    proc = crawl_two_at_a_time(site, tmp_path, "-s", "DOWNLOAD_DELAY=0.05")
+    # No download delay: the limit alone keeps each host at two (Scrapy 2.19 alone let CONCURRENT_REQUESTS through,
+    # scraper.compat.scrapy.GatedDownloader._process_queue says why).
+    proc = crawl_two_at_a_time(site, tmp_path)
     assert proc.returncode == 0, proc.stderr
     (folder,) = crawl_dirs(tmp_path)
     records = read_jsonl(folder / "pages.jsonl")
@@ -163,11 +164,3 @@ def test_a_crawl_through_resolve_archives_every_page_and_keeps_the_per_host_limi
     assert site.robots_requests() == Counter(dict.fromkeys(site.hosts, 1))
     assert site.max_in_flight() == dict.fromkeys(site.hosts, 2)  # the limit was reached (the count sees it) and kept
     assert json.loads((folder / "manifest.json").read_text())["counts"]["pages"] == len(site.all_page_urls())
-
-
-@pytest.mark.multihost(hosts=2, pages_per_host=10, delay=0.2)
-def test_without_a_download_delay_the_per_host_limit_holds_too(multihost_site: MultiHostSite,
-                                                                tmp_path: Path) -> None:
-    proc = crawl_two_at_a_time(multihost_site, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert max(multihost_site.max_in_flight().values()) <= 2, multihost_site.max_in_flight()

@@ -80,8 +80,8 @@ def test_three_workers_share_a_crawl_and_one_killed_loses_nothing(multihost_site
     assert registered.returncode == 0, registered.stderr
     crawl_id = registered.stdout.strip()
     crawl = root / "crawls" / crawl_id
-    # Few files (warc-check reads each one with half a dozen programs): one every 4 seconds a worker.
-    workers = {name: start_worker(root, db, name, rotate="4") for name in ("w1", "w2", "w3")}
+    # Few files (warc-check reads each one with half a dozen programs): a worker's pages are done at its end.
+    workers = {name: start_worker(root, db, name, rotate="30") for name in ("w1", "w2", "w3")}
     # w2 dies holding leases, once the crawl is well under way
     wait_for(lambda: count(db, "select count(*) from frontier where leased_by = 'w2' and state = 'leased'") > 0
              and count(db, "select count(*) from frontier where state <> 'queued'") >= 200, "w2 to hold leases")
@@ -168,7 +168,7 @@ def test_three_workers_capture_each_of_500_due_watches_once(multihost_site: Mult
     watchlist.write_text("\n".join(site.all_page_urls()) + "\n")
     added = run_scraper("watch", "import", str(watchlist), "--every", "1h", "--archive", str(root), "--db", db)
     assert added.returncode == 0, added.stderr
-    workers = [start_worker(root, db, name, "-s", "ARCHIVE_WATCH_BATCH=60", "-s", "ARCHIVE_ALLOW_PRIVATE=True",
+    workers = [start_worker(root, db, name, "-s", "ARCHIVE_WATCH_BATCH=120", "-s", "ARCHIVE_ALLOW_PRIVATE=True",
                             *site.resolve_args(), *QUICK)
                for name in ("w1", "w2", "w3")]
     # w3 dies holding a batch of watches: its crawl is left open, its leases run out, another worker finishes it.
