@@ -18,6 +18,10 @@ pyproject.toml keeps an untested Scrapy out.  The private names, and why each is
   ``_latercall``, ``_wait_for_download``, ``Slot.latercall``, ``Slot.lastseen``: replaced, so that a host
   without a delay gets no more requests at once than ``CONCURRENT_REQUESTS_PER_DOMAIN``.
 * ``CloseSpider._close_spider`` (:class:`HookedCloseSpider`): ``--max-time`` stops sending at once.
+* ``scrapy.utils.deprecate``'s use of ``inspect`` (:func:`import_deprecated_aliases_quickly`): Scrapy makes
+  three deprecated aliases when its TLS modules are imported, each calling ``inspect.stack()``, which reads the
+  source lines of every frame on the stack: 70-100 ms of every crawl process's start.  They are imported
+  once, here, with a stack that reads no source (the aliases' ``__module__`` comes out the same).
 * ``RobotsTxtMiddleware._parsers`` (:func:`robots_parser_entry`): the pending robots.txt fetch of a host,
   which each waiting request must await on its own (``crawl.middlewares.RobotsTxtForEveryRequest``).
 
@@ -39,6 +43,31 @@ from scrapy.utils.asyncio import call_later
 from scrapy.utils.defer import _schedule_coro
 from scrapy.utils.ossignal import install_shutdown_handlers
 from tldextract import TLDExtract
+
+
+def import_deprecated_aliases_quickly() -> None:
+    """Import Scrapy's TLS modules (the HTTP handler imports them at the first download) with ``inspect.stack``
+    giving frames without source context, which ``create_deprecated_class`` does not use."""
+    import inspect
+    import sys
+    import types
+
+    import scrapy.utils.deprecate as deprecate
+
+    if "scrapy.core.downloader.contextfactory" in sys.modules:
+        return
+    quick = types.SimpleNamespace(**{name: getattr(inspect, name) for name in dir(inspect)
+                                     if not name.startswith("__")})
+    quick.stack = lambda context=1: inspect.stack(0)[1:]  # without this lambda's own frame
+    deprecate.inspect = quick  # type: ignore[assignment]
+    try:
+        import scrapy.core.downloader.contextfactory
+        import scrapy.core.downloader.tls  # noqa: F401
+    finally:
+        deprecate.inspect = inspect
+
+
+import_deprecated_aliases_quickly()
 
 if TYPE_CHECKING:
     from scrapy import Request

@@ -163,3 +163,22 @@ def test_the_robots_middleware_keeps_a_table_by_host() -> None:
     middleware._parsers["example.com"] = pending
     assert compat_scrapy.robots_parser_entry(middleware, "example.com") is pending
     assert _calls(RobotsTxtMiddleware.robot_parser, "_parsers")
+
+
+def test_the_deprecated_tls_aliases_are_imported_without_reading_the_stack_sources() -> None:
+    """compat.scrapy imports Scrapy's TLS modules with a stack that reads no source lines; what Scrapy makes of
+    it (the aliases' module) is the same, and ``inspect`` is Scrapy's own again afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import inspect, linecache, sys\n"
+            "import scraper.compat.scrapy\n"
+            "import scrapy.utils.deprecate as d\n"
+            "from scrapy.core.downloader.contextfactory import ScrapyClientContextFactory as A\n"
+            "from scrapy.core.downloader.tls import ScrapyClientTLSOptions as B\n"
+            "print(A.__module__, B.__module__, d.inspect is inspect)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["scrapy.core.downloader.contextfactory", "scrapy.core.downloader.tls", "True"]
+    from scrapy.utils import deprecate
+
+    assert _calls(deprecate.create_deprecated_class, "stack"), "Scrapy no longer calls inspect.stack() there"
