@@ -258,3 +258,17 @@ def host_delays(crawler: Crawler, held: set[str], busy: Counter[str], idle_since
     for host in out:
         idle_since.pop(host, None)
     return out
+
+
+def start_host_at(crawler: Crawler, host: str, delay: float) -> None:
+    """A host taken over from another worker starts at the delay that worker had reached (AutoThrottle's,
+    a Crawl-delay's), not at AutoThrottle's first delay: Scrapy's per-slot settings (``DOWNLOAD_SLOTS``) give a
+    new slot its delay.  A slot this worker already has keeps its own."""
+    engine = crawler.engine
+    downloader = getattr(engine, "downloader", None) if engine is not None else None
+    if downloader is None:
+        return
+    # the slot is the host name, without port or IPv6 brackets
+    name = host[1:host.index("]")] if host.startswith("[") else host.split(":", 1)[0]
+    if name not in downloader.slots:
+        downloader.per_slot_settings.setdefault(name, {})["delay"] = delay

@@ -38,7 +38,7 @@ from scraper.crawl.links import anchor_hrefs
 from scraper.crawl.middlewares import PREVIOUS_META, WARC_META
 from scraper.crawl.politeness import NotSent
 from scraper.crawl.requisites import css_urls, html_requisites
-from scraper.crawl.shared_run import SharedArchiveRun, host_delays
+from scraper.crawl.shared_run import SharedArchiveRun, host_delays, start_host_at
 from scraper.records import Capture
 from scraper.resume import ResumeState
 from scraper.scope import Scope, url_key
@@ -407,6 +407,8 @@ class ArchiveSpider(scrapy.Spider):
         else:
             request = self._source_request(lease.url, lease.kind, lease.referrer, journal=False)
         assert request is not None  # a page's limit and claim are the database's: neither refuses a lease here
+        if lease.host_delay is not None:
+            start_host_at(self.crawler, lease.host, lease.host_delay)
         request = request.replace(dont_filter=True)
         request.meta[LEASE_META] = lease
         return request

@@ -42,6 +42,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -129,6 +130,9 @@ hosts = Table(
     Column("leased_by", String),
     Column("lease_until", DateTime(timezone=True)),
     Column("next_allowed_at", DateTime(timezone=True)),
+    # The delay its last holder had reached (AutoThrottle's, Crawl-delay's): where the next holder starts, not at
+    # AutoThrottle's first delay (1 s) again.
+    Column("last_delay", Float),
 )
 
 workers = Table(
@@ -167,6 +171,7 @@ class LeasedRequest:
     depth: int
     referrer: str | None
     refetch: bool  # its last lease expired: another worker took it and died (or stalled)
+    host_delay: float | None = None  # the host was just taken: the delay its last holder had reached
 
 
 @dataclass(frozen=True)
@@ -449,8 +454,9 @@ def _insert_ignoring_duplicates(conn: Any) -> Any:
     return sqlite.insert(frontier).on_conflict_do_nothing(index_elements=["crawl_id", "url_key"])
 
 
-def _upsert_host(conn: Any, host: str, name: str, until: Any, now: Any) -> bool:
-    """Take ``host``'s lease if it is free (or already ours) and its next allowed time has come."""
+def _upsert_host(conn: Any, host: str, name: str, until: Any, now: Any) -> tuple[bool, float | None]:
+    """Take ``host``'s lease if it is free (or already ours) and its next allowed time has come; and the delay its
+    last holder had reached."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects import postgresql as dialect
     else:
@@ -461,8 +467,9 @@ def _upsert_host(conn: Any, host: str, name: str, until: Any, now: Any) -> bool:
         where=or_(hosts.c.leased_by == name,
                   and_(or_(hosts.c.leased_by.is_(None), hosts.c.lease_until < now),
                        or_(hosts.c.next_allowed_at.is_(None), hosts.c.next_allowed_at <= now))),
-    ).returning(hosts.c.host)
-    return conn.execute(statement).first() is not None
+    ).returning(hosts.c.host, hosts.c.last_delay)
+    row = conn.execute(statement).first()
+    return (row is not None, row.last_delay if row is not None else None)
 
 
 class SharedFrontier:
@@ -579,9 +586,12 @@ class SharedFrontier:
                 {"hosts": chosen, "crawl": self.crawl_id, "per_host": per_host}).all()
             # Host leases taken in the order of their names, as every worker takes them: two workers' lease calls
             # (and a release) never wait for each other's locks in a circle.
-            granted = {host for host in sorted({row.host for row in candidates} - held_hosts)
-                       if _upsert_host(conn, host, self.worker, until, now)}
-            ours = held_hosts | granted
+            granted: dict[str, float | None] = {}
+            for host in sorted({row.host for row in candidates} - held_hosts):
+                took, last_delay = _upsert_host(conn, host, self.worker, until, now)
+                if took:
+                    granted[host] = last_delay
+            ours = held_hosts | set(granted)
             taken: list[Any] = []
             for row in sorted(candidates, key=lambda r: (r.id % 7919, r.id)):  # the hosts interleaved
                 if len(taken) >= limit:
@@ -600,7 +610,7 @@ class SharedFrontier:
             _count_queued(conn, self.crawl_id, Counter({h: -n for h, n in Counter(
                 row.host for row in taken if row.state == QUEUED).items()}))
         out = [LeasedRequest(self.crawl_id, r.url_key, r.url, r.host, r.kind, r.depth, r.referrer,
-                             refetch=r.id in expired_ids) for r in leased]
+                             refetch=r.id in expired_ids, host_delay=granted.get(r.host)) for r in leased]
         self.leased_total += len(out)
         self.refetched += len(expired_ids)
         held_hosts.update(granted)
@@ -648,7 +658,7 @@ class SharedFrontier:
         with self.engine.begin() as conn:
             for host, delay in sorted(delays.items()):  # in name order, as lease() takes them
                 conn.execute(update(hosts).where(hosts.c.host == host, hosts.c.leased_by == self.worker)
-                             .values(leased_by=None, lease_until=None,
+                             .values(leased_by=None, lease_until=None, last_delay=max(0.0, delay),
                                      next_allowed_at=func.now() + timedelta(seconds=max(0.0, delay))))
 
     def complete(self, outcomes: Sequence[Outcome], warc_file: str | None = None) -> Completed:
