@@ -489,7 +489,7 @@ def synthetic_rows(crawl_id: str, rows: int, hosts: int, prefix: str = "www.",
     home page as referrer; shuffled, so that consecutive rows are of different hosts.  Hosts are named
     ``{prefix}{word}-news{n}.example``: with "www." every name starts alike, as many sites' do."""
     from scraper.scope import url_key
-    from scraper.storage.shared import host_of
+    from scraper.storage.shared import request_host
 
     rng = random.Random(seed)
     order = list(range(rows))
@@ -498,7 +498,7 @@ def synthetic_rows(crawl_id: str, rows: int, hosts: int, prefix: str = "www.",
         host = f"{prefix}{WORDS[n % hosts % len(WORDS)]}-news{n % hosts}.example"
         slug = "-".join(rng.choice(WORDS) for _ in range(rng.randint(3, 6)))
         url = f"https://{host}/{2020 + n % 6}/{n % 12 + 1:02d}/{n % 28 + 1:02d}/{slug}-{n}.html"
-        yield (crawl_id, url_key(url), url, host_of(url), "page", 1, f"https://{host}/", "queued", 0, 0)
+        yield (crawl_id, url_key(url), url, request_host(url), "page", 1, f"https://{host}/", "queued", 0, 0)
 
 
 def fill_frontier(url: str, rows: int, hosts: int, prefix: str = "www.") -> tuple[str, float]:

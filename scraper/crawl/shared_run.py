@@ -253,7 +253,7 @@ def host_delays(crawler: Crawler, held: set[str], busy: Counter[str], idle_since
             continue
         if now - idle_since.setdefault(host, now) < grace:
             continue
-        slot = slots.get(host) or slots.get(host.split(":", 1)[0])
+        slot = slots.get(host)  # hosts are keyed as Scrapy keys its slots (storage/shared.request_host)
         out[host] = float(getattr(slot, "delay", 0.0) or 0.0)
     for host in out:
         idle_since.pop(host, None)
@@ -268,7 +268,5 @@ def start_host_at(crawler: Crawler, host: str, delay: float) -> None:
     downloader = getattr(engine, "downloader", None) if engine is not None else None
     if downloader is None:
         return
-    # the slot is the host name, without port or IPv6 brackets
-    name = host[1:host.index("]")] if host.startswith("[") else host.split(":", 1)[0]
-    if name not in downloader.slots:
-        downloader.per_slot_settings.setdefault(name, {})["delay"] = delay
+    if host not in downloader.slots:  # hosts are keyed as Scrapy keys its slots (storage/shared.request_host)
+        downloader.per_slot_settings.setdefault(host, {})["delay"] = delay

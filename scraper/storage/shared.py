@@ -59,6 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from scraper.scope import ascii_host, host_of
 from scraper.storage.catalog import NEVER, _hold_schema_lock, captures, watches
 from scraper.storage.journal import FrontierState, ScheduledRequest
 
@@ -153,10 +154,10 @@ SPREAD = 2**31 - 1  # crawl_hosts.spread is below this
 OPEN, FINISHED = "open", "finished"
 
 
-def host_of(url: str) -> str:
-    """The host a request goes to, as politeness counts it (the downloader's slot: host and port)."""
-    rest = url.split("://", 1)[-1]
-    return rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1].lower()
+def request_host(url: str) -> str:
+    """The host a request goes to, as politeness counts it: Scrapy's download slot (the host name, IDNA-encoded,
+    without the port), so that a host lease and a worker's slot are the same thing."""
+    return ascii_host(host_of(url))
 
 
 @dataclass(frozen=True)
@@ -394,7 +395,7 @@ def _add_requests(conn: Any, crawl_id: str, requests: Sequence[ScheduledRequest]
         key = url_key(request.url)
         if key in rows:
             continue
-        rows[key] = {"crawl_id": crawl_id, "url_key": key, "url": request.url, "host": host_of(request.url),
+        rows[key] = {"crawl_id": crawl_id, "url_key": key, "url": request.url, "host": request_host(request.url),
                      "kind": request.kind, "depth": request.depth, "referrer": request.referrer,
                      "watch_key": (watch_keys or {}).get(key), "state": QUEUED, "leases": 0, "expired_leases": 0}
     insert = _insert_ignoring_duplicates(conn)
