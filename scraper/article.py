@@ -14,10 +14,14 @@ EXTRACTOR_NAME = "trafilatura"
 # The installed distribution's version: what trafilatura.__version__ says, without importing it.
 EXTRACTOR_VERSION: str = version("trafilatura")
 
-# What kind of page a record is (its ``page_type``): an article; a listing (a section front,
-# an index, a tag or category page, search results: mostly links to other pages); or
-# anything else (a product, a forum thread, a form, documentation).  ``None``: not extracted.
-PAGE_TYPES = ("article", "listing", "other")
+# What kind of page a record is (its ``page_type``), WCXB's seven kinds: an article (news, blog
+# post, essay); a forum (a thread, Q&A: its posts are content); a product (one item for sale);
+# a collection (a category or shop page of products, a gallery); a listing (a section front, an
+# index, a tag page, search results: links to other pages); documentation (a manual's or an
+# API's page); a service (a company's page about what it offers, a landing or contact page).
+# ``None``: not extracted.  Records written before the seven kinds may say "other".
+PAGE_TYPES = ("article", "forum", "product", "collection", "listing", "documentation", "service")
+OLD_PAGE_TYPES = ("other",)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +40,7 @@ class ExtractionOptions:
 @dataclass(frozen=True, kw_only=True)
 class Article:
     page_type: str | None = None  # one of PAGE_TYPES
+    page_type_confidence: float | None = None  # the page-type model's probability for page_type
     text: str | None = None
     markdown: str | None = None
     title: str | None = None
