@@ -919,6 +919,24 @@ def listing_text(region: HtmlElement, min_size: int = 0) -> tuple[str, str] | No
 DEFAULT_OPTIONS = ExtractionOptions()
 
 
+def trafilatura_body(tree: HtmlElement, url: str, options: ExtractionOptions = DEFAULT_OPTIONS,
+                     ) -> tuple[str | None, str | None]:
+    """trafilatura's main text of the page and its markdown rendering (``None``s: it found none)."""
+    document = bare_extraction(
+        tree, url=url, with_metadata=False,
+        include_comments=options.include_comments, include_tables=options.include_tables,
+        include_formatting=True,  # keeps headings/emphasis for the markdown rendering
+        favor_precision=options.favor_precision, favor_recall=options.favor_recall,
+        deduplicate=False,  # trafilatura's dedup keeps state across pages
+        config=_trafilatura_config(options.min_extracted_size),
+    )
+    body = getattr(document, "body", None) if document is not None else None
+    # With formatting on, trafilatura's own .text is the markdown rendering of the body.
+    text = clean_text(xmltotxt(body, False)) if body is not None else None
+    markdown = (str(getattr(document, "text", None) or "").strip() or None) if text else None
+    return text, markdown
+
+
 def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAULT_OPTIONS, *,
                  content_language: str | None = None) -> Article | None:
     """Extract the article of one page; ``None`` when the input is not parseable HTML.
@@ -955,18 +973,7 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
     if listing is not None:
         text, markdown = listing
     else:
-        document = bare_extraction(
-            tree, url=url, with_metadata=False,
-            include_comments=options.include_comments, include_tables=options.include_tables,
-            include_formatting=True,  # keeps headings/emphasis for the markdown rendering
-            favor_precision=options.favor_precision, favor_recall=options.favor_recall,
-            deduplicate=False,  # trafilatura's dedup keeps state across pages
-            config=_trafilatura_config(options.min_extracted_size),
-        )
-        body = getattr(document, "body", None) if document is not None else None
-        # With formatting on, trafilatura's own .text is the markdown rendering of the body.
-        text = clean_text(xmltotxt(body, False)) if body is not None else None
-        markdown = (str(getattr(document, "text", None) or "").strip() or None) if text else None
+        text, markdown = trafilatura_body(tree, url, options)
 
     def meta(name: str) -> Any:
         return getattr(metadata, name, None)
