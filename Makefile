@@ -25,7 +25,7 @@ WARCPROX_VERSION ?= 2.13.1
 WARCPROX_VENV    ?= /tmp/warcprox-venv
 WARCPROX_STAMP   := $(WARCPROX_VENV)/.warcprox-$(WARCPROX_VERSION)
 
-.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction bench-workers clean
+.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction train-extraction bench-workers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ test: $(STAMP) warc-check warcprox
 
 bench-extraction: $(STAMP)
 	$(BIN)/python bench/extraction.py
+
+## the extraction models, from the development splits under CORPUS, into scraper/extract/models/ (fixed seeds)
+CORPUS ?= ../shared/corpus
+train-extraction: $(STAMP)
+	$(BIN)/python -m scraper.extract.train $(CORPUS)
 
 bench-crawl: $(STAMP)
 	$(BIN)/python bench/crawl.py

@@ -27,7 +27,7 @@ from lxml.html import HtmlElement
 from scraper.article import PAGE_TYPES
 
 # Never visible text.
-SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",
+SKIPPED_TAGS = frozenset({"script", "style", "template", "svg", "iframe", "object", "embed", "canvas",
                           "video", "audio", "map", "head", "title", "meta", "link", "select", "option", "textarea",
                           "button", "input", "math"})
 BLOCK_TAGS = frozenset({"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul",
@@ -40,7 +40,7 @@ HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 OWN_TAGS = ("p", "div", "li", "td", "th", "h1", "h2", "h3", "h456", "dt", "dd", "blockquote", "pre", "figcaption",
             "section", "article", "span")
 ANCESTOR_TAGS = ("article", "main", "nav", "header", "footer", "aside", "form", "table", "ul", "ol", "a",
-                 "blockquote", "figure", "label", "details", "section", "li", "dl")
+                 "blockquote", "figure", "label", "details", "section", "li", "dl", "noscript")
 ROLES = ("main", "navigation", "complementary", "banner", "contentinfo", "article", "dialog", "menu", "search")
 CLASS_TOKENS = (
     "content", "article", "post", "entry", "body", "text", "story", "main", "blog", "comment", "reply", "nav",
@@ -62,6 +62,8 @@ _PUNCT = re.compile(r"[.,;:!?…。、，！？]")
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"\b(?:\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2})\b")
+_INLINE_MARKS = {"b": "**", "strong": "**", "i": "*", "em": "*", "code": "`"}
+_EMPTY_MARK = re.compile(r"\*\*\s*\*\*|`\s*`")  # an empty <b></b> or <code></code>
 CLASS_DEPTH = 6  # how many ancestors' class/id tokens count (the nearest weigh most)
 
 
@@ -76,6 +78,7 @@ class Block:
     index: int = 0
     words: int = 0
     tokens: list[str] = field(default_factory=list)
+    markdown: str = ""  # the text with markdown's marks for emphasis and code
 
 
 def _words(text: str) -> list[str]:
@@ -86,40 +89,50 @@ def segment(root: HtmlElement) -> list[Block]:
     """The visible text of ``root`` as blocks, in document order (raises RecursionError on absurd depth)."""
     blocks: list[Block] = []
     parts: list[str] = []
+    marked: list[str] = []  # the same text with markdown's emphasis and code marks
     link_chars = [0]
 
     def flush(owner: HtmlElement) -> None:
         text = " ".join("".join(parts).split())
+        markdown = _EMPTY_MARK.sub("", " ".join("".join(marked).split()))
         parts.clear()
+        marked.clear()
         chars, link_chars[0] = link_chars[0], 0
         if text:
             tag = owner.tag if isinstance(owner.tag, str) else "div"
-            blocks.append(Block(text=text, tag=tag, element=owner, link_chars=min(chars, len(text))))
+            blocks.append(Block(text=text, tag=tag, element=owner, link_chars=min(chars, len(text)),
+                                markdown=markdown or text))
+
+    def add(text: str, linked: bool) -> None:
+        parts.append(text)
+        marked.append(text)
+        if linked:
+            link_chars[0] += len(text.strip())
 
     def walk(node: HtmlElement, owner: HtmlElement, in_link: bool) -> None:
         tag = node.tag
         if not isinstance(tag, str):  # a comment or processing instruction: only its tail is text
             return
-        if tag in SKIPPED_TAGS or node.get("hidden") is not None or node.get("aria-hidden") == "true":
+        if tag in SKIPPED_TAGS:
             return
-        style = node.get("style")
-        if style and _HIDDEN_STYLE.search(style):
-            return
-        is_block = tag in BLOCK_TAGS
+        # Hidden text (a closed tab, a collapsed menu, a <noscript> fallback that holds a whole
+        # forum thread) is kept as blocks: the features say it is hidden, the model decides.
+        is_block = tag in BLOCK_TAGS or tag == "noscript" or _hidden(node)
         if is_block:
             flush(owner)
             owner = node
         linked = in_link or tag == "a"
+        mark = None if is_block else _INLINE_MARKS.get(tag)
+        if mark:
+            marked.append(mark)
         if node.text:
-            parts.append(node.text)
-            if linked:
-                link_chars[0] += len(node.text.strip())
+            add(node.text, linked)
         for child in node:
             walk(child, owner, linked)
             if child.tail:
-                parts.append(child.tail)
-                if linked:
-                    link_chars[0] += len(child.tail.strip())
+                add(child.tail, linked)
+        if mark:
+            marked.append(mark)
         if is_block:
             flush(owner)
 
@@ -132,6 +145,12 @@ def segment(root: HtmlElement) -> list[Block]:
         block.tokens = _words(block.text)
         block.words = len(block.tokens)
     return blocks
+
+
+def _hidden(element: HtmlElement) -> bool:
+    style = element.get("style")
+    return (element.get("hidden") is not None or element.get("aria-hidden") == "true"
+            or bool(style and _HIDDEN_STYLE.search(style)))
 
 
 def _name_tokens(element: HtmlElement) -> set[str]:
@@ -184,13 +203,14 @@ CONTEXT_FEATURES = (
     "parent_log_words", "parent_link_share", "parent_blocks", "parent_page_share",
     "grand_log_words", "grand_link_share", "grand_page_share",
     "shape_count", "shape_page_share", "trafilatura_share", "trafilatura_contained", "window_trafilatura",
-    "window_link_share",
+    "window_link_share", "inside_trafilatura_span", "blocks_to_trafilatura",
 )
 FEATURE_NAMES: tuple[str, ...] = (
     *BASE_FEATURES, *PAGE_FEATURES, *CONTEXT_FEATURES,
     *(f"own_{tag}" for tag in OWN_TAGS),
     *(f"in_{tag}" for tag in ANCESTOR_TAGS),
     *(f"role_{role}" for role in ROLES),
+    "hidden",
     *(f"class_{token}" for token in CLASS_TOKENS),
     *(f"own_class_{token}" for token in CLASS_TOKENS),
 )
@@ -199,6 +219,135 @@ _COLUMN = {name: i for i, name in enumerate(FEATURE_NAMES)}
 
 def _folded(text: str) -> str:
     return " ".join(_words(text))
+
+
+@dataclass(frozen=True)
+class BlockGroups:
+    """Which blocks share a parent, a grandparent, a shape: the second stage averages over them."""
+
+    parent: npt.NDArray[np.int64]
+    grand: npt.NDArray[np.int64]
+    shape: npt.NDArray[np.int64]
+
+
+def block_groups(blocks: Sequence[Block]) -> BlockGroups:
+    ids: dict[object, int] = {}
+
+    def group(key: object) -> int:
+        return ids.setdefault(key, len(ids))
+
+    parent, grand, shape = [], [], []
+    for block in blocks:
+        up = block.element.getparent()
+        parent.append(group(("p", up if up is not None else block.element)))
+        upper = up.getparent() if up is not None else None
+        grand.append(group(("g", upper if upper is not None else up)))
+        shape.append(group(("s", _signature(block.element))))
+    return BlockGroups(np.array(parent, dtype=np.int64), np.array(grand, dtype=np.int64),
+                       np.array(shape, dtype=np.int64))
+
+
+SECOND_STAGE_FEATURES = ("first_stage", "prev_first_stage", "next_first_stage", "window2_first_stage",
+                         "window5_first_stage", "parent_first_stage", "grand_first_stage", "shape_first_stage",
+                         "page_mean_first_stage", "page_max_first_stage", "rank_first_stage")
+
+
+def second_stage_features(first: npt.NDArray[np.float64], groups: BlockGroups,
+                          words: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The first stage's probabilities around each block: its neighbours', its containers' and its
+    shape's (word-weighted means), and the page's.  Appended to :data:`FEATURE_NAMES` columns."""
+    n = len(first)
+    out = np.zeros((n, len(SECOND_STAGE_FEATURES)))
+    if n == 0:
+        return out
+    out[:, 0] = first
+    out[1:, 1] = first[:-1]
+    out[:-1, 2] = first[1:]
+    out[:, 3] = _window_mean(first, 2)
+    out[:, 4] = _window_mean(first, 5)
+    weight = np.maximum(words, 1.0)
+    for column, ids in ((5, groups.parent), (6, groups.grand), (7, groups.shape)):
+        sums = np.bincount(ids, weights=first * weight)
+        totals = np.bincount(ids, weights=weight)  # every id in use has a total of 1 or more
+        out[:, column] = sums[ids] / totals[ids]
+    out[:, 8] = float(np.average(first, weights=weight))
+    out[:, 9] = float(first.max())
+    out[:, 10] = (np.argsort(np.argsort(-first)) / n) if n > 1 else 0.0
+    return out
+
+
+_FLAG_COLUMNS = (*(f"in_{tag}" for tag in ANCESTOR_TAGS), *(f"role_{role}" for role in ROLES), "hidden")
+_FLAG_INDEX = {name: i for i, name in enumerate(_FLAG_COLUMNS)}
+_DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-Z\u00C0-\u00DE\u0391-\u03A9\u0410-\u042F]")
+CLASS_DECAY = 0.5  # an ancestor's class/id token weighs half its child's
+
+
+class _ElementInfo:
+    """What a block inherits from an element and its ancestors, worked out once per element."""
+
+    __slots__ = ("classes", "depth", "flags", "own_classes")
+
+    def __init__(self, depth: int, flags: npt.NDArray[np.float64], classes: npt.NDArray[np.float64],
+                 own_classes: npt.NDArray[np.float64]) -> None:
+        self.depth = depth
+        self.flags = flags  # _FLAG_COLUMNS: the element itself or an ancestor is one
+        self.classes = classes  # per CLASS_TOKENS: CLASS_DECAY ** distance to the nearest holder
+        self.own_classes = own_classes
+
+
+def _element_info(element: HtmlElement, cache: dict[HtmlElement, _ElementInfo]) -> _ElementInfo:
+    chain = []
+    node: HtmlElement | None = element
+    while node is not None and node not in cache:
+        chain.append(node)
+        node = node.getparent()
+    info = cache[node] if node is not None else None
+    for current in reversed(chain):
+        flags = info.flags.copy() if info is not None else np.zeros(len(_FLAG_COLUMNS))
+        tag = current.tag
+        if isinstance(tag, str) and (slot := _FLAG_INDEX.get(f"in_{tag}")) is not None:
+            flags[slot] = 1.0
+        role = current.get("role")
+        if role and (slot := _FLAG_INDEX.get(f"role_{role}")) is not None:
+            flags[slot] = 1.0
+        if _hidden(current):
+            flags[_FLAG_INDEX["hidden"]] = 1.0
+        own = np.zeros(len(CLASS_TOKENS))
+        own[_token_slots(_name_tokens(current))] = 1.0
+        classes = np.maximum(own, info.classes * CLASS_DECAY) if info is not None else own
+        info = cache[current] = _ElementInfo(info.depth + 1 if info is not None else 1, flags, classes, own)
+    assert info is not None
+    return info
+
+
+def _totals_under(blocks: Sequence[Block], cache: dict[HtmlElement, _ElementInfo]) -> dict[HtmlElement, list[float]]:
+    """Per element: words, characters, link characters and blocks of every block inside it."""
+    totals: dict[HtmlElement, list[float]] = {}
+    by_depth: dict[int, list[HtmlElement]] = {}
+    for block in blocks:
+        element = block.element
+        if element not in totals:
+            totals[element] = [0.0, 0.0, 0.0, 0.0]
+            by_depth.setdefault(cache[element].depth, []).append(element)
+        total = totals[element]
+        total[0] += block.words
+        total[1] += len(block.text)
+        total[2] += block.link_chars
+        total[3] += 1
+    for depth in range(max(by_depth, default=0), 1, -1):
+        for element in by_depth.get(depth, ()):
+            parent = element.getparent()
+            if parent is None:
+                continue
+            if parent not in totals:
+                totals[parent] = [0.0, 0.0, 0.0, 0.0]
+                by_depth.setdefault(depth - 1, []).append(parent)
+            into, add = totals[parent], totals[element]
+            for k in range(4):
+                into[k] += add[k]
+    return totals
 
 
 def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
@@ -213,23 +362,19 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
     page_words = sum(b.words for b in blocks) or 1
     page_chars = sum(len(b.text) for b in blocks) or 1
     page_link_chars = sum(b.link_chars for b in blocks)
-    probabilities = list(page_type_probabilities or [0.0] * len(PAGE_TYPES))
 
-    # Per element: words and link characters of the blocks under it, and how many blocks.
-    words_under: dict[HtmlElement, int] = {}
-    links_under: dict[HtmlElement, float] = {}
-    chars_under: dict[HtmlElement, int] = {}
-    blocks_under: dict[HtmlElement, int] = {}
-    ancestry: list[list[HtmlElement]] = []
-    for block in blocks:
-        chain = [block.element, *block.element.iterancestors()]
-        ancestry.append(chain)
-        for element in chain:
-            words_under[element] = words_under.get(element, 0) + block.words
-            chars_under[element] = chars_under.get(element, 0) + len(block.text)
-            links_under[element] = links_under.get(element, 0) + block.link_chars
-            blocks_under[element] = blocks_under.get(element, 0) + 1
-    max_depth = max(len(chain) for chain in ancestry) or 1
+    # Page-wide columns, the same in every row.
+    rows[:, _COLUMN["page_log_words"]] = math.log1p(page_words)
+    rows[:, _COLUMN["page_log_blocks"]] = math.log1p(n)
+    rows[:, _COLUMN["page_link_share"]] = page_link_chars / page_chars
+    rows[:, _COLUMN["trafilatura_coverage"]] = sum(kept_counts.values()) / page_words
+    for k, p in enumerate(page_type_probabilities or ()):
+        rows[:, _COLUMN[f"page_type_{PAGE_TYPES[k]}"]] = p
+
+    cache: dict[HtmlElement, _ElementInfo] = {}
+    infos = [_element_info(block.element, cache) for block in blocks]
+    totals = _totals_under(blocks, cache)
+    max_depth = max(info.depth for info in infos) or 1
     shapes = [_signature(block.element) for block in blocks]
     shape_counts = Counter(shapes)
     shape_words: Counter[str] = Counter()
@@ -240,26 +385,31 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
     trafilatura_share = np.zeros(n)
     link_share = np.zeros(n)
     log_words = np.zeros(n)
-    names_cache: dict[HtmlElement, list[int]] = {}
+    flag_start = _COLUMN[_FLAG_COLUMNS[0]]
+    class_start = _COLUMN[f"class_{CLASS_TOKENS[0]}"]
+    own_class_start = _COLUMN[f"own_class_{CLASS_TOKENS[0]}"]
+    n_flags, n_classes = len(_FLAG_COLUMNS), len(CLASS_TOKENS)
+    parent_columns = (_COLUMN["parent_log_words"], _COLUMN["parent_link_share"], _COLUMN["parent_page_share"])
+    grand_columns = (_COLUMN["grand_log_words"], _COLUMN["grand_link_share"], _COLUMN["grand_page_share"])
+    empty = [0.0, 0.0, 0.0, 0.0]
     chars_before = 0
     for i, block in enumerate(blocks):
         row = rows[i]
         text = block.text
-        chars = len(text)
+        chars = len(text) or 1
         words = block.words
         log_words[i] = math.log1p(words)
-        link_share[i] = block.link_chars / chars if chars else 0.0
+        link_share[i] = block.link_chars / chars
         if words:
-            counts = Counter(block.tokens)
-            found = sum(min(c, kept_counts.get(t, 0)) for t, c in counts.items())
+            found = sum(min(c, kept_counts.get(t, 0)) for t, c in Counter(block.tokens).items())
             trafilatura_share[i] = found / words
-        letters = sum(1 for c in text if c.isalpha())
+        letters = len(_LETTER.findall(text))
         row[0] = log_words[i]
-        row[1] = math.log1p(chars)
+        row[1] = math.log1p(len(text))
         row[2] = link_share[i]
-        row[3] = len(_PUNCT.findall(text)) / chars if chars else 0.0
-        row[4] = sum(1 for c in text if c.isdigit()) / chars if chars else 0.0
-        row[5] = sum(1 for c in text if c.isupper()) / letters if letters else 0.0
+        row[3] = len(_PUNCT.findall(text)) / chars
+        row[4] = len(_DIGIT.findall(text)) / chars
+        row[5] = len(_UPPER.findall(text)) / letters if letters else 0.0
         row[6] = len(_SENTENCE_END.findall(text)) / words if words else 0.0
         row[7] = (sum(len(t) for t in block.tokens) / words) if words else 0.0
         row[8] = 1.0 if _DATE_LIKE.search(text) else 0.0
@@ -268,71 +418,71 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
         row[11] = 1.0 if "©" in text or "copyright" in text.lower() else 0.0
         row[12] = (text.count("|") + text.count("•") + text.count("·")) / (words or 1)
 
-        row[_COLUMN["page_log_words"]] = math.log1p(page_words)
-        row[_COLUMN["page_log_blocks"]] = math.log1p(n)
-        row[_COLUMN["page_link_share"]] = page_link_chars / page_chars
-        row[_COLUMN["trafilatura_coverage"]] = sum(kept_counts.values()) / page_words
-        for k, p in enumerate(probabilities):
-            row[_COLUMN[f"page_type_{PAGE_TYPES[k]}"]] = p
-
-        chain = ancestry[i]
+        info = infos[i]
         row[_COLUMN["position"]] = i / n
         row[_COLUMN["char_position"]] = chars_before / page_chars
-        chars_before += chars
-        row[_COLUMN["depth"]] = len(chain)
-        row[_COLUMN["relative_depth"]] = len(chain) / max_depth
+        chars_before += len(text)
+        row[_COLUMN["depth"]] = info.depth
+        row[_COLUMN["relative_depth"]] = info.depth / max_depth
         if first_h1 is not None:
             row[_COLUMN["after_h1"]] = 1.0 if i >= first_h1 else 0.0
             row[_COLUMN["blocks_from_h1"]] = max(-50, min(50, i - first_h1)) / 50
         row[_COLUMN["is_heading"]] = 1.0 if block.tag in HEADINGS else 0.0
-        for offset, (label, element) in enumerate((("parent", 1), ("grand", 2))):
-            holder = chain[element] if len(chain) > element else chain[-1]
-            under = words_under.get(holder, 0)
-            row[_COLUMN[f"{label}_log_words"]] = math.log1p(under)
-            row[_COLUMN[f"{label}_link_share"]] = links_under.get(holder, 0) / (chars_under.get(holder, 0) or 1)
-            row[_COLUMN[f"{label}_page_share"]] = under / page_words
-            if offset == 0:
-                row[_COLUMN["parent_blocks"]] = math.log1p(blocks_under.get(holder, 0))
+        parent = block.element.getparent()
+        grand = parent.getparent() if parent is not None else None
+        for holder, columns in ((parent, parent_columns), (grand, grand_columns)):
+            under = totals.get(holder, empty) if holder is not None else empty
+            row[columns[0]] = math.log1p(under[0])
+            row[columns[1]] = under[2] / (under[1] or 1)
+            row[columns[2]] = under[0] / page_words
+        row[_COLUMN["parent_blocks"]] = math.log1p(totals.get(parent, empty)[3]) if parent is not None else 0.0
         row[_COLUMN["shape_count"]] = math.log1p(shape_counts[shapes[i]])
         row[_COLUMN["shape_page_share"]] = shape_words[shapes[i]] / page_words
         row[_COLUMN["trafilatura_share"]] = trafilatura_share[i]
-        folded = _folded(text)
+        folded = " ".join(block.tokens)
         row[_COLUMN["trafilatura_contained"]] = 1.0 if folded and folded in kept_folded else 0.0
 
         tag = block.tag
         own = "h456" if tag in ("h4", "h5", "h6") else tag
-        if f"own_{own}" in _COLUMN:
-            row[_COLUMN[f"own_{own}"]] = 1.0
-        for distance, element in enumerate(chain):
-            etag = element.tag
-            if distance and isinstance(etag, str) and f"in_{etag}" in _COLUMN:
-                row[_COLUMN[f"in_{etag}"]] = 1.0
-            role = element.get("role")
-            if role and f"role_{role}" in _COLUMN:
-                row[_COLUMN[f"role_{role}"]] = 1.0
-            if distance < CLASS_DEPTH:
-                slots = names_cache.get(element)
-                if slots is None:
-                    slots = names_cache[element] = _token_slots(_name_tokens(element))
-                weight = 1.0 / (1 + distance)
-                for slot in slots:
-                    column = _COLUMN[f"class_{CLASS_TOKENS[slot]}"]
-                    row[column] = max(row[column], weight)
-                    if distance == 0:
-                        row[_COLUMN[f"own_class_{CLASS_TOKENS[slot]}"]] = 1.0
+        if (column := _COLUMN.get(f"own_{own}")) is not None:
+            row[column] = 1.0
+        # in_<tag>: an ancestor is one (the block's own element is not counted); roles and hidden: itself too.
+        parent_info = cache.get(parent) if parent is not None else None
+        row[flag_start:flag_start + n_flags] = info.flags
+        tags_in = len(ANCESTOR_TAGS)
+        row[flag_start:flag_start + tags_in] = parent_info.flags[:tags_in] if parent_info is not None else 0.0
+        row[class_start:class_start + n_classes] = info.classes
+        row[own_class_start:own_class_start + n_classes] = info.own_classes
 
     # Neighbours and a window of five blocks around each.
-    prev_w, next_w = _COLUMN["prev_log_words"], _COLUMN["next_log_words"]
-    rows[1:, prev_w] = log_words[:-1]
-    rows[:-1, next_w] = log_words[1:]
+    rows[1:, _COLUMN["prev_log_words"]] = log_words[:-1]
+    rows[:-1, _COLUMN["next_log_words"]] = log_words[1:]
     rows[1:, _COLUMN["prev_link_share"]] = link_share[:-1]
     rows[:-1, _COLUMN["next_link_share"]] = link_share[1:]
     rows[1:, _COLUMN["prev_trafilatura"]] = trafilatura_share[:-1]
     rows[:-1, _COLUMN["next_trafilatura"]] = trafilatura_share[1:]
-    kernel = np.ones(5) / 5
-    rows[:, _COLUMN["window_trafilatura"]] = np.convolve(trafilatura_share, kernel, mode="same")
-    rows[:, _COLUMN["window_link_share"]] = np.convolve(link_share, kernel, mode="same")
+    # Where trafilatura's text is: between its first and last block, and how far from the nearest.
+    kept = np.flatnonzero(rows[:, _COLUMN["trafilatura_contained"]] > 0)
+    if len(kept):
+        positions = np.arange(n)
+        rows[:, _COLUMN["inside_trafilatura_span"]] = (positions >= kept[0]) & (positions <= kept[-1])
+        after = np.searchsorted(kept, positions)
+        to_next = np.abs(kept[np.minimum(after, len(kept) - 1)] - positions)
+        to_previous = np.abs(positions - kept[np.maximum(after - 1, 0)])
+        rows[:, _COLUMN["blocks_to_trafilatura"]] = np.minimum(np.minimum(to_next, to_previous), 50) / 50
+    else:
+        rows[:, _COLUMN["blocks_to_trafilatura"]] = 1.0
+    rows[:, _COLUMN["window_trafilatura"]] = _window_mean(trafilatura_share)
+    rows[:, _COLUMN["window_link_share"]] = _window_mean(link_share)
     return rows
+
+
+def _window_mean(values: npt.NDArray[np.float64], reach: int = 2) -> npt.NDArray[np.float64]:
+    """The mean of each value and its ``reach`` neighbours on either side (fewer at the ends)."""
+    padded = np.pad(values, reach, constant_values=0.0)
+    counts = np.pad(np.ones_like(values), reach, constant_values=0.0)
+    kernel = np.ones(2 * reach + 1)
+    return np.convolve(padded, kernel, mode="valid") / np.convolve(counts, kernel, mode="valid")
 
 
 def as_text(blocks: Sequence[Block]) -> str:
@@ -344,7 +494,7 @@ def as_markdown(blocks: Sequence[Block]) -> str:
     out: list[str] = []
     previous = None
     for block in blocks:
-        line = block.text
+        line = block.markdown or block.text
         if block.tag in HEADINGS:
             line = "#" * int(block.tag[1]) + " " + line
         elif block.tag == "li":

@@ -33,7 +33,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, eq=False)
-class TreeEnsemble:
+class TreeEnsemble:  # noqa: PLR0902
     """A LightGBM model as flat arrays; ``classes`` names the outputs of a multi-class model."""
 
     feature_names: tuple[str, ...]
@@ -63,20 +63,50 @@ class TreeEnsemble:
         scores = np.zeros((n_rows, self.outputs))
         if n_rows == 0 or n_trees == 0:
             return scores
-        node = np.broadcast_to(self.roots, (n_rows, n_trees)).copy()
-        row_index = np.broadcast_to(np.arange(n_rows)[:, None], (n_rows, n_trees))
+        # One table of every node, leaves included: a leaf points to itself whichever way the
+        # value goes, so each level is the same few array operations on every (row, tree) pair.
+        step_feature, step_threshold, step_left, step_right, step_nan_left, leaf_of = self._steps
+        inner = len(self.split_feature)
+        node = np.where(self.roots >= 0, self.roots, inner + ~self.roots).astype(np.int32)
+        node = np.broadcast_to(node, (n_rows, n_trees)).copy()
+        base = (np.arange(n_rows, dtype=np.int32) * rows.shape[1])[:, None]
+        flat = rows.ravel()
         for _ in range(self.depth):
-            inner = node >= 0
-            if not inner.any():
-                break
-            at = node[inner]
-            value = rows[row_index[inner], self.split_feature[at]]
-            go_left = (value <= self.threshold[at]) | (np.isnan(value) & self.default_left[at])
-            node[inner] = np.where(go_left, self.left[at], self.right[at])
-        leaves = self.leaf_value[~node]  # every entry is a leaf now: ~node is its index
-        for output in range(self.outputs):
-            scores[:, output] = leaves[:, self.tree_class == output].sum(axis=1)
+            value = np.take(flat, base + np.take(step_feature, node))
+            go_left = value <= np.take(step_threshold, node)
+            if self._has_nan:
+                go_left |= np.isnan(value) & np.take(step_nan_left, node)
+            node = np.where(go_left, np.take(step_left, node), np.take(step_right, node))
+        leaves = np.take(self.leaf_value, np.take(leaf_of, node))
+        if self.outputs == 1:
+            scores[:, 0] = leaves.sum(axis=1)
+        else:
+            for output in range(self.outputs):
+                scores[:, output] = leaves[:, self.tree_class == output].sum(axis=1)
         return scores
+
+    @functools.cached_property
+    def _has_nan(self) -> bool:
+        return bool(self.default_left.any())
+
+    @functools.cached_property
+    def _steps(self) -> tuple[npt.NDArray[np.int32], FloatArray, npt.NDArray[np.int32], npt.NDArray[np.int32],
+                              npt.NDArray[np.bool_], npt.NDArray[np.int32]]:
+        inner, leaves = len(self.split_feature), len(self.leaf_value)
+        total = inner + leaves
+
+        def target(child: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+            return np.where(child >= 0, child, inner + ~child)
+
+        feature = np.concatenate([self.split_feature, np.zeros(leaves, dtype=np.int64)])
+        threshold = np.concatenate([self.threshold, np.full(leaves, np.inf)])
+        own = np.arange(inner, total)
+        left = np.concatenate([target(self.left), own])
+        right = np.concatenate([target(self.right), own])
+        nan_left = np.concatenate([self.default_left, np.ones(leaves, dtype=bool)])
+        leaf_of = np.concatenate([np.zeros(inner, dtype=np.int64), np.arange(leaves)])
+        return (feature.astype(np.int32), threshold, left.astype(np.int32), right.astype(np.int32), nan_left,
+                leaf_of.astype(np.int32))
 
     def probabilities(self, rows: FloatArray) -> FloatArray:
         """Binary: P(positive) per row, shape (rows,).  Multi-class: softmax, shape (rows, classes)."""

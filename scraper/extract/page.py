@@ -44,7 +44,9 @@ from scraper.compat.trafilatura import (
     use_config,
     xmltotxt,
 )
+from scraper.extract.blocks import as_markdown, as_text, segment
 from scraper.extract.bylines import find_byline, read_author_markup
+from scraper.extract.selection import select_blocks
 from scraper.extract.taxonomy import find_categories, find_tags
 
 __all__ = ["EXTRACTOR_NAME", "EXTRACTOR_VERSION", "Article", "ExtractionOptions", "extract_page"]
@@ -967,13 +969,14 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
         byline = find_byline(tree)
         metadata.author = normalize_authors(None, byline) if byline else None
         hints = replace(hints, bylines=(*read_author_markup(tree), *([byline] if byline else [])))
-    listing = listing_text(region, options.min_extracted_size) if page_type == "listing" else None
-    text: str | None
-    markdown: str | None
-    if listing is not None:
-        text, markdown = listing
-    else:
-        text, markdown = trafilatura_body(tree, url, options)
+    try:
+        blocks = segment(tree)
+    except RecursionError:  # a tree nested deeper than Python's stack: trafilatura's text alone
+        blocks = []
+    text, markdown = trafilatura_body(tree, url, options)
+    selection = select_blocks(blocks, text)
+    if selection.kept:
+        text, markdown = clean_text(as_text(selection.kept)), as_markdown(selection.kept)
 
     def meta(name: str) -> Any:
         return getattr(metadata, name, None)
