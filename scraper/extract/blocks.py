@@ -29,7 +29,9 @@ from scraper.article import PAGE_TYPES
 # Never visible text.
 SKIPPED_TAGS = frozenset({"script", "style", "template", "svg", "iframe", "object", "embed", "canvas",
                           "video", "audio", "map", "head", "title", "meta", "link", "select", "option", "textarea",
-                          "button", "input", "math"})
+                          "input", "math"})
+# Not skipped: <button>.  An unclosed one in a menu swallows the rest of the page in lxml's
+# tree (browsers close it); its text is kept, marked as inside a button.
 BLOCK_TAGS = frozenset({"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul",
                         "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th",
                         "thead", "tbody", "tfoot", "caption", "blockquote", "pre", "figure", "figcaption", "form",
@@ -40,7 +42,7 @@ HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 OWN_TAGS = ("p", "div", "li", "td", "th", "h1", "h2", "h3", "h456", "dt", "dd", "blockquote", "pre", "figcaption",
             "section", "article", "span")
 ANCESTOR_TAGS = ("article", "main", "nav", "header", "footer", "aside", "form", "table", "ul", "ol", "a",
-                 "blockquote", "figure", "label", "details", "section", "li", "dl", "noscript")
+                 "blockquote", "figure", "label", "details", "section", "li", "dl", "noscript", "button")
 ROLES = ("main", "navigation", "complementary", "banner", "contentinfo", "article", "dialog", "menu", "search")
 CLASS_TOKENS = (
     "content", "article", "post", "entry", "body", "text", "story", "main", "blog", "comment", "reply", "nav",
@@ -289,11 +291,10 @@ class _ElementInfo:
 
     __slots__ = ("classes", "depth", "flags", "own_classes")
 
-    def __init__(self, depth: int, flags: npt.NDArray[np.float64], classes: npt.NDArray[np.float64],
-                 own_classes: npt.NDArray[np.float64]) -> None:
+    def __init__(self, depth: int, flags: int, classes: dict[int, float], own_classes: list[int]) -> None:
         self.depth = depth
-        self.flags = flags  # _FLAG_COLUMNS: the element itself or an ancestor is one
-        self.classes = classes  # per CLASS_TOKENS: CLASS_DECAY ** distance to the nearest holder
+        self.flags = flags  # bit i: _FLAG_COLUMNS[i] holds for the element itself or an ancestor
+        self.classes = classes  # CLASS_TOKENS slot -> CLASS_DECAY ** distance to the nearest holder
         self.own_classes = own_classes
 
 
@@ -305,18 +306,19 @@ def _element_info(element: HtmlElement, cache: dict[HtmlElement, _ElementInfo]) 
         node = node.getparent()
     info = cache[node] if node is not None else None
     for current in reversed(chain):
-        flags = info.flags.copy() if info is not None else np.zeros(len(_FLAG_COLUMNS))
+        flags = info.flags if info is not None else 0
         tag = current.tag
         if isinstance(tag, str) and (slot := _FLAG_INDEX.get(f"in_{tag}")) is not None:
-            flags[slot] = 1.0
+            flags |= 1 << slot
         role = current.get("role")
         if role and (slot := _FLAG_INDEX.get(f"role_{role}")) is not None:
-            flags[slot] = 1.0
+            flags |= 1 << slot
         if _hidden(current):
-            flags[_FLAG_INDEX["hidden"]] = 1.0
-        own = np.zeros(len(CLASS_TOKENS))
-        own[_token_slots(_name_tokens(current))] = 1.0
-        classes = np.maximum(own, info.classes * CLASS_DECAY) if info is not None else own
+            flags |= 1 << _FLAG_INDEX["hidden"]
+        own = _token_slots(_name_tokens(current))
+        classes = {slot: weight * CLASS_DECAY for slot, weight in info.classes.items()} if info is not None else {}
+        for slot in own:
+            classes[slot] = 1.0
         info = cache[current] = _ElementInfo(info.depth + 1 if info is not None else 1, flags, classes, own)
     assert info is not None
     return info
@@ -388,7 +390,7 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
     flag_start = _COLUMN[_FLAG_COLUMNS[0]]
     class_start = _COLUMN[f"class_{CLASS_TOKENS[0]}"]
     own_class_start = _COLUMN[f"own_class_{CLASS_TOKENS[0]}"]
-    n_flags, n_classes = len(_FLAG_COLUMNS), len(CLASS_TOKENS)
+    tag_bits = (1 << len(ANCESTOR_TAGS)) - 1  # the in_<tag> flags: an ancestor's, not the element's own
     parent_columns = (_COLUMN["parent_log_words"], _COLUMN["parent_link_share"], _COLUMN["parent_page_share"])
     grand_columns = (_COLUMN["grand_log_words"], _COLUMN["grand_link_share"], _COLUMN["grand_page_share"])
     empty = [0.0, 0.0, 0.0, 0.0]
@@ -448,11 +450,15 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
             row[column] = 1.0
         # in_<tag>: an ancestor is one (the block's own element is not counted); roles and hidden: itself too.
         parent_info = cache.get(parent) if parent is not None else None
-        row[flag_start:flag_start + n_flags] = info.flags
-        tags_in = len(ANCESTOR_TAGS)
-        row[flag_start:flag_start + tags_in] = parent_info.flags[:tags_in] if parent_info is not None else 0.0
-        row[class_start:class_start + n_classes] = info.classes
-        row[own_class_start:own_class_start + n_classes] = info.own_classes
+        flags = (info.flags & ~tag_bits) | ((parent_info.flags & tag_bits) if parent_info is not None else 0)
+        while flags:
+            bit = flags & -flags
+            row[flag_start + bit.bit_length() - 1] = 1.0
+            flags ^= bit
+        for slot, weight in info.classes.items():
+            row[class_start + slot] = weight
+        for slot in info.own_classes:
+            row[own_class_start + slot] = 1.0
 
     # Neighbours and a window of five blocks around each.
     rows[1:, _COLUMN["prev_log_words"]] = log_words[:-1]
