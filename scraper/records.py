@@ -1,6 +1,7 @@
 """PageRecord: the normalised JSON contract with downstream tools (schema v1).
 
-Pure: no Scrapy, no I/O (the extractor's model digest is read once, by :mod:`scraper.article`).  snake_case keys, ``null`` for unknown (never ``""``),
+Pure: no Scrapy, no I/O (the extractor's model digest is read once, by :mod:`scraper.article`).
+snake_case keys, ``null`` for unknown (never ``""``),
 lists where there can be several, ISO 8601 dates, absolute URLs, and a pointer
 into the WARC record that holds the page as it was received.
 """

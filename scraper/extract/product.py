@@ -9,6 +9,7 @@ product's, a related item's or a crossed-out one.
 
 from __future__ import annotations
 
+import html
 import re
 from typing import Any
 
@@ -33,7 +34,12 @@ def _text(value: Any) -> str | None:
         return next((text for text in map(_text, value) if text is not None), None)
     if isinstance(value, bool) or value is None or isinstance(value, dict):
         return None
-    text = _SPACES.sub(" ", str(value)).strip()
+    text = str(value)
+    for _ in range(3):  # shops' templates escape entities into JSON-LD, some twice ("L&amp;#8217;atelier")
+        if "&" not in text or html.unescape(text) == text:
+            break
+        text = html.unescape(text)
+    text = _SPACES.sub(" ", text).strip()
     return text if text and text.lower() not in {"none", "null", "undefined"} else None
 
 

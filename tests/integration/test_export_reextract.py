@@ -210,7 +210,7 @@ def test_reextract_extracts_what_a_crawl_did_not(archive: Archive) -> None:
                            (*CONTENT_FIELDS, "version", "extractor")) == [], path
     assert again["/gzip/article.html"]["text"] and again["/gzip/article.html"]["version"] == 1
     assert again["/gzip/article.html"]["extractor"] == current_extractor()
-    assert (EXTRACTOR_NAME, EXTRACTOR_VERSION) == (current_extractor()["name"], current_extractor()["version"])
+    assert (current_extractor()["name"], current_extractor()["version"]) == (EXTRACTOR_NAME, EXTRACTOR_VERSION)
     assert again["/report.pdf"]["extractor"] is None and again["/report.pdf"]["text"] is None
     first_story, (second_story,) = again["/live/story"], reextracted(changed)
     assert (first_story["version"], first_story["changed_fields"]) == (1, [])

@@ -61,3 +61,38 @@ def test_no_product_or_an_empty_one_is_none() -> None:
     odd = read_product([{"@type": "Product", "name": {"@value": "x"}, "sku": True, "offers": "free",
                          "aggregateRating": {"ratingValue": "4.2", "reviewCount": "many"}}])
     assert odd == Product(rating="4.2")
+
+
+def _ld_objects(page: str) -> list[dict[str, Any]]:
+    """The JSON-LD objects of a WCXB fixture page, ``@graph`` flattened (as extract_page reads them)."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    from lxml import html
+
+    raw = (Path(__file__).resolve().parents[2] / "fixtures" / "wcxb" / "html" / f"{page}.html.gz").read_bytes()
+    objects: list[dict[str, Any]] = []
+    for script in html.fromstring(gzip.decompress(raw)).iterfind(".//script[@type='application/ld+json']"):
+        stack: list[Any] = [json.loads(script.text or "null")]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                objects.append(item)
+                stack.extend(item.get("@graph") or [])
+    return objects
+
+
+def test_real_product_pages() -> None:
+    """Two WCXB product pages (tests/fixtures/wcxb): what their JSON-LD states; an article page has no product."""
+    necklace = read_product(_ld_objects("0599"))
+    assert necklace is not None
+    assert (necklace.brand, necklace.sku, necklace.price, necklace.currency, necklace.availability) == (
+        "L\u2019atelier Nawbar", "N667FD", "3665.00", "USD", "InStock")  # its entities escaped twice, undone
+    assert necklace.name and necklace.name.startswith("L'atelier Nawbar: Warrior Princess Diamond Drop Necklace")
+    colours = read_product(_ld_objects("0611"))
+    assert colours == Product(name="Plant-Based Food Colors \u2014 Supernatural", brand="Supernatural", price="9.99",
+                              currency="USD", availability="OutOfStock")
+    assert read_product(_ld_objects("0009")) is None
