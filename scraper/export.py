@@ -18,7 +18,8 @@ flatten them into the columns :func:`columns` derives from the page-record schem
   list<string> columns in Parquet, and JSON arrays in CSV cells (``["Jane Doe"]``):
   names may hold any separator, and a JSON array reads back exactly;
 * in CSV an empty cell is null (records never hold empty strings), booleans are
-  ``true``/``false``; in Parquet integers are int64 and booleans bool.
+  ``true``/``false``; in Parquet integers are int64, numbers (``page_type_confidence``) double and
+  booleans bool.
 """
 
 from __future__ import annotations
@@ -276,7 +277,7 @@ def selected_records(crawls: Sequence[CrawlLayout], selection: Selection,
 
 
 # -- rows and columns ------------------------------------------------------------------------------
-ColumnKind = Literal["string", "integer", "boolean", "list"]
+ColumnKind = Literal["string", "integer", "number", "boolean", "list"]
 
 
 @dataclass(frozen=True)
@@ -313,8 +314,8 @@ def _kind(node: dict[str, Any], defs: dict[str, Any]) -> ColumnKind | dict[str, 
             return dict(branch["properties"])
         if kind == "array":
             return "list"
-        if kind in ("integer", "boolean"):
-            return "integer" if kind == "integer" else "boolean"
+        if kind in ("integer", "number", "boolean"):
+            return "integer" if kind == "integer" else "number" if kind == "number" else "boolean"
         if isinstance(branch.get("const"), bool):
             return "boolean"
         if isinstance(branch.get("const"), int):
@@ -400,7 +401,8 @@ class CsvSink:
 def arrow_schema() -> Any:
     import pyarrow as pa
 
-    types = {"string": pa.string(), "integer": pa.int64(), "boolean": pa.bool_(), "list": pa.list_(pa.string())}
+    types = {"string": pa.string(), "integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_(),
+             "list": pa.list_(pa.string())}
     schema = pa.schema([pa.field(c.name, types[c.kind]) for c in columns()])
     return schema.with_metadata({"page_record_schema": str(page_record_schema().get("$id", ""))})
 

@@ -1,6 +1,7 @@
 """PageRecord: the normalised JSON contract with downstream tools (schema v1).
 
-Pure: no Scrapy, no I/O.  snake_case keys, ``null`` for unknown (never ``""``),
+Pure: no Scrapy, no I/O (the extractor's model digest is read once, by :mod:`scraper.article`).
+snake_case keys, ``null`` for unknown (never ``""``),
 lists where there can be several, ISO 8601 dates, absolute URLs, and a pointer
 into the WARC record that holds the page as it was received.
 """
@@ -14,9 +15,21 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from scraper.article import EXTRACTOR_NAME, EXTRACTOR_VERSION, Article
+from scraper.article import (
+    EXTRACTOR_NAME,
+    EXTRACTOR_VERSION,
+    TRAFILATURA_VERSION,
+    Article,
+    Product,
+    model_digest,
+)
 from scraper.scope import url_key
 
+# schema_version counts breaking changes only: a field removed or renamed, a type or meaning changed, a value
+# once allowed refused.  An additive change (a new optional field, a new enum value, a new key in an object)
+# keeps it: every record written under an earlier form of v1 still validates against the current schema, and
+# readers treat an absent new field as unknown.  (Issue 18 added page_type's seven kinds,
+# page_type_confidence, product and the extractor's model and trafilatura keys as such a change.)
 SCHEMA_VERSION = 1
 SCHEMA_ID = "https://scraper.invalid/schema/page-record/v1.json"
 # The Content-Type of the WARC metadata record that holds a page's record, next to its response.
@@ -97,7 +110,8 @@ class PageRecord:
     access: dict[str, list[str]]
     depth: int
     referrer: str | None
-    page_type: str | None  # article | listing | other; None when not extracted (and absent from older records)
+    page_type: str | None  # one of article.PAGE_TYPES; None when not extracted (absent from older records)
+    page_type_confidence: float | None  # the page-type model's probability; None without one (absent from older)
     title: str | None
     authors: list[str]
     published: str | None
@@ -108,6 +122,7 @@ class PageRecord:
     image: str | None
     tags: list[str]
     categories: list[str]
+    product: dict[str, Any] | None  # a product page's item (asdict of article.Product); None on other pages
     text: str | None
     markdown: str | None
     word_count: int
@@ -174,9 +189,18 @@ def fingerprint_text(text: str | None) -> TextFingerprint:
     return TextFingerprint(word_count(text), text_sha256(text), simhash(text))
 
 
+def product_from_record(value: Any) -> Product | None:
+    """The ``product`` of a record as a Product (absent from records written before it existed)."""
+    if not isinstance(value, dict):
+        return None
+    return Product(**{name: value.get(name) for name in Product.__dataclass_fields__})
+
+
 def article_from_record(record: dict[str, Any]) -> Article:
     """The article fields of an earlier record (a revisit's content is its original's)."""
-    return Article(page_type=record.get("page_type"),  # absent from records written before it existed
+    # page_type, page_type_confidence and product are absent from records written before they existed
+    return Article(page_type=record.get("page_type"), page_type_confidence=record.get("page_type_confidence"),
+                   product=product_from_record(record.get("product")),
                    text=record.get("text"), markdown=record.get("markdown"), title=record.get("title"),
                    authors=list(record.get("authors") or []), published=record.get("published"),
                    modified=record.get("modified"), site_name=record.get("site_name"),
@@ -234,6 +258,7 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         depth=capture.depth,
         referrer=capture.referrer,
         page_type=art.page_type,
+        page_type_confidence=art.page_type_confidence,
         title=art.title,
         authors=list(art.authors),
         published=art.published,
@@ -244,6 +269,7 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         image=art.image,
         tags=list(art.tags),
         categories=list(art.categories),
+        product=asdict(art.product) if art.product is not None else None,
         text=art.text,
         markdown=art.markdown,
         word_count=fingerprint.word_count,
@@ -264,8 +290,12 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
 
 
 def current_extractor() -> dict[str, str]:
-    """The ``extractor`` of a record extracted now."""
-    return {"name": EXTRACTOR_NAME, "version": EXTRACTOR_VERSION}
+    """The ``extractor`` of a record extracted now: scraper's version, its models' digest, trafilatura's version.
+
+    Records written before the learned extractor say ``{"name": "trafilatura", "version": ...}``.
+    """
+    return {"name": EXTRACTOR_NAME, "version": EXTRACTOR_VERSION, "model": model_digest(),
+            "trafilatura": TRAFILATURA_VERSION}
 
 
 def record_for_capture(crawl_id: str, capture: Capture, article: Article | None, extractor: dict[str, str] | None,
@@ -330,8 +360,30 @@ def body_without_headline(body: str, title: str | None) -> str:
     return body
 
 
+def page_type_line(record: dict[str, Any]) -> str | None:
+    """``Page type: product (confidence 0.93)``; None for a record without a page type."""
+    page_type = record.get("page_type")
+    if not page_type:
+        return None
+    confidence = record.get("page_type_confidence")
+    return f"Page type: {page_type}" + (f" (confidence {confidence:.2f})" if confidence is not None else "")
+
+
+def product_lines(product: dict[str, Any] | None) -> list[str]:
+    """A product's fields as a Markdown list, those the page states: what a reader of a shop page looks for."""
+    if not product:
+        return []
+    price = " ".join(str(product[name]) for name in ("price", "currency") if product.get(name) is not None)
+    rating = product.get("rating")
+    if rating is not None and product.get("review_count") is not None:
+        rating = f"{rating} ({product['review_count']} reviews)"
+    fields = [("Product", product.get("name")), ("Brand", product.get("brand")), ("SKU", product.get("sku")),
+              ("Price", price or None), ("Availability", product.get("availability")), ("Rating", rating)]
+    return [f"- {label}: {value}" for label, value in fields if value is not None]
+
+
 def render_markdown(record: dict[str, Any]) -> str:
-    """An archived article document: title, byline, date, body, original URL."""
+    """An archived page document: title, byline, date, a product's fields, body, page type, original URL."""
     lines: list[str] = [f"# {record.get('title') or record.get('url')}", ""]
     if record.get("authors"):
         lines += [f"By {_join_names(record['authors'])}", ""]
@@ -339,9 +391,15 @@ def render_markdown(record: dict[str, Any]) -> str:
         lines += [f"Published {record['published']}", ""]
     if record.get("modified"):
         lines += [f"Updated {record['modified']}", ""]
+    fields = product_lines(record.get("product"))
+    if fields:
+        lines += [*fields, ""]
     body = body_without_headline(record.get("markdown") or record.get("text") or "", record.get("title"))
     if body:
         lines += [body, ""]
+    kind = page_type_line(record)
+    if kind:
+        lines += [kind]
     lines += [f"Original url: {record.get('url')}"]
     return "\n".join(lines) + "\n"
 

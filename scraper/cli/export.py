@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from scraper.article import PAGE_TYPES  # the values of a record's page_type (null: not extracted)
+from scraper.article import OLD_PAGE_TYPES, PAGE_TYPES  # the values of a record's page_type (null: not extracted)
 from scraper.cli._common import ExitStatus, archive_option, fail, open_catalog_if_present, progress_bar, say
 from scraper.cli._limits import max_body_option
 from scraper.dates import DATE_FORMS
@@ -138,7 +138,8 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
         extractor = runner.extractor
         skipped = "; ".join(f"{reason} ×{n}" for reason, n in tally.skipped.items())
         say(f"re-extracted {tally.pages} page(s) of {len(selected)} crawl(s) with {extractor['name']} "
-             f"{extractor['version']}: {tally.changed} with changed text, {tally.revisits} revisit(s) read "
+             f"{extractor['version']} (model {extractor['model']}, trafilatura {extractor['trafilatura']}): "
+             f"{tally.changed} with changed text, {tally.revisits} revisit(s) read "
              f"from their originals, {sum(tally.skipped.values())} skipped" + (f" ({skipped})" if skipped else "")
              + (f", {tally.extraction_errors} extraction error(s)" if tally.extraction_errors else ""))
     if outside:
@@ -156,8 +157,11 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
               help="Only pages whose URL (after redirects) is on HOST or its subdomains (repeatable); "
                    "HOST:PORT matches the port too.")
 @click.option("--since", metavar="DATE", help=SINCE_HELP)
-@click.option("--page-type", "page_types", multiple=True, type=click.Choice(PAGE_TYPES), metavar="TYPE",
-              help=f"Only pages whose page_type is TYPE ({', '.join(PAGE_TYPES)}; repeatable). Records without "
+# "other" stays a choice: records written before the seven kinds say it, and `export` reads old crawls.
+@click.option("--page-type", "page_types", multiple=True, type=click.Choice((*PAGE_TYPES, *OLD_PAGE_TYPES)),
+              metavar="TYPE",
+              help=f"Only pages whose page_type is TYPE ({', '.join(PAGE_TYPES)}; or {', '.join(OLD_PAGE_TYPES)}, "
+                   "which only records written before the seven kinds say; repeatable). Records without "
                    "a page_type (not extracted, or written before page types) are left out.")
 @click.option("--kind", "record_kind", type=click.Choice(["response", "revisit"]),
               help="Only records of this record_kind: response (the page as sent) or revisit (unchanged since "

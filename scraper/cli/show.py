@@ -17,7 +17,8 @@ from scraper.text import dumps_json, escape_controls
 @archive_option("Archive root to look in.")
 @click.option("--db", metavar="URL", help="Catalog database URL (default: sqlite:///ARCHIVE/catalog.sqlite).")
 @click.option("-f", "--format", "fmt", type=click.Choice(["json", "markdown", "text"]), default="json",
-              show_default=True, help="json: the page record; markdown: an article document; text: title and body.")
+              show_default=True, help="json: the page record; markdown: a document (title, byline, a product's fields, "
+                   "body, page type and confidence); text: title and body.")
 @click.option("--at", metavar="TIME",
               help="The capture in effect at TIME: the latest made at or before it. TIME is an ISO date "
                    "(2024-03-01: the whole day, UTC) or date-time (2024-03-01T12:00:00Z; without an offset: UTC).")

@@ -174,7 +174,7 @@ def test_real_pages_have_their_text_and_not_their_boilerplate(site_crawl: Crawl,
         else:
             body_words = re.findall(r"\w+", expected["articleBody"])
             assert " ".join(body_words[:12]) in " ".join(re.findall(r"\w+", record["text"])), name
-        assert record["extractor"]["name"] == "trafilatura" and record["word_count"] > 50
+        assert record["extractor"]["name"] == "scraper" and record["word_count"] > 50
         checked += 1
     assert checked == len(golden_pages()) >= 4
 

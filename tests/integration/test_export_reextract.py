@@ -24,7 +24,9 @@ import pyarrow.parquet as pq
 import pytest
 from jsonschema import Draft202012Validator
 
+from scraper.article import PAGE_TYPES
 from scraper.extract.page import EXTRACTOR_NAME, EXTRACTOR_VERSION
+from scraper.records import current_extractor
 from tests.conftest import FAST, assert_valid_records, crawl_dirs, read_jsonl, run_scraper
 from tests.integration.test_cli_errors import assert_one_line_error
 from tests.site import LivePage, SiteServer, golden_pages, live_article
@@ -207,7 +209,8 @@ def test_reextract_extracts_what_a_crawl_did_not(archive: Archive) -> None:
         assert differences([extracted[path]], [{**again[path], "warc": extracted[path]["warc"]}],
                            (*CONTENT_FIELDS, "version", "extractor")) == [], path
     assert again["/gzip/article.html"]["text"] and again["/gzip/article.html"]["version"] == 1
-    assert again["/gzip/article.html"]["extractor"] == {"name": EXTRACTOR_NAME, "version": EXTRACTOR_VERSION}
+    assert again["/gzip/article.html"]["extractor"] == current_extractor()
+    assert (current_extractor()["name"], current_extractor()["version"]) == (EXTRACTOR_NAME, EXTRACTOR_VERSION)
     assert again["/report.pdf"]["extractor"] is None and again["/report.pdf"]["text"] is None
     first_story, (second_story,) = again["/live/story"], reextracted(changed)
     assert (first_story["version"], first_story["changed_fields"]) == (1, [])
@@ -219,6 +222,68 @@ def test_reextract_extracts_what_a_crawl_did_not(archive: Archive) -> None:
     assert [r["text"] for r in rows] == [r["text"] for r in [*reextracted(bare), second_story]]
     plain = run_scraper("export", "--as-crawled", "--archive", str(archive.bare)).stdout.splitlines()
     assert [json.loads(line)["text"] for line in plain] == [None] * len(crawled)
+
+
+def write_old_crawl(root: Path, crawl_id: str, html: bytes) -> dict[str, Any]:
+    """A crawl as scraper wrote it before issue 18: a WARC whose page record (beside the response) and pages.jsonl
+    say page_type "other", have no page_type_confidence or product, and name trafilatura as the extractor."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    from tests.unit.test_schema_evolution import OLD_RECORD
+
+    folder = root / "crawls" / crawl_id
+    folder.mkdir(parents=True)
+    name = "scraper-20250105090000000-00001-h.warc.gz"
+    url = "https://example.com/articles/harbour.html"
+    with open(folder / name, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        writer.write_record(writer.create_warcinfo_record(name, {"software": "scraper 0.1.0"}))
+        offset = fh.tell()
+        response = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(html), length=len(html),
+            http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")],
+                                          protocol="HTTP/1.1"))
+        writer.write_record(response)
+        length = fh.tell() - offset
+        record = {**OLD_RECORD, "crawl_id": crawl_id, "requested_url": url, "url": url, "normalized_url": url,
+                  "warc": {"file": name, "offset": offset, "length": length,
+                           "record_id": response.rec_headers.get_header("WARC-Record-ID")}}
+        data = json.dumps(record).encode()
+        writer.write_record(writer.create_warc_record(
+            "metadata://example.com/articles/harbour.html", "metadata", payload=io.BytesIO(data), length=len(data),
+            warc_content_type="application/json"))
+    (folder / "pages.jsonl").write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return record
+
+
+def test_reextract_of_an_old_crawl_says_the_new_extractor(tmp_path: Path,
+                                                         record_validator: Draft202012Validator) -> None:
+    """Issue 18: records extracted by trafilatura alone (extractor {name, version}) get re-extracted, and the new
+    records name scraper, its model digest and trafilatura's version, with one of the seven page types."""
+    root = tmp_path / "archive"
+    paragraphs = "".join(f"<p>{text}</p>" for text in PARAGRAPHS)
+    html = (f"<!doctype html><html lang='en'><head><title>Council backs harbour plan</title></head><body>"
+            f"<article><h1>Council backs harbour plan</h1>{paragraphs}</article></body></html>").encode()
+    old = write_old_crawl(root, "20250105T090000Z-0a1b2c", html)
+    assert old["extractor"] == {"name": "trafilatura", "version": "2.3.1"} and old["page_type"] == "other"
+    proc = run_scraper("reextract", "--archive", str(root))
+    assert proc.returncode == 0, proc.stderr
+    (again,) = reextracted(root / "crawls" / "20250105T090000Z-0a1b2c")
+    extractor = current_extractor()
+    assert again["extractor"] == extractor and extractor["name"] == "scraper"
+    assert set(extractor) == {"name", "version", "model", "trafilatura"} and extractor["model"]
+    assert f"with scraper {extractor['version']} (model {extractor['model']}, " in proc.stderr
+    assert again["page_type"] in PAGE_TYPES and "page_type_confidence" in again and "product" in again
+    assert again["text"] and "harbour" in again["text"] and again["warc"] == old["warc"]
+    assert_valid_records(record_validator, [old, again])
+    # export now gives the re-extracted record, --as-crawled the old one
+    exported = [json.loads(line) for line in run_scraper("export", "--archive", str(root)).stdout.splitlines()]
+    assert [r["extractor"] for r in exported] == [extractor]
+    plain = run_scraper("export", "--as-crawled", "--page-type", "other", "--archive", str(root)).stdout
+    assert [json.loads(line)["extractor"] for line in plain.splitlines()] == [old["extractor"]]
 
 
 def test_reextract_since_selects_captures_by_date(archive: Archive, tmp_path: Path) -> None:
@@ -332,6 +397,12 @@ def test_export_usage_errors_leave_no_file(archive: Archive, tmp_path: Path) -> 
     assert_one_line_error(run_scraper("export", "nope", "-o", str(tmp_path / "x.csv"), "--archive", root), 2,
                           "unknown crawl")
     assert_one_line_error(run_scraper("export", "--archive", str(tmp_path / "none")), 2, "no archive at")
+    # --page-type: the seven kinds and the old "other"; anything else is one line from click
+    assert_one_line_error(run_scraper("export", "--page-type", "blog", "--archive", root), 2,
+                          "'blog' is not one of 'article', 'forum', 'product', 'collection', 'listing', "
+                          "'documentation', 'service', 'other'")
+    for kind in ("forum", "documentation", "other"):
+        assert run_scraper("export", "--page-type", kind, "--archive", root).returncode == 0, kind
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
@@ -342,5 +413,6 @@ def test_help_explains_both_commands() -> None:
         assert words in reextract.stdout, words
     export = run_scraper("export", "--help")
     assert export.returncode == 0
-    for words in ("jsonl|csv|parquet", "--latest", "--site", "WACZ pages.jsonl", "--as-crawled", "FILE|-"):
-        assert words in export.stdout, words
+    for words in ("jsonl|csv|parquet", "--latest", "--site", "WACZ pages.jsonl", "--as-crawled", "FILE|-",
+                  "article, forum, product, collection, listing, documentation, service; or other"):
+        assert words in " ".join(export.stdout.split()), words  # help text is wrapped

@@ -54,7 +54,7 @@ def _alternatives(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _json_types(node: dict[str, Any]) -> set[str]:
-    names = {"NoneType": "null", "str": "string", "int": "integer", "bool": "boolean"}
+    names = {"NoneType": "null", "str": "string", "int": "integer", "bool": "boolean", "float": "number"}
     found: set[str] = set()
     for alt in _alternatives(node):
         if "type" in alt:
@@ -73,6 +73,8 @@ def _csv_value(node: dict[str, Any], cell: str, in_nullable: bool) -> Any:
         return None
     if "integer" in types:
         return int(cell)
+    if "number" in types:
+        return float(cell)
     if "boolean" in types:
         return {"true": True, "false": False}[cell]
     return cell

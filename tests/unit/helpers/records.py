@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scraper.extract.page import Article
+from scraper.extract.product import Product
 from scraper.records import (
     Capture,
     WarcPointer,
@@ -28,7 +29,11 @@ ARTICLE = Article(text="First line, with a comma and \"quotes\".\nZoë — “se
                   title="A title, with commas", authors=["Doe, Jane", "O'Brien; Pat"], published="2024-03-01",
                   modified="2024-03-02T10:00:00+01:00", site_name="Site", description="About it", language="en",
                   canonical_url="https://example.com/a", image="https://example.com/a.png", tags=["x", "y"],
-                  categories=["News"])
+                  categories=["News"], page_type="product", page_type_confidence=0.875,
+                  product=Product(name="Harbour map", brand="Acme, Inc.", sku="HM-1", price="19.99", currency="EUR",
+                                  availability="InStock", rating="4.5", review_count=12))
+# The extractor of a record written now (records.current_extractor's keys): every column of the schema gets a value.
+EXTRACTOR = {"name": "scraper", "version": "2.0", "model": "0123456789ab", "trafilatura": "2.3.1"}
 
 
 def sample_records(crawl_id: str = "20260101T000000Z-abcdef", base: int = 1,
@@ -36,7 +41,7 @@ def sample_records(crawl_id: str = "20260101T000000Z-abcdef", base: int = 1,
     """A page, a PDF without article, and a revisit of the page with a version history."""
     moment = datetime(2026, 1, day, 12, 0, tzinfo=UTC)
     page = build_page_record(crawl_id, _capture(base, "https://www.example.com/a?b=1", moment), ARTICLE,
-                             {"name": "trafilatura", "version": "2.0"})
+                             EXTRACTOR)
     pdf = build_page_record(crawl_id, _capture(base + 1, "https://example.org/r.pdf", moment,
                                                content_type="application/pdf", redirects=[]), None, None)
     refers = {"record_id": page.warc.record_id, "warc_date": "2026-01-01T12:00:00.000000Z", "target_uri": page.url,
@@ -45,5 +50,5 @@ def sample_records(crawl_id: str = "20260101T000000Z-abcdef", base: int = 1,
                                                     record_kind="revisit", revisit_profile="identical-payload-digest",
                                                     refers_to=refers, redirects=["https://www.example.com/old",
                                                                                  "https://www.example.com/a?b=1"]),
-                                 None, {"name": "trafilatura", "version": "9.9"}, previous=page.to_dict())
+                                 None, {**EXTRACTOR, "version": "9.9"}, previous=page.to_dict())
     return [page.to_dict(), pdf.to_dict(), revisit.to_dict()]
