@@ -1,11 +1,13 @@
 """Article extraction: HTML in, :class:`Article` out.
 
-Pure: imports trafilatura and lxml, never Scrapy.  trafilatura decides the body
-and most metadata; this module normalises what it returns (author lists, ISO
-dates with their own offsets, language codes, absolute URLs) and fills gaps from
-the page's structured data (JSON-LD, ``<meta>``, ``<link rel=canonical>``).
-First it tells an article from a listing or another page (:func:`classify_page`):
-only an article gets the fields found by searching the page.
+Pure: imports trafilatura, lxml and numpy, never Scrapy.  Three learned models (trained by
+``make train-extraction``, shipped in ``scraper/extract/models/``) decide: the page-type model
+(:mod:`scraper.extract.pagetype`) tells the page's kind, one of seven; the block model
+(:mod:`scraper.extract.selection`) chooses the main text block by block, with trafilatura's
+body as one of its inputs.  This module normalises the metadata trafilatura returns (author
+lists, ISO dates with their own offsets, language codes, absolute URLs) and fills gaps from the
+page's structured data (JSON-LD, ``<meta>``, ``<link rel=canonical>``).  Only an article gets
+the fields found by searching the page.
 """
 
 from __future__ import annotations
@@ -18,14 +20,12 @@ import re
 import unicodedata
 from collections.abc import Callable
 from configparser import ConfigParser
-from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from htmldate import find_date
-from lxml import etree
 from lxml.html import HtmlElement
 
 # The value types live in scraper.article, which the crawl process imports without trafilatura.
@@ -46,6 +46,8 @@ from scraper.compat.trafilatura import (
 )
 from scraper.extract.blocks import as_markdown, as_text, segment
 from scraper.extract.bylines import find_byline, read_author_markup
+from scraper.extract.pagetype import classify_page_type
+from scraper.extract.product import read_product
 from scraper.extract.selection import select_blocks
 from scraper.extract.taxonomy import find_categories, find_tags
 
@@ -493,261 +495,17 @@ def _absolute(url: str | None, base: str) -> str | None:
     return absolute if host and absolute.startswith(("http://", "https://")) else None
 
 
-# -- page type ---------------------------------------------------------------------
-# A small set of general rules, each one explainable (a learned classifier may replace them):
-# what the page's structured data says it is, and the shape of its main content: how much
-# of it is link text, how much is prose, and whether it is a run of similar teaser blocks.
-
-# schema.org types (lower case).  One object of an article type describes the page's own
-# article; several describe the teasers of a list, as several products make a product grid.
+# -- page types --------------------------------------------------------------------
+# The page type is the page-type model's (scraper.extract.pagetype).  Here: which JSON-LD objects
+# describe items a page lists rather than the page.  schema.org types (lower case).  One object of
+# an article type describes the page's own article; several describe the teasers of a list, as
+# several products make a product grid.
 _ARTICLE_SCHEMA = frozenset({"article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
                              "opinionnewsarticle", "backgroundnewsarticle", "reviewnewsarticle",
                              "askpublicnewsarticle", "techarticle", "scholarlyarticle", "medicalscholarlyarticle",
                              "liveblogposting", "satiricalarticle"})
 _PRODUCT_SCHEMA = frozenset({"product", "productgroup"})
-_LISTING_SCHEMA = frozenset({"collectionpage", "searchresultspage", "itemlist"})
-_OTHER_SCHEMA = frozenset({"qapage", "discussionforumposting", "profilepage", "contactpage", "aboutpage",
-                           "checkoutpage", "softwareapplication", "mobileapplication", "webapplication", "course",
-                           "event", "jobposting", "realestatelisting"})
-_OTHER_OG_TYPES = frozenset({"product", "profile"})
-
-# Elements whose text is never visible, and the page's "chrome": navigation, banners,
-# footers, sidebars, forms, consent and share boxes, pagination.
-_NOT_TEXT = ("script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas", "video",
-             "audio", "map", "select", "textarea", "button", "input", "head", "title")
-_CHROME_TAGS = frozenset({"nav", "footer", "aside", "form", "dialog", "menu"})
-_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "search", "dialog",
-                           "alertdialog", "menu", "menubar", "toolbar", "tablist"})
-_CHROME_NAMES = frozenset({"nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "pagination", "pager",
-                           "footer", "sidebar", "cookie", "cookies", "consent", "gdpr", "newsletter", "subscribe",
-                           "signup", "share", "sharing", "social", "skip", "modal", "popup", "advert",
-                           "advertisement", "ads", "ad", "masthead", "toolbar", "offcanvas", "drawer"})
-_NAME_TOKEN = re.compile(r"[a-z0-9]+")
-_HOLDS_HEADING = etree.XPath("boolean(.//h1|.//h2|.//h3|.//h4)")
-_HOLDS_PAGE = etree.XPath("boolean(self::main|self::*[@role='main']|.//h1|.//main|.//*[@role='main'])")
-# Two paragraphs of 200 characters or more: an article's body, whatever its wrapper's name
-# ("post-content" with id "share-btn", "content-sidebar", a streamed <div hidden>).
-_HOLDS_PROSE = etree.XPath("count(.//p[string-length(normalize-space()) >= 200]) >= 2")
-# Block-level elements: a line of text ends at their boundaries.
-_BLOCK_TAGS = frozenset({"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul",
-                         "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "figure",
-                         "figcaption", "table", "thead", "tbody", "tr", "td", "th", "caption", "pre", "br", "hr",
-                         "address", "details", "summary", "hgroup", "form", "fieldset", "body"})
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-LONG_BLOCK_WORDS = 30  # a block of this many words outside links is a paragraph of prose
-TEASER_MAX_WORDS = 80  # a teaser: a headline link of 3 or more words, and a line or two
-TEASER_LINK_WORDS = 3
-
-
-def _count_words(text: str | None) -> int:
-    """Words as spaces separate them; in Chinese and Japanese, about two characters make a word."""
-    if not text:
-        return 0
-    count = len(text.split())
-    if not text.isascii():
-        count += len(_CJK.findall(text)) // 2
-    return count
-
-
-@functools.lru_cache(maxsize=4096)
-def _chrome_name(names: str) -> bool:
-    return not _CHROME_NAMES.isdisjoint(_NAME_TOKEN.findall(names.lower()))
-
-
-def _is_chrome(element: HtmlElement) -> bool:
-    """Navigation, banners, footers, sidebars, forms, pagination, hidden boxes: the site's, not the page's.
-
-    An element that holds the page's ``<h1>`` or ``<main>`` is never chrome, whatever its
-    class (``<div class="has-sidebar">``, an ASP.NET page's all-enclosing ``<form>``).
-    """
-    tag = element.tag
-    attrib = element.attrib
-    if tag == "header":  # the site's header; a header holding a heading is the page's or a teaser's own
-        return not _HOLDS_HEADING(element)
-    if tag not in _CHROME_TAGS and not attrib:
-        return False
-    if tag in _CHROME_TAGS or attrib.get("role") in _CHROME_ROLES:
-        return not _HOLDS_PAGE(element)
-    # What only a name or a hidden flag marks is chrome when it holds no prose either.
-    names = f"{attrib.get('class') or ''} {attrib.get('id') or ''}"
-    chrome = ("hidden" in attrib or attrib.get("aria-hidden") == "true"
-              or "display:none" in (attrib.get("style") or "").replace(" ", "").lower()
-              or (len(names) > 1 and _chrome_name(names)))
-    return chrome and not _HOLDS_PAGE(element) and not _HOLDS_PROSE(element)
-
-
-@dataclass
-class _Shape:
-    """Counts over a part of the page's visible text, chrome left out."""
-
-    words: int = 0
-    link_words: int = 0
-    long_blocks: int = 0  # blocks with LONG_BLOCK_WORDS words or more outside links
-    teaser_blocks: int = 0  # the largest run of sibling teasers (same tag and class)
-
-
-def _measure(element: HtmlElement, in_link: bool, shapes: tuple[_Shape, ...],
-             mains: list[tuple[HtmlElement, _Shape]]) -> tuple[int, int, int, int, int]:
-    """Count one element's visible text into ``shapes``: one pass over the tree, nothing copied.
-
-    Returns the element's words, its words inside links, the words of its longest link, and
-    for an inline element, the words outside links of its first line (-1 when no ``<br>`` or
-    block inside it ends one) and of its last.  A line ends at a block's edge and at a
-    ``<br>``: text set with ``<br>``s in one ``<span>`` is as many paragraphs.  A ``<main>``
-    (or ``role=main``) gets a shape of its own, added to ``mains``.
-    """
-    is_link = element.tag == "a" and not in_link
-    in_link = in_link or is_link
-    words = _count_words(element.text)
-    link_words = words if in_link else 0
-    line = words - link_words  # the words outside links of the line being read
-    first = -1  # the words of this element's first line, once a break has ended it
-    long_lines = 0
-    longest = 0
-    teasers: dict[tuple[str, str | None], int] = {}
-    for child in element:
-        tag = child.tag
-        if isinstance(tag, str) and tag not in _NOT_TEXT and not _is_chrome(child):
-            if tag == "main" or child.get("role") == "main":
-                main = _Shape()
-                n, n_link, n_longest, c_first, c_last = _measure(child, in_link, (*shapes, main), mains)
-                main.words, main.link_words = n, n_link
-                mains.append((child, main))
-            else:
-                n, n_link, n_longest, c_first, c_last = _measure(child, in_link, shapes, mains)
-            words += n
-            link_words += n_link
-            longest = max(longest, n_longest)
-            if tag in _BLOCK_TAGS or c_first >= 0:  # the line ends here: at a block, or at a break inside
-                line += c_first if c_first > 0 else 0
-                if first < 0:
-                    first = line
-                elif line >= LONG_BLOCK_WORDS:
-                    long_lines += 1
-                line = c_last
-            else:
-                line += c_last
-            if n <= TEASER_MAX_WORDS and n_longest >= TEASER_LINK_WORDS:
-                key = (tag, child.get("class"))
-                teasers[key] = teasers.get(key, 0) + 1
-        tail = _count_words(child.tail)
-        words += tail
-        if in_link:
-            link_words += tail
-        else:
-            line += tail
-    if element.tag in _BLOCK_TAGS:  # a block's first and last lines end with it
-        long_lines += (first >= LONG_BLOCK_WORDS) + (line >= LONG_BLOCK_WORDS)
-        first, line = -1, 0
-    run = max(teasers.values(), default=0)
-    for shape in shapes:
-        shape.long_blocks += long_lines
-        shape.teaser_blocks = max(shape.teaser_blocks, run)
-    return words, link_words, words if is_link else longest, first, line
-
-
-def _main_content(tree: HtmlElement) -> tuple[HtmlElement, _Shape]:
-    """The page's main content and its shape: the ``<main>`` element, when it holds a third of
-    the page's text or more, else the ``<body>``; chrome left out either way."""
-    body = tree.find(".//body")
-    if body is None:
-        body = tree
-    whole = _Shape()
-    mains: list[tuple[HtmlElement, _Shape]] = []
-    try:
-        whole.words, whole.link_words, *_ = _measure(body, False, (whole,), mains)
-    except RecursionError:  # a tree nested deeper than Python's stack: no shape to judge by
-        return body, _Shape()
-    if mains:
-        element, main = max(mains, key=lambda pair: pair[1].words)
-        if main.words * 3 >= whole.words:
-            return element, main
-    return body, whole
-
-
-@dataclass(frozen=True)
-class PageSignals:
-    """What the page-type rules read: the page's own statements and the shape of its main content."""
-
-    article_objects: int = 0  # JSON-LD objects of an article type (NewsArticle, BlogPosting ...)
-    product_objects: int = 0  # JSON-LD Product / ProductGroup objects
-    listing_object: bool = False  # JSON-LD CollectionPage, SearchResultsPage or ItemList
-    other_object: bool = False  # JSON-LD of a page that is neither (QAPage, DiscussionForumPosting, Event ...)
-    og_type: str | None = None
-    dated: bool = False  # its <meta> states when it was published (article:published_time ...)
-    article_headline: bool = False  # its one <h1> is inside an <article> element (not a list of them)
-    words: int = 0  # of the main content's visible text
-    link_words: int = 0
-    long_blocks: int = 0  # paragraphs: blocks of LONG_BLOCK_WORDS words or more outside links
-    teaser_blocks: int = 0  # the largest run of sibling blocks, each a headline link and a line or two
-
-    @property
-    def link_density(self) -> float:
-        return self.link_words / self.words if self.words else 0.0
-
-
-def _article_headline(tree: HtmlElement) -> bool:
-    h1s = tree.findall(".//body//h1")
-    if len(h1s) != 1:
-        return False
-    article = next((a for a in h1s[0].iterancestors() if a.tag == "article"), None)
-    return article is not None and article.find(".//article") is None
-
-
-def read_page_signals(tree: HtmlElement, hints: StructuredHints, ld_objects: list[dict[str, Any]],
-                      shape: _Shape) -> PageSignals:
-    kinds = [_schema_types(obj) for obj in ld_objects]
-    return PageSignals(
-        article_objects=sum(1 for k in kinds if k & _ARTICLE_SCHEMA),
-        product_objects=sum(1 for k in kinds if k & _PRODUCT_SCHEMA),
-        listing_object=any(k & _LISTING_SCHEMA for k in kinds),
-        other_object=any(k & _OTHER_SCHEMA for k in kinds),
-        og_type=hints.og_type, dated=hints.meta_published is not None,
-        article_headline=_article_headline(tree),
-        words=shape.words, link_words=shape.link_words, long_blocks=shape.long_blocks,
-        teaser_blocks=shape.teaser_blocks)
-
-
-def classify_page(signals: PageSignals) -> str:
-    """``"article"``, ``"listing"`` or ``"other"``, by these rules, the first that applies:
-
-    1. The page says twice that it is an article (two of: og:type article, one JSON-LD
-       article object, a published date in its <meta>): article.
-    2. JSON-LD for a page of another kind (a forum thread, a Q&A page, a profile, an event,
-       an application), and none for an article: other.
-    3. The main content is mostly links (half of its words or more), or a run of six or more
-       sibling teasers (a headline link of three words or more, at most 80 words each) with
-       hardly any prose (fewer than three paragraphs): listing.
-    4. A product (og:type product or profile, or one JSON-LD Product) and no article: other.
-    5. Prose, five paragraphs of 30 words or more with few links (under a quarter of the
-       words), when the page says it is an article (one of the statements of rule 1, or its
-       one <h1> inside an <article> element) or is long (ten such paragraphs): article.
-    6. JSON-LD for a collection, search results or an item list, or for several products,
-       or several articles when nothing else says the page is one, and little prose (fewer
-       than five paragraphs): listing.
-    7. The page says it is an article and has a paragraph of prose, or almost no text of
-       its own to judge by (fewer than 50 words: a page its scripts fill): article.
-    8. Anything else: other.
-    """
-    s = signals
-    statements = (s.og_type == "article") + (s.article_objects == 1) + s.dated
-    said_article = statements > 0 or s.article_headline
-    if statements >= 2:
-        return "article"
-    if s.other_object and not s.article_objects:
-        return "other"
-    if (s.words >= 20 and s.link_density >= 0.5) or (s.teaser_blocks >= 6 and s.long_blocks < 3):
-        return "listing"
-    if (s.product_objects == 1 or s.og_type in _OTHER_OG_TYPES) and not s.article_objects:
-        return "other"
-    if s.long_blocks >= 5 and s.link_density < 0.25 and (said_article or s.long_blocks >= 10):
-        return "article"
-    several = (s.article_objects >= 2 and not said_article) or s.product_objects >= 2
-    if (s.listing_object or several) and s.long_blocks < 5:
-        return "listing"
-    if said_article and (s.long_blocks >= 1 or s.words < 50):
-        return "article"
-    return "other"
+LISTS = frozenset({"listing", "collection"})  # page types whose JSON-LD articles and products are the items listed
 
 
 # -- what a page that is not an article states about itself -----------------------
@@ -837,7 +595,7 @@ def read_own_statements(tree: HtmlElement, ld_objects: list[dict[str, Any]], url
     for obj in ld_objects:
         own = _names_page(obj, keys, url)
         if own is None:
-            own = not _schema_types(obj) & item_kinds or (page_type != "listing" and items == 1)
+            own = not _schema_types(obj) & item_kinds or (page_type not in LISTS and items == 1)
         if not own:
             continue
         if published is None and isinstance(obj.get("datePublished"), str):
@@ -849,73 +607,6 @@ def read_own_statements(tree: HtmlElement, ld_objects: list[dict[str, Any]], url
     return OwnStatements(published=normalise_date(published) or header_published,
                          modified=normalise_date(modified) or header_modified,
                          author_names=tuple(n for n in (clean_field(x) for x in names) if n))
-
-
-# -- the text of a listing ------------------------------------------------------------
-def _text_blocks(element: HtmlElement) -> list[tuple[str, str]]:
-    """``(tag, line)`` for each line of text, a line ending at every block boundary."""
-    blocks: list[tuple[str, str]] = []
-    parts: list[str] = []
-
-    def flush(tag: str) -> None:
-        line = " ".join("".join(parts).split())
-        parts.clear()
-        if line and not (blocks and blocks[-1][1] == line):  # an image link's alt and its headline
-            blocks.append((tag, line))
-
-    def walk(node: HtmlElement, outer: str) -> None:
-        is_block = node.tag in _BLOCK_TAGS
-        if is_block:
-            flush(outer)
-        here = node.tag if is_block else outer
-        parts.append(node.text or "")
-        for child in node:
-            walk(child, here)
-            parts.append(child.tail or "")
-        if is_block:
-            flush(here)
-
-    walk(element, "div")
-    flush("div")
-    return blocks
-
-
-def listing_text(region: HtmlElement, min_size: int = 0) -> tuple[str, str] | None:
-    """The text and markdown of a listing: its main content, chrome left out.
-
-    That is the listing's heading and introduction, then each item as the page shows it:
-    headline, teaser, byline and date lines; without the site's navigation, header,
-    footer, sidebars, forms and pagination.  ``None`` when that is shorter than
-    ``min_size`` characters (a list its scripts fill): the caller falls back to trafilatura.
-    """
-    root = deepcopy(region)
-    etree.strip_elements(root, *_NOT_TEXT, etree.Comment, etree.ProcessingInstruction, with_tail=False)
-    stack = list(root)
-    while stack:
-        element = stack.pop()
-        if _is_chrome(element):
-            element.drop_tree()  # its tail stays: text after it belongs to its parent
-        else:
-            stack.extend(element)
-    try:
-        blocks = _text_blocks(root)
-    except RecursionError:
-        return None
-    text = "\n".join(line for _tag, line in blocks)
-    if not text or len(text) < min_size:
-        return None
-    # Markdown: a blank line between blocks (a single newline would join them into one
-    # paragraph), list items one under another.
-    markdown = ""
-    previous = None
-    for tag, line in blocks:
-        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            line = "#" * int(tag[1]) + " " + line
-        elif tag == "li":
-            line = "- " + line
-        markdown += ("" if previous is None else "\n" if tag == previous == "li" else "\n\n") + line
-        previous = tag
-    return text, markdown
 
 
 DEFAULT_OPTIONS = ExtractionOptions()
@@ -945,21 +636,21 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
 
     An Article whose ``text`` is ``None`` means the page parsed but held no main text.
 
-    The page's type (:func:`classify_page`) decides what may be found by searching the page.
-    An article gets trafilatura's and htmldate's finds: its date, bylines, category and tag
-    links.  A listing or another page gets only what it states about itself
-    (:func:`read_own_statements`), because on a section front the dates, bylines and tags
-    in the page are those of the articles it links.  A listing's text is its main content,
-    chrome left out (:func:`listing_text`): trafilatura keeps prose and drops the
-    headline links that are a listing's content.
+    The page's type (:func:`~scraper.extract.pagetype.classify_page_type`) decides what may be
+    found by searching the page.  An article gets trafilatura's and htmldate's finds: its date,
+    bylines, category and tag links.  Another page gets only what it states about itself
+    (:func:`read_own_statements`), because on a section front the dates, bylines and tags in
+    the page are those of the articles it links.  The text is the blocks the block model keeps
+    (:func:`~scraper.extract.selection.select_blocks`): a forum's posts, a listing's every
+    card, an article's paragraphs; trafilatura's alone when the model keeps nothing.
     """
     tree = load_html(html)
     if tree is None:
         return None
     ld_objects = _json_ld_objects(tree)
     hints = read_structured_hints(tree, ld_objects)
-    region, shape = _main_content(tree)
-    page_type = classify_page(read_page_signals(tree, hints, ld_objects, shape))
+    guess = classify_page_type(tree, url, ld_objects)
+    page_type = guess.page_type
     is_article = page_type == "article"
     metadata = read_page_metadata(tree, url, article=is_article)
     if is_article and not metadata.author:
@@ -974,7 +665,7 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
     except RecursionError:  # a tree nested deeper than Python's stack: trafilatura's text alone
         blocks = []
     text, markdown = trafilatura_body(tree, url, options)
-    selection = select_blocks(blocks, text)
+    selection = select_blocks(blocks, text, guess.probabilities)
     if selection.kept:
         text, markdown = clean_text(as_text(selection.kept)), as_markdown(selection.kept)
 
@@ -996,6 +687,7 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
         language = detect_language(text)
     return Article(
         page_type=page_type,
+        page_type_confidence=round(guess.confidence, 3),
         text=text,
         markdown=markdown,
         title=pick_title(clean_field(meta("title")), url, hints),
@@ -1009,4 +701,5 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
         image=_absolute(clean_field(meta("image")), url),
         tags=clean_list(meta("tags")),  # for a page that is not an article: its meta keywords and tags only
         categories=categories,
+        product=read_product(ld_objects) if page_type == "product" else None,
     )

@@ -17,6 +17,7 @@ from typing import Any
 from scraper.extract import model as tree_model
 from scraper.extract.train.blocks import PageBlocks, page_blocks, train_block_models
 from scraper.extract.train.corpora import LabelledPage, read_corpora
+from scraper.extract.train.pagetype import out_of_fold_page_types, train_page_type
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 DEFAULT_CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus"
@@ -49,14 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     pages = read_corpora(args.corpus_root)
     _log(f"{len(pages)} development pages from {args.corpus_root}", started)
 
-    page_type_probabilities: dict[tuple[str, str], tuple[float, ...]] = {}
+    args.models_dir.mkdir(parents=True, exist_ok=True)
+    path = write_model("page-type", train_page_type(pages), args.models_dir)
+    _log(f"wrote {path} ({path.stat().st_size // 1024} KiB)", started)
+    # The block model learns from page types as the page-type model sees pages it never saw.
+    page_type_probabilities = out_of_fold_page_types(pages)
+    _log("page types out of fold", started)
 
     jobs = [(page, page_type_probabilities.get((page.corpus, page.page_id))) for page in pages]
     with multiprocessing.get_context("fork").Pool(args.processes) as pool:
         dataset = [p for p in pool.imap(_page_blocks, jobs, chunksize=8) if p is not None]
     _log(f"{sum(len(p.labels) for p in dataset)} blocks from {len(dataset)} pages", started)
     first, second = train_block_models(dataset)
-    args.models_dir.mkdir(parents=True, exist_ok=True)
     for name, model in (("blocks-first", first), ("blocks-second", second)):
         path = write_model(name, model, args.models_dir)
         _log(f"wrote {path} ({path.stat().st_size // 1024} KiB)", started)
