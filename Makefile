@@ -79,7 +79,7 @@ test: $(STAMP) warc-check warcprox
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-extraction: $(STAMP)
-	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/extraction.py --corpus all --page-types
 
 bench-crawl: $(STAMP)
 	$(BIN)/python bench/crawl.py
