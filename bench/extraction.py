@@ -71,6 +71,10 @@ from typing import Any
 import trafilatura
 from tables import print_table
 
+# The scraper of the checkout this script sits in (as the crawl's `python -m scraper` in REPO_ROOT gets), not
+# the one the virtualenv's editable install points at, which for a git worktree is another checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from scraper.article import Article
 from scraper.extract.page import extract_page
 from scraper.storage.jsonl import iter_jsonl
@@ -421,13 +425,18 @@ class Memory:
 @dataclass(frozen=True)
 class SystemRun:
     results: dict[str, Extraction]  # page key -> extraction
-    ms_by_key: dict[str, float]
+    ms_by_key: dict[str, float]  # wall time of each call
+    cpu_ms_by_key: dict[str, float]  # the worker's CPU time over each call: what other processes' load leaves alone
     warm_up_ms: float  # the untimed warm-up calls, together
     memory: Memory
 
     @property
     def ms(self) -> list[float]:
         return list(self.ms_by_key.values())
+
+    @property
+    def cpu_ms(self) -> list[float]:
+        return list(self.cpu_ms_by_key.values())
 
 
 def proc_status_kib(field_name: str) -> int | None:
@@ -469,12 +478,12 @@ def worker_main(system: str, conn: Connection) -> None:
     warm_up_kib = peak_rss_kib()
     while (job := conn.recv()) is not None:
         html, url = job
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             result = extract(html, url)
         except Exception as error:  # a crash counts as an empty extraction, as upstream does
             result = Extraction(error=f"{type(error).__name__}: {error}")
-        conn.send((result, elapsed_ms(start)))
+        conn.send((result, elapsed_ms(start), (time.process_time() - cpu_start) * 1000))
     conn.send(Memory(imported_mib=imported_kib / 1024, warm_up_growth_mib=(warm_up_kib - imported_kib) / 1024,
                      peak_growth_mib=(peak_rss_kib() - imported_kib) / 1024, method=method))
     conn.close()
@@ -494,13 +503,14 @@ def run_side_by_side(systems: Sequence[str], jobs: Iterable[Job], label: str) ->
         warm_up_ms = {name: conn.recv() for name, (_, conn) in workers.items()}
         results: dict[str, dict[str, Extraction]] = {name: {} for name in systems}
         ms: dict[str, dict[str, float]] = {name: {} for name in systems}
+        cpu_ms: dict[str, dict[str, float]] = {name: {} for name in systems}
         for number, (key, html, url) in enumerate(jobs):
             if number and number % 250 == 0:
                 progress(f"  {label}: {number} pages ...")
             for name in systems if number % 2 == 0 else reversed(systems):
                 conn = workers[name][1]
                 conn.send((html, url))
-                results[name][key], ms[name][key] = conn.recv()
+                results[name][key], ms[name][key], cpu_ms[name][key] = conn.recv()
         memory = {}
         for name, (_, conn) in workers.items():
             conn.send(None)
@@ -511,7 +521,8 @@ def run_side_by_side(systems: Sequence[str], jobs: Iterable[Job], label: str) ->
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
-    return {name: SystemRun(results[name], ms[name], warm_up_ms[name], memory[name]) for name in systems}
+    return {name: SystemRun(results[name], ms[name], cpu_ms[name], warm_up_ms[name], memory[name])
+            for name in systems}
 
 
 # -- figures -------------------------------------------------------------------------------------------
@@ -524,6 +535,7 @@ def timing(run: SystemRun) -> dict[str, Any]:
     """Per-call figures and the worker's memory; wall_s and pages/s are over the timed calls only."""
     total_s = sum(run.ms) / 1000
     return {"ms_mean": statistics.fmean(run.ms), "ms_median": statistics.median(run.ms),
+            "cpu_ms_mean": statistics.fmean(run.cpu_ms), "cpu_ms_median": statistics.median(run.cpu_ms),
             "warm_up_ms": run.warm_up_ms, "wall_s": total_s,
             "pages_per_s": len(run.ms) / total_s if total_s else 0.0,
             "imported_mib": run.memory.imported_mib, "warm_up_growth_mib": run.memory.warm_up_growth_mib,
@@ -1013,9 +1025,10 @@ def print_report(figures: dict[str, Any]) -> None:
                  for name, s in systems.items()])
     print(f"\nSpeed (in-process: per call, {SIDE_BY_SIDE}; crawl: wall time of the whole CLI run, start-up "
           "included)")
-    print_table(["system", "pages", "ms/page mean", "ms/page median", "warm-up ms", "pages/s", "wall s",
-                 "peak RSS MiB", "RSS growth MiB"],
+    print_table(["system", "pages", "ms/page mean", "ms/page median", "CPU ms mean", "CPU ms median", "warm-up ms",
+                 "pages/s", "wall s", "peak RSS MiB", "RSS growth MiB"],
                 [[name, str(s["pages"]), fmt(s.get("ms_mean"), ".1f"), fmt(s.get("ms_median"), ".1f"),
+                  fmt(s.get("cpu_ms_mean"), ".1f"), fmt(s.get("cpu_ms_median"), ".1f"),
                   fmt(s.get("warm_up_ms"), ".0f"), fmt(s["pages_per_s"], ".1f"), fmt(s["wall_s"], ".2f"),
                   fmt(s.get("peak_rss_mib"), ".0f"), fmt(s.get("peak_growth_mib"), ".1f")]
                  for name, s in systems.items()])
@@ -1038,16 +1051,19 @@ def print_report(figures: dict[str, Any]) -> None:
 
 
 SIDE_BY_SIDE = "each system in a fresh worker process of its own, the pages interleaved, after an untimed warm-up"
-MEMORY_NOTE = ("RSS growth MiB: a worker's peak resident memory over warm-up and pages, above its resident memory "
+MEMORY_NOTE = ("ms: wall time of a call; CPU ms: the worker's own CPU time over it, which the load of other "
+               "processes on the machine leaves alone.\n"
+               "RSS growth MiB: a worker's peak resident memory over warm-up and pages, above its resident memory "
                "once its imports are done (VmHWM, reset after the imports); warm-up growth: the same peak after the "
                "warm-up calls only (lazily loaded data: language model, date parsers, ...)")
 
 
 def print_speed(systems: dict[str, dict[str, Any]]) -> None:
     print(f"\nSpeed and memory (per call, {SIDE_BY_SIDE})")
-    print_table(["system", "pages", "ms/page mean", "ms/page median", "warm-up ms", "pages/s", "total s",
-                 "imported MiB", "warm-up growth MiB", "RSS growth MiB"],
+    print_table(["system", "pages", "ms/page mean", "ms/page median", "CPU ms mean", "CPU ms median", "warm-up ms",
+                 "pages/s", "total s", "imported MiB", "warm-up growth MiB", "RSS growth MiB"],
                 [[name, str(s["pages"]), fmt(s["ms_mean"], ".1f"), fmt(s["ms_median"], ".1f"),
+                  fmt(s.get("cpu_ms_mean"), ".1f"), fmt(s.get("cpu_ms_median"), ".1f"),
                   fmt(s["warm_up_ms"], ".0f"), fmt(s["pages_per_s"], ".1f"), fmt(s["wall_s"], ".2f"),
                   fmt(s.get("imported_mib"), ".0f"), fmt(s.get("warm_up_growth_mib"), ".1f"),
                   fmt(s.get("peak_growth_mib"), ".1f")]
@@ -1220,6 +1236,10 @@ def speed_rows(corpus: str, scraper: dict[str, Any], theirs: dict[str, Any]) -> 
             SummaryRow(corpus, "ms/page mean", scraper["ms_mean"], theirs["ms_mean"], ".1f"),
             SummaryRow(corpus, "median ms ratio, scraper / trafilatura",
                        scraper["ms_median"] / theirs["ms_median"], None, ".2f"),
+            SummaryRow(corpus, "CPU ms/page median", scraper.get("cpu_ms_median"), theirs.get("cpu_ms_median"), ".1f"),
+            SummaryRow(corpus, "median CPU ms ratio, scraper / trafilatura",
+                       scraper["cpu_ms_median"] / theirs["cpu_ms_median"] if "cpu_ms_median" in scraper else None,
+                       None, ".2f"),
             SummaryRow(corpus, "worker RSS growth MiB", scraper.get("peak_growth_mib"),
                        theirs.get("peak_growth_mib"), ".1f")]
 

@@ -114,7 +114,7 @@ def test_corpus_and_scores_of_one_page(tmp_path: Path) -> None:
     page = pages[0]
     memory = bench.Memory(0.0, 0.0, 0.0, "none")
     runs = {name: bench.SystemRun({page.id: bench.Extraction(text="A b x", meta={"title": "t.", "author": "Someone"})},
-                                  {page.id: 1.0}, 0.0, memory)
+                                  {page.id: 1.0}, {page.id: 1.0}, 0.0, memory)
             for name in bench.WCXB_SYSTEMS}
     record = bench.wcxb_page_record(page, runs)
     entry = record["systems"][bench.EXTRACT_PAGE]
