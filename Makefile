@@ -79,7 +79,7 @@ test: $(STAMP) warc-check warcprox
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-extraction: $(STAMP)
-	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/extraction.py --corpus all --page-types
 
 ## the extraction models, from the development splits under CORPUS, into scraper/extract/models/ (fixed seeds)
 CORPUS ?= ../shared/corpus
