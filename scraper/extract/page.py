@@ -685,7 +685,11 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
     language = language_code(hints.html_lang) or language_code(content_language)
     if language is None and options.detect_language and text:
         language = detect_language(text)
-    return Article(
+    # Issue 18: the metadata rankers choose the title, authors and date among the page's candidates.
+    # Imported here: scraper.extract.metadata reads this module's helpers.
+    from scraper.extract.metadata import choose_metadata
+
+    return choose_metadata(tree, url, Article(
         page_type=page_type,
         page_type_confidence=round(guess.confidence, 3),
         text=text,
@@ -702,4 +706,4 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
         tags=clean_list(meta("tags")),  # for a page that is not an article: its meta keywords and tags only
         categories=categories,
         product=read_product(ld_objects) if page_type == "product" else None,
-    )
+    ), hints=hints, ld_objects=ld_objects)

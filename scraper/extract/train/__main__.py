@@ -17,6 +17,7 @@ from typing import Any
 from scraper.extract import model as tree_model
 from scraper.extract.train.blocks import PageBlocks, page_blocks, train_block_models
 from scraper.extract.train.corpora import LabelledPage, read_corpora
+from scraper.extract.train.metadata import train_metadata
 from scraper.extract.train.pagetype import out_of_fold_page_types, train_page_type
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"{sum(len(p.labels) for p in dataset)} blocks from {len(dataset)} pages", started)
     first, second = train_block_models(dataset)
     for name, model in (("blocks-first", first), ("blocks-second", second)):
+        path = write_model(name, model, args.models_dir)
+        _log(f"wrote {path} ({path.stat().st_size // 1024} KiB)", started)
+    # The metadata rankers choose among candidates that include extract_page's own picks, made
+    # with the page-type and block models just written.
+    for name, model in train_metadata(pages).items():
         path = write_model(name, model, args.models_dir)
         _log(f"wrote {path} ({path.stat().st_size // 1024} KiB)", started)
     return 0
