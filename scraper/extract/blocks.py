@@ -31,7 +31,7 @@ SKIPPED_TAGS = frozenset({"script", "style", "template", "svg", "iframe", "objec
                           "video", "audio", "map", "head", "title", "meta", "link", "select", "option", "textarea",
                           "input", "math"})
 # Not skipped: <button>.  An unclosed one in a menu swallows the rest of the page in lxml's
-# tree (browsers close it); its text is kept, marked as inside a button.
+# tree (browsers close it); its text is kept, and the blocks inside it are marked in_button.
 BLOCK_TAGS = frozenset({"p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul",
                         "ol", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th",
                         "thead", "tbody", "tfoot", "caption", "blockquote", "pre", "figure", "figcaption", "form",

@@ -33,7 +33,7 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, eq=False)
-class TreeEnsemble:  # noqa: PLR0902
+class TreeEnsemble:
     """A LightGBM model as flat arrays; ``classes`` names the outputs of a multi-class model."""
 
     feature_names: tuple[str, ...]

@@ -166,3 +166,14 @@ def test_imports_inside_the_cli_point_down() -> None:
             if target in CLI_LAYERS and CLI_LAYERS[target] >= CLI_LAYERS[stem]:
                 upward.append(f"{stem} imports {name}")
     assert upward == []
+
+
+def test_extraction_evaluates_the_models_without_lightgbm() -> None:
+    """The shipped models run on numpy alone: an extraction worker never loads LightGBM (nor scipy, its 30 MiB)."""
+    code = ("import sys\nfrom scraper.extract.page import extract_page\n"
+            "paragraph = '<p>' + 'A sentence of the article about the harbour and its boats. ' * 8 + '</p>'\n"
+            "article = extract_page('<html><body><h1>Boats</h1>' + paragraph * 4 + '</body></html>', 'https://x.test/a')\n"
+            "assert article is not None and article.text and article.page_type_confidence is not None\n"
+            "print(sorted(m for m in ('lightgbm', 'scipy', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert out.stdout.strip() == "[]"

@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus_root", nargs="?", type=Path, default=DEFAULT_CORPUS,
                         help="the folder holding wcxb/, article-extraction/ and trafilatura-eval/")
     parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help="where the model files go")
-    parser.add_argument("--processes", type=int, default=2, help="processes that read the pages (the result is the same)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="processes that read the pages (the result is the same)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     if not (args.corpus_root / "wcxb").is_dir():

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from scraper.compat.trafilatura import load_html
 from scraper.extract.blocks import (
     FEATURE_NAMES,
     SECOND_STAGE_FEATURES,
@@ -31,7 +32,6 @@ from scraper.extract.blocks import (
 from scraper.extract.page import trafilatura_body
 from scraper.extract.train.boosting import BINARY, fit, site_folds, to_model
 from scraper.extract.train.corpora import LabelledPage
-from scraper.compat.trafilatura import load_html
 
 _WORD = re.compile(r"\w+")
 
