@@ -206,6 +206,7 @@ CONTEXT_FEATURES = (
     "grand_log_words", "grand_link_share", "grand_page_share",
     "shape_count", "shape_page_share", "trafilatura_share", "trafilatura_contained", "window_trafilatura",
     "window_link_share", "inside_trafilatura_span", "blocks_to_trafilatura",
+    "duplicates", "title_overlap", "words_of_largest",
 )
 FEATURE_NAMES: tuple[str, ...] = (
     *BASE_FEATURES, *PAGE_FEATURES, *CONTEXT_FEATURES,
@@ -229,6 +230,7 @@ class BlockGroups:
 
     parent: npt.NDArray[np.int64]
     grand: npt.NDArray[np.int64]
+    great: npt.NDArray[np.int64]
     shape: npt.NDArray[np.int64]
 
 
@@ -238,20 +240,22 @@ def block_groups(blocks: Sequence[Block]) -> BlockGroups:
     def group(key: object) -> int:
         return ids.setdefault(key, len(ids))
 
-    parent, grand, shape = [], [], []
+    parent, grand, great, shape = [], [], [], []
     for block in blocks:
         up = block.element.getparent()
         parent.append(group(("p", up if up is not None else block.element)))
         upper = up.getparent() if up is not None else None
         grand.append(group(("g", upper if upper is not None else up)))
+        top = upper.getparent() if upper is not None else None
+        great.append(group(("G", top if top is not None else upper)))
         shape.append(group(("s", _signature(block.element))))
-    return BlockGroups(np.array(parent, dtype=np.int64), np.array(grand, dtype=np.int64),
-                       np.array(shape, dtype=np.int64))
+    return BlockGroups(*(np.array(ids, dtype=np.int64) for ids in (parent, grand, great, shape)))
 
 
 SECOND_STAGE_FEATURES = ("first_stage", "prev_first_stage", "next_first_stage", "window2_first_stage",
                          "window5_first_stage", "parent_first_stage", "grand_first_stage", "shape_first_stage",
-                         "page_mean_first_stage", "page_max_first_stage", "rank_first_stage")
+                         "page_mean_first_stage", "page_max_first_stage", "rank_first_stage",
+                         "great_first_stage", "kept_share_first_stage")
 
 
 def second_stage_features(first: npt.NDArray[np.float64], groups: BlockGroups,
@@ -275,6 +279,10 @@ def second_stage_features(first: npt.NDArray[np.float64], groups: BlockGroups,
     out[:, 8] = float(np.average(first, weights=weight))
     out[:, 9] = float(first.max())
     out[:, 10] = (np.argsort(np.argsort(-first)) / n) if n > 1 else 0.0
+    sums = np.bincount(groups.great, weights=first * weight)
+    totals = np.bincount(groups.great, weights=weight)
+    out[:, 11] = sums[groups.great] / totals[groups.great]
+    out[:, 12] = float(weight[first >= 0.5].sum() / weight.sum())  # the share of the page's words kept
     return out
 
 
@@ -352,13 +360,28 @@ def _totals_under(blocks: Sequence[Block], cache: dict[HtmlElement, _ElementInfo
     return totals
 
 
+def page_title(root: HtmlElement) -> str:
+    """The page's ``<title>`` and ``og:title``: what the page says it is about."""
+    title = root.find(".//title")
+    og = root.find(".//meta[@property='og:title']")
+    return " ".join(t for t in ((title.text_content() if title is not None else ""),
+                                (og.get("content") or "" if og is not None else "")) if t)
+
+
 def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
-                   page_type_probabilities: Sequence[float] | None = None) -> npt.NDArray[np.float64]:
-    """One row of :data:`FEATURE_NAMES` per block (finite numbers)."""
+                   page_type_probabilities: Sequence[float] | None = None,
+                   title: str | None = None) -> npt.NDArray[np.float64]:
+    """One row of :data:`FEATURE_NAMES` per block (finite numbers); ``title``: :func:`page_title`."""
     n = len(blocks)
     rows = np.zeros((n, len(FEATURE_NAMES)))
     if n == 0:
         return rows
+    # Text repeated on the page (an ad's disclaimer on every card, a menu twice), and the words of
+    # its title and headings: a block that names what the page is about is more likely its content.
+    folded_texts = [" ".join(b.tokens) for b in blocks]
+    repeats = Counter(folded_texts)
+    title_words = set(_words(title or "")) | {t for b in blocks if b.tag == "h1" for t in b.tokens}
+    largest = max(b.words for b in blocks) or 1
     kept_counts = Counter(_words(trafilatura_text or ""))
     kept_folded = _folded(trafilatura_text or "")
     page_words = sum(b.words for b in blocks) or 1
@@ -395,6 +418,22 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
     grand_columns = (_COLUMN["grand_log_words"], _COLUMN["grand_link_share"], _COLUMN["grand_page_share"])
     empty = [0.0, 0.0, 0.0, 0.0]
     chars_before = 0
+    # Column numbers as locals: this loop runs once per block.
+    c_after_h1 = _COLUMN["after_h1"]
+    c_blocks_from_h1 = _COLUMN["blocks_from_h1"]
+    c_char_position = _COLUMN["char_position"]
+    c_depth = _COLUMN["depth"]
+    c_duplicates = _COLUMN["duplicates"]
+    c_is_heading = _COLUMN["is_heading"]
+    c_parent_blocks = _COLUMN["parent_blocks"]
+    c_position = _COLUMN["position"]
+    c_relative_depth = _COLUMN["relative_depth"]
+    c_shape_count = _COLUMN["shape_count"]
+    c_shape_page_share = _COLUMN["shape_page_share"]
+    c_title_overlap = _COLUMN["title_overlap"]
+    c_trafilatura_contained = _COLUMN["trafilatura_contained"]
+    c_trafilatura_share = _COLUMN["trafilatura_share"]
+    c_words_of_largest = _COLUMN["words_of_largest"]
     for i, block in enumerate(blocks):
         row = rows[i]
         text = block.text
@@ -421,15 +460,15 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
         row[12] = (text.count("|") + text.count("•") + text.count("·")) / (words or 1)
 
         info = infos[i]
-        row[_COLUMN["position"]] = i / n
-        row[_COLUMN["char_position"]] = chars_before / page_chars
+        row[c_position] = i / n
+        row[c_char_position] = chars_before / page_chars
         chars_before += len(text)
-        row[_COLUMN["depth"]] = info.depth
-        row[_COLUMN["relative_depth"]] = info.depth / max_depth
+        row[c_depth] = info.depth
+        row[c_relative_depth] = info.depth / max_depth
         if first_h1 is not None:
-            row[_COLUMN["after_h1"]] = 1.0 if i >= first_h1 else 0.0
-            row[_COLUMN["blocks_from_h1"]] = max(-50, min(50, i - first_h1)) / 50
-        row[_COLUMN["is_heading"]] = 1.0 if block.tag in HEADINGS else 0.0
+            row[c_after_h1] = 1.0 if i >= first_h1 else 0.0
+            row[c_blocks_from_h1] = max(-50, min(50, i - first_h1)) / 50
+        row[c_is_heading] = 1.0 if block.tag in HEADINGS else 0.0
         parent = block.element.getparent()
         grand = parent.getparent() if parent is not None else None
         for holder, columns in ((parent, parent_columns), (grand, grand_columns)):
@@ -437,12 +476,16 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
             row[columns[0]] = math.log1p(under[0])
             row[columns[1]] = under[2] / (under[1] or 1)
             row[columns[2]] = under[0] / page_words
-        row[_COLUMN["parent_blocks"]] = math.log1p(totals.get(parent, empty)[3]) if parent is not None else 0.0
-        row[_COLUMN["shape_count"]] = math.log1p(shape_counts[shapes[i]])
-        row[_COLUMN["shape_page_share"]] = shape_words[shapes[i]] / page_words
-        row[_COLUMN["trafilatura_share"]] = trafilatura_share[i]
-        folded = " ".join(block.tokens)
-        row[_COLUMN["trafilatura_contained"]] = 1.0 if folded and folded in kept_folded else 0.0
+        row[c_parent_blocks] = math.log1p(totals.get(parent, empty)[3]) if parent is not None else 0.0
+        row[c_shape_count] = math.log1p(shape_counts[shapes[i]])
+        row[c_shape_page_share] = shape_words[shapes[i]] / page_words
+        row[c_trafilatura_share] = trafilatura_share[i]
+        folded = folded_texts[i]
+        row[c_trafilatura_contained] = 1.0 if folded and folded in kept_folded else 0.0
+        row[c_duplicates] = math.log(repeats[folded])
+        if words:
+            row[c_title_overlap] = sum(1 for t in block.tokens if t in title_words) / words
+        row[c_words_of_largest] = words / largest
 
         tag = block.tag
         own = "h456" if tag in ("h4", "h5", "h6") else tag

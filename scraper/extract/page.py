@@ -44,7 +44,7 @@ from scraper.compat.trafilatura import (
     use_config,
     xmltotxt,
 )
-from scraper.extract.blocks import as_markdown, as_text, segment
+from scraper.extract.blocks import as_markdown, as_text, page_title, segment
 from scraper.extract.bylines import find_byline, read_author_markup
 from scraper.extract.pagetype import classify_page_type
 from scraper.extract.product import read_product
@@ -665,7 +665,7 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
     except RecursionError:  # a tree nested deeper than Python's stack: trafilatura's text alone
         blocks = []
     text, markdown = trafilatura_body(tree, url, options)
-    selection = select_blocks(blocks, text, guess.probabilities)
+    selection = select_blocks(blocks, text, guess.probabilities, page_title(tree))
     if selection.kept:
         text, markdown = clean_text(as_text(selection.kept)), as_markdown(selection.kept)
 

@@ -30,10 +30,11 @@ class Selection:
 
 
 def select_blocks(blocks: Sequence[Block], trafilatura_text: str | None,
-                  page_type_probabilities: Sequence[float] | None = None) -> Selection:
+                  page_type_probabilities: Sequence[float] | None = None, title: str | None = None) -> Selection:
+    """``title``: the page's (:func:`~scraper.extract.blocks.page_title`)."""
     if not blocks:
         return Selection([], [])
-    features = block_features(blocks, trafilatura_text, page_type_probabilities)
+    features = block_features(blocks, trafilatura_text, page_type_probabilities, title)
     first = load_model(FIRST_STAGE).probabilities(features)
     words = np.array([block.words for block in blocks], dtype=float)
     context = second_stage_features(first, block_groups(blocks), words)
