@@ -183,7 +183,8 @@ def loads(text: str) -> TreeEnsemble:
         return np.asarray(data[name], dtype=np.int64)
 
     def floats(name: str) -> FloatArray:
-        return np.asarray([float(v) for v in data[name]], dtype=np.float64)
+        # numpy reads the "inf" strings _exact wrote as well as the numbers.
+        return np.asarray(data[name], dtype=np.float64)
 
     return TreeEnsemble(
         feature_names=tuple(data["feature_names"]), classes=tuple(data["classes"]), objective=data["objective"],
