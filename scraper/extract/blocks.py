@@ -81,6 +81,7 @@ class Block:
     words: int = 0
     tokens: list[str] = field(default_factory=list)
     markdown: str = ""  # the text with markdown's marks for emphasis and code
+    shape: str = ""  # its element's _signature: blocks shaped alike share it
 
 
 def _words(text: str) -> list[str]:
@@ -146,6 +147,7 @@ def segment(root: HtmlElement) -> list[Block]:
         block.index = index
         block.tokens = _words(block.text)
         block.words = len(block.tokens)
+        block.shape = _signature(block.element)
     return blocks
 
 
@@ -248,7 +250,7 @@ def block_groups(blocks: Sequence[Block]) -> BlockGroups:
         grand.append(group(("g", upper if upper is not None else up)))
         top = upper.getparent() if upper is not None else None
         great.append(group(("G", top if top is not None else upper)))
-        shape.append(group(("s", _signature(block.element))))
+        shape.append(group(("s", block.shape)))
     return BlockGroups(*(np.array(ids, dtype=np.int64) for ids in (parent, grand, great, shape)))
 
 
@@ -400,7 +402,7 @@ def block_features(blocks: Sequence[Block], trafilatura_text: str | None,
     infos = [_element_info(block.element, cache) for block in blocks]
     totals = _totals_under(blocks, cache)
     max_depth = max(info.depth for info in infos) or 1
-    shapes = [_signature(block.element) for block in blocks]
+    shapes = [block.shape for block in blocks]
     shape_counts = Counter(shapes)
     shape_words: Counter[str] = Counter()
     for shape, block in zip(shapes, blocks, strict=True):

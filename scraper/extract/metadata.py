@@ -18,7 +18,6 @@ when to keep it.
 
 from __future__ import annotations
 
-import contextvars
 import itertools
 import re
 from collections.abc import Iterable, Iterator
@@ -488,16 +487,11 @@ def field_rows(view: PageView, name: str) -> tuple[list[Candidate], np.ndarray]:
 
 
 # -- choosing ----------------------------------------------------------------------------------------------------
-# Off while the training reads extract_page's own picks (the "pick" candidates).
-RANKING = contextvars.ContextVar("metadata_ranking", default=True)
-
-
-def _model(name: str) -> TreeEnsemble | None:
-    try:
-        model = load_model(name)
-    except FileNotFoundError:  # not trained yet: extract_page's own picks stand
-        return None
-    return model if model.feature_names == GENERATORS[name][2] else None
+def _model(name: str) -> TreeEnsemble:
+    model = load_model(name)
+    if model.feature_names != GENERATORS[name][2]:  # a model file older than this code: retrain, never guess
+        raise ValueError(f"the {name} model's features are not the code's: run make train-extraction")
+    return model
 
 
 def best(model: TreeEnsemble, candidates: list[Candidate], rows: np.ndarray) -> Candidate:
@@ -511,27 +505,19 @@ def choose_metadata(tree: HtmlElement, url: str, article: Article, *, hints: Str
 
     ``hints`` and ``ld_objects``: what extract_page read already, to save reading it again.
     """
-    if not RANKING.get():
-        return article
-    models = {name: _model(name) for name in FIELDS}
-    if not any(models.values()):
-        return article
     view = read_view(tree, url, article, hints=hints, ld_objects=ld_objects)
     changes: dict[str, Any] = {}
-    if (model := models["title"]) is not None:
-        candidates, rows = field_rows(view, "title")
-        if candidates:
-            changes["title"] = best(model, candidates, rows).value[0]
-    if (model := models["author"]) is not None:
-        candidates, rows = field_rows(view, "author")
-        changes["authors"] = list(best(model, candidates, rows).value)
-    if (model := models["date"]) is not None:
-        candidates, rows = field_rows(view, "date")
-        chosen = best(model, candidates, rows)
-        if not chosen.value:
-            changes["published"] = None
-        elif (article.published or "")[:10] == chosen.key:
-            changes["published"] = article.published  # the pick's own form, with its time
-        else:
-            changes["published"] = chosen.full or chosen.key
+    candidates, rows = field_rows(view, "title")
+    if candidates:
+        changes["title"] = best(_model("title"), candidates, rows).value[0]
+    candidates, rows = field_rows(view, "author")
+    changes["authors"] = list(best(_model("author"), candidates, rows).value)
+    candidates, rows = field_rows(view, "date")
+    chosen = best(_model("date"), candidates, rows)
+    if not chosen.value:
+        changes["published"] = None
+    elif (article.published or "")[:10] == chosen.key:
+        changes["published"] = article.published  # the pick's own form, with its time
+    else:
+        changes["published"] = chosen.full or chosen.key
     return replace(article, **changes)

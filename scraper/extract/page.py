@@ -631,7 +631,7 @@ def trafilatura_body(tree: HtmlElement, url: str, options: ExtractionOptions = D
 
 
 def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAULT_OPTIONS, *,
-                 content_language: str | None = None) -> Article | None:
+                 content_language: str | None = None, rank_metadata: bool = True) -> Article | None:
     """Extract the article of one page; ``None`` when the input is not parseable HTML.
 
     An Article whose ``text`` is ``None`` means the page parsed but held no main text.
@@ -642,7 +642,9 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
     (:func:`read_own_statements`), because on a section front the dates, bylines and tags in
     the page are those of the articles it links.  The text is the blocks the block model keeps
     (:func:`~scraper.extract.selection.select_blocks`): a forum's posts, a listing's every
-    card, an article's paragraphs; trafilatura's alone when the model keeps nothing.
+    card, an article's paragraphs; trafilatura's alone when the model keeps nothing.  The
+    metadata rankers then choose title, authors and date (``rank_metadata=False``: the rules'
+    own picks, which the rankers' training reads as candidates).
     """
     tree = load_html(html)
     if tree is None:
@@ -685,11 +687,7 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
     language = language_code(hints.html_lang) or language_code(content_language)
     if language is None and options.detect_language and text:
         language = detect_language(text)
-    # Issue 18: the metadata rankers choose the title, authors and date among the page's candidates.
-    # Imported here: scraper.extract.metadata reads this module's helpers.
-    from scraper.extract.metadata import choose_metadata
-
-    return choose_metadata(tree, url, Article(
+    article = Article(
         page_type=page_type,
         page_type_confidence=round(guess.confidence, 3),
         text=text,
@@ -706,4 +704,10 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
         tags=clean_list(meta("tags")),  # for a page that is not an article: its meta keywords and tags only
         categories=categories,
         product=read_product(ld_objects) if page_type == "product" else None,
-    ), hints=hints, ld_objects=ld_objects)
+    )
+    if not rank_metadata:
+        return article
+    # Imported here: scraper.extract.metadata builds on this module's helpers.
+    from scraper.extract.metadata import choose_metadata
+
+    return choose_metadata(tree, url, article, hints=hints, ld_objects=ld_objects)

@@ -15,7 +15,6 @@ Fixed seeds, one thread, LightGBM's deterministic mode: one training gives one f
 from __future__ import annotations
 
 import argparse
-import random
 import re
 import sys
 import unicodedata
@@ -29,9 +28,10 @@ import numpy as np
 
 from scraper.article import Article
 from scraper.compat.trafilatura import load_html
-from scraper.extract.metadata import FIELDS, GENERATORS, RANKING, Candidate, field_rows, read_view
+from scraper.extract.metadata import FIELDS, GENERATORS, Candidate, field_rows, read_view
 from scraper.extract.model import dumps, from_lightgbm_dump
 from scraper.extract.page import extract_page
+from scraper.extract.train.boosting import site_folds
 from scraper.extract.train.corpora import TRAFILATURA_EVAL, WCXB, LabelledPage, read_corpora
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
@@ -116,11 +116,7 @@ class PageExamples:
 
 def current_pick(page: LabelledPage) -> Article | None:
     """extract_page's metadata without the rankers."""
-    token = RANKING.set(False)
-    try:
-        return extract_page(page.html, page.url)
-    finally:
-        RANKING.reset(token)
+    return extract_page(page.html, page.url, rank_metadata=False)
 
 
 def page_examples(page: LabelledPage, article: Article) -> PageExamples | None:
@@ -190,19 +186,11 @@ def write_models(models: dict[str, dict[str, Any]], directory: Path = MODELS_DIR
 
 
 # -- cross-validation ----------------------------------------------------------------------------------------
-def site_folds(examples: Sequence[PageExamples], folds: int = FOLDS, seed: int = 0) -> list[int]:
-    """A fold per page: a site's pages share one, sites dealt in a seeded order."""
-    sites = sorted({e.page.site for e in examples})
-    random.Random(seed).shuffle(sites)
-    fold_of = {site: index % folds for index, site in enumerate(sites)}
-    return [fold_of[e.page.site] for e in examples]
-
-
 def cross_validate(examples: Sequence[PageExamples], *, seed: int = 0) -> dict[str, dict[str, dict[str, float]]]:
     """Share right per corpus and field on annotated pages, before (extract_page's pick) and after."""
     from scraper.extract.model import loads
 
-    fold_of = site_folds(examples, seed=seed)
+    fold_of = site_folds([e.page.site for e in examples], FOLDS, seed)
     hits: dict[tuple[str, str, str], list[bool]] = {}
     for fold in range(FOLDS):
         train = [e for e, f in zip(examples, fold_of, strict=True) if f != fold]

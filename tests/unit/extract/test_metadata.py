@@ -8,7 +8,7 @@ import pytest
 
 from scraper.article import Article
 from scraper.compat.trafilatura import load_html
-from scraper.extract.metadata import AUTHOR_FEATURES, DATE_FEATURES, GENERATORS, RANKING, TITLE_FEATURES, read_view
+from scraper.extract.metadata import AUTHOR_FEATURES, DATE_FEATURES, GENERATORS, TITLE_FEATURES, read_view
 from scraper.extract.model import dumps, load_model
 from scraper.extract.page import extract_page
 from scraper.extract.train.corpora import WCXB, LabelledPage
@@ -66,11 +66,7 @@ def test_ranking_off_gives_the_rules_picks() -> None:
     """Training reads extract_page's own picks: with the rankers off, nothing else changes."""
     html = page("<title>Council backs harbour plan | The Daily Example</title>",
                 f"<article><h1>Council backs harbour plan</h1>{PROSE}</article>")
-    token = RANKING.set(False)
-    try:
-        off = extract_page(html, "https://dailyexample.test/news/harbour")
-    finally:
-        RANKING.reset(token)
+    off = extract_page(html, "https://dailyexample.test/news/harbour", rank_metadata=False)
     on = extract_page(html, "https://dailyexample.test/news/harbour")
     assert off is not None and on is not None and off.text == on.text
 

@@ -64,25 +64,17 @@ def test_no_product_or_an_empty_one_is_none() -> None:
 
 
 def _ld_objects(page: str) -> list[dict[str, Any]]:
-    """The JSON-LD objects of a WCXB fixture page, ``@graph`` flattened (as extract_page reads them)."""
+    """The JSON-LD objects of a WCXB fixture page, read as extract_page reads them."""
     import gzip
-    import json
     from pathlib import Path
 
-    from lxml import html
+    from scraper.compat.trafilatura import load_html
+    from scraper.extract.page import _json_ld_objects
 
     raw = (Path(__file__).resolve().parents[2] / "fixtures" / "wcxb" / "html" / f"{page}.html.gz").read_bytes()
-    objects: list[dict[str, Any]] = []
-    for script in html.fromstring(gzip.decompress(raw)).iterfind(".//script[@type='application/ld+json']"):
-        stack: list[Any] = [json.loads(script.text or "null")]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                objects.append(item)
-                stack.extend(item.get("@graph") or [])
-    return objects
+    tree = load_html(gzip.decompress(raw))
+    assert tree is not None
+    return _json_ld_objects(tree)
 
 
 def test_real_product_pages() -> None:
