@@ -65,18 +65,24 @@ class TreeEnsemble:
             return scores
         # One table of every node, leaves included: a leaf points to itself whichever way the
         # value goes, so each level is the same few array operations on every (row, tree) pair.
-        step_feature, step_threshold, step_left, step_right, step_nan_left, leaf_of = self._steps
+        # A node's two children sit side by side (right at 2i, left at 2i + 1): one gather
+        # steps every pair down, whichever way each goes.
+        step_feature, step_threshold, children, step_nan_left, leaf_of = self._steps
         inner = len(self.split_feature)
         node = np.where(self.roots >= 0, self.roots, inner + ~self.roots).astype(np.int32)
         node = np.broadcast_to(node, (n_rows, n_trees)).copy()
         base = (np.arange(n_rows, dtype=np.int32) * rows.shape[1])[:, None]
         flat = rows.ravel()
+        # NaN's own way is looked up only when a row has one: the features are finite on most pages.
+        nan_rows = self._has_nan and bool(np.isnan(flat).any())
         for _ in range(self.depth):
             value = np.take(flat, base + np.take(step_feature, node))
             go_left = value <= np.take(step_threshold, node)
-            if self._has_nan:
+            if nan_rows:
                 go_left |= np.isnan(value) & np.take(step_nan_left, node)
-            node = np.where(go_left, np.take(step_left, node), np.take(step_right, node))
+            node = np.take(children, 2 * node + go_left)
+            if not (node < inner).any():  # every (row, tree) pair is at its leaf
+                break
         leaves = np.take(self.leaf_value, np.take(leaf_of, node))
         if self.outputs == 1:
             scores[:, 0] = leaves.sum(axis=1)
@@ -90,8 +96,8 @@ class TreeEnsemble:
         return bool(self.default_left.any())
 
     @functools.cached_property
-    def _steps(self) -> tuple[npt.NDArray[np.int32], FloatArray, npt.NDArray[np.int32], npt.NDArray[np.int32],
-                              npt.NDArray[np.bool_], npt.NDArray[np.int32]]:
+    def _steps(self) -> tuple[npt.NDArray[np.int32], FloatArray, npt.NDArray[np.int32], npt.NDArray[np.bool_],
+                              npt.NDArray[np.int32]]:
         inner, leaves = len(self.split_feature), len(self.leaf_value)
         total = inner + leaves
 
@@ -103,10 +109,12 @@ class TreeEnsemble:
         own = np.arange(inner, total)
         left = np.concatenate([target(self.left), own])
         right = np.concatenate([target(self.right), own])
+        children = np.empty(2 * total, dtype=np.int32)
+        children[0::2] = right  # go_left False
+        children[1::2] = left  # go_left True
         nan_left = np.concatenate([self.default_left, np.ones(leaves, dtype=bool)])
         leaf_of = np.concatenate([np.zeros(inner, dtype=np.int64), np.arange(leaves)])
-        return (feature.astype(np.int32), threshold, left.astype(np.int32), right.astype(np.int32), nan_left,
-                leaf_of.astype(np.int32))
+        return feature.astype(np.int32), threshold, children, nan_left, leaf_of.astype(np.int32)
 
     def probabilities(self, rows: FloatArray) -> FloatArray:
         """Binary: P(positive) per row, shape (rows,).  Multi-class: softmax, shape (rows, classes)."""

@@ -612,11 +612,31 @@ def read_own_statements(tree: HtmlElement, ld_objects: list[dict[str, Any]], url
 DEFAULT_OPTIONS = ExtractionOptions()
 
 
-def trafilatura_body(tree: HtmlElement, url: str, options: ExtractionOptions = DEFAULT_OPTIONS,
-                     ) -> tuple[str | None, str | None]:
-    """trafilatura's main text of the page and its markdown rendering (``None``s: it found none)."""
+@dataclass(frozen=True)
+class TrafilaturaBody:
+    """trafilatura's main text of the page (``None``: it found none), and the body it came from."""
+
+    text: str | None
+    body: HtmlElement | None
+
+    def markdown(self) -> str | None:
+        """The body rendered as markdown: asked for only when the block model keeps nothing.
+
+        Rendering it costs as much as the rest of trafilatura's work on a long page (escaping
+        and math conversion, line by line), so it is not done for the pages that never show it.
+        """
+        if not self.text or self.body is None:
+            return None
+        return xmltotxt(self.body, True).strip() or None
+
+
+def trafilatura_body(tree: HtmlElement, url: str, options: ExtractionOptions = DEFAULT_OPTIONS) -> TrafilaturaBody:
+    """trafilatura's main text of the page, with its body kept for a markdown rendering."""
     document = bare_extraction(
         tree, url=url, with_metadata=False,
+        # Not "python": that renders the body (and the comments) as text at once, and the
+        # markdown is needed only when the block model keeps nothing (TrafilaturaBody.markdown).
+        output_format="txt",
         include_comments=options.include_comments, include_tables=options.include_tables,
         include_formatting=True,  # keeps headings/emphasis for the markdown rendering
         favor_precision=options.favor_precision, favor_recall=options.favor_recall,
@@ -624,10 +644,8 @@ def trafilatura_body(tree: HtmlElement, url: str, options: ExtractionOptions = D
         config=_trafilatura_config(options.min_extracted_size),
     )
     body = getattr(document, "body", None) if document is not None else None
-    # With formatting on, trafilatura's own .text is the markdown rendering of the body.
     text = clean_text(xmltotxt(body, False)) if body is not None else None
-    markdown = (str(getattr(document, "text", None) or "").strip() or None) if text else None
-    return text, markdown
+    return TrafilaturaBody(text=text, body=body)
 
 
 def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAULT_OPTIONS, *,
@@ -666,10 +684,12 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
         blocks = segment(tree)
     except RecursionError:  # a tree nested deeper than Python's stack: trafilatura's text alone
         blocks = []
-    text, markdown = trafilatura_body(tree, url, options)
-    selection = select_blocks(blocks, text, guess.probabilities, page_title(tree))
+    trafilatura = trafilatura_body(tree, url, options)
+    selection = select_blocks(blocks, trafilatura.text, guess.probabilities, page_title(tree))
     if selection.kept:
         text, markdown = clean_text(as_text(selection.kept)), as_markdown(selection.kept)
+    else:
+        text, markdown = trafilatura.text, trafilatura.markdown()
 
     def meta(name: str) -> Any:
         return getattr(metadata, name, None)

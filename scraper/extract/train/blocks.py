@@ -107,7 +107,7 @@ def page_blocks(page: LabelledPage, page_type_probabilities: Sequence[float] | N
         blocks = segment(tree)
     except RecursionError:
         return None
-    kept, _markdown = trafilatura_body(tree, page.url)
+    kept = trafilatura_body(tree, page.url).text
     return PageBlocks(
         key=(page.corpus, page.page_id), site=page.site, page_type=page.page_type,
         features=block_features(blocks, kept, page_type_probabilities, page_title(tree)),
