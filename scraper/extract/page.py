@@ -686,6 +686,8 @@ def extract_page(html: str | bytes, url: str, options: ExtractionOptions = DEFAU
         blocks = []
     trafilatura = trafilatura_body(tree, url, options)
     selection = select_blocks(blocks, trafilatura.text, guess.probabilities, page_title(tree))
+    text: str | None
+    markdown: str | None
     if selection.kept:
         text, markdown = clean_text(as_text(selection.kept)), as_markdown(selection.kept)
     else:
