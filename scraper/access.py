@@ -66,8 +66,11 @@ def parse_meta_robots(html: bytes | str) -> list[str]:
     """Directives of ``<meta name="robots">`` (and ``name="scraper"``) in a page."""
     if not html:
         return []
+    head = html[:SNIFF_BYTES]
+    if not _may_name_robots(head):
+        return []
     try:
-        tree = lxml_html.fromstring(html[:SNIFF_BYTES])
+        tree = lxml_html.fromstring(head)
     except (ValueError, lxml_html.etree.ParserError):
         return []
     out: list[str] = []
@@ -77,6 +80,20 @@ def parse_meta_robots(html: bytes | str) -> list[str]:
                 if directive not in out:
                     out.append(directive)
     return out
+
+
+def _may_name_robots(head: bytes | str) -> bool:
+    """False only when no ``<meta>`` in ``head`` can be named one of ROBOTS_META_NAMES: no parse needed.
+
+    Parsing the page costs more than the rest of what the crawl does with it, and most pages have
+    no such meta.  A name can be spelled with character references (``&#114;obots``), and in
+    UTF-16 or UTF-32 (which lxml detects) every ASCII letter carries NUL bytes: both are parsed.
+    """
+    if isinstance(head, str):
+        lowered_text = head.lower()
+        return "&#" in head or any(name in lowered_text for name in ROBOTS_META_NAMES)
+    lowered = head.lower()
+    return b"&#" in head or b"\x00" in head or any(name.encode() in lowered for name in ROBOTS_META_NAMES)
 
 
 def read_access_signals(x_robots_values: Iterable[str], head: bytes, is_html: bool) -> AccessSignals:

@@ -30,3 +30,19 @@ def test_meta_robots_even_in_a_gzip_body() -> None:
 ])
 def test_robots_txt_problem(body: bytes, problem: str | None) -> None:
     assert robots_txt_problem(body, "text/plain") == problem
+
+
+@pytest.mark.parametrize(("page", "directives"), [
+    (b"<html><head><meta name='description' content='robots, and more'></head><body>x</body></html>", []),
+    (b"<html><head><title>t</title></head><body><p>no meta at all</p></body></html>", []),
+    # a name spelled with character references: lxml decodes them, so the page must be parsed
+    (b"<html><head><meta name='&#114;obots' content='noarchive'></head></html>", ["noarchive"]),
+    (b"<html><head><meta name='&#x53;CRAPER' content='noai'></head></html>", ["noai"]),
+    # UTF-16 with its BOM: no ASCII "robots" among the bytes, but lxml reads the meta
+    ("<html><head><meta name='robots' content='noindex'></head></html>".encode("utf-16"), ["noindex"]),
+    (b"<html><body><meta name='Robots' content='nofollow'></body></html>", ["nofollow"]),
+    ("<html><head><meta name='robots' content='none'></head></html>", ["none"]),
+])
+def test_meta_robots_found_however_spelled_and_no_parse_needed_without_one(page: bytes | str,
+                                                                            directives: list[str]) -> None:
+    assert parse_meta_robots(page) == directives
