@@ -98,6 +98,8 @@ EXTENSIONS_BASE = {
     "scrapy.extensions.spiderstate.SpiderState": 0,
     "scrapy.extensions.throttle.AutoThrottle": 0,
 }
+# Scrapy's LIFO disk queue, pushing without a search of the spider's members per request (compat.scrapy).
+SCHEDULER_DISK_QUEUE = "scraper.compat.scrapy.RequestDiskQueue"
 EXTENSIONS = {
     # It pickles spider.state into JOBDIR, which the crawl uses only for its disk queues and removes.
     "scrapy.extensions.spiderstate.SpiderState": None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pathlib
 import subprocess
 import sys
 import types
@@ -182,3 +183,47 @@ def test_the_deprecated_tls_aliases_are_imported_without_reading_the_stack_sourc
     from scrapy.utils import deprecate
 
     assert _calls(deprecate.create_deprecated_class, "stack"), "Scrapy no longer calls inspect.stack() there"
+
+
+def test_the_disk_queue_pushes_the_dict_scrapy_would_and_pops_the_same_requests(tmp_path: pathlib.Path) -> None:
+    """RequestDiskQueue makes Request.to_dict's dict itself (callback names from a cache): the same dict,
+    and what Scrapy's own queue would give back; Scrapy's error for a callback that is no spider method."""
+    from scrapy import Spider
+    from scrapy.http import FormRequest, Request
+    from scrapy.squeues import PickleLifoDiskQueue
+    from scrapy.utils.test import get_crawler
+
+    class Archive(Spider):
+        name = "archive"
+
+        def parse(self, response: object) -> None: ...
+
+        def parse_page(self, response: object) -> None: ...
+
+        def failed(self, failure: object) -> None: ...
+
+    crawler = get_crawler(Archive)
+    crawler.spider = spider = Archive()
+    requests = [
+        Request("http://127.0.0.1/a", callback=spider.parse_page, errback=spider.failed,
+                meta={"depth": 2, "referrer": "http://127.0.0.1/"}, priority=-3, cb_kwargs={"k": 1}),
+        Request("http://127.0.0.1/b", dont_filter=True),
+        Request("http://127.0.0.1/c", callback=spider.parse, headers={"X-A": "1"}),
+        FormRequest("http://127.0.0.1/d", formdata={"q": "x"}, callback=spider.parse_page),
+        Request("http://127.0.0.1/e", callback=spider.parse_page, errback=spider.failed),  # the names cached
+    ]
+    ours = compat_scrapy.RequestDiskQueue(crawler, str(tmp_path / "ours"))
+    theirs = PickleLifoDiskQueue(crawler, str(tmp_path / "theirs"))
+    for request in requests:
+        assert ours.request_dict(request) == request.to_dict(spider=spider)
+        ours.push(request)
+        theirs.push(request)
+    for _ in requests:
+        mine, scrapys = ours.pop(), theirs.pop()
+        assert mine is not None and scrapys is not None
+        assert mine.to_dict(spider=spider) == scrapys.to_dict(spider=spider)
+    assert ours.pop() is None
+    with pytest.raises(ValueError, match="is not an instance method"):
+        ours.push(Request("http://127.0.0.1/f", callback=lambda response: None))
+    ours.close()
+    theirs.close()
