@@ -172,17 +172,34 @@ def extract_file(item: tuple[str, str]) -> bool:
     return trafilatura.extract(Path(path).read_text(encoding="utf-8"), url=url, **EXTRACT_OPTIONS) is not None
 
 
-def run_extract(list_file: Path, procs: int, result: Path) -> None:
+# -- scraper's own extraction on files: what one crawl's extraction worker does per page ---------------------
+def extract_file_scraper(item: tuple[str, str]) -> bool:
+    from scraper.article import ExtractionOptions
+    from scraper.extract.worker import extract_for_record
+
+    path, url = item
+    page = extract_for_record(Path(path).read_text(encoding="utf-8"), url, ExtractionOptions())
+    return page.article is not None and bool(page.article.text)
+
+
+def run_extract(list_file: Path, procs: int, result: Path, extractor: str = "trafilatura") -> None:
     import multiprocessing
 
-    import trafilatura  # noqa: F401 - imported once here, so forked workers share it
+    if extractor == "scraper":
+        from scraper.extract.worker import warm_up
 
+        warm_up()  # as the crawl's forkserver does before its workers fork (start-up still counts)
+        work = extract_file_scraper
+    else:
+        import trafilatura  # noqa: F401 - imported once here, so forked workers share it
+
+        work = extract_file
     items = [tuple(line.split("\t", 1)) for line in list_file.read_text(encoding="utf-8").splitlines() if line]
     if procs == 1:
-        hits = [extract_file(item) for item in items]  # type: ignore[arg-type]
+        hits = [work(item) for item in items]  # type: ignore[arg-type]
     else:
         with multiprocessing.get_context("fork").Pool(procs) as pool:
-            hits = list(pool.imap_unordered(extract_file, items, chunksize=8))  # type: ignore[arg-type]
+            hits = list(pool.imap_unordered(work, items, chunksize=8))  # type: ignore[arg-type]
     write_result(result, {"pages": len(hits), "extracted": sum(hits)})
 
 
@@ -201,12 +218,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = commands.add_parser("extract")
     files.add_argument("--list", type=Path, required=True, help="lines of PATH<TAB>URL")
     files.add_argument("--procs", type=int, default=1)
+    files.add_argument("--extractor", choices=("trafilatura", "scraper"), default="trafilatura",
+                       help="trafilatura.extract with metadata, or scraper's own extraction worker function")
     files.add_argument("--result", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "scrapy":
         run_spider(args.variant, args.start, args.out, args.result)
     else:
-        run_extract(args.list, args.procs, args.result)
+        run_extract(args.list, args.procs, args.result, args.extractor)
     return 0
 
 
