@@ -14,6 +14,7 @@ one web authors use everywhere (``content``, ``comment``, ``nav``, ``sidebar``, 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -157,12 +158,18 @@ def _hidden(element: HtmlElement) -> bool:
             or bool(style and _HIDDEN_STYLE.search(style)))
 
 
-def _name_tokens(element: HtmlElement) -> set[str]:
-    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+def _tokens_of_names(names: str) -> set[str]:
     if not names.strip():
         return set()
     names = _CAMEL.sub(" ", names).lower()
     return {token for token in _NAME_SPLIT.split(names) if token}
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_slots(names: str) -> tuple[int, ...]:
+    """The CLASS_TOKENS slots of an element's ``class`` and ``id`` (as one string): a page repeats a few
+    hundred class strings over thousands of elements, so each is split and looked up once."""
+    return tuple(_token_slots(_tokens_of_names(names)))
 
 
 def _token_slots(tokens: set[str]) -> list[int]:
@@ -290,6 +297,8 @@ def second_stage_features(first: npt.NDArray[np.float64], groups: BlockGroups,
 
 _FLAG_COLUMNS = (*(f"in_{tag}" for tag in ANCESTOR_TAGS), *(f"role_{role}" for role in ROLES), "hidden")
 _FLAG_INDEX = {name: i for i, name in enumerate(_FLAG_COLUMNS)}
+_TAG_FLAG = {tag: _FLAG_INDEX[f"in_{tag}"] for tag in ANCESTOR_TAGS}  # a tag's bit, without a string per element
+_ROLE_FLAG = {role: _FLAG_INDEX[f"role_{role}"] for role in ROLES}
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
 _UPPER = re.compile(r"[A-Z\u00C0-\u00DE\u0391-\u03A9\u0410-\u042F]")
@@ -318,14 +327,14 @@ def _element_info(element: HtmlElement, cache: dict[HtmlElement, _ElementInfo]) 
     for current in reversed(chain):
         flags = info.flags if info is not None else 0
         tag = current.tag
-        if isinstance(tag, str) and (slot := _FLAG_INDEX.get(f"in_{tag}")) is not None:
+        if isinstance(tag, str) and (slot := _TAG_FLAG.get(tag)) is not None:
             flags |= 1 << slot
         role = current.get("role")
-        if role and (slot := _FLAG_INDEX.get(f"role_{role}")) is not None:
+        if role and (slot := _ROLE_FLAG.get(role)) is not None:
             flags |= 1 << slot
         if _hidden(current):
             flags |= 1 << _FLAG_INDEX["hidden"]
-        own = _token_slots(_name_tokens(current))
+        own = list(_name_slots(f"{current.get('class') or ''} {current.get('id') or ''}"))
         classes = {slot: weight * CLASS_DECAY for slot, weight in info.classes.items()} if info is not None else {}
         for slot in own:
             classes[slot] = 1.0
