@@ -708,10 +708,9 @@ def print_report(figures: dict[str, Any]) -> None:
         print("counts cross-checked:\n" + "\n".join(notes))
     print_tree_notes(rows)
     r = figures["ratios"]
-    if all(r[key] is None for key in ("limit_pages_per_s", "scraper_over_limit", "scraper_over_naive",
-                                      "scraper_over_trafilatura_cli", "scraper_cpu_over_parts")):
-        print("\nratios: not computed (they need the warcio, trafilatura-1, naive, trafilatura-cli and scraper "
-              "pipelines)")
+    if all(value is None for key, value in r.items() if key != "parts_ms"):
+        print("\nratios: not computed (the parts need warcio and trafilatura-1 or extract-1, the crawls scraper, "
+              "and archive against wget)")
         print(f"\ntotal run time {figures['total_s']:.0f} s")
         return
     parts = r["parts_ms"]
