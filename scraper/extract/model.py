@@ -69,27 +69,34 @@ class TreeEnsemble:
         # steps every pair down, whichever way each goes.
         step_feature, step_threshold, children, step_nan_left, leaf_of = self._steps
         inner = len(self.split_feature)
-        node = np.where(self.roots >= 0, self.roots, inner + ~self.roots).astype(np.int32)
-        node = np.broadcast_to(node, (n_rows, n_trees)).copy()
+        node = np.broadcast_to(self._start_nodes, (n_rows, n_trees)).copy()
         base = (np.arange(n_rows, dtype=np.int32) * rows.shape[1])[:, None]
         flat = rows.ravel()
         # NaN's own way is looked up only when a row has one: the features are finite on most pages.
         nan_rows = self._has_nan and bool(np.isnan(flat).any())
+        # ndarray.take, not np.take: the function's dispatch costs as much as the gather on the
+        # small arrays of the metadata models (a few candidates), evaluated several times a page.
         for _ in range(self.depth):
-            value = np.take(flat, base + np.take(step_feature, node))
-            go_left = value <= np.take(step_threshold, node)
+            value = flat.take(base + step_feature.take(node))
+            go_left = value <= step_threshold.take(node)
             if nan_rows:
-                go_left |= np.isnan(value) & np.take(step_nan_left, node)
-            node = np.take(children, 2 * node + go_left)
+                go_left |= np.isnan(value) & step_nan_left.take(node)
+            node = children.take(2 * node + go_left)
             if not (node < inner).any():  # every (row, tree) pair is at its leaf
                 break
-        leaves = np.take(self.leaf_value, np.take(leaf_of, node))
+        leaves = self.leaf_value.take(leaf_of.take(node))
         if self.outputs == 1:
             scores[:, 0] = leaves.sum(axis=1)
         else:
             for output in range(self.outputs):
                 scores[:, output] = leaves[:, self.tree_class == output].sum(axis=1)
         return scores
+
+    @functools.cached_property
+    def _start_nodes(self) -> npt.NDArray[np.int32]:
+        """Each tree's root in the table of :attr:`_steps` (a one-leaf tree's root is its leaf)."""
+        inner = len(self.split_feature)
+        return np.where(self.roots >= 0, self.roots, inner + ~self.roots).astype(np.int32)
 
     @functools.cached_property
     def _has_nan(self) -> bool:
