@@ -498,9 +498,16 @@ class Reextractor:
         """The page's extraction: under way in the pool, or (one job) done here."""
         if prepared.html is None or self.jobs <= 1:
             return self._extract_here(prepared)
-        pool = self._executor()
-        future = pool.submit(extract_for_record, prepared.html, prepared.capture.url, self.options,
-                             prepared.content_language)
+        try:
+            pool = self._executor()
+            future = pool.submit(extract_for_record, prepared.html, prepared.capture.url, self.options,
+                                 prepared.content_language)
+        except OSError as exc:
+            # The workers cannot start (the forkserver's socket under a $TMPDIR too long for AF_UNIX, no
+            # processes left): the same records, from this process alone.
+            self.warn(f"cannot start extraction workers ({exc.strerror or exc}): extracting in this process")
+            self.jobs = 1
+            return self._extract_here(prepared)
         self._in_flight[future] = (pool, retry)  # bounded by the window: dropped as its result is taken
         return future
 
