@@ -242,36 +242,37 @@ class Selection:
         return self.site is None or self.site(str(record.get("url") or ""))
 
 
-def _selected(crawls: Sequence[CrawlLayout], selection: Selection,
-              on_damage: OnDamage = warn_damaged) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
+def _selected(crawls: Sequence[CrawlLayout], selection: Selection, on_damage: OnDamage = warn_damaged,
+              advance: Callable[[], None] = lambda: None) -> Iterator[tuple[tuple[int, int], dict[str, Any]]]:
     for number, crawl in enumerate(crawls):
         if selection.since is not None and finished_before(crawl, selection.since):
             continue
         for position, record in enumerate(crawl_records(crawl, as_crawled=selection.as_crawled, on_damage=on_damage)):
+            advance()  # every record read, kept or not: the progress display's count
             if selection.wants(record):
                 yield (number, position), record
 
 
-def selected_records(crawls: Sequence[CrawlLayout], selection: Selection,
-                     on_damage: OnDamage = warn_damaged) -> Iterator[dict[str, Any]]:
+def selected_records(crawls: Sequence[CrawlLayout], selection: Selection, on_damage: OnDamage = warn_damaged,
+                     advance: Callable[[], None] = lambda: None) -> Iterator[dict[str, Any]]:
     """The records to export, oldest crawl first, each crawl in its own order; a damaged line is given
-    to ``on_damage`` (once) and skipped.
+    to ``on_damage`` (once) and skipped.  ``advance`` is called for each record read.
 
     ``latest`` reads the crawls twice, so that memory holds one entry per URL, not the records:
     the first pass finds where each URL's newest record is, the second writes those.
     """
     if not selection.latest:
-        for _place, record in _selected(crawls, selection, on_damage):
+        for _place, record in _selected(crawls, selection, on_damage, advance):
             yield record
         return
     newest: dict[str, tuple[str, int, int]] = {}
-    for (number, position), record in _selected(crawls, selection, on_damage):
+    for (number, position), record in _selected(crawls, selection, on_damage, advance):
         key = str(record.get("normalized_url") or record.get("url"))
         mark = (str(record.get("fetched_at") or ""), number, position)  # a tie goes to the later record
         if key not in newest or mark > newest[key]:
             newest[key] = mark
     chosen = {(number, position) for _fetched, number, position in newest.values()}
-    for place, record in _selected(crawls, selection, ignore_damaged):  # said in the first pass
+    for place, record in _selected(crawls, selection, ignore_damaged, advance):  # said in the first pass
         if place in chosen:
             yield record
 

@@ -33,7 +33,10 @@ from __future__ import annotations
 import contextlib
 import json
 import mimetypes
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,10 +52,12 @@ from w3lib.encoding import (
 
 from scraper import defaults
 from scraper.export import REEXTRACT_PREFIX, REEXTRACT_SUFFIX, is_reextract_name
-from scraper.extract.page import Article, ExtractionOptions, extract_page
+from scraper.extract.page import ExtractionOptions
+from scraper.extract.worker import ExtractedPage, extract_for_record, init_worker
 from scraper.records import (
     HTML_TYPES,
     PAGE_RECORD_CONTENT_TYPE,
+    Capture,
     capture_from_record,
     current_extractor,
     record_for_capture,
@@ -273,6 +278,7 @@ class Tally:
     revisits: int = 0  # ... of revisits whose original was found and read
     skipped: dict[str, int] = field(default_factory=dict)  # pages not written, by reason
     extraction_errors: int = 0  # extraction raised: written without an article, as a crawl does
+    pools_replaced: int = 0  # an extraction worker died: its pages were extracted again by new workers
     files: list[Path] = field(default_factory=list)
 
     def skip(self, reason: str) -> None:
@@ -284,6 +290,20 @@ class Tally:
 
 
 KEEP_RECORDED = object()  # the previous capture is not known: keep the crawl's version fields
+AHEAD_PER_JOB = 4  # pages read and handed to the workers ahead of the record being written, per worker
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    """One page between reading and recording: what :meth:`Reextractor.finish` needs, and the HTML a worker
+    extracts."""
+
+    stored: dict[str, Any]  # the page record as the crawl wrote it
+    capture: Capture  # ... as re-extraction keeps it (truncated when its payload was cut)
+    skip: str | None = None  # why no record is written (counted in the tally)
+    read_payload: bool = False  # a payload (a revisit's: its original's) was found and read
+    html: str | None = None  # what extraction gets; None: not an HTML page, or not readable
+    content_language: str | None = None
 
 
 class Reextractor:
@@ -291,7 +311,7 @@ class Reextractor:
 
     def __init__(self, root: Path, catalog: CatalogBackend | None = None, *, since: str | None = None,
                  options: ExtractionOptions | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-                 warn: Callable[[str], None] = no_warning) -> None:
+                 warn: Callable[[str], None] = no_warning, jobs: int = 1) -> None:
         self.root = root
         self.catalog = catalog
         self.since = since
@@ -302,6 +322,9 @@ class Reextractor:
         self.tally = Tally()
         # url_key(requested_url) -> the latest good record of this run, without its texts
         self.latest: dict[str, dict[str, Any]] = {}
+        self.jobs = jobs  # extraction processes; 1: in this process
+        self._pool: ProcessPoolExecutor | None = None
+        self._in_flight: dict[Future[ExtractedPage], tuple[ProcessPoolExecutor, bool]] = {}  # -> pool, a retry
 
     # -- one crawl --------------------------------------------------------------------------------------
     def output_path(self, crawl: CrawlLayout, now: datetime | None = None) -> Path:
@@ -314,6 +337,11 @@ class Reextractor:
     def run_crawl(self, crawl: CrawlLayout, advance: Callable[[], None] = lambda: None) -> Path | None:
         """Write the crawl's re-extracted records; returns the new file, or None when no page was selected.
 
+        With ``jobs`` over 1 the pages are extracted in a pool of worker processes, at most
+        :data:`AHEAD_PER_JOB` per worker ahead of the record being written: memory is bounded by that window,
+        not by the crawl.  Records are written in the order the pages come, each versioned against the one
+        before it, as with one process: the file is the same byte for byte.
+
         Raises OSError when the crawl folder cannot be written (:class:`OutsideRoot` when it is a link out
         of the archive root: nothing is written through it).
         """
@@ -322,21 +350,45 @@ class Reextractor:
         target = self.output_path(crawl)
         out = AtomicFile(target)
         written = 0
+        window: deque[tuple[PreparedPage, Future[ExtractedPage] | ExtractedPage | None]] = deque()
+
+        def write_next() -> None:
+            nonlocal written
+            prepared, pending = window.popleft()
+            record = self.finish(crawl, prepared, self._result(prepared, pending))
+            advance()
+            if record is not None:
+                out.handle.write(dumps_line(record))
+                written += 1
+
         try:
             for stored in self._page_records(crawl):
                 if self.since is not None and str(stored.get("fetched_at", "")) < self.since:
                     continue
-                record = self.reextract(crawl, stored)
-                advance()
-                if record is not None:
-                    out.handle.write(dumps_line(record))
-                    written += 1
+                prepared = self.prepare(crawl, stored)
+                window.append((prepared, self._submit(prepared)))
+                if len(window) >= self.jobs * AHEAD_PER_JOB:
+                    write_next()
+            while window:
+                write_next()
             if written:
                 out.commit()
                 self.tally.files.append(target)
         finally:
             out.discard()  # after commit(): nothing left to drop
         return target if written else None
+
+    def close(self) -> None:
+        """Stop the extraction workers (the pages they still had are not needed: the run is over)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Reextractor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _page_records(self, crawl: CrawlLayout) -> Iterator[dict[str, Any]]:
         # A resume that extracted a page whose extraction had not run wrote a second page record
@@ -366,34 +418,51 @@ class Reextractor:
 
     # -- one page ----------------------------------------------------------------------------------------
     def reextract(self, crawl: CrawlLayout, stored: dict[str, Any]) -> dict[str, Any] | None:
-        """The record of one page, extracted again; None when it cannot be (counted in the tally)."""
+        """The record of one page, extracted again in this process; None when it cannot be (counted in the
+        tally)."""
+        prepared = self.prepare(crawl, stored)
+        return self.finish(crawl, prepared, self._extract_here(prepared))
+
+    def prepare(self, crawl: CrawlLayout, stored: dict[str, Any]) -> PreparedPage:
+        """What extraction needs of one page: its payload read and decoded (the cheap part, done here, in
+        order), and the record's capture."""
         capture = capture_from_record(stored)
-        article: Article | None = None
         found: tuple[Path, PayloadRecord] | None = None
         if capture.record_kind == "revisit":
             found = self.original_of(crawl, stored)
             if found is None:
-                self.tally.skip("revisit whose original is not in the archive")
-                return None
-            self.tally.revisits += 1
+                return PreparedPage(stored, capture, skip="revisit whose original is not in the archive")
         elif 200 <= capture.status < 300:
             path = crawl.directory / capture.warc.file
             read = self._read(path, capture.warc.offset)
             if read is None or read.stored.record_id != capture.warc.record_id:
-                self.tally.skip("response not where its record points")
-                return None
+                return PreparedPage(stored, capture, skip="response not where its record points")
             found = path, read
-        if found is not None:
-            path, read = found
-            place = record_place(path, read.stored)
-            if read.cut:  # read that far, as a crawl keeps that much of a body: the page is cut there
-                self.warn(f"{place}: a payload over {self.max_body_bytes:,} bytes; read that far, and the page "
-                          f"recorded truncated")
-                capture = replace(capture, truncated=True)
-            article = self.extract(read.stored, capture.url, place)
+        if found is None:
+            return PreparedPage(stored, capture)
+        path, read = found
+        place = record_place(path, read.stored)
+        if read.cut:  # read that far, as a crawl keeps that much of a body: the page is cut there
+            self.warn(f"{place}: a payload over {self.max_body_bytes:,} bytes; read that far, and the page "
+                      f"recorded truncated")
+            capture = replace(capture, truncated=True)
+        html, content_language = self.html_of(read.stored, capture.url, place)
+        return PreparedPage(stored, capture, read_payload=True, html=html, content_language=content_language)
+
+    def finish(self, crawl: CrawlLayout, prepared: PreparedPage,
+               extracted: ExtractedPage | None) -> dict[str, Any] | None:
+        """The record of a prepared page, given its extraction; versions are computed here, in order."""
+        stored, capture = prepared.stored, prepared.capture
+        if prepared.skip is not None:
+            self.tally.skip(prepared.skip)
+            return None
+        if prepared.read_payload and capture.record_kind == "revisit":
+            self.tally.revisits += 1
+        article = extracted.article if extracted is not None else None
         previous = self.previous_of(stored)
         record = record_for_capture(str(stored.get("crawl_id") or crawl.crawl_id), capture, article,
                                     self.extractor, previous=None if previous is KEEP_RECORDED else previous,
+                                    fingerprint=extracted.fingerprint if extracted is not None else None,
                                     ).to_dict()
         if previous is KEEP_RECORDED:
             record.update(version=stored.get("version"), previous=stored.get("previous"),
@@ -403,17 +472,79 @@ class Reextractor:
         self.tally.changed += record["text_sha256"] != stored.get("text_sha256")
         return record
 
-    def extract(self, response: StoredRecord, url: str, place: str = "") -> Article | None:
+    def html_of(self, response: StoredRecord, url: str, place: str = "") -> tuple[str | None, str | None]:
+        """The page's HTML and Content-Language as the crawl handed them to extraction; none when it is not
+        an HTML page, or its body cannot be decoded (counted as an extraction error, as the crawl fails it)."""
         try:
-            html, content_language = page_html(response, url, self.max_body_bytes)
-            if html is None:
-                return None
-            return extract_page(html, url, self.options, content_language=content_language)
+            return page_html(response, url, self.max_body_bytes)
         except BodyTooLarge as exc:  # a decompression bomb: as the crawl, the page is not read (and fails)
             self.warn(f"{place or response.record_id}: {exc}; not extracted")
             self.tally.extraction_errors += 1
+        except Exception:  # a body that is not what its Content-Encoding says: not read
+            self.tally.extraction_errors += 1
+        return None, None
+
+    def _extract_here(self, prepared: PreparedPage) -> ExtractedPage | None:
+        if prepared.html is None:
             return None
+        try:
+            return extract_for_record(prepared.html, prepared.capture.url, self.options, prepared.content_language)
         except Exception:  # one bad page must not stop the run; the crawl records such a page without article
+            self.tally.extraction_errors += 1
+            return None
+
+    # -- the worker processes --------------------------------------------------------------------------------
+    def _submit(self, prepared: PreparedPage, retry: bool = False) -> Future[ExtractedPage] | ExtractedPage | None:
+        """The page's extraction: under way in the pool, or (one job) done here."""
+        if prepared.html is None or self.jobs <= 1:
+            return self._extract_here(prepared)
+        try:
+            pool = self._executor()
+            future = pool.submit(extract_for_record, prepared.html, prepared.capture.url, self.options,
+                                 prepared.content_language)
+        except OSError as exc:
+            # The workers cannot start (the forkserver's socket under a $TMPDIR too long for AF_UNIX, no
+            # processes left): the same records, from this process alone.
+            self.warn(f"cannot start extraction workers ({exc.strerror or exc}): extracting in this process")
+            self.jobs = 1
+            return self._extract_here(prepared)
+        self._in_flight[future] = (pool, retry)  # bounded by the window: dropped as its result is taken
+        return future
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing
+
+            # The crawl's pool (scraper.crawl.pipelines): workers fork from a forkserver that loaded and warmed
+            # extraction once (scraper.extract.preload), so they share its pages and start warm.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["scraper.extract.preload"])
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=init_worker, mp_context=context)
+        return self._pool
+
+    def _result(self, prepared: PreparedPage,
+                pending: Future[ExtractedPage] | ExtractedPage | None) -> ExtractedPage | None:
+        if not isinstance(pending, Future):
+            return pending
+        pool, retried = self._in_flight.pop(pending)
+        try:
+            return pending.result()
+        except BrokenProcessPool:
+            # A worker died (the OOM killer, a kill -9): every page the pool had is lost with it.  The first
+            # page to find it so starts new workers and says so once; each page is tried once more there, and
+            # a page that kills those too is recorded without an article (an extraction error: exit 1).
+            if retried:
+                self.tally.extraction_errors += 1
+                self.warn(f"{prepared.capture.url}: its extraction worker died twice; recorded without text")
+                return None
+            if pool is self._pool:
+                self.warn("an extraction worker died (out of memory? killed?): new workers took over, and the "
+                          "pages it had are extracted again")
+                self.tally.pools_replaced += 1
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            return self._result(prepared, self._submit(prepared, retry=True))
+        except Exception:  # extraction raised: recorded without an article, as the crawl does
             self.tally.extraction_errors += 1
             return None
 

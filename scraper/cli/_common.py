@@ -7,6 +7,7 @@ nothing else of ``scraper.cli``: imports in the package point down, to here.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
@@ -80,6 +81,21 @@ def _archive_root(ctx: click.Context, param: click.Parameter, value: Path) -> Pa
     if len(given) > 1:
         fail(f"give the archive root once ({' and '.join(name for name, _ in given)} both name it)")
     return given[0][1] if given else value
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as a container or ``taskset`` sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def jobs_option(what: str) -> Callable[[F], F]:
+    """``--jobs N``: how many processes ``what``; by default one per usable CPU, 1 in this process alone."""
+    return click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1), default=None, metavar="N",
+                        help=f"Processes that {what} (default: one per usable CPU, here {usable_cpus()}; "
+                             "1: this process alone). The output is the same whatever N.")
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -201,25 +217,46 @@ class _NoProgress:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def add_task(self, description: str, total: int | None = None) -> int:
+    def add_task(self, description: str, total: int | None = None, **fields: Any) -> int:
         return 0
 
-    def advance(self, task: int) -> None:
+    def advance(self, task: int, advance: float = 1) -> None:
         return None
 
     def remove_task(self, task: int) -> None:
         return None
 
 
-def progress_bar(quiet: bool, verb: str = "re-extracting") -> Any:
-    """A live bar per task on stderr, when stderr is a terminal (``reextract`` and ``import``); else nothing."""
+def progress_bar(quiet: bool, verb: str = "re-extracting", unit: str = "pages") -> Any:
+    """A live bar per task on stderr, with its rate (``unit`` a second, or the task's own ``unit`` field) and
+    the time left, when stderr is a terminal (``reextract``, ``export`` and ``import``); else nothing, so
+    piped or logged output stays whole."""
     if quiet or not sys.stderr.isatty():
         return _NoProgress()
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
 
-    return Progress(TextColumn(verb + " {task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+    class RateColumn(ProgressColumn):
+        """Pages (or what the task's ``unit`` counts) a second, over rich's recent window."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{'?' if speed is None else f'{speed:,.1f}'} {task.fields.get('unit', unit)}/s",
+                        style="progress.data.speed")
+
+    return Progress(TextColumn(verb + " {task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=Console(stderr=True),
+                    transient=True)
 
 
 def ignore_stop_signals() -> None:

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from scraper.article import OLD_PAGE_TYPES, PAGE_TYPES  # the values of a record's page_type (null: not extracted)
-from scraper.cli._common import ExitStatus, archive_option, fail, open_catalog_if_present, progress_bar, say
+from scraper.cli._common import (
+    ExitStatus,
+    archive_option,
+    fail,
+    jobs_option,
+    open_catalog_if_present,
+    progress_bar,
+    say,
+    usable_cpus,
+)
 from scraper.cli._limits import max_body_option
 from scraper.dates import DATE_FORMS
 from scraper.storage.failures import no_room
@@ -77,8 +86,9 @@ def _manifest_pages(crawl: CrawlLayout) -> int | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @max_body_option("a longer payload is read that far (the page recorded truncated), a body that inflates past it "
                  "is not extracted, a longer page record is skipped; each with a warning naming the record")
+@jobs_option("extract the pages")
 def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | None, quiet: bool,
-              max_body_bytes: int) -> None:
+              max_body_bytes: int, jobs: int | None) -> None:
     """Extract the text and metadata of archived pages again, from the stored WARC files.
 
     Nothing is fetched. CRAWL is a crawl id (a folder in ARCHIVE/crawls); none: every
@@ -97,6 +107,12 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     A crawl folder that is a link out of ARCHIVE is skipped with a warning: nothing
     is written through it.
 
+    With --jobs N over 1, N worker processes extract the pages, a few each ahead of
+    the record being written: the file is byte for byte what --jobs 1 writes. A
+    worker that dies (out of memory, killed) is replaced, with one warning, and its
+    pages are extracted again; a page whose worker dies twice is recorded without
+    text (exit 1).
+
     \b
     Exit status: 0 done; 1 some pages could not be re-extracted; 2 usage error;
     3 a crawl folder was skipped; 74 the records could not be written (a full
@@ -109,7 +125,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     selected = _crawls(out, crawls, since_value)
     catalog: CatalogBackend | None = open_catalog_if_present(out, db)
     runner = Reextractor(out, catalog, since=since_value, max_body_bytes=max_body_bytes,
-                         warn=lambda message: say(f"warning: {message}"))
+                         warn=lambda message: say(f"warning: {message}"), jobs=jobs or usable_cpus())
     outside = 0  # crawl folders that are links out of the archive root: not written into
     try:
         with progress_bar(quiet) as progress:
@@ -131,6 +147,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     except KeyboardInterrupt:
         fail("interrupted", ExitStatus.INTERRUPTED)
     finally:
+        runner.close()
         if catalog is not None:
             catalog.close()
     tally = runner.tally
@@ -175,7 +192,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
 @click.option("-o", "--output", metavar="FILE|-", default="-", show_default=True,
               help="Write to FILE (complete or not at all), or '-' for stdout; parquet needs a FILE.")
 @archive_option("Archive root to read.", "archive", old_names=False)  # -o is the output file
-@click.option("-q", "--quiet", is_flag=True, help="No summary line.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary line.")
 def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str | None, page_types: tuple[str, ...],
            record_kind: str | None, statuses: tuple[str, ...], latest: bool, as_crawled: bool, output: str,
            archive: Path, quiet: bool) -> None:
@@ -218,15 +235,21 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     selection = Selection(since=since_value, site=match, latest=latest, as_crawled=as_crawled,
                           page_types=frozenset(page_types), record_kind=record_kind, status=status)
     skipped = Skipped(lambda message: say(f"warning: {message}"))  # damaged lines: said once, then exit 3
-    records = selected_records(_crawls(archive, crawls, since_value), selection, skipped.line)
+    selected = _crawls(archive, crawls, since_value)
+    # No bar over records printed on the same terminal: only when they go to a file or a pipe.
+    progress = progress_bar(quiet or (output == "-" and sys.stdout.isatty()), "exporting", "records")
+    pages = [_manifest_pages(crawl) for crawl in selected]  # --latest reads every crawl twice
+    task = progress.add_task("", total=None if None in pages else sum(p or 0 for p in pages) * (2 if latest else 1))
+    records = selected_records(selected, selection, skipped.line, functools.partial(progress.advance, task))
     count = 0
     try:
-        if output == "-":
-            stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
-            count = write_rows(records, _Output(lambda: open_sink(fmt, stream)))
-            _writing(stream.detach)  # stdout stays open for click
-        else:
-            count = _export_to_file(Path(output), fmt, records)
+        with progress:
+            if output == "-":
+                stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+                count = write_rows(records, _Output(lambda: open_sink(fmt, stream)))
+                _writing(stream.detach)  # stdout stays open for click
+            else:
+                count = _export_to_file(Path(output), fmt, records)
     except BrokenPipeError:
         # The reader went away (`| head`): not an error; keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

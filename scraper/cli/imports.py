@@ -27,7 +27,7 @@ class _Display:
     def start(self, what: str, total: int | None) -> None:
         if self.task is not None:
             self.bar.remove_task(self.task)
-        self.task = self.bar.add_task(what, total=total)
+        self.task = self.bar.add_task(what, total=total, unit=what.split()[-1])  # "reading files": files/s
 
     def advance(self) -> None:
         if self.task is not None:

@@ -11,7 +11,13 @@ import csv
 import hashlib
 import io
 import json
+import os
+import pty
+import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +33,9 @@ from jsonschema import Draft202012Validator
 from scraper.article import PAGE_TYPES
 from scraper.extract.page import EXTRACTOR_NAME, EXTRACTOR_VERSION
 from scraper.records import current_extractor
-from tests.conftest import FAST, assert_valid_records, crawl_dirs, read_jsonl, run_scraper
+from scraper.reextract import Reextractor
+from scraper.storage.layout import CrawlLayout
+from tests.conftest import FAST, REPO, assert_valid_records, crawl_dirs, read_jsonl, run_scraper
 from tests.integration.test_cli_errors import assert_one_line_error
 from tests.site import LivePage, SiteServer, golden_pages, live_article
 from tests.unit.test_export import record_from_flat
@@ -416,3 +424,86 @@ def test_help_explains_both_commands() -> None:
     for words in ("jsonl|csv|parquet", "--latest", "--site", "WACZ pages.jsonl", "--as-crawled", "FILE|-",
                   "article, forum, product, collection, listing, documentation, service; or other"):
         assert words in " ".join(export.stdout.split()), words  # help text is wrapped
+
+
+# -- every core, and progress (issue 19) ------------------------------------------------------------------------------
+def reextract_files_of(root: Path) -> dict[str, bytes]:
+    return {p.parent.name: p.read_bytes() for p in sorted(root.glob("crawls/*/pages.reextract-*.jsonl"))}
+
+
+def test_reextract_in_two_processes_writes_byte_for_byte_what_one_writes(archive: Archive, tmp_path: Path) -> None:
+    """Versions chain through the records in WARC order: a pool that wrote them as they finished would differ."""
+    one, _, _ = copy_archive(archive, tmp_path / "one")
+    two, _, _ = copy_archive(archive, tmp_path / "two")
+    alone = run_scraper("reextract", "--jobs", "1", "--archive", str(one))
+    pooled = run_scraper("reextract", "--jobs", "2", "--archive", str(two))
+    assert alone.returncode == 0 and pooled.returncode == 0, alone.stderr + pooled.stderr
+    written = reextract_files_of(two)
+    assert len(written) == 2 and written == reextract_files_of(one)
+    assert "re-extracted 14 page(s) of 2 crawl(s)" in pooled.stderr
+    # stderr is no terminal here: no progress bar, not even a trace of one
+    assert "\x1b[" not in pooled.stderr and "pages/s" not in pooled.stderr and "eta" not in pooled.stderr
+
+
+def test_reextract_jobs_must_be_a_positive_number(archive: Archive) -> None:
+    for value in ("0", "-2"):
+        assert_one_line_error(run_scraper("reextract", "--jobs", value, "--archive", str(archive.root)), 2,
+                              "--jobs")
+    assert not list(archive.root.glob("crawls/*/pages.reextract-*"))
+
+
+def test_a_killed_extraction_worker_is_replaced_and_its_pages_extracted_again(archive: Archive,
+                                                                              tmp_path: Path) -> None:
+    root, first, _ = copy_archive(archive, tmp_path / "archive")
+    crawl = CrawlLayout(root, first.name)
+    alone = Reextractor(root).run_crawl(crawl)
+    assert alone is not None
+    expected = alone.read_bytes()
+    alone.unlink()
+    warnings: list[str] = []
+    with Reextractor(root, warn=warnings.append, jobs=2) as runner:
+        def kill_a_worker() -> None:
+            pool = runner._pool
+            if not warnings and pool is not None and pool._processes:  # once, with pages in flight
+                os.kill(next(iter(pool._processes)), signal.SIGKILL)
+
+        written = runner.run_crawl(crawl, kill_a_worker)
+    assert written is not None and written.read_bytes() == expected
+    assert [w for w in warnings if "worker died" in w] == [
+        "an extraction worker died (out of memory? killed?): new workers took over, and the pages it had are "
+        "extracted again"]
+    assert runner.tally.pools_replaced == 1 and runner.tally.extraction_errors == 0
+
+
+def read_through_a_terminal(*args: str) -> tuple[int, str]:
+    """``scraper ARGS`` with stderr on a pseudo-terminal (stdout piped away): its status and what the terminal got."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160", "TERM": "xterm"}
+    process = subprocess.Popen([sys.executable, "-m", "scraper", *args], stdout=subprocess.DEVNULL,
+                               stderr=follower, env=env, cwd=REPO)
+    os.close(follower)
+    seen = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode("utf-8", "replace"))  # colours, cursor moves
+    return process.wait(timeout=120), plain
+
+
+def test_readers_show_a_bar_with_rate_and_eta_on_a_terminal(archive: Archive, tmp_path: Path) -> None:
+    root, _, _ = copy_archive(archive, tmp_path / "archive")
+    status, terminal = read_through_a_terminal("reextract", "--jobs", "1", "--archive", str(root))
+    assert status == 0, terminal
+    assert re.search(r"re-extracting \S+ .*\d+/\d+ .*[\d?.,]+ pages/s .*eta", terminal), terminal
+    status, terminal = read_through_a_terminal("export", "--archive", str(root), "-o", str(tmp_path / "out.jsonl"))
+    assert status == 0, terminal
+    assert re.search(r"exporting .*\d+/\d+ .*[\d?.,]+ records/s .*eta", terminal), terminal
+    quiet_status, quiet = read_through_a_terminal("export", "--archive", str(root), "-q", "-o",
+                                                  str(tmp_path / "again.jsonl"))
+    assert quiet_status == 0 and quiet == "", quiet  # -q: no bar, no summary
