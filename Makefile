@@ -25,7 +25,7 @@ WARCPROX_VERSION ?= 2.13.1
 WARCPROX_VENV    ?= /tmp/warcprox-venv
 WARCPROX_STAMP   := $(WARCPROX_VENV)/.warcprox-$(WARCPROX_VERSION)
 
-.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction train-extraction bench-workers clean
+.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction train-extraction bench-workers bench-reading clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,12 @@ train-extraction: $(STAMP)
 
 bench-crawl: $(STAMP)
 	$(BIN)/python bench/crawl.py
+
+## verify, index, reextract and export against FastWARC, warcio, cdxj-indexer and trafilatura (issue 19; the
+## 1 GB archive is crawled once, ~150,000 pages, and kept under /tmp/scraper-bench-reading; QUICK=1: 64 MB)
+bench-reading: $(STAMP)
+	$(BIN)/python -c 'import fastwarc' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/reading.py $(if $(QUICK),--quick)
 
 ## workers on one crawl through a temporary PostgreSQL server (Debian's postgresql), and the lease rate
 bench-workers: $(STAMP)

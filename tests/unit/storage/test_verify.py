@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
+import random
 import re
 import shutil
 import struct
@@ -15,10 +17,12 @@ import pytest
 
 from scraper.storage.verify import (
     LISTED,
+    MEMBER_BUFFER,
     RESYNC_FACTOR,
     RESYNC_SLACK,
     FileReport,
     PayloadCodingError,
+    _is_base32_of,
     http_payload_stream,
     iter_members,
     summarise,
@@ -166,6 +170,60 @@ def test_wrong_payload_digest_alone(warc: Warc, tmp_path: Path) -> None:
                           head=lambda h: set_header(h, "WARC-Payload-Digest", sha1_b32(b"something else")))
     (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "payload.warc.gz")])
     assert kinds(report) == ["payload-digest"] and "does not match the payload" in report.faults[0].message
+
+
+@pytest.mark.parametrize(("written", "ok"), [
+    (lambda d: d.lower(), True),  # base32 is read in either case, as before
+    (lambda d: d + "====", True),  # and with its padding
+    (lambda d: d[:-1] + ("A" if d[-1] != "A" else "B"), False),  # the last character differs
+    (lambda d: d[:-1], False),  # a character short
+    (lambda d: d[:4] + "_" + d[5:], False),  # int(text, 32) would read "_" and " ": the alphabet is checked first
+    (lambda d: d[:4] + " " + d[5:], False),
+])
+def test_base32_digests_are_read_as_before(warc: Warc, tmp_path: Path, written: Callable[[str], str],
+                                           ok: bool) -> None:
+    index = member_of(warc.path, warc.responses[0].offset)
+    record = gzip.decompress(members(warc.path)[index][1])
+    block = record.partition(b"\r\n\r\n")[2][:-4]
+    digest = sha1_b32(block).partition(":")[2]
+    damaged = edit_record(members(warc.path)[index][1], fix_digests=False,
+                          head=lambda h: set_header(h, "WARC-Block-Digest", "sha1:" + written(digest)))
+    (report,) = verify_files([replace_member(warc.path, index, damaged, tmp_path / "digest.warc.gz")])
+    assert kinds(report) == ([] if ok else ["block-digest"])
+
+
+def test_base32_comparison_agrees_with_the_encoder_at_every_length() -> None:
+    # Lengths whose bits do not fill the last character (1-4 bytes past a multiple of 5) end in zero bits.
+    rng = random.Random(19)
+    for length in range(0, 41):
+        raw = rng.randbytes(length)
+        text = base64.b32encode(raw).decode().rstrip("=")
+        assert _is_base32_of(text, raw)
+        for position in range(len(text)):
+            for other in "A7Z2=a0_ ":
+                changed = text[:position] + other + text[position + 1:]
+                assert _is_base32_of(changed, raw) == (changed == text), (length, changed)
+        assert not _is_base32_of(text + "A", raw)
+        assert not text or not _is_base32_of(text[:-1], raw)
+
+
+def test_records_larger_than_the_member_buffer_are_digested_whole(tmp_path: Path) -> None:
+    # Bodies of several times MEMBER_BUFFER, in one record: read through the buffer and around it.
+    writer = WarcFileWriter(tmp_path, host="test")
+    rng = random.Random(7)
+    bodies = [rng.randbytes(3 * MEMBER_BUFFER + 17), HTML * (4 * MEMBER_BUFFER // len(HTML) + 1)]
+    for number, body in enumerate(bodies):
+        writer.write_exchange(exchange(f"http://example.test/{number}", body,
+                                       [("Content-Type", "application/octet-stream")]))
+    writer.close()
+    path = tmp_path / writer.closed_files[0]
+    (report,) = verify_files([path])
+    assert report.findings() == [] and report.records == 1 + 2 * len(bodies)
+    index = member_of(path, [offset for offset, _ in members(path)][2])  # the first response
+    damaged = edit_record(members(path)[index][1], fix_digests=False,
+                          block=lambda b: b[:-MEMBER_BUFFER] + bytes([b[-MEMBER_BUFFER] ^ 1]) + b[1 - MEMBER_BUFFER:])
+    (report,) = verify_files([replace_member(path, index, damaged, tmp_path / "big.warc.gz")])
+    assert kinds(report) == ["block-digest", "payload-digest"]
 
 
 # -- record ids and links -----------------------------------------------------------------------------------
