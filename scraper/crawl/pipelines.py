@@ -88,6 +88,18 @@ def start_forkserver() -> None:
         forkserver.ensure_running()
 
 
+def extraction_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of extraction workers forked from the warm forkserver."""
+    # forkserver: never fork the reactor's process with its threads and sockets.  The
+    # forkserver warms extraction up once (scraper.extract.preload) and the workers
+    # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
+    # Set before the forkserver starts; a later pool in the same process reuses it.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scraper.extract.preload"])
+    start_forkserver()  # its workers start with the pool's first page, forked from it
+    return ProcessPoolExecutor(max_workers=workers, initializer=init_worker, mp_context=context)
+
+
 class ExtractPipeline:
     """Runs trafilatura on HTML pages in a process pool, so the crawl never waits on it.
 
@@ -124,14 +136,7 @@ class ExtractPipeline:
             self.executor = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # forkserver: never fork the reactor's process with its threads and sockets.  The
-        # forkserver warms extraction up once (scraper.extract.preload) and the workers
-        # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
-        # Set before the forkserver starts; a later pool in the same process reuses it.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["scraper.extract.preload"])
-        start_forkserver()  # its workers start with the pool's first page, forked from it
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=init_worker, mp_context=context)
+        return extraction_pool(self.workers)
 
     async def _pool(self) -> ProcessPoolExecutor:
         """The pool for the next page: a fresh one every EXTRACT_RECYCLE_AFTER pages.
