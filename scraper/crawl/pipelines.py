@@ -88,6 +88,18 @@ def start_forkserver() -> None:
         forkserver.ensure_running()
 
 
+def extraction_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of extraction workers forked from the warm forkserver."""
+    # forkserver: never fork the reactor's process with its threads and sockets.  The
+    # forkserver warms extraction up once (scraper.extract.preload) and the workers
+    # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
+    # Set before the forkserver starts; a later pool in the same process reuses it.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scraper.extract.preload"])
+    start_forkserver()  # its workers start with the pool's first page, forked from it
+    return ProcessPoolExecutor(max_workers=workers, initializer=init_worker, mp_context=context)
+
+
 class ExtractPipeline:
     """Runs trafilatura on HTML pages in a process pool, so the crawl never waits on it.
 
@@ -108,6 +120,10 @@ class ExtractPipeline:
         self.in_process_pages = crawler.settings.getint("EXTRACT_IN_PROCESS_PAGES")
         self.extracted_in_process = 0
         self.submitted = 0  # pages given to the current pool
+        # A pool being replaced (EXTRACT_RECYCLE_AFTER): it finishes its pages and its workers exit
+        # before the next pool starts, so two pools' workers never hold memory at the same time.
+        self.retiring: ProcessPoolExecutor | None = None
+        self.retired: asyncio.Future[None] | None = None  # done when the retiring pool's workers have exited
         # Started with the page after the first EXTRACT_IN_PROCESS_PAGES, or when the spider opens
         # if that is 0 (here the crawl is being set up, with SIGINT held back).
         self.executor: ProcessPoolExecutor | None = None
@@ -120,28 +136,34 @@ class ExtractPipeline:
             self.executor = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # forkserver: never fork the reactor's process with its threads and sockets.  The
-        # forkserver warms extraction up once (scraper.extract.preload) and the workers
-        # fork from it warm, sharing the language model's 70 MiB instead of a copy each.
-        # Set before the forkserver starts; a later pool in the same process reuses it.
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["scraper.extract.preload"])
-        start_forkserver()  # its workers start with the pool's first page, forked from it
-        return ProcessPoolExecutor(max_workers=self.workers, initializer=init_worker, mp_context=context)
+        return extraction_pool(self.workers)
 
-    def _pool(self) -> ProcessPoolExecutor:
+    async def _pool(self) -> ProcessPoolExecutor:
         """The pool for the next page: a fresh one every EXTRACT_RECYCLE_AFTER pages.
 
         A worker's memory creeps up over tens of thousands of pages (lxml and the libraries'
         caches); workers forked anew from the warm forkserver start small and cost a few
         milliseconds.  (ProcessPoolExecutor's own max_tasks_per_child hangs on Python 3.11.)
-        The old pool finishes the pages it was given, then its workers exit.
+        The old pool finishes the pages it was given and its workers exit; only then does the
+        new one start, and the pages that came meanwhile go to it in the order they came.  Had
+        both started at once, the old workers, with hundreds of pages still queued, and the new
+        ones would hold memory together for seconds: the tree's peak.  The wait costs about one
+        page's extraction on one core (the old pool's last page on the other).
         """
+        if self.executor is not None and self.recycle_after > 0 and self.submitted >= self.recycle_after:
+            old, self.executor, self.submitted = self.executor, None, 0
+            self.retiring = old
+            # Its shutdown waits for its pages in a thread of the loop's own: the reactor goes on.
+            self.retired = asyncio.get_running_loop().run_in_executor(None, old.shutdown, True)
+        if self.retired is not None:
+            retired = self.retired
+            try:
+                await asyncio.shield(retired)  # one waiter cancelled must not cancel the others' wait
+            finally:
+                if self.retired is retired and retired.done():
+                    self.retiring = self.retired = None
         if self.executor is None:
             self.executor = self._new_pool()
-        elif self.recycle_after > 0 and self.submitted >= self.recycle_after:
-            old, self.executor, self.submitted = self.executor, self._new_pool(), 0
-            old.shutdown(wait=False)
         self.submitted += 1
         return self.executor
 
@@ -194,7 +216,7 @@ class ExtractPipeline:
 
     async def _in_pool(self, item: PageItem) -> ExtractedPage:
         assert item.html is not None
-        pool = self._pool()
+        pool = await self._pool()
         try:
             future = pool.submit(extract_for_record, item.html, item.capture.url, self.options,
                                  item.content_language)
@@ -204,8 +226,9 @@ class ExtractPipeline:
             raise
 
     def spider_closed(self) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True, cancel_futures=True)
+        for pool in (self.retiring, self.executor):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 class RecordPipeline:

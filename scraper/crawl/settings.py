@@ -74,6 +74,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "scraper.crawl.middlewares.BoundedHttpCompressionMiddleware": 590,
 }
+# Scrapy's request fingerprints, kept as 64-bit hashes (8-16 bytes a request, not ~100): scraper.crawl.dedup.
+DUPEFILTER_CLASS = "scraper.crawl.dedup.HashDupeFilter"
 SPIDER_MIDDLEWARES = {
     # URLLENGTH_LIMIT, saying so when a seed is dropped for it.
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
