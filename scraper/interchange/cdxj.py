@@ -144,10 +144,12 @@ def is_fresh(crawl: CrawlLayout) -> bool:
     built = path.stat().st_mtime
     if any(w.stat().st_mtime > built for w in warcs):
         return False
-    lines = list(read_index(path))
-    if any(str(line.fields.get("url", "")).startswith(METADATA_SCHEME) for line in lines):
-        return False  # written before metadata records were left out
-    named = {line.filename for line in lines}
+    # One pass, keeping only the file names: a crawl of millions of captures has an index of gigabytes.
+    named: set[str] = set()
+    for line in read_index(path):
+        if str(line.fields.get("url", "")).startswith(METADATA_SCHEME):
+            return False  # written before metadata records were left out
+        named.add(line.filename)
     return all(w.name in named for w in warcs)
 
 
