@@ -44,6 +44,9 @@ def test_the_unpacked_copy_gives_py3langids_own_answers(cache: Path) -> None:
     langid.identifier.cache_clear()
     again = answers()  # from the copy
     assert isinstance(langid.identifier().nb_ptc.base, np.memmap), "the second load did not map the copy"
+    # The DFA table is the mapped file itself, not a 39 MB private copy in every process that classifies.
+    table = langid.identifier().tk_nextmove
+    assert isinstance(table, memoryview) and isinstance(table.obj, np.memmap)
     assert first == again == expected()
     assert [code for code, _ in again] == ["en", "de", "fr", "es", "ru", "zh"]
 
