@@ -103,8 +103,9 @@ def extraction_pool(workers: int) -> ProcessPoolExecutor:
 class ExtractPipeline:
     """Runs trafilatura on HTML pages in a process pool, so the crawl never waits on it.
 
-    Only once the crawl has more than EXTRACT_IN_PROCESS_PAGES pages: the first are extracted
-    here, as a pool's start (a process and its warm-up) costs more than a few pages' extraction.
+    Only once the crawl has scheduled more than EXTRACT_IN_PROCESS_PAGES requests: until then pages
+    are extracted here, as a pool's start (a process and its warm-up) costs more than a few pages'
+    extraction.  A crawl bigger than that gets its pool with its first page (:meth:`_outgrows_in_process`).
 
     The reactor awaits each extraction; Scrapy's scraper slot limits how many
     responses are in flight, which is the back-pressure on the pool.  A pool whose
@@ -124,8 +125,8 @@ class ExtractPipeline:
         # before the next pool starts, so two pools' workers never hold memory at the same time.
         self.retiring: ProcessPoolExecutor | None = None
         self.retired: asyncio.Future[None] | None = None  # done when the retiring pool's workers have exited
-        # Started with the page after the first EXTRACT_IN_PROCESS_PAGES, or when the spider opens
-        # if that is 0 (here the crawl is being set up, with SIGINT held back).
+        # Started with the first page after the crawl has scheduled more than EXTRACT_IN_PROCESS_PAGES
+        # requests, or when the spider opens if that is 0 (here the crawl is being set up, with SIGINT held back).
         self.executor: ProcessPoolExecutor | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -202,9 +203,19 @@ class ExtractPipeline:
         item.html = None  # free it: the WARC holds the page
         return item
 
+    def _outgrows_in_process(self) -> bool:
+        """Whether the crawl has scheduled more requests than EXTRACT_IN_PROCESS_PAGES: then its pool
+        starts with its first page, and extraction (trafilatura, the models: about 54 MiB) is never
+        loaded into the crawl process, where it would stay for the whole crawl.  A page's links are
+        scheduled before its item reaches this pipeline (the spider yields them first)."""
+        stats = self.crawler.stats
+        scheduled = stats.get_value("scheduler/enqueued", 0) if stats is not None else 0
+        return int(scheduled or 0) > self.in_process_pages
+
     async def _extract(self, item: PageItem) -> ExtractedPage:
         assert item.html is not None
-        if self.workers <= 0 or (self.executor is None and self.extracted_in_process < self.in_process_pages):
+        if self.workers <= 0 or (self.executor is None and self.extracted_in_process < self.in_process_pages
+                                 and not self._outgrows_in_process()):
             # A few pages block the reactor for tens of milliseconds each; a crawl that has more starts the pool.
             self.extracted_in_process += 1
             return extract_for_record(item.html, item.capture.url, self.options, item.content_language)

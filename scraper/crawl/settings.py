@@ -159,8 +159,13 @@ TWISTED_DNS_RESOLVER = "scraper.crawl.resolver.StaticHostsResolver"
 # EXTRACT_ENABLED: scraper.defaults
 EXTRACT_WORKERS = None  # None: one per CPU; 0: in the crawl process (debugging)
 EXTRACT_RECYCLE_AFTER = 5000  # pages per pool of workers: fresh workers keep memory flat; 0: never
-# The first pages are extracted in the crawl process, and the pool starts only with the next one:
-# a pool costs a process start and a second of warm-up, more than a one-article crawl's extraction.
-# 0: the pool starts with the crawl.
+# A crawl that schedules no more requests than this extracts its pages in the crawl process: a pool
+# costs a process start and a second of warm-up, more than a one-article crawl's extraction.  One that
+# schedules more starts the pool with its first page.  0: the pool starts with the crawl.
 EXTRACT_IN_PROCESS_PAGES = 16
+# Scrapy stops fetching while the responses being processed pass this many bytes (its default: 5 MB).
+# They wait for the extraction pool, each holding its body, decoded text and response object (about
+# 100 KB a page): 5 MB of bodies kept ~30 MB in the crawl process.  1 MB (some 70 pages) keeps the
+# workers fed as well (measured: the same wall time).
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 # EXTRACT_MIN_TEXT_SIZE, EXTRACT_FAVOR_PRECISION, EXTRACT_FAVOR_RECALL: scraper.defaults

@@ -6,7 +6,7 @@ like trafilatura, cost the crawl process nothing.
 
 :mod:`scraper.extract.page` is imported inside the functions: the crawl process imports
 this module to name its functions to the pool, and loads trafilatura only when it extracts
-a page itself (its first EXTRACT_IN_PROCESS_PAGES, before it starts the pool).
+a page itself (a crawl of no more than EXTRACT_IN_PROCESS_PAGES requests starts no pool).
 """
 
 from __future__ import annotations

@@ -211,24 +211,36 @@ def test_a_killed_extraction_worker_is_replaced_and_later_pages_are_extracted(tm
     assert [w for w in manifest["warnings"] if w.startswith("an extraction worker died")], manifest["warnings"]
 
 
-def test_the_first_pages_are_extracted_in_the_crawl_process_and_the_pool_starts_after_them(tmp_path: Path) -> None:
-    """A one-article crawl starts no processes; a bigger one gets its pool with the page after the first N."""
+def test_a_small_crawl_extracts_in_its_own_process_and_a_bigger_one_in_its_pool_from_the_first_page(
+        tmp_path: Path) -> None:
+    """A crawl that schedules no more than EXTRACT_IN_PROCESS_PAGES requests starts no processes; one that
+    schedules more starts its pool with its first page (extraction never loaded into the crawl process)."""
+    with HoldingServer(pages=8) as site:  # the front page and 8 stories: 9 requests, no more than 9
+        site.hold_pages_after(3)
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path / "small"), "-q", *FAST,
+                         "-s", "EXTRACT_WORKERS=2", "-s", "EXTRACT_IN_PROCESS_PAGES=9")
+        try:
+            assert site.wait_until_held(), crawl.stderr
+            wait_for_records(tmp_path / "small", 3, crawl)
+            assert children(crawl.process.pid) == []  # no forkserver, no resource tracker
+            site.release()
+            status = crawl.finish()
+        finally:
+            crawl.kill()
+    assert status == 0, crawl.stderr
+    every_story_extracted(tmp_path / "small", 8)
     with HoldingServer(pages=8) as site:
-        site.hold_pages_after(3)  # the front page and two stories
-        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path), "-q", *FAST,
+        site.hold_pages_after(1)  # the front page alone: its links (8 stories) are scheduled before its item
+        crawl = Crawling("crawl", site.url("/"), "--depth", "1", "--archive", str(tmp_path / "big"), "-q", *FAST,
                          "-s", "EXTRACT_WORKERS=2", "-s", "EXTRACT_IN_PROCESS_PAGES=3")
         try:
             assert site.wait_until_held(), crawl.stderr
-            wait_for_records(tmp_path, 3, crawl)
-            assert children(crawl.process.pid) == []  # no forkserver, no resource tracker
-            site.hold_pages_after(6)
-            assert site.wait_until_held(), crawl.stderr
-            wait_for_records(tmp_path, 6, crawl)
-            # The fourth page started the pool: its forkserver lives until the crawl process ends.
+            wait_for_records(tmp_path / "big", 1, crawl)
+            # The front page was extracted by the pool: its forkserver lives until the crawl process ends.
             assert children(crawl.process.pid), crawl.stderr
             site.release()
             status = crawl.finish()
         finally:
             crawl.kill()
     assert status == 0, crawl.stderr
-    every_story_extracted(tmp_path, 8)
+    every_story_extracted(tmp_path / "big", 8)
