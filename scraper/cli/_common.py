@@ -223,14 +223,20 @@ class _NoProgress:
     def advance(self, task: int, advance: float = 1) -> None:
         return None
 
+    def update(self, task: int, **fields: Any) -> None:
+        return None
+
     def remove_task(self, task: int) -> None:
         return None
 
 
+MB = 1_000_000  # a bar over the bytes of WARC files counts megabytes: "312/1024 ... 45.2 MB/s"
+
+
 def progress_bar(quiet: bool, verb: str = "re-extracting", unit: str = "pages") -> Any:
     """A live bar per task on stderr, with its rate (``unit`` a second, or the task's own ``unit`` field) and
-    the time left, when stderr is a terminal (``reextract``, ``export`` and ``import``); else nothing, so
-    piped or logged output stays whole."""
+    the time left, when stderr is a terminal (``reextract``, ``export``, ``import``, ``index``, ``wacz`` and
+    ``catalog rebuild``); else nothing, so piped or logged output stays whole."""
     if quiet or not sys.stderr.isatty():
         return _NoProgress()
     from rich.console import Console

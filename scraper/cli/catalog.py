@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scraper.cli._common import ExitStatus, archive_option, fail, say
+from scraper.cli._common import MB, ExitStatus, archive_option, fail, progress_bar, say
 from scraper.cli._lock import acquire_lock
 from scraper.storage.layout import CRAWLS_DIR, ArchiveRootError, check_writable_root
 
@@ -41,7 +41,7 @@ def rebuild(out: Path, db: str | None, quiet: bool) -> None:
     read (each is said); 2 usage error; 74 the catalog could not be written;
     75 a crawl, a rearchive or another rebuild is running.
     """
-    from scraper.storage.rebuild import RebuildRefused, rebuild_catalog, sqlite_path
+    from scraper.storage.rebuild import RebuildRefused, rebuild_catalog, sqlite_path, warc_bytes
 
     target = sqlite_path(out, db)
     if target is None:
@@ -56,8 +56,11 @@ def rebuild(out: Path, db: str | None, quiet: bool) -> None:
     if lock is None:
         raise SystemExit(int(ExitStatus.LOCKED))
     try:
-        done = rebuild_catalog(out, db, progress=(lambda _line: None) if quiet else
-                               (lambda line: say(f"catalog rebuild: {line}")))
+        with progress_bar(quiet, "rebuilding", "MB") as bar:
+            task = bar.add_task("the catalog", total=warc_bytes(out) / MB)
+            done = rebuild_catalog(out, db, progress=(lambda _line: None) if quiet else
+                                   (lambda line: say(f"catalog rebuild: {line}")),
+                                   advance=lambda size: bar.advance(task, size / MB))
     except RebuildRefused as exc:
         fail(str(exc), ExitStatus.LOCKED)
     except OSError as exc:

@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from scraper.cli._common import ExitStatus, archive_option, fail, say
+from scraper.cli._common import MB, ExitStatus, archive_option, fail, progress_bar, say
 from scraper.cli._limits import max_body_option
-from scraper.interchange import InterchangeError, UnknownCrawl, find_crawls, root_of_crawl_folders
+from scraper.interchange import InterchangeError, Reading, UnknownCrawl, find_crawls, root_of_crawl_folders
 from scraper.storage.layout import CRAWLS_DIR, CrawlLayout, OutsideRoot
 from scraper.text import escape_controls
 
@@ -90,8 +90,11 @@ def index_command(names: tuple[str, ...], root: Path) -> None:
 
     root = archive_root(root, names)
     crawls = selected_crawls(root, names)
-    with user_errors():
-        report = update_indexes(root, rebuild=crawls, rebuild_all=not names, warn=warn)
+    with user_errors(), progress_bar(False, "indexing", "MB") as progress:
+        task = progress.add_task("WARC files", total=None)  # update_indexes says which files it reads
+        reading = Reading(total=lambda size: progress.update(task, total=size / MB),
+                          advance=lambda size: progress.advance(task, size / MB))
+        report = update_indexes(root, rebuild=crawls, rebuild_all=not names, warn=warn, reading=reading)
         if pywb_dir(root).is_dir():
             try:
                 sync_collection(root)  # a `scraper replay` running now serves the new crawls too
@@ -156,7 +159,8 @@ def wacz_command(names: tuple[str, ...], all_crawls: bool, output: Path, root: P
     2 usage error (no such crawl, -o not writable); 3 written, but something
     was left out (see the warnings).
     """
-    from scraper.interchange.wacz import plan_package, write_wacz
+    from scraper.interchange import file_sizes
+    from scraper.interchange.wacz import READS_OF_EACH_WARC, plan_package, write_wacz
 
     if all_crawls and names:
         fail("give crawl ids or --all, not both")
@@ -171,7 +175,10 @@ def wacz_command(names: tuple[str, ...], all_crawls: bool, output: Path, root: P
         package = plan_package(root, crawls, warn=warn)
         ids = [c.crawl_id for c in crawls]
         default_title = ids[0] if len(ids) == 1 else f"{ids[0]} … {ids[-1]} ({len(ids)} crawls)"
-        write_wacz(package, output, title or f"scraper: {default_title}", description, max_body_bytes)
+        with progress_bar(False, "packaging", "MB") as progress:
+            task = progress.add_task("WARC files", total=file_sizes(package.files) * READS_OF_EACH_WARC / MB)
+            write_wacz(package, output, title or f"scraper: {default_title}", description, max_body_bytes,
+                       lambda size: progress.advance(task, size / MB))
     originals = f" (+ {len(package.originals)} holding revisited originals)" if package.originals else ""
     click.echo(escape_controls(relative(output)))
     say(f"{output}: {len(package.warcs)} WARC file(s){originals}, {len(package.pages)} page(s), "

@@ -8,8 +8,8 @@ with a one-line message.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,10 +30,36 @@ from scraper.storage.layout import (
 from scraper.text import escape_controls
 
 Warn = Callable[[str], None]
+Advance = Callable[[int], None]  # told each stretch of bytes of WARC files read: a progress bar's advance
 
 
 def no_warnings(message: str) -> None:
     """The default ``warn``: callers that do not report warnings drop them."""
+
+
+def no_progress(size: int) -> None:
+    """The default ``advance``: callers without a progress display drop it."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a reader of WARC files reports its progress: ``total`` once it knows which files it reads (their
+    bytes), then ``advance`` with each stretch read; in all, the total."""
+
+    total: Callable[[int], None] = no_progress
+    advance: Advance = no_progress
+
+
+NOT_SHOWN = Reading()  # a reader whose progress nobody shows
+
+
+def file_sizes(paths: Iterable[Path]) -> int:
+    """The bytes of the files (one that has gone counts nothing): a reader's total before it starts."""
+    size = 0
+    for path in paths:
+        with suppress(OSError):
+            size += path.stat().st_size
+    return size
 
 
 @dataclass

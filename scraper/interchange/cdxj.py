@@ -22,11 +22,16 @@ from typing import IO, Any, ClassVar
 from cdxj_indexer.main import CDXJIndexer
 
 from scraper.interchange import (
+    NOT_SHOWN,
+    Advance,
     InterchangeError,
+    Reading,
     Skipped,
     Warn,
     atomic_text_file,
     crawl_warcs,
+    file_sizes,
+    no_progress,
     no_warnings,
     short_reason,
     warn_in_progress,
@@ -38,7 +43,36 @@ REVISIT_MIME = "warc/revisit"
 METADATA_SCHEME = "metadata://"  # our metadata records' URIs (scraper.storage.warc.metadata_uri)
 
 
-class _Indexer(CDXJIndexer):  # type: ignore[misc]
+class AdvancingIndexer(CDXJIndexer):  # type: ignore[misc]
+    """A cdxj-indexer indexer that tells ``advance`` the bytes of each WARC file as it reads them.
+
+    At each record, how far into the file the reads have reached (the furthest ``tell()``: py-wacz's indexer
+    seeks back to hash a record it has read); at the end of the file (or when it cannot be read on), the rest.
+    """
+
+    def __init__(self, *args: Any, advance: Advance = no_progress, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.advance = advance
+        self._input: Any = None
+        self._reached = 0
+
+    def process_one(self, input_: Any, output: Any, filename: str) -> None:
+        self._input, self._reached = input_, 0
+        try:
+            super().process_one(input_, output, filename)
+        finally:
+            self.advance(max(file_sizes([Path(filename)]) - self._reached, 0))
+            self._input = None
+
+    def process_index_entry(self, it: Any, record: Any, *args: Any) -> None:
+        super().process_index_entry(it, record, *args)
+        position = self._input.tell() if self._input is not None else 0
+        if position > self._reached:
+            self.advance(position - self._reached)
+            self._reached = position
+
+
+class _Indexer(AdvancingIndexer):
     # Captures only: what `cdxj-indexer --records response,revisit,resource` writes.  Not the
     # metadata records: ours are metadata://<host>/<path>, whose SURT key (the scheme dropped) is
     # the page's own, so pywb would serve the JSON of one as that page, for instance when the
@@ -102,9 +136,11 @@ def read_index(path: Path) -> Iterator[CdxjLine]:
                 yield parse_line(line)
 
 
-def index_warcs(warcs: Sequence[Path], dir_root: Path, out: IO[str], skipped: Skipped | None = None) -> None:
+def index_warcs(warcs: Sequence[Path], dir_root: Path, out: IO[str], skipped: Skipped | None = None,
+                advance: Advance = no_progress) -> None:
     """Index WARC files into ``out``, sorted, with file names relative to ``dir_root``; a file that cannot
-    be read is left out and told to ``skipped`` (without one, it is an :class:`InterchangeError`)."""
+    be read is left out and told to ``skipped`` (without one, it is an :class:`InterchangeError`).  The bytes
+    read are told to ``advance``."""
     told = skipped if skipped is not None else Skipped()
     names: dict[str, Path] = {}
     for path in warcs:
@@ -113,9 +149,11 @@ def index_warcs(warcs: Sequence[Path], dir_root: Path, out: IO[str], skipped: Sk
                 pass
         except OSError as exc:
             told.file(path, f"cannot be read ({exc.strerror or exc})")
+            advance(file_sizes([path]))
             continue
         names[str(path.absolute())] = path
-    indexer = _Indexer(out, list(names), sort=True, dir_root=str(dir_root.absolute()), skipped=told, names=names)
+    indexer = _Indexer(out, list(names), sort=True, dir_root=str(dir_root.absolute()), skipped=told, names=names,
+                       advance=advance)
     try:
         indexer.process_all()
     except Exception as exc:  # warcio's and cdxj-indexer's errors have no common base class
@@ -153,7 +191,8 @@ def is_fresh(crawl: CrawlLayout) -> bool:
     return all(w.name in named for w in warcs)
 
 
-def write_crawl_index(crawl: CrawlLayout, warn: Warn = no_warnings, skipped: Skipped | None = None) -> int | None:
+def write_crawl_index(crawl: CrawlLayout, warn: Warn = no_warnings, skipped: Skipped | None = None,
+                      advance: Advance = no_progress) -> int | None:
     """(Re)write ``<crawl>/index.cdxj``; its number of lines, or None for a crawl without a finished WARC.
 
     A crawl folder that is a link out of the archive root raises :class:`OutsideRoot`: nothing is written.
@@ -165,7 +204,7 @@ def write_crawl_index(crawl: CrawlLayout, warn: Warn = no_warnings, skipped: Ski
     path = crawl_index_path(crawl)
     try:
         with atomic_text_file(path, crawl.root) as out:
-            index_warcs(files.closed, crawl.directory, out, skipped)
+            index_warcs(files.closed, crawl.directory, out, skipped, advance)
     except OutsideRoot:
         raise
     except OSError as exc:
@@ -226,24 +265,29 @@ class IndexReport:
 
 
 def update_indexes(root: Path, rebuild: Iterable[CrawlLayout] = (), rebuild_all: bool = False,
-                   warn: Warn = no_warnings) -> IndexReport:
+                   warn: Warn = no_warnings, reading: Reading = NOT_SHOWN) -> IndexReport:
     """Bring every crawl's index up to date (always rewriting those in ``rebuild``), then the archive's.
 
     A WARC file that cannot be read is left out of its crawl's index, and a crawl folder that is a link
     out of the archive root is not indexed at all (nothing is written through it): each said with
-    ``warn``, and kept in the report's ``skipped``; the rest is indexed all the same.
+    ``warn``, and kept in the report's ``skipped``; the rest is indexed all the same.  ``reading`` is told
+    the bytes of the WARC files to index, then those read.
     """
     forced = {c.crawl_id for c in rebuild}
     report = IndexReport(skipped=Skipped(warn))
     indexed: list[CrawlLayout] = []
+    chosen: list[tuple[CrawlLayout, bool]] = []  # each crawl inside the root, and whether to index it now
     for crawl in iter_crawls(root, newest_first=False):
         try:
             check_inside_root(crawl.directory, root)
         except OutsideRoot as exc:
             report.skipped.add(str(crawl.directory), str(exc))
             continue
-        if rebuild_all or crawl.crawl_id in forced or not is_fresh(crawl):
-            lines = write_crawl_index(crawl, warn, report.skipped)
+        chosen.append((crawl, rebuild_all or crawl.crawl_id in forced or not is_fresh(crawl)))
+    reading.total(file_sizes(w for crawl, write in chosen if write for w in crawl_warcs(crawl.directory).closed))
+    for crawl, write in chosen:
+        if write:
+            lines = write_crawl_index(crawl, warn, report.skipped, reading.advance)
             if lines is None:
                 report.empty.append(crawl.crawl_id)
                 crawl_index_path(crawl).unlink(missing_ok=True)  # an index of WARCs that are gone

@@ -19,15 +19,17 @@ from typing import Any
 
 from scraper import defaults
 from scraper.interchange import (
+    Advance,
     InterchangeError,
     Skipped,
     Warn,
     crawl_warcs,
     is_replayable_page,
+    no_progress,
     no_warnings,
     warn_in_progress,
 )
-from scraper.interchange.cdxj import CdxjLine, crawl_lines
+from scraper.interchange.cdxj import AdvancingIndexer, CdxjLine, crawl_lines
 from scraper.storage.durable import remove_stale_temporaries, replace_durably, temporary_path
 from scraper.storage.jsonl import iter_jsonl, warn_damaged
 from scraper.storage.layout import CrawlLayout, iter_crawls
@@ -202,11 +204,74 @@ def bounded_buffering(max_bytes: int) -> Iterator[None]:
         bufferiter.buffer_record_content = original
 
 
+READS_OF_EACH_WARC = 3  # py-wacz indexes each WARC file, copies it into the package, then hashes that copy
+
+
+class _Counted:
+    """A binary stream whose reads are told to ``advance`` (their bytes)."""
+
+    def __init__(self, stream: Any, advance: Advance) -> None:
+        self._stream = stream
+        self._advance = advance
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._stream.read(size)
+        self._advance(len(data))
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def __enter__(self) -> _Counted:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stream.close()
+
+
+@contextlib.contextmanager
+def counted_reads(warcs: Sequence[Path], advance: Advance) -> Iterator[None]:
+    """While py-wacz runs, the bytes of ``warcs`` it reads are told to ``advance``: in all
+    :data:`READS_OF_EACH_WARC` times their size.
+
+    py-wacz has no progress hook: its indexer is replaced by one that reports (as ``scraper index``'s does),
+    its ``open`` (which it copies each WARC file from) by one that counts, and its ``hash_stream`` (which
+    reads the copies back from the package, ``archive/<name>``) by one that counts those.
+    """
+    import builtins
+
+    from wacz import main, waczindexer
+
+    names = {str(path) for path in warcs}
+    indexer, hash_stream = main.WACZIndexer, waczindexer.hash_stream
+
+    class Indexer(AdvancingIndexer, indexer):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, advance=advance, **kwargs)
+
+    def counted_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        stream = builtins.open(file, mode, *args, **kwargs)  # noqa: SIM115 - py-wacz closes it (a with block)
+        return _Counted(stream, advance) if str(file) in names and "b" in mode else stream
+
+    def counted_hash_stream(hash_type: str, stream: Any) -> Any:
+        archived = str(getattr(stream, "name", "")).startswith("archive/")
+        return hash_stream(hash_type, _Counted(stream, advance) if archived else stream)
+
+    main.WACZIndexer, waczindexer.hash_stream = Indexer, counted_hash_stream  # looked up by name at each use
+    main.open = counted_open  # type: ignore[attr-defined]  # a module global before the builtin
+    try:
+        yield
+    finally:
+        main.WACZIndexer, waczindexer.hash_stream = indexer, hash_stream
+        del main.open  # type: ignore[attr-defined]
+
+
 def write_wacz(package: Package, output: Path, title: str, description: str | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES) -> None:
+               max_body_bytes: int = MAX_BODY_BYTES, advance: Advance = no_progress) -> None:
     """Build the WACZ with py-wacz's own ``create`` (the page list copied as we wrote it), then rename it in place.
 
-    py-wacz reads at most ``max_body_bytes`` of each record (:func:`bounded_buffering`)."""
+    py-wacz reads at most ``max_body_bytes`` of each record (:func:`bounded_buffering`).  The bytes of the
+    WARC files it reads are told to ``advance`` (:func:`counted_reads`)."""
     # imported here: py-wacz changes cdxj-indexer's defaults when imported, and only this needs it
     from wacz.main import create_wacz
 
@@ -223,7 +288,8 @@ def write_wacz(package: Package, output: Path, title: str, description: str | No
                          log_directory=None, split_seeds=False, ts=None, url=None, date=None, title=title,
                          desc=description, signing_url=None, signing_token=None, file=False)
         # py-wacz prints its progress on stdout: ours is for data
-        with contextlib.redirect_stdout(chatter), bounded_buffering(max_body_bytes):
+        with contextlib.redirect_stdout(chatter), bounded_buffering(max_body_bytes), \
+                counted_reads(package.files, advance):
             status = create_wacz(args)
         if status != 0:
             lines = [ln for ln in chatter.getvalue().splitlines() if ln.strip()] or ["no reason given"]

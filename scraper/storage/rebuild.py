@@ -191,9 +191,10 @@ def _wanted_bytes(head: StoredRecord) -> int:
     return 0  # a response's or revisit's head is all the catalog needs of it
 
 
-def read_crawl(layout: CrawlLayout) -> CrawlFiles:
+def read_crawl(layout: CrawlLayout, advance: Callable[[int], None] = lambda _size: None) -> CrawlFiles:
     """Find a crawl's page records (its page files first, pages.jsonl then each worker's, then those only its
-    WARC files hold) and the facts of their WARC records.  Damage is noted and read past: what can be read is kept."""
+    WARC files hold) and the facts of their WARC records.  Damage is noted and read past: what can be read is kept.
+    The bytes of WARC files read are told to ``advance`` (a progress bar's), in all the files' sizes."""
     crawl = CrawlFiles(layout)
     for pages in layout.page_files():
         for line in scan_jsonl(pages):
@@ -205,9 +206,12 @@ def read_crawl(layout: CrawlLayout) -> CrawlFiles:
                     crawl.order.append(record_id)
                 crawl.lines[record_id] = (pages, line.offset)  # a record written again replaces the first, in its place
     for path in layout.warc_paths():
+        reached = 0  # of the file, told to advance
         try:
             for read in scan_records(path, _wanted_bytes):
                 stored = read.stored
+                advance(stored.offset + stored.length - reached)
+                reached = stored.offset + stored.length
                 if stored.rec_type in ("response", "revisit") and stored.record_id:
                     crawl.facts[stored.record_id] = WarcFacts(
                         stored.date or "", _uri(stored.target_uri), _last_header(stored.http_headers, "ETag"),
@@ -221,6 +225,8 @@ def read_crawl(layout: CrawlLayout) -> CrawlFiles:
                         crawl.described[record_id] = (path, stored.offset)  # a later one replaces it
         except (DamagedWarc, OSError) as exc:
             crawl.problems.append(f"{path}: {getattr(exc, 'strerror', None) or exc}; read up to there")
+        with contextlib.suppress(OSError):
+            advance(max(path.stat().st_size - reached, 0))  # what follows the last record read: damage
     crawl.committed_files = _committed_files(layout)
     return crawl
 
@@ -349,9 +355,22 @@ def keep_aside(path: Path) -> Path | None:
     return aside
 
 
-def rebuild_catalog(root: Path, db: str | None = None, progress: Callable[[str], None] = lambda _: None) -> Rebuilt:
+def warc_bytes(root: Path) -> int:
+    """The bytes of every crawl's WARC files: what a rebuild reads of them (a progress bar's total)."""
+    size = 0
+    for layout in iter_crawls(root, newest_first=False):
+        for path in layout.warc_paths():
+            with contextlib.suppress(OSError):
+                size += path.stat().st_size
+    return size
+
+
+def rebuild_catalog(root: Path, db: str | None = None, progress: Callable[[str], None] = lambda _: None,
+                    advance: Callable[[int], None] = lambda _size: None) -> Rebuilt:
     """Build a new catalog from every crawl folder of ``root``, then put it in place of the old one,
-    which is kept aside.  Call with the rearchive lock held; raises RebuildRefused while a crawl runs."""
+    which is kept aside.  Call with the rearchive lock held; raises RebuildRefused while a crawl runs.
+    ``progress`` is told each crawl done (a line), ``advance`` the bytes of WARC files read (:func:`warc_bytes`
+    in all)."""
     target = sqlite_path(root, db)
     if target is None:
         raise ValueError("only a SQLite catalog can be rebuilt here")
@@ -369,7 +388,7 @@ def rebuild_catalog(root: Path, db: str | None = None, progress: Callable[[str],
         catalog = Catalog(f"sqlite:///{building}")
         try:
             for layout in iter_crawls(root, newest_first=False):
-                crawl = read_crawl(layout)
+                crawl = read_crawl(layout, advance)
                 added = 0
                 batch: list[NewCapture] = []
                 for entry in iter_entries(crawl):

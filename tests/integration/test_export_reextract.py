@@ -507,3 +507,19 @@ def test_readers_show_a_bar_with_rate_and_eta_on_a_terminal(archive: Archive, tm
     quiet_status, quiet = read_through_a_terminal("export", "--archive", str(root), "-q", "-o",
                                                   str(tmp_path / "again.jsonl"))
     assert quiet_status == 0 and quiet == "", quiet  # -q: no bar, no summary
+
+
+@pytest.mark.parametrize("command", [("index",), ("wacz", "--all", "-o", "{tmp}/out.wacz"), ("catalog", "rebuild")],
+                         ids=["index", "wacz", "catalog-rebuild"])
+def test_whole_archive_readers_show_a_byte_bar_on_a_terminal_only(archive: Archive, tmp_path: Path,
+                                                                 command: tuple[str, ...]) -> None:
+    """index, wacz and catalog rebuild read every WARC file: a bar over their megabytes, with a rate and an
+    ETA, on a terminal; on a pipe, not a trace of one."""
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command]
+    root, _, _ = copy_archive(archive, tmp_path / "archive")
+    status, terminal = read_through_a_terminal(*args, "--archive", str(root))
+    assert status == 0, terminal
+    assert re.search(r"(indexing|packaging|rebuilding) .*\d+/\d+ .*[\d?.,]+ MB/s .*eta", terminal), terminal
+    piped = run_scraper(*args, "--archive", str(root))
+    assert piped.returncode == 0, piped.stderr
+    assert "\x1b[" not in piped.stderr and "MB/s" not in piped.stderr and "eta" not in piped.stderr, piped.stderr
