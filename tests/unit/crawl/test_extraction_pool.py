@@ -31,5 +31,7 @@ def test_a_worker_forked_from_the_warm_forkserver_writes_little_of_its_own() -> 
     finally:
         pool.shutdown(wait=True)
     assert memory["Private_Dirty"] < 30, memory
-    assert memory["Shared_Clean"] + memory["Shared_Dirty"] > 60, memory  # the preload's pages, shared
+    # The preload's pages, shared: about 50 MiB.  (The language model's 39 MB table is a mapping of its file,
+    # which a forked worker's resident set holds only once it classifies, so it is not counted here.)
+    assert memory["Shared_Clean"] + memory["Shared_Dirty"] > 40, memory
     assert frozen > 20_000  # the objects the GC tracks after the warm-up (about 40,000)
