@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from scraper.storage.warc import iter_records
 from tests.conftest import FAST, crawl_dirs, run_scraper
+from tests.integration.test_export_reextract import read_through_a_terminal
 from tests.site import LivePage, Site, live_article
 from tests.unit.storage.helpers import edit_record, member_of, members, replace_member
 from tests.unit.storage.test_verify_foreign import HTML, lying_server
@@ -95,6 +97,17 @@ def test_a_crawl_folder_alone_finds_its_revisits_originals_in_the_archive(archiv
     proc = run_scraper("verify", str(loose))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "warning unresolved-link" in proc.stdout and "WARC-Refers-To" in proc.stdout
+
+
+def test_a_bar_with_rate_and_eta_on_a_terminal_and_nothing_of_it_down_a_pipe(archive: Archive) -> None:
+    status, terminal = read_through_a_terminal("verify", "--archive", str(archive.root))
+    assert status == 0, terminal
+    files = len(archive.warcs(archive.first) + archive.warcs(archive.second))
+    assert re.search(rf"verifying {files} WARC file\(s\) .*\d+/\d+ .*[\d?.,]+ MB/s .*eta", terminal), terminal
+    assert terminal.rstrip().endswith("no damage"), terminal  # the bar cleared, the summary last
+    piped = run_scraper("verify", "--archive", str(archive.root))
+    assert piped.returncode == 0
+    assert re.fullmatch(r"scraper: verified \d+ file\(s\), \d+ records: no damage\n", piped.stderr), piped.stderr
 
 
 # -- damaged copies ----------------------------------------------------------------------------------------
