@@ -89,6 +89,7 @@ import hashlib
 import io
 import os
 import re
+import signal
 import zlib
 from array import array
 from collections import Counter
@@ -1317,13 +1318,17 @@ def _check_duplicates_across(reports: Sequence[FileReport]) -> None:
                 first[record_id] = (report.path, offset)
 
 
-def verify_files(paths: Sequence[Path], *, deep: bool = True,
-                 progress: Callable[[int], None] | None = None) -> list[FileReport]:
+def verify_files(paths: Sequence[Path], *, deep: bool = True, progress: Callable[[int], None] | None = None,
+                 jobs: int = 1, warn: Callable[[str], None] | None = None) -> list[FileReport]:
     """Verify each file, then what spans files: duplicate ids and (when ``deep``) links.
 
-    ``progress`` is told the bytes read, as they are read (in all, the files' sizes).
+    ``progress`` is told the bytes read, as they are read (in all, the files' sizes).  With ``jobs`` over 1,
+    that many processes verify a file each at a time; the reports are the same, in the same order.  ``warn``
+    hears why, if the workers cannot start (the files are then verified in this process).
     """
-    reports = [verify_warc(path, deep=deep, progress=progress) for path in paths]
+    reports = _in_workers(paths, deep, jobs, progress, warn) if jobs > 1 and len(paths) > 1 else None
+    if reports is None:
+        reports = [verify_warc(path, deep=deep, progress=progress) for path in paths]
     _check_duplicates_across(reports)
     if deep:
         _check_links(reports)
@@ -1331,6 +1336,75 @@ def verify_files(paths: Sequence[Path], *, deep: bool = True,
         report.faults.sort(key=_position)
         report.warnings.sort(key=_position)
     return reports
+
+
+# -- several files at once: one per worker process ----------------------------------------------------------
+_read_in_workers: Any = None  # in a worker: the bytes all workers have read (a multiprocessing.Value)
+
+
+def _start_worker(read: Any) -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers itself, and an idle worker would print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _read_in_workers
+    _read_in_workers = read
+
+
+def _tell_read(count: int) -> None:
+    with _read_in_workers.get_lock():
+        _read_in_workers.value += count
+
+
+def _verify_in_worker(path: Path, deep: bool) -> FileReport:
+    # What comes back is settled (FileReport.settle): the findings and 16 bytes an id, never a file's strings.
+    return verify_warc(path, deep=deep, progress=_tell_read)
+
+
+def _in_workers(paths: Sequence[Path], deep: bool, jobs: int, progress: Callable[[int], None] | None,
+                warn: Callable[[str], None] | None) -> list[FileReport] | None:
+    """Each file verified by one of ``jobs`` processes, the reports in the order of ``paths``; None if the
+    processes cannot start."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # forkserver, not fork: a fork of a process with threads (a bar's refresh thread) may copy a held lock.
+    context = multiprocessing.get_context("forkserver")
+    read = context.Value("q", 0)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context, initializer=_start_worker,
+                               initargs=(read,))
+    finished = False
+    try:
+        try:
+            futures: list[Future[FileReport]] = [pool.submit(_verify_in_worker, path, deep) for path in paths]
+        except OSError as exc:
+            # The workers cannot start (the forkserver's socket under a $TMPDIR too long for AF_UNIX, no
+            # processes left): the same reports, from this process alone.
+            if warn is not None:
+                warn(f"cannot start verify workers ({exc.strerror or exc}): verifying in this process")
+            return None
+        told, waiting = 0, set(futures)
+        while waiting:
+            _, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+            if progress is not None and read.value > told:
+                progress(read.value - told)
+                told = read.value
+        reports: list[FileReport] = []
+        died = False
+        for path, future in zip(paths, futures, strict=True):
+            try:
+                reports.append(future.result())
+            except BrokenProcessPool:  # a worker killed (out of memory?): the files not done are verified here
+                if warn is not None and not died:
+                    warn("a verify worker died (out of memory? killed?): verifying the rest in this process")
+                died = True
+                reports.append(verify_warc(path, deep=deep, progress=progress))
+        finished = True
+        return reports
+    finally:
+        if not finished:  # interrupted: the workers go now, not after the file each is reading
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def summarise(reports: Sequence[FileReport], max_faults: int = 20) -> dict[str, Any]:

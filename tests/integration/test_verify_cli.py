@@ -143,6 +143,29 @@ def test_damaged_copies_exit_3_and_name_the_fault(archive: Archive, site: Site, 
         assert json.loads(quick.stdout)["mode"] == "quick"
 
 
+def test_jobs_report_what_one_process_reports_in_the_same_order(archive: Archive, site: Site,
+                                                                 tmp_path: Path) -> None:
+    """Several WARC files, one damaged (digests), one torn (gzip), one a copy (every id a duplicate across
+    files, a check the parent makes of the workers' reports): --jobs 2 prints what --jobs 1 prints."""
+    root = Path(shutil.copytree(archive.root, tmp_path / "archive"))
+    first = root / archive.first.relative_to(archive.root)
+    (original,) = sorted(first.glob("*.warc.gz"))
+    index = member_of(original, response_offset(original, site.url("/cookies")))
+    body = edit_record(members(original)[index][1], fix_digests=False,
+                       block=lambda b: b.replace(b"Two cookies", b"Two COOKIES", 1))
+    replace_member(original, index, body, first / "scraper-altered.warc.gz")
+    (first / "scraper-torn.warc.gz").write_bytes(original.read_bytes()[:-10])
+    shutil.copy(original, first / "scraper-zcopy.warc.gz")
+    outputs = {jobs: [run_scraper("verify", "--jobs", jobs, *form, "--archive", str(root))
+                      for form in ((), ("--json",))] for jobs in ("1", "2")}
+    for one, two in zip(outputs["1"], outputs["2"], strict=True):
+        assert one.returncode == two.returncode == 3, one.stderr + two.stderr
+        assert (two.stdout, two.stderr) == (one.stdout, one.stderr)
+    kinds = {fault["kind"] for line in outputs["1"][1].stdout.splitlines() for fault in json.loads(line)["faults"]}
+    assert {"block-digest", "gzip-member", "duplicate-id"} <= kinds
+    assert_usage_error(run_scraper("verify", "--jobs", "0", "--archive", str(root)), "--jobs")
+
+
 def test_open_files_are_skipped_unless_named(archive: Archive, tmp_path: Path) -> None:
     (original,) = archive.warcs(archive.first)
     folder = tmp_path / "crawl"

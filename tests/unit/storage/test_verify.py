@@ -312,6 +312,21 @@ def test_cross_file_findings_come_exact_from_the_compact_tables(warc: Warc, tmp_
     assert verify_files([warc.path, plain])[1].findings() == uncompressed.findings()
 
 
+def test_workers_report_what_one_process_reports_and_tell_every_byte_read(warc: Warc, tmp_path: Path) -> None:
+    offset, member = members(warc.path)[4]
+    flipped = bytearray(warc.path.read_bytes())
+    flipped[offset + len(member) // 2] ^= 0xFF
+    damaged = tmp_path / "crawl" / "flipped.warc.gz"
+    damaged.write_bytes(bytes(flipped))
+    copy = Path(shutil.copy(warc.path, tmp_path / "crawl" / "zcopy.warc.gz"))  # every id a duplicate across files
+    files = [warc.path, damaged, copy]
+    told: dict[int, list[int]] = {1: [], 2: []}
+    one, many = (verify_files(files, jobs=jobs, progress=told[jobs].append) for jobs in (1, 2))
+    assert [(r.path, r.records, r.findings()) for r in many] == [(r.path, r.records, r.findings()) for r in one]
+    assert {"gzip-member", "duplicate-id"} <= {f.kind for r in one for f in r.faults}
+    assert sum(told[1]) == sum(told[2]) == sum(path.stat().st_size for path in files)
+
+
 def revisit_crawls(root: Path) -> tuple[Path, Path]:
     """Two crawls in an archive root: the second one's revisit refers to the first one's response."""
     old = write_warc(root / "crawls" / "20240101T000000Z-aaaaaa")
