@@ -272,11 +272,11 @@ class FileReport:
     def settle(self) -> None:
         """The file is read: keep what the checks across files need of it, compactly, and drop the rest.
 
-        Memory: a 10 GB archive holds ~10 million records (~7 KB a page, three records a page).  Kept to the end
-        were ~640 bytes a record (the ids as strings, every link, the pairing sets): ~6 GB.  Now 16 bytes a
-        record (IdTable) plus 17 a link to another file (LinkTable: mostly revisits' WARC-Refers-To), ~200 MB at
-        10 million records; the exact ids and the pairing are one file's at a time (a 1 GB file, the default
-        rotation: ~60 MB).
+        Memory: kept to the end were ~640 bytes a record (the ids as strings, every link, the pairing sets):
+        ~6 GB at 10 million records (a 10 GB archive of our crawls holds ~4.4 million).  Now 16 bytes a record
+        (IdTable) plus 17 a link to a record of another file (LinkTable: mostly revisits' WARC-Refers-To):
+        160-330 MB at 10 million records.  The exact ids, the links and the pairing are one file's at a time,
+        ~700 bytes a record of that file (a 1 GB file, the default rotation: ~300 MB while it is read).
         """
         self.known = IdTable.of(self.ids)
         self.unresolved = LinkTable.of(link for link in self.links if link.target not in self.ids)
