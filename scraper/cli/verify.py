@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scraper.cli._common import ExitStatus, archive_option, fail, say
+from scraper.cli._common import ExitStatus, archive_option, fail, jobs_option, progress_bar, say, usable_cpus
 from scraper.storage.jsonl import scan_jsonl
 from scraper.storage.layout import is_crawl_locked, is_open_warc_name, is_page_file_name, is_warc_name
 from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
@@ -125,6 +125,14 @@ def verify_jsonl(path: Path) -> FileReport:
     return report
 
 
+def _size(path: Path) -> int:
+    """The bytes of a file to verify, for the bar's total (one that cannot be read adds none, and is reported)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def print_report(report: FileReport) -> None:
     """A line per file, then one per finding: a file name or a record id holding a line break or an escape
     sequence is printed escaped, so it can neither add a line ("OK ...") nor drive the terminal."""
@@ -144,10 +152,11 @@ def print_report(report: FileReport) -> None:
                    "ids): no digests, HTTP or links. What every crawl runs at its end.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per file, on stdout, its faults and its warnings apart.")
+@jobs_option("verify WARC files, a file each at a time")
 @click.option("--repair", is_flag=True,
               help="First cut the torn tail left by a killed crawl off .open WARCs and pages.jsonl (the cut bytes "
                    "are saved beside them as NAME.torn-OFFSET), close the .open WARCs, then verify.")
-def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repair: bool) -> None:
+def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, jobs: int | None, repair: bool) -> None:
     """Check WARC files for damage and report each fault and warning with its offset.
 
     \b
@@ -190,7 +199,11 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, repai
     if repair:
         files, refused = repair_files(files, paths or (out,),
                                       lambda line: click.echo(escape_controls(line), err=as_json))
-    reports = verify_files(files, deep=not quick)
+    # A bar on a terminal only (progress_bar): piped or logged, stderr keeps its one summary line.
+    with progress_bar(False, "verifying", "MB") as progress:
+        task = progress.add_task(f"{len(files)} WARC file(s)", total=sum(_size(f) for f in files) / 1e6)
+        reports = verify_files(files, deep=not quick, progress=lambda read: progress.advance(task, read / 1e6),
+                               jobs=jobs or usable_cpus(), warn=lambda message: say(f"warning: {message}"))
     # The page records too, but only those with something to say: a clean pages.jsonl is not a WARC
     # file verified, and the counts and lines of the WARC files stay what they were.
     records_said = [r for r in map(verify_jsonl, page_record_files(paths or (out,))) if r.faults or r.warnings]

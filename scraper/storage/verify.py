@@ -89,7 +89,9 @@ import hashlib
 import io
 import os
 import re
+import signal
 import zlib
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -184,6 +186,46 @@ class Link:
     by_scraper: bool  # the record was written by scraper, whose links must resolve in its archive
 
 
+def id_hash(text: str) -> int:
+    """The 64-bit fingerprint of a record id (or a link's target): the same in every process, as Python's
+    ``hash()``, salted per process, is not across the workers of ``verify --jobs``."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+@dataclass
+class IdTable:
+    """A file's record ids once it is read: their fingerprints (:func:`id_hash`) and the offsets of their first
+    records, in the order of the file.  16 bytes an id, where the strings in a dict cost ~150."""
+
+    hashes: array[int] = field(default_factory=lambda: array("Q"))
+    offsets: array[int] = field(default_factory=lambda: array("q"))
+
+    @classmethod
+    def of(cls, ids: dict[str, int]) -> IdTable:
+        return cls(array("Q", map(id_hash, ids)), array("q", ids.values()))
+
+
+@dataclass
+class LinkTable:
+    """A file's links that name no record of the file itself, once it is read, in the order of the file: the
+    target's fingerprint, the offset of the linking record (its gzip member's), and which header and whether
+    scraper wrote it (``LINK_HEADERS`` index * 2 + by_scraper).  17 bytes a link; the exact text is read again
+    (:func:`_exact_links`) only for those no file verified resolves."""
+
+    targets: array[int] = field(default_factory=lambda: array("Q"))
+    offsets: array[int] = field(default_factory=lambda: array("q"))
+    kinds: array[int] = field(default_factory=lambda: array("B"))
+
+    @classmethod
+    def of(cls, links: Iterable[Link]) -> LinkTable:
+        table = cls()
+        for link in links:
+            table.targets.append(id_hash(link.target))
+            table.offsets.append(link.offset)
+            table.kinds.append(LINK_HEADERS.index(link.header) * 2 + link.by_scraper)
+        return table
+
+
 @dataclass
 class FileReport:
     path: Path
@@ -195,8 +237,12 @@ class FileReport:
     # every few bytes; a report of hundreds of thousands of lines helps nobody and costs its memory.
     faults_omitted: int = 0
     warnings_omitted: int = 0
-    ids: dict[str, int] = field(default_factory=dict, repr=False)  # record id -> offset of its first record
+    # While the file is read, exact: record id -> offset of its first record; the links to no record of the
+    # file read so far.  Dropped when the file ends (settle), for what the checks across files need, compact.
+    ids: dict[str, int] = field(default_factory=dict, repr=False)
     links: list[Link] = field(default_factory=list, repr=False)
+    known: IdTable = field(default_factory=IdTable, repr=False)  # once read: its ids
+    unresolved: LinkTable = field(default_factory=LinkTable, repr=False)  # once read: its links to other files
     by_scraper: bool = field(default=False, repr=False)  # the last warcinfo record read says scraper wrote it
     pairing: _Pairing = field(default_factory=lambda: _Pairing(), repr=False)  # deep: requests, captures, metadata
 
@@ -222,6 +268,19 @@ class FileReport:
         counts = [f"{n:,} more {what}" for n, what in ((self.faults_omitted, "fault(s)"),
                                                         (self.warnings_omitted, "warning(s)")) if n]
         return f"... and {' and '.join(counts)}, not listed (the first {LISTED} of each are)" if counts else None
+
+    def settle(self) -> None:
+        """The file is read: keep what the checks across files need of it, compactly, and drop the rest.
+
+        Memory: kept to the end were ~640 bytes a record (the ids as strings, every link, the pairing sets):
+        ~6 GB at 10 million records (a 10 GB archive of our crawls holds ~4.4 million).  Now 16 bytes a record
+        (IdTable) plus 17 a link to a record of another file (LinkTable: mostly revisits' WARC-Refers-To):
+        160-330 MB at 10 million records.  The exact ids, the links and the pairing are one file's at a time,
+        ~700 bytes a record of that file (a 1 GB file, the default rotation: ~300 MB while it is read).
+        """
+        self.known = IdTable.of(self.ids)
+        self.unresolved = LinkTable.of(link for link in self.links if link.target not in self.ids)
+        self.ids, self.links = {}, []
 
     def findings(self) -> list[Fault]:
         """Faults and warnings together, in the order of the file."""
@@ -899,8 +958,10 @@ def _note_record(record: _Record, report: FileReport, deep: bool) -> None:
         # A warcinfo record describes the records after it, to the next one (WARC 1.1 §6.2).
         report.by_scraper = _is_scraper(record.software)
     if deep:
+        # A link to a record already read resolves now; the rest wait for the file's end (settle).
         report.links.extend(Link(header, target.strip(), record_id, record.offset, report.by_scraper)
-                            for header in LINK_HEADERS for target in record.get_all(header))
+                            for header in LINK_HEADERS for target in record.get_all(header)
+                            if target.strip() not in report.ids)
         report.pairing.note(record)
 
 
@@ -1030,8 +1091,9 @@ def iter_members(fh: BinaryIO, deep: bool = False) -> Iterator[MemberScan]:
         offset = member.end
 
 
-def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool) -> None:
+def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool, read_to: Callable[[int], None]) -> None:
     for member in iter_members(fh, deep):
+        read_to(member.next_offset)
         for record in member.records:
             _note_record(record, report, deep)
         if member.gave_up:  # the file's last finding, and the one that says why the rest is not read: listed
@@ -1045,9 +1107,10 @@ def _verify_gzip(fh: BinaryIO, report: FileReport, deep: bool) -> None:
                        f"(WARC 1.1 Annex D)")
 
 
-def _verify_plain(fh: BinaryIO, report: FileReport, deep: bool) -> None:
+def _verify_plain(fh: BinaryIO, report: FileReport, deep: bool, read_to: Callable[[int], None]) -> None:
     try:
         for record in _read_records(fh, deep, report):
+            read_to(fh.tell())
             _note_record(record, report, deep)
     except _Framing as exc:
         if exc.record:
@@ -1056,35 +1119,112 @@ def _verify_plain(fh: BinaryIO, report: FileReport, deep: bool) -> None:
         report.add("framing", exc.offset, exc.record_id, f"{exc}; the rest of the file is not read")
 
 
-def verify_warc(path: Path, *, deep: bool = True) -> FileReport:
+def verify_warc(path: Path, *, deep: bool = True, progress: Callable[[int], None] | None = None) -> FileReport:
     """Every finding in one WARC file (``.warc.gz`` as gzip members, or plain ``.warc``).
 
     Links to other records are collected in ``links`` but not resolved: that needs the other
-    files, see :func:`verify_files`.
+    files, see :func:`verify_files`.  ``progress`` is told the bytes of the file read, as they are
+    read; by the end, the file's size.
     """
     report = FileReport(path, deep)
+    told = 0
+
+    def read_to(position: int, at_least: int = CHUNK) -> None:
+        # Told a MiB at a time: a bar's update costs more than a small record's check.
+        nonlocal told
+        if progress is not None and position - told >= at_least:
+            progress(position - told)
+            told = position
+
     try:
         with open(path, "rb", buffering=CHUNK) as fh:
             start = fh.read(5)
             fh.seek(0)
             if not start:
                 report.add("framing", 0, None, "the file is empty")
-            elif start.startswith(GZIP_MAGIC) or (path.name.removesuffix(OPEN_SUFFIX).endswith(".gz")
-                                                  and not start.startswith(b"WARC/")):
-                _verify_gzip(fh, report, deep)
+            elif _gzipped(path, start):
+                _verify_gzip(fh, report, deep, read_to)
             else:  # a plain WARC, whatever its name says: every reader tells them by their first bytes
-                _verify_plain(fh, report, deep)
+                _verify_plain(fh, report, deep, read_to)
+            read_to(os.fstat(fh.fileno()).st_size, 1)  # the rest (a plain file's unread tail after damage)
     except OSError as exc:
         report.add("unreadable", None, None, f"cannot read {path}: {exc.strerror or exc}")
     report.extend(report.pairing.findings())
     report.pairing = _Pairing()  # what it held is said: a long verify keeps one file's sets at a time
+    report.settle()
     return report
 
 
+def _gzipped(path: Path, start: bytes) -> bool:
+    """Whether a file starting ``start`` is read as gzip members: every reader tells them by their first bytes."""
+    return start.startswith(GZIP_MAGIC) or (path.name.removesuffix(OPEN_SUFFIX).endswith(".gz")
+                                            and not start.startswith(b"WARC/"))
+
+
+def _records_at(path: Path, offset: int) -> list[_Record]:
+    """The records at ``offset`` read again: a plain file's one record there, or every record of the gzip member
+    there.  For the few fingerprints whose exact text a finding needs; [] if they cannot be read."""
+    records: list[_Record] = []
+    try:
+        with open(path, "rb") as fh:
+            gzipped = _gzipped(path, fh.read(5))
+            fh.seek(offset)
+            stream: BinaryIO = io.BufferedReader(_Member(fh, offset), MEMBER_BUFFER) if gzipped else fh
+            try:
+                for record in _read_records(stream, False, FileReport(path), offset if gzipped else None):
+                    records.append(record)
+                    if not gzipped:
+                        break
+            except _Framing as exc:
+                records.extend([exc.record] if exc.record else [])
+    except (OSError, _GzipDamage):
+        pass
+    return records
+
+
+def _exact_id(path: Path, offset: int, fingerprint: int) -> str | None:
+    return next((r.record_id for r in _records_at(path, offset) if r.record_id and id_hash(r.record_id) == fingerprint),
+                None)
+
+
+def _exact_links(report: FileReport, wanted: Sequence[int]) -> list[Link]:
+    """The links ``wanted`` (indices into ``report.unresolved``) as they are written, read again.
+
+    The table holds, at each offset, a subsequence of the links of the records there, in their order: those
+    whose target names no record of the file (every link to such a target is in it).  Matched in order, each
+    entry is the very link it was made from.
+    """
+    table, found = report.unresolved, {}
+    for offset in dict.fromkeys(table.offsets[i] for i in wanted):
+        entries = [i for i, at in enumerate(table.offsets) if at == offset]
+        written = iter([Link(header, target.strip(), record.record_id, record.offset, False)
+                        for record in _records_at(report.path, offset)
+                        for header in LINK_HEADERS for target in record.get_all(header)])
+        for i in entries:
+            header, fingerprint = LINK_HEADERS[table.kinds[i] // 2], table.targets[i]
+            link = next((w for w in written if w.header == header and id_hash(w.target) == fingerprint), None)
+            if link is not None:
+                found[i] = Link(link.header, link.target, link.source_id, link.offset, bool(table.kinds[i] % 2))
+    return [found[i] for i in wanted if i in found]
+
+
 # -- several files ---------------------------------------------------------------------------------------
-def record_ids(path: Path) -> set[str]:
-    """The record ids of a file, read the cheap way."""
-    return set(verify_warc(path, deep=False).ids)
+def _fingerprints(reports: Iterable[FileReport]) -> Any:
+    """The sorted fingerprints of the record ids of ``reports`` (a numpy array: 8 bytes an id)."""
+    import numpy as np  # here, not at the top: the crawl process imports this module, and seldom needs it
+
+    columns = [np.frombuffer(report.known.hashes, dtype=np.uint64) for report in reports]
+    return np.unique(np.concatenate(columns)) if columns else np.empty(0, dtype=np.uint64)
+
+
+def _holds(fingerprints: Any, target: str) -> bool:
+    """Whether a sorted array of fingerprints holds ``target``'s.  A target that names no record but shares a
+    64-bit fingerprint with one passes: ~n / 2**64 for each such link among n ids (5e-13 at 10 million)."""
+    import numpy as np
+
+    wanted = np.uint64(id_hash(target))
+    at = int(np.searchsorted(fingerprints, wanted))
+    return at < len(fingerprints) and fingerprints[at] == wanted
 
 
 class _Resolver:
@@ -1092,7 +1232,7 @@ class _Resolver:
 
     def __init__(self, verified: Iterable[Path]) -> None:
         self._verified = {path.resolve() for path in verified}
-        self._ids: dict[Path, set[str]] = {}
+        self._ids: dict[Path, Any] = {}  # the sorted fingerprints of a file's ids (none for a file verified)
         self._folders: dict[Path, list[Path]] = {}
 
     def in_folder(self, target: str, folder: Path) -> bool:
@@ -1111,20 +1251,26 @@ class _Resolver:
     def _found_in(self, target: str, files: Iterable[Path]) -> bool:
         for path in files:
             if path not in self._ids:
-                self._ids[path] = set() if path.resolve() in self._verified else record_ids(path)
-            if target in self._ids[path]:
+                self._ids[path] = _fingerprints([] if path.resolve() in self._verified
+                                                else [verify_warc(path, deep=False)])
+            if _holds(self._ids[path], target):
                 return True
         return False
 
 
 def _check_links(reports: Sequence[FileReport]) -> None:
-    known = {record_id for report in reports for record_id in report.ids}
+    import numpy as np
+
+    known = _fingerprints(reports)
     resolver = _Resolver(report.path for report in reports)
     for report in reports:
         folder = report.path.resolve().parent
         root = archive_root_of(report.path)
-        for link in report.links:
-            if link.target in known or resolver.in_folder(link.target, folder):
+        # Links to a record of another file verified resolve by fingerprint; the rest are read again, exactly.
+        targets = np.frombuffer(report.unresolved.targets, dtype=np.uint64)
+        wanted = np.flatnonzero(~np.isin(targets, known)).tolist()
+        for link in _exact_links(report, wanted):
+            if resolver.in_folder(link.target, folder):
                 continue
             refers = link.header == "WARC-Refers-To"
             if refers and root is not None and resolver.in_archive(link.target, root):
@@ -1149,9 +1295,21 @@ def _unresolved(link: Link, root: Path | None) -> tuple[str, int, str | None, st
 
 
 def _check_duplicates_across(reports: Sequence[FileReport]) -> None:
+    import numpy as np
+
+    columns = [np.frombuffer(report.known.hashes, dtype=np.uint64) for report in reports]
+    values, counts = np.unique(np.concatenate(columns) if columns else np.empty(0, np.uint64), return_counts=True)
+    repeated = values[counts > 1]  # the fingerprints of more than one first use: usually none
+    if not len(repeated):
+        return
     first: dict[str, tuple[Path, int]] = {}
-    for report in reports:
-        for record_id, offset in report.ids.items():
+    for report, column in zip(reports, columns, strict=True):
+        for index in np.flatnonzero(np.isin(column, repeated)).tolist():
+            # The exact id, read again: two ids that share a fingerprint are not a duplicate.
+            offset = report.known.offsets[index]
+            record_id = _exact_id(report.path, offset, int(column[index]))
+            if record_id is None:  # the file changed since: nothing to compare
+                continue
             if record_id in first:
                 where, at = first[record_id]
                 report.add("duplicate-id", offset, record_id,
@@ -1160,9 +1318,17 @@ def _check_duplicates_across(reports: Sequence[FileReport]) -> None:
                 first[record_id] = (report.path, offset)
 
 
-def verify_files(paths: Sequence[Path], *, deep: bool = True) -> list[FileReport]:
-    """Verify each file, then what spans files: duplicate ids and (when ``deep``) links."""
-    reports = [verify_warc(path, deep=deep) for path in paths]
+def verify_files(paths: Sequence[Path], *, deep: bool = True, progress: Callable[[int], None] | None = None,
+                 jobs: int = 1, warn: Callable[[str], None] | None = None) -> list[FileReport]:
+    """Verify each file, then what spans files: duplicate ids and (when ``deep``) links.
+
+    ``progress`` is told the bytes read, as they are read (in all, the files' sizes).  With ``jobs`` over 1,
+    that many processes verify a file each at a time; the reports are the same, in the same order.  ``warn``
+    hears why, if the workers cannot start (the files are then verified in this process).
+    """
+    reports = _in_workers(paths, deep, jobs, progress, warn) if jobs > 1 and len(paths) > 1 else None
+    if reports is None:
+        reports = [verify_warc(path, deep=deep, progress=progress) for path in paths]
     _check_duplicates_across(reports)
     if deep:
         _check_links(reports)
@@ -1170,6 +1336,75 @@ def verify_files(paths: Sequence[Path], *, deep: bool = True) -> list[FileReport
         report.faults.sort(key=_position)
         report.warnings.sort(key=_position)
     return reports
+
+
+# -- several files at once: one per worker process ----------------------------------------------------------
+_read_in_workers: Any = None  # in a worker: the bytes all workers have read (a multiprocessing.Value)
+
+
+def _start_worker(read: Any) -> None:
+    # Ctrl-C is the parent's to handle: it stops the workers itself, and an idle worker would print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _read_in_workers
+    _read_in_workers = read
+
+
+def _tell_read(count: int) -> None:
+    with _read_in_workers.get_lock():
+        _read_in_workers.value += count
+
+
+def _verify_in_worker(path: Path, deep: bool) -> FileReport:
+    # What comes back is settled (FileReport.settle): the findings and 16 bytes an id, never a file's strings.
+    return verify_warc(path, deep=deep, progress=_tell_read)
+
+
+def _in_workers(paths: Sequence[Path], deep: bool, jobs: int, progress: Callable[[int], None] | None,
+                warn: Callable[[str], None] | None) -> list[FileReport] | None:
+    """Each file verified by one of ``jobs`` processes, the reports in the order of ``paths``; None if the
+    processes cannot start."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # forkserver, not fork: a fork of a process with threads (a bar's refresh thread) may copy a held lock.
+    context = multiprocessing.get_context("forkserver")
+    read = context.Value("q", 0)
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(paths)), mp_context=context, initializer=_start_worker,
+                               initargs=(read,))
+    finished = False
+    try:
+        try:
+            futures: list[Future[FileReport]] = [pool.submit(_verify_in_worker, path, deep) for path in paths]
+        except OSError as exc:
+            # The workers cannot start (the forkserver's socket under a $TMPDIR too long for AF_UNIX, no
+            # processes left): the same reports, from this process alone.
+            if warn is not None:
+                warn(f"cannot start verify workers ({exc.strerror or exc}): verifying in this process")
+            return None
+        told, waiting = 0, set(futures)
+        while waiting:
+            _, waiting = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+            if progress is not None and read.value > told:
+                progress(read.value - told)
+                told = read.value
+        reports: list[FileReport] = []
+        died = False
+        for path, future in zip(paths, futures, strict=True):
+            try:
+                reports.append(future.result())
+            except BrokenProcessPool:  # a worker killed (out of memory?): the files not done are verified here
+                if warn is not None and not died:
+                    warn("a verify worker died (out of memory? killed?): verifying the rest in this process")
+                died = True
+                reports.append(verify_warc(path, deep=deep, progress=progress))
+        finished = True
+        return reports
+    finally:
+        if not finished:  # interrupted: the workers go now, not after the file each is reading
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def summarise(reports: Sequence[FileReport], max_faults: int = 20) -> dict[str, Any]:

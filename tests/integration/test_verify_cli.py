@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from scraper.storage.warc import iter_records
 from tests.conftest import FAST, crawl_dirs, run_scraper
+from tests.integration.test_export_reextract import read_through_a_terminal
 from tests.site import LivePage, Site, live_article
 from tests.unit.storage.helpers import edit_record, member_of, members, replace_member
 from tests.unit.storage.test_verify_foreign import HTML, lying_server
@@ -97,6 +99,17 @@ def test_a_crawl_folder_alone_finds_its_revisits_originals_in_the_archive(archiv
     assert "warning unresolved-link" in proc.stdout and "WARC-Refers-To" in proc.stdout
 
 
+def test_a_bar_with_rate_and_eta_on_a_terminal_and_nothing_of_it_down_a_pipe(archive: Archive) -> None:
+    status, terminal = read_through_a_terminal("verify", "--archive", str(archive.root))
+    assert status == 0, terminal
+    files = len(archive.warcs(archive.first) + archive.warcs(archive.second))
+    assert re.search(rf"verifying {files} WARC file\(s\) .*\d+/\d+ .*[\d?.,]+ MB/s .*eta", terminal), terminal
+    assert terminal.rstrip().endswith("no damage"), terminal  # the bar cleared, the summary last
+    piped = run_scraper("verify", "--archive", str(archive.root))
+    assert piped.returncode == 0
+    assert re.fullmatch(r"scraper: verified \d+ file\(s\), \d+ records: no damage\n", piped.stderr), piped.stderr
+
+
 # -- damaged copies ----------------------------------------------------------------------------------------
 def response_offset(path: Path, url: str) -> int:
     return next(r.offset for r in iter_records(path) if r.rec_type == "response" and r.target_uri == url)
@@ -128,6 +141,29 @@ def test_damaged_copies_exit_3_and_name_the_fault(archive: Archive, site: Site, 
         quick = run_scraper("verify", "--quick", "--json", str(copy))
         assert quick.returncode == status, quick.stdout + quick.stderr
         assert json.loads(quick.stdout)["mode"] == "quick"
+
+
+def test_jobs_report_what_one_process_reports_in_the_same_order(archive: Archive, site: Site,
+                                                                 tmp_path: Path) -> None:
+    """Several WARC files, one damaged (digests), one torn (gzip), one a copy (every id a duplicate across
+    files, a check the parent makes of the workers' reports): --jobs 2 prints what --jobs 1 prints."""
+    root = Path(shutil.copytree(archive.root, tmp_path / "archive"))
+    first = root / archive.first.relative_to(archive.root)
+    (original,) = sorted(first.glob("*.warc.gz"))
+    index = member_of(original, response_offset(original, site.url("/cookies")))
+    body = edit_record(members(original)[index][1], fix_digests=False,
+                       block=lambda b: b.replace(b"Two cookies", b"Two COOKIES", 1))
+    replace_member(original, index, body, first / "scraper-altered.warc.gz")
+    (first / "scraper-torn.warc.gz").write_bytes(original.read_bytes()[:-10])
+    shutil.copy(original, first / "scraper-zcopy.warc.gz")
+    outputs = {jobs: [run_scraper("verify", "--jobs", jobs, *form, "--archive", str(root))
+                      for form in ((), ("--json",))] for jobs in ("1", "2")}
+    for one, two in zip(outputs["1"], outputs["2"], strict=True):
+        assert one.returncode == two.returncode == 3, one.stderr + two.stderr
+        assert (two.stdout, two.stderr) == (one.stdout, one.stderr)
+    kinds = {fault["kind"] for line in outputs["1"][1].stdout.splitlines() for fault in json.loads(line)["faults"]}
+    assert {"block-digest", "gzip-member", "duplicate-id"} <= kinds
+    assert_usage_error(run_scraper("verify", "--jobs", "0", "--archive", str(root)), "--jobs")
 
 
 def test_open_files_are_skipped_unless_named(archive: Archive, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from scraper.storage.warc import (
     IDENTICAL_PAYLOAD,
     RefersTo,
     WarcFileWriter,
+    iter_records,
     metadata_uri,
 )
 from tests.unit.storage.helpers import (
@@ -270,6 +271,60 @@ def test_metadata_in_the_next_file_resolves_against_its_crawl_folder(tmp_path: P
     assert verify_files([second])[0].findings() == []
     loose = Path(shutil.copy(second, tmp_path / "loose.warc.gz"))
     assert kinds(verify_files([loose])[0]) == ["broken-link"]
+
+
+def test_cross_file_findings_come_exact_from_the_compact_tables(warc: Warc, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file read leaves only fingerprints for the checks across files (16 bytes an id, 17 a link to another
+    file), yet their findings name the exact ids and targets: read again where a finding needs them, from a
+    plain file and from a gzip member of many records; and ids that share a fingerprint are not duplicates."""
+    originals = list(iter_records(warc.path))
+    index = member_of(warc.path, warc.responses[0].offset) - 1  # its request
+    missing = "<urn:uuid:00000000-0000-0000-0000-000000000000>"
+    parts = [member for _, member in members(warc.path)]
+    parts[index] = edit_record(parts[index], head=lambda h: set_header(h, "WARC-Concurrent-To", missing))
+    one_member = tmp_path / "crawl" / "one-member.warc.gz"  # every record again, in one gzip member
+    one_member.write_bytes(gzip.compress(b"".join(gzip.decompress(part) for part in parts)))
+    plain = tmp_path / "plain.warc"  # every record again, uncompressed
+    plain.write_bytes(gzip.decompress(warc.path.read_bytes()))
+
+    alone = verify_warc(one_member)
+    assert alone.ids == {} and alone.links == []  # the exact strings are gone with the file
+    assert len(alone.known.hashes) == len(alone.known.offsets) == warc.records
+    assert len(alone.unresolved.targets) == 1  # the one link to no record of the file
+
+    first, joined, uncompressed = verify_files([warc.path, one_member, plain])
+    assert first.findings() == []
+    assert sorted(kinds(joined)) == ["broken-link", *["duplicate-id"] * warc.records, "multi-record-member"]
+    (broken,) = [f for f in joined.faults if f.kind == "broken-link"]
+    assert broken.offset == 0 and broken.record_id == originals[index].record_id and missing in broken.message
+    duplicates = [f for f in joined.faults if f.kind == "duplicate-id"]
+    assert [(f.offset, f.record_id) for f in duplicates] == [(0, r.record_id) for r in originals]
+    assert [f.message for f in duplicates] == [f"WARC-Record-ID already used in {warc.path.name} at offset "
+                                               f"{r.offset}" for r in originals]
+    assert [(f.kind, f.offset, f.record_id) for f in uncompressed.findings()] == [
+        ("duplicate-id", r.offset, r.record_id) for r in iter_records(plain)]
+
+    # Every id with the same fingerprint: the duplicates are still exactly those, and distinct ids none.
+    monkeypatch.setattr("scraper.storage.verify.id_hash", lambda text: 7)
+    other = write_warc(tmp_path / "other")
+    assert [r.findings() for r in verify_files([warc.path, other.path])] == [[], []]
+    assert verify_files([warc.path, plain])[1].findings() == uncompressed.findings()
+
+
+def test_workers_report_what_one_process_reports_and_tell_every_byte_read(warc: Warc, tmp_path: Path) -> None:
+    offset, member = members(warc.path)[4]
+    flipped = bytearray(warc.path.read_bytes())
+    flipped[offset + len(member) // 2] ^= 0xFF
+    damaged = tmp_path / "crawl" / "flipped.warc.gz"
+    damaged.write_bytes(bytes(flipped))
+    copy = Path(shutil.copy(warc.path, tmp_path / "crawl" / "zcopy.warc.gz"))  # every id a duplicate across files
+    files = [warc.path, damaged, copy]
+    told: dict[int, list[int]] = {1: [], 2: []}
+    one, many = (verify_files(files, jobs=jobs, progress=told[jobs].append) for jobs in (1, 2))
+    assert [(r.path, r.records, r.findings()) for r in many] == [(r.path, r.records, r.findings()) for r in one]
+    assert {"gzip-member", "duplicate-id"} <= {f.kind for r in one for f in r.faults}
+    assert sum(told[1]) == sum(told[2]) == sum(path.stat().st_size for path in files)
 
 
 def revisit_crawls(root: Path) -> tuple[Path, Path]:
