@@ -679,10 +679,19 @@ def _ignore_interrupts() -> None:
 
 
 def export_pool(jobs: int) -> Executor:
-    """``jobs`` worker processes, started from a forkserver that imported this module once."""
+    """``jobs`` worker processes, started from a forkserver that imported this module once; OSError if they
+    cannot start."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["scraper.export"])
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
+    try:
+        # Started now, not at the first chunk: a pool that cannot start (the forkserver's socket under a $TMPDIR
+        # too long for AF_UNIX, no processes left) is an OSError here, before a byte is written.
+        pool.submit(int).result()
+    except OSError:
+        pool.shutdown(cancel_futures=True)
+        raise
+    return pool

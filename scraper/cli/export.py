@@ -258,7 +258,14 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     advance = functools.partial(progress.advance, task)
     jobs = jobs or usable_cpus()
     # One process: records, written by the sink; more: rows the pool's workers encoded, written as they are.
-    pool = export_pool(jobs) if jobs > 1 else None
+    pool = None
+    if jobs > 1:
+        try:
+            pool = export_pool(jobs)
+        except OSError as exc:
+            # No semaphore, pipe or socket for a pool (a file-size limit, a $TMPDIR too long for AF_UNIX): the
+            # same rows from this process alone, as reextract does.
+            say(f"warning: cannot start export workers ({exc.strerror or exc}): exporting in this process")
     write: Callable[[Sink], int]
     if pool is None:
         records = selected_records(selected, selection, skipped.line, advance)
