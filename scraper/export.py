@@ -27,23 +27,29 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import io
+import itertools
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from scraper.dates import parse_date_or_time, utc_moment
 from scraper.interchange import UnknownCrawl, find_crawls
 from scraper.schema import page_record_schema
 from scraper.storage.jsonl import (
+    DamagedLine,
     OnDamage,
     dumps_line,
     ignore_damaged,
     iter_jsonl_at,
+    parse_line,
     read_jsonl_at,
     warn_damaged,
 )
@@ -261,20 +267,33 @@ def selected_records(crawls: Sequence[CrawlLayout], selection: Selection, on_dam
     ``latest`` reads the crawls twice, so that memory holds one entry per URL, not the records:
     the first pass finds where each URL's newest record is, the second writes those.
     """
+    def passes(damage: OnDamage, _encode: bool) -> Iterator[tuple[tuple[int, int], dict[str, Any], dict[str, Any]]]:
+        return ((place, record, record) for place, record in _selected(crawls, selection, damage, advance))
+
+    return _pick(passes, selection, on_damage)
+
+
+P = TypeVar("P")
+# A pass over the crawls: (place, the record or its fields that Selection reads, what is written); the flag
+# says whether what is written is needed (the first pass of --latest only reads places and fields).
+Passes = Callable[[OnDamage, bool], Iterator[tuple[tuple[int, int], dict[str, Any], P]]]
+
+
+def _pick(passes: Passes[P], selection: Selection, on_damage: OnDamage) -> Iterator[P]:
     if not selection.latest:
-        for _place, record in _selected(crawls, selection, on_damage, advance):
-            yield record
+        for _place, _record, item in passes(on_damage, True):
+            yield item
         return
     newest: dict[str, tuple[str, int, int]] = {}
-    for (number, position), record in _selected(crawls, selection, on_damage, advance):
+    for (number, position), record, _item in passes(on_damage, False):
         key = str(record.get("normalized_url") or record.get("url"))
         mark = (str(record.get("fetched_at") or ""), number, position)  # a tie goes to the later record
         if key not in newest or mark > newest[key]:
             newest[key] = mark
     chosen = {(number, position) for _fetched, number, position in newest.values()}
-    for place, record in _selected(crawls, selection, ignore_damaged, advance):  # said in the first pass
+    for place, _record, item in passes(ignore_damaged, True):  # said in the first pass
         if place in chosen:
-            yield record
+            yield item
 
 
 # -- rows and columns ------------------------------------------------------------------------------
@@ -365,9 +384,18 @@ def csv_cell(kind: ColumnKind, value: Any) -> str:
     return escape_controls(str(value), keep_lines=True)
 
 
+def csv_cells(row: dict[str, Any]) -> list[str]:
+    flat = flat_row(row)
+    return [csv_cell(c.kind, flat[c.name]) for c in columns()]
+
+
 # -- writers ------------------------------------------------------------------------------------------
 class Sink(Protocol):
     def write(self, row: dict[str, Any]) -> None: ...
+
+    def write_encoded(self, item: Any) -> None:
+        """A row :func:`encode_row` made (in a worker of ``export --jobs``)."""
+
 
     def close(self) -> None: ...
 
@@ -378,6 +406,9 @@ class JsonlSink:
 
     def write(self, row: dict[str, Any]) -> None:
         self.stream.write(dumps_line(row))
+
+    def write_encoded(self, item: Any) -> None:
+        self.stream.write(item)
 
     def close(self) -> None:
         self.stream.flush()
@@ -392,8 +423,10 @@ class CsvSink:
         self.writer.writerow([c.name for c in columns()])
 
     def write(self, row: dict[str, Any]) -> None:
-        flat = flat_row(row)
-        self.writer.writerow([csv_cell(c.kind, flat[c.name]) for c in columns()])
+        self.writer.writerow(csv_cells(row))
+
+    def write_encoded(self, item: Any) -> None:
+        self.stream.write(item)
 
     def close(self) -> None:
         self.stream.flush()
@@ -420,8 +453,11 @@ class ParquetSink:
         self.rows: list[dict[str, Any]] = []
 
     def write(self, row: dict[str, Any]) -> None:
-        self.rows.append(flat_row(row))
-        if len(self.rows) >= self.batch_rows:
+        self.write_encoded(flat_row(row))
+
+    def write_encoded(self, item: Any) -> None:
+        self.rows.append(item)
+        if len(self.rows) >= self.batch_rows:  # the same row groups whoever flattened the rows
             self._flush()
 
     def _flush(self) -> None:
@@ -454,3 +490,208 @@ def write_rows(records: Iterator[dict[str, Any]], sink: Sink) -> int:
         count += 1
     sink.close()
     return count
+
+
+def write_encoded(items: Iterator[Any], sink: Sink) -> int:
+    """:func:`write_rows` for rows already encoded (:func:`encoded_records`)."""
+    count = 0
+    for item in items:
+        sink.write_encoded(item)
+        count += 1
+    sink.close()
+    return count
+
+
+# -- several processes (export --jobs) -----------------------------------------------------------------------
+# What a task holds: lines of about this many bytes.  Workers get raw bytes (pickled for nothing) and give back
+# encoded text, so the parent neither decodes nor encodes a record; a few tasks per worker are in flight ahead
+# of the one being written, so memory is bounded by that window whatever the archive's size.
+CHUNK_BYTES = 512 * 1024
+AHEAD_PER_JOB = 4
+# The fields Selection.wants and --latest read: all the parent needs of a record besides its encoded row.
+_SELECTION_FIELDS = ("fetched_at", "page_type", "record_kind", "status", "url", "normalized_url")
+
+Line = tuple[Path, int, int, bytes]  # file, line number (1-based), byte offset, the whole line
+
+
+def encode_row(fmt: str, row: dict[str, Any], buffer: io.StringIO | None = None) -> Any:
+    """The row as its sink writes it: a JSON line, a CSV line (``\r\n``, as csv.writer ends it) or the flat
+    dict a Parquet batch is made of."""
+    if fmt == "jsonl":
+        return dumps_line(row)
+    if fmt == "csv":
+        buffer = buffer or io.StringIO()
+        buffer.seek(0)
+        buffer.truncate()
+        csv.writer(buffer).writerow(csv_cells(row))
+        return buffer.getvalue()
+    return flat_row(row)
+
+
+def _ids_of(lines: list[bytes]) -> list[tuple[bool, str | None]]:
+    """In a worker: each line's (True, record id or None), or (False, why it is damaged)."""
+    out: list[tuple[bool, str | None]] = []
+    for raw in lines:
+        found = parse_line(raw)
+        out.append((False, found) if isinstance(found, str) else (True, _record_id(found)))
+    return out
+
+
+def _encode_lines(lines: list[bytes], fmt: str, encode: bool) -> list[tuple[dict[str, Any], Any] | str]:
+    """In a worker: each line's (fields for Selection, its encoded row or None), or why it is damaged."""
+    out: list[tuple[dict[str, Any], Any] | str] = []
+    buffer = io.StringIO()
+    for raw in lines:
+        found = parse_line(raw)
+        if isinstance(found, str):
+            out.append(found)
+            continue
+        # only the fields present: Selection tells an absent record_kind from a null one
+        fields = {name: found[name] for name in _SELECTION_FIELDS if name in found}
+        out.append((fields, encode_row(fmt, export_row(found), buffer) if encode else None))
+    return out
+
+
+def _chunked(lines: Iterable[Line]) -> Iterator[list[Line]]:
+    chunk: list[Line] = []
+    size = 0
+    for line in lines:
+        chunk.append(line)
+        size += len(line[3])
+        if size >= CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _whole_lines(path: Path) -> Iterator[Line]:
+    """The lines scan_jsonl would decode: not blank, and not a torn last line (skipped without a word)."""
+    with open(path, "rb") as fh:
+        offset = 0
+        for number, raw in enumerate(fh, start=1):
+            if raw.endswith(b"\n") and raw.strip():
+                yield path, number, offset, raw
+            offset += len(raw)
+
+
+def _in_order(pool: Executor, work: Callable[..., list[Any]], chunks: Iterable[list[Line]], window: int,
+              *args: Any) -> Iterator[tuple[list[Line], list[Any]]]:
+    """Each chunk with ``work``'s results for its lines, in the chunks' order, ``window`` chunks in flight."""
+    pending: deque[tuple[list[Line], Future[list[Any]]]] = deque()
+    try:
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(work, [line[3] for line in chunk], *args)))
+            if len(pending) >= window:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+    finally:
+        for _chunk, future in pending:  # an error or an interrupt: nothing more is wanted
+            future.cancel()
+
+
+def _damaged(line: Line, reason: str) -> DamagedLine:
+    path, number, offset, raw = line
+    return DamagedLine(path, number, offset, reason, raw)
+
+
+def _crawl_encoded(pool: Executor, window: int, crawl: CrawlLayout, fmt: str, as_crawled: bool,
+                   on_damage: OnDamage, encode: bool) -> Iterator[tuple[dict[str, Any], Any]]:
+    """:func:`crawl_records`, decoded and encoded by the pool: (fields, encoded row) in the same order, the
+    same damaged lines given to ``on_damage`` in the same order."""
+    index: dict[str, tuple[Path, int]] = {}  # as _index_reextractions: record id -> where its newest is
+    if not as_crawled:
+        for path in reextract_files(crawl.directory):
+            for chunk, ids in _in_order(pool, _ids_of, _chunked(_whole_lines(path)), window):
+                for line, (good, value) in zip(chunk, ids, strict=True):
+                    if not good:
+                        on_damage(_damaged(line, str(value)))
+                    elif value:
+                        index[value] = (line[0], line[2])  # a later file overrides an earlier one
+    handles: dict[Path, IO[bytes]] = {}
+
+    def line_at(where: tuple[Path, int]) -> Line:
+        path, offset = where
+        if path not in handles:
+            handles[path] = open(path, "rb")  # noqa: SIM115 - closed below, one per file
+        handles[path].seek(offset)
+        return path, 0, offset, handles[path].readline()
+
+    def substituted() -> Iterator[list[Line]]:
+        """The page files' lines, each replaced by its newest re-extraction's; the damaged ones said and left out.
+        Finding the record ids takes a decoding of its own (in the pool), only when there are re-extractions."""
+        pages = (line for path in crawl.page_files() for line in _whole_lines(path))
+        if not index:
+            yield from _chunked(pages)  # damaged lines are found where they are encoded
+            return
+        for chunk, ids in _in_order(pool, _ids_of, _chunked(pages), window):
+            lines: list[Line] = []
+            for line, (good, value) in zip(chunk, ids, strict=True):
+                if not good:
+                    on_damage(_damaged(line, str(value)))
+                    continue
+                where = index.pop(value or "", None)
+                lines.append(line if where is None else line_at(where))
+            yield lines
+
+    def leftovers() -> Iterator[list[Line]]:
+        # Records found only in re-extractions: taken from the index once the page files have used theirs.
+        yield from _chunked(line_at(where) for where in index.values())
+
+    try:
+        for chunk, results in _in_order(pool, _encode_lines, itertools.chain(substituted(), leftovers()), window,
+                                        fmt, encode):
+            for line, result in zip(chunk, results, strict=True):
+                if isinstance(result, str):
+                    on_damage(_damaged(line, result))
+                else:
+                    yield result
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+def encoded_records(crawls: Sequence[CrawlLayout], selection: Selection, fmt: str, pool: Executor, jobs: int,
+                    on_damage: OnDamage = warn_damaged, advance: Callable[[], None] = lambda: None) -> Iterator[Any]:
+    """:func:`selected_records`' rows, encoded (:func:`encode_row`) by the pool's ``jobs`` workers."""
+    window = jobs * AHEAD_PER_JOB
+
+    def passes(damage: OnDamage, encode: bool) -> Iterator[tuple[tuple[int, int], dict[str, Any], Any]]:
+        for number, crawl in enumerate(crawls):
+            if selection.since is not None and finished_before(crawl, selection.since):
+                continue
+            found = _crawl_encoded(pool, window, crawl, fmt, selection.as_crawled, damage, encode)
+            for position, (fields, item) in enumerate(found):
+                advance()
+                if selection.wants(fields):
+                    yield (number, position), fields, item
+
+    return _pick(passes, selection, on_damage)
+
+
+def _ignore_interrupts() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (exit 130): no worker tracebacks
+
+
+def export_pool(jobs: int) -> Executor:
+    """``jobs`` worker processes, started from a forkserver that imported this module once; OSError if they
+    cannot start."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["scraper.export"])
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_ignore_interrupts)
+    try:
+        # Started now, not at the first chunk: a pool that cannot start (the forkserver's socket under a $TMPDIR
+        # too long for AF_UNIX, no processes left) is an OSError here, before a byte is written.
+        pool.submit(int).result()
+    except OSError:
+        pool.shutdown(cancel_futures=True)
+        raise
+    return pool

@@ -6,7 +6,7 @@ import functools
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -193,9 +193,10 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
               help="Write to FILE (complete or not at all), or '-' for stdout; parquet needs a FILE.")
 @archive_option("Archive root to read.", "archive", old_names=False)  # -o is the output file
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary line.")
+@jobs_option("decode and encode the records")
 def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str | None, page_types: tuple[str, ...],
            record_kind: str | None, statuses: tuple[str, ...], latest: bool, as_crawled: bool, output: str,
-           archive: Path, quiet: bool) -> None:
+           archive: Path, quiet: bool, jobs: int | None) -> None:
     """Write the archived page records for downstream tools, crawl by crawl, oldest first.
 
     CRAWL is a crawl id (a folder in ARCHIVE/crawls); none: every crawl. Each page's
@@ -213,12 +214,26 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     A damaged line of a pages.jsonl (not UTF-8, not JSON) is left out with a
     warning naming its file and line, and the rest is exported.
 
+    With --jobs N over 1, N worker processes decode the records and encode the
+    rows, a few chunks ahead of the one being written: the output is byte for
+    byte what --jobs 1 writes.
+
     \b
     Exit status: 0 done; 2 usage error (unknown crawl, bad date, unwritable output);
     3 done, but damaged lines were left out; 74 the output could not be written
     (a full disk: no partial file is left); 130 interrupted.
     """
-    from scraper.export import Selection, open_sink, selected_records, site_matcher, status_matcher, write_rows
+    from scraper.export import (
+        Selection,
+        encoded_records,
+        export_pool,
+        open_sink,
+        selected_records,
+        site_matcher,
+        status_matcher,
+        write_encoded,
+        write_rows,
+    )
     from scraper.interchange import Skipped
 
     if fmt == "parquet" and output == "-":
@@ -240,16 +255,33 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     progress = progress_bar(quiet or (output == "-" and sys.stdout.isatty()), "exporting", "records")
     pages = [_manifest_pages(crawl) for crawl in selected]  # --latest reads every crawl twice
     task = progress.add_task("", total=None if None in pages else sum(p or 0 for p in pages) * (2 if latest else 1))
-    records = selected_records(selected, selection, skipped.line, functools.partial(progress.advance, task))
+    advance = functools.partial(progress.advance, task)
+    jobs = jobs or usable_cpus()
+    # One process: records, written by the sink; more: rows the pool's workers encoded, written as they are.
+    pool = None
+    if jobs > 1:
+        try:
+            pool = export_pool(jobs)
+        except OSError as exc:
+            # No semaphore, pipe or socket for a pool (a file-size limit, a $TMPDIR too long for AF_UNIX): the
+            # same rows from this process alone, as reextract does.
+            say(f"warning: cannot start export workers ({exc.strerror or exc}): exporting in this process")
+    write: Callable[[Sink], int]
+    if pool is None:
+        records = selected_records(selected, selection, skipped.line, advance)
+        write = functools.partial(write_rows, records)
+    else:
+        rows = encoded_records(selected, selection, fmt, pool, jobs, skipped.line, advance)
+        write = functools.partial(write_encoded, rows)
     count = 0
     try:
         with progress:
             if output == "-":
                 stream = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
-                count = write_rows(records, _Output(lambda: open_sink(fmt, stream)))
+                count = write(_Output(lambda: open_sink(fmt, stream)))
                 _writing(stream.detach)  # stdout stays open for click
             else:
-                count = _export_to_file(Path(output), fmt, records)
+                count = _export_to_file(Path(output), fmt, write)
     except BrokenPipeError:
         # The reader went away (`| head`): not an error; keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -262,14 +294,17 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
              ExitStatus.WRITE_FAILED)
     except OSError as exc:
         fail(f"{exc.filename or output}: {exc.strerror or exc}")
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if not quiet:
         say(f"exported {count} record(s) as {fmt} to {'stdout' if output == '-' else output}")
     if skipped:
         raise SystemExit(int(ExitStatus.DAMAGED))
 
 
-def _export_to_file(target: Path, fmt: str, records: Iterator[dict[str, Any]]) -> int:
-    from scraper.export import open_sink, write_rows
+def _export_to_file(target: Path, fmt: str, write: Callable[[Sink], int]) -> int:
+    from scraper.export import open_sink
     from scraper.storage.durable import AtomicFile
 
     if target.is_dir():
@@ -281,7 +316,7 @@ def _export_to_file(target: Path, fmt: str, records: Iterator[dict[str, Any]]) -
         fail(f"-o: cannot write {target}: {exc.strerror or exc}",
              ExitStatus.WRITE_FAILED if no_room(exc) else ExitStatus.USAGE)
     try:
-        count = write_rows(records, _Output(lambda: open_sink(fmt, output.handle)))
+        count = write(_Output(lambda: open_sink(fmt, output.handle)))
         _writing(output.commit)
     finally:
         output.discard()  # the temporary file, half written or not: never left behind
@@ -311,6 +346,9 @@ class _Output:
 
     def write(self, row: dict[str, Any]) -> None:
         _writing(lambda: self.sink.write(row))
+
+    def write_encoded(self, item: Any) -> None:
+        _writing(lambda: self.sink.write_encoded(item))
 
     def close(self) -> None:
         _writing(self.sink.close)

@@ -452,6 +452,35 @@ def test_reextract_jobs_must_be_a_positive_number(archive: Archive) -> None:
     assert not list(archive.root.glob("crawls/*/pages.reextract-*"))
 
 
+def test_export_in_two_processes_writes_byte_for_byte_what_one_writes(archive: Archive, tmp_path: Path) -> None:
+    """Every format and the options that read differently (--latest reads twice, --as-crawled skips the
+    re-extractions), over a crawl whose records are re-extracted, one also only there, and damaged lines."""
+    root, _first, second = copy_archive(archive, tmp_path / "archive")
+    assert run_scraper("reextract", "--jobs", "1", "--archive", str(root), str(second.name)).returncode == 0
+    (again,) = second.glob("pages.reextract-*.jsonl")
+    lines = (second / "pages.jsonl").read_bytes().splitlines(keepends=True)
+    # the last record is only in the re-extraction; a damaged line in a page file and in a re-extraction
+    (second / "pages.jsonl").write_bytes(b"".join(lines[:2]) + b"{not json\n" + b"".join(lines[2:-1]))
+    again.write_bytes(again.read_bytes() + b"\xff\xfe\n")
+    for args in ((), ("--latest",), ("--as-crawled",), ("--latest", "--site", NEWS_HOST, "--kind", "response"),
+                 ("-f", "csv"), ("-f", "csv", "--since", archive.second_started), ("-f", "parquet")):
+        out: dict[str, bytes] = {}
+        said: dict[str, str] = {}
+        for jobs in ("1", "2"):
+            target = tmp_path / f"out-{jobs}"
+            proc = run_scraper("export", "-q", "--jobs", jobs, "-o", str(target), "--archive", str(root), *args)
+            assert proc.returncode == 3, proc.stderr  # done, damaged lines left out
+            out[jobs], said[jobs] = target.read_bytes(), proc.stderr
+        assert out["1"] == out["2"] and said["1"] == said["2"], args
+        assert "pages.jsonl: line 3: not JSON" in said["2"], said["2"]
+    on_stdout = [run_scraper("export", "--jobs", jobs, "--archive", str(root)).stdout for jobs in ("1", "2")]
+    assert on_stdout[0] == on_stdout[1] and len(on_stdout[0].splitlines()) == len(FIRST) + len(lines)
+
+
+def test_export_jobs_must_be_a_positive_number(archive: Archive) -> None:
+    assert_one_line_error(run_scraper("export", "--jobs", "0", "--archive", str(archive.root)), 2, "--jobs")
+
+
 def test_a_killed_extraction_worker_is_replaced_and_its_pages_extracted_again(archive: Archive,
                                                                               tmp_path: Path) -> None:
     root, first, _ = copy_archive(archive, tmp_path / "archive")
