@@ -91,11 +91,24 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def jobs_option(what: str) -> Callable[[F], F]:
-    """``--jobs N``: how many processes ``what``; by default one per usable CPU, 1 in this process alone."""
+def jobs_option(what: str, enough: str) -> Callable[[F], F]:
+    """``--jobs N``: how many processes ``what``; by default one per usable CPU when there is ``enough`` work
+    (:func:`default_jobs`), else 1: this process alone."""
     return click.option("--jobs", "-j", "jobs", type=click.IntRange(min=1), default=None, metavar="N",
-                        help=f"Processes that {what} (default: one per usable CPU, here {usable_cpus()}; "
-                             "1: this process alone). The output is the same whatever N.")
+                        help=f"Processes that {what} (default: one per usable CPU, here {usable_cpus()}, for "
+                             f"{enough} or more; below that, and with 1, this process alone). The output is the "
+                             "same whatever N.")
+
+
+def default_jobs(jobs: int | None, work: float | None, enough: float) -> int:
+    """``--jobs`` as given, else one process per usable CPU when ``work`` (None: not known) is at least ``enough``.
+
+    Starting workers costs a process and its imports (about half a second of CPU, and a second's wait
+    for extraction's warm-up): on a small archive that is more than the work itself.
+    """
+    if jobs is not None:
+        return jobs
+    return usable_cpus() if work is None or work >= enough else 1
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)

@@ -16,12 +16,12 @@ from scraper.article import OLD_PAGE_TYPES, PAGE_TYPES  # the values of a record
 from scraper.cli._common import (
     ExitStatus,
     archive_option,
+    default_jobs,
     fail,
     jobs_option,
     open_catalog_if_present,
     progress_bar,
     say,
-    usable_cpus,
 )
 from scraper.cli._limits import max_body_option
 from scraper.dates import DATE_FORMS
@@ -67,7 +67,18 @@ def _crawls(root: Path, names: tuple[str, ...], since: str | None) -> list[Crawl
     return ready
 
 
+# Below these, the default is one process (default_jobs): workers would cost more than they save.
+REEXTRACT_POOL_MIN_PAGES = 50  # about a second of extraction, the price of a pool's start and warm-up
+EXPORT_POOL_MIN_RECORDS = 2000  # about a second of decoding and encoding
+
+
 # -- reextract ----------------------------------------------------------------------------------------------
+def _total_pages(crawls: list[CrawlLayout]) -> int | None:
+    """The pages of the crawls, as their manifests count them; None when one has no readable count."""
+    counts = [_manifest_pages(crawl) for crawl in crawls]
+    return None if None in counts else sum(c or 0 for c in counts)
+
+
 def _manifest_pages(crawl: CrawlLayout) -> int | None:
     import json
 
@@ -86,7 +97,7 @@ def _manifest_pages(crawl: CrawlLayout) -> int | None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary.")
 @max_body_option("a longer payload is read that far (the page recorded truncated), a body that inflates past it "
                  "is not extracted, a longer page record is skipped; each with a warning naming the record")
-@jobs_option("extract the pages")
+@jobs_option("extract the pages", f"{REEXTRACT_POOL_MIN_PAGES} pages")
 def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | None, quiet: bool,
               max_body_bytes: int, jobs: int | None) -> None:
     """Extract the text and metadata of archived pages again, from the stored WARC files.
@@ -125,7 +136,8 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
     selected = _crawls(out, crawls, since_value)
     catalog: CatalogBackend | None = open_catalog_if_present(out, db)
     runner = Reextractor(out, catalog, since=since_value, max_body_bytes=max_body_bytes,
-                         warn=lambda message: say(f"warning: {message}"), jobs=jobs or usable_cpus())
+                         warn=lambda message: say(f"warning: {message}"),
+                         jobs=default_jobs(jobs, _total_pages(selected), REEXTRACT_POOL_MIN_PAGES))
     outside = 0  # crawl folders that are links out of the archive root: not written into
     try:
         with progress_bar(quiet) as progress:
@@ -193,7 +205,7 @@ def reextract(crawls: tuple[str, ...], since: str | None, out: Path, db: str | N
               help="Write to FILE (complete or not at all), or '-' for stdout; parquet needs a FILE.")
 @archive_option("Archive root to read.", "archive", old_names=False)  # -o is the output file
 @click.option("-q", "--quiet", is_flag=True, help="No progress display and no summary line.")
-@jobs_option("decode and encode the records")
+@jobs_option("decode and encode the records", f"{EXPORT_POOL_MIN_RECORDS} records")
 def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str | None, page_types: tuple[str, ...],
            record_kind: str | None, statuses: tuple[str, ...], latest: bool, as_crawled: bool, output: str,
            archive: Path, quiet: bool, jobs: int | None) -> None:
@@ -256,7 +268,7 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     pages = [_manifest_pages(crawl) for crawl in selected]  # --latest reads every crawl twice
     task = progress.add_task("", total=None if None in pages else sum(p or 0 for p in pages) * (2 if latest else 1))
     advance = functools.partial(progress.advance, task)
-    jobs = jobs or usable_cpus()
+    jobs = default_jobs(jobs, _total_pages(selected), EXPORT_POOL_MIN_RECORDS)
     # One process: records, written by the sink; more: rows the pool's workers encoded, written as they are.
     pool = None
     if jobs > 1:

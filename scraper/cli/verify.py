@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scraper.cli._common import ExitStatus, archive_option, fail, jobs_option, progress_bar, say, usable_cpus
+from scraper.cli._common import ExitStatus, archive_option, default_jobs, fail, jobs_option, progress_bar, say
 from scraper.storage.jsonl import scan_jsonl
 from scraper.storage.layout import is_crawl_locked, is_open_warc_name, is_page_file_name, is_warc_name
 from scraper.storage.repair import Repair, WarcRepair, repair_jsonl, repair_warc
@@ -125,6 +125,10 @@ def verify_jsonl(path: Path) -> FileReport:
     return report
 
 
+# Below this the default is one process (default_jobs): a worker's start costs more than it saves.
+POOL_MIN_MB = 32  # about a second of verifying
+
+
 def _size(path: Path) -> int:
     """The bytes of a file to verify, for the bar's total (one that cannot be read adds none, and is reported)."""
     try:
@@ -152,7 +156,7 @@ def print_report(report: FileReport) -> None:
                    "ids): no digests, HTTP or links. What every crawl runs at its end.")
 @click.option("--json", "as_json", is_flag=True,
               help="One JSON object per file, on stdout, its faults and its warnings apart.")
-@jobs_option("verify WARC files, a file each at a time")
+@jobs_option("verify WARC files, a file each at a time", f"{POOL_MIN_MB} MB of WARC files")
 @click.option("--repair", is_flag=True,
               help="First cut the torn tail left by a killed crawl off .open WARCs and pages.jsonl (the cut bytes "
                    "are saved beside them as NAME.torn-OFFSET), close the .open WARCs, then verify.")
@@ -203,7 +207,8 @@ def verify(paths: tuple[Path, ...], out: Path, quick: bool, as_json: bool, jobs:
     with progress_bar(False, "verifying", "MB") as progress:
         task = progress.add_task(f"{len(files)} WARC file(s)", total=sum(_size(f) for f in files) / 1e6)
         reports = verify_files(files, deep=not quick, progress=lambda read: progress.advance(task, read / 1e6),
-                               jobs=jobs or usable_cpus(), warn=lambda message: say(f"warning: {message}"))
+                               jobs=default_jobs(jobs, sum(_size(f) for f in files) / 1e6, POOL_MIN_MB),
+                               warn=lambda message: say(f"warning: {message}"))
     # The page records too, but only those with something to say: a clean pages.jsonl is not a WARC
     # file verified, and the counts and lines of the WARC files stay what they were.
     records_said = [r for r in map(verify_jsonl, page_record_files(paths or (out,))) if r.faults or r.warnings]

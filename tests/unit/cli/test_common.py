@@ -20,3 +20,13 @@ def test_cli_values() -> None:
                                             (1536, "1536"), (10**9, "1000000000"), (1, "1"), (0, "0")])
 def test_size_text_is_read_back_exactly(size: int, text: str) -> None:
     assert size_text(size) == text and parse_size(text) == size
+
+
+def test_default_jobs_takes_every_cpu_only_for_enough_work() -> None:
+    from scraper.cli._common import default_jobs, usable_cpus
+
+    assert default_jobs(3, 1, 50) == 3  # as given, whatever the work
+    assert default_jobs(1, 10_000, 50) == 1
+    assert default_jobs(None, 49, 50) == 1  # a pool's start would cost more than it saves
+    assert default_jobs(None, 50, 50) == usable_cpus()
+    assert default_jobs(None, None, 50) == usable_cpus()  # the work is not known: assume it is large
