@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import gc
-from pathlib import Path
+import json
+import subprocess
+import sys
 
-from scraper.crawl.pipelines import extraction_pool
+from tests.conftest import REPO
 
 
 def rollup_mib(text: str) -> dict[str, int]:
@@ -23,13 +24,21 @@ def test_a_worker_forked_from_the_warm_forkserver_writes_little_of_its_own() -> 
     its collections leave those pages shared.  (What freezing saves over hundreds of pages, about
     7 MiB a worker, is measured in bench/README.md, too small to assert here.)
     """
-    pool = extraction_pool(1)
-    try:
-        # Functions of the standard library, so that unpickling them imports nothing into the worker.
-        memory = rollup_mib(pool.submit(Path.read_text, Path("/proc/self/smaps_rollup")).result(timeout=120))
-        frozen = pool.submit(gc.get_freeze_count).result(timeout=60)
-    finally:
-        pool.shutdown(wait=True)
+    # In a fresh interpreter: multiprocessing keeps one forkserver a process, started with the preload of the
+    # first pool that asked (an in-process export test's pool preloads scraper.export alone), so in this
+    # test process the extraction pool could get a forkserver that was never warmed up.
+    code = ("import gc, json, sys\nfrom pathlib import Path\nfrom scraper.crawl.pipelines import extraction_pool\n"
+            "if __name__ == '__main__':\n"
+            "    pool = extraction_pool(1)\n"
+            "    # Functions of the standard library, so that unpickling them imports nothing into the worker.\n"
+            "    text = pool.submit(Path.read_text, Path('/proc/self/smaps_rollup')).result(timeout=120)\n"
+            "    frozen = pool.submit(gc.get_freeze_count).result(timeout=60)\n"
+            "    pool.shutdown(wait=True)\n"
+            "    json.dump([text, frozen], sys.stdout)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text, frozen = json.loads(out.stdout)
+    memory = rollup_mib(text)
     assert memory["Private_Dirty"] < 30, memory
     # The preload's pages, shared: about 50 MiB.  (The language model's 39 MB table is a mapping of its file,
     # which a forked worker's resident set holds only once it classifies, so it is not counted here.)
