@@ -354,11 +354,10 @@ class Count:
     note: str = ""
 
 
-def count_warc(paths: Sequence[Path]) -> int:
-    """Response records of HTML pages with status 200."""
+def html_responses(paths: Sequence[Path]) -> Iterator[Any]:
+    """warcio's response records of HTML pages with status 200, read in order (each valid until the next)."""
     from warcio.archiveiterator import ArchiveIterator
 
-    pages = 0
     for path in paths:
         with open(path, "rb") as fh:
             for record in ArchiveIterator(fh):
@@ -366,8 +365,12 @@ def count_warc(paths: Sequence[Path]) -> int:
                     continue
                 content_type = record.http_headers.get_header("Content-Type") or ""
                 if record.http_headers.get_statuscode() == "200" and content_type.startswith("text/html"):
-                    pages += 1
-    return pages
+                    yield record
+
+
+def count_warc(paths: Sequence[Path]) -> int:
+    """Response records of HTML pages with status 200."""
+    return sum(1 for _ in html_responses(paths))
 
 
 def read_result(run_dir: Path) -> dict[str, Any]:

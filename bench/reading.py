@@ -49,6 +49,7 @@ from crawl import (
     become_subreaper,
     code_state,
     free_port,
+    html_responses,
     machine,
     package_version,
     pick_server,
@@ -255,16 +256,8 @@ def export_jobs(archive: Archive, workdir: Path, jobs: bool) -> dict[str, tuple[
 # -- trafilatura over a pool, the re-extraction baseline (run as a subprocess of this script) -----------------
 def html_payloads(warcs: Sequence[Path]) -> Iterator[tuple[bytes, str]]:
     """The HTML bodies of the 200 responses, decoded of their Content-Encoding (warcio's content_stream)."""
-    from warcio.archiveiterator import ArchiveIterator
-
-    for path in warcs:
-        with open(path, "rb") as fh:
-            for record in ArchiveIterator(fh):
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                content_type = record.http_headers.get_header("Content-Type") or ""
-                if record.http_headers.get_statuscode() == "200" and content_type.startswith("text/html"):
-                    yield record.content_stream().read(), record.rec_headers.get_header("WARC-Target-URI")
+    for record in html_responses(warcs):
+        yield record.content_stream().read(), record.rec_headers.get_header("WARC-Target-URI")
 
 
 def _bare_extraction(item: tuple[bytes, str]) -> bool:

@@ -268,7 +268,7 @@ def export(crawls: tuple[str, ...], fmt: str, sites: tuple[str, ...], since: str
     pages = [_manifest_pages(crawl) for crawl in selected]  # --latest reads every crawl twice
     task = progress.add_task("", total=None if None in pages else sum(p or 0 for p in pages) * (2 if latest else 1))
     advance = functools.partial(progress.advance, task)
-    jobs = default_jobs(jobs, _total_pages(selected), EXPORT_POOL_MIN_RECORDS)
+    jobs = default_jobs(jobs, None if None in pages else sum(p or 0 for p in pages), EXPORT_POOL_MIN_RECORDS)
     # One process: records, written by the sink; more: rows the pool's workers encoded, written as they are.
     pool = None
     if jobs > 1:
