@@ -92,6 +92,8 @@ class Capture:
     record_kind: str = "response"  # or "revisit"
     revisit_profile: str | None = None  # identical-payload-digest | server-not-modified
     refers_to: dict[str, Any] | None = None  # the original response of a revisit
+    rendered: bool = False  # the article was extracted from the DOM a browser rendered, not the HTML received
+    rendered_dom: WarcPointer | None = None  # the WARC resource record of that DOM, whenever the page was rendered
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,12 +139,16 @@ class PageRecord:
     changed_fields: list[str]
     text_simhash: str | None
     extractor: dict[str, str] | None
+    rendered: bool  # absent from records written before issue 20: read as false
+    rendered_dom: WarcPointer | None
 
     def to_dict(self) -> dict[str, Any]:
         # Shallow: asdict's recursive deep copy cost 2 % of the crawl process's CPU, and the
         # dict is serialised at once.  Its lists and dicts are the record's own.
         values = dict(self.__dict__)
         values["warc"] = asdict(self.warc)
+        if self.rendered_dom is not None:
+            values["rendered_dom"] = asdict(self.rendered_dom)
         return values
 
 
@@ -286,6 +292,8 @@ def build_page_record(crawl_id: str, capture: Capture, article: Article | None,
         changed_fields=changed,
         text_simhash=fingerprint.simhash,
         extractor=extractor if article is not None else None,
+        rendered=capture.rendered,
+        rendered_dom=capture.rendered_dom,
     )
 
 
@@ -332,6 +340,8 @@ def capture_from_record(record: dict[str, Any]) -> Capture:
         redirects=list(record.get("redirects") or []), access=record.get("access"),
         truncated=bool(record.get("truncated")), record_kind=record.get("record_kind", "response"),
         revisit_profile=record.get("revisit_profile"), refers_to=record.get("refers_to"),
+        rendered=bool(record.get("rendered")),
+        rendered_dom=WarcPointer(**record["rendered_dom"]) if record.get("rendered_dom") else None,
     )
 
 

@@ -58,6 +58,7 @@ from scraper.records import (
     HTML_TYPES,
     PAGE_RECORD_CONTENT_TYPE,
     Capture,
+    WarcPointer,
     capture_from_record,
     current_extractor,
     record_for_capture,
@@ -447,7 +448,22 @@ class Reextractor:
                       f"recorded truncated")
             capture = replace(capture, truncated=True)
         html, content_language = self.html_of(read.stored, capture.url, place)
+        if capture.rendered and capture.rendered_dom is not None:
+            # The crawl took this page's article from the DOM a browser rendered: so does re-extraction.
+            dom = self._rendered_dom(crawl, capture.rendered_dom)
+            if dom is None:
+                self.warn(f"{place}: the rendered DOM its record points at is not there; extracted from the HTML "
+                          f"received")
+                capture = replace(capture, rendered=False)
+            else:
+                html = dom
         return PreparedPage(stored, capture, read_payload=True, html=html, content_language=content_language)
+
+    def _rendered_dom(self, crawl: CrawlLayout, pointer: WarcPointer) -> str | None:
+        read = self._read(crawl.directory / pointer.file, pointer.offset)
+        if read is None or read.stored.record_id != pointer.record_id or read.stored.rec_type != "resource":
+            return None
+        return read.stored.content.decode("utf-8", "replace")
 
     def finish(self, crawl: CrawlLayout, prepared: PreparedPage,
                extracted: ExtractedPage | None) -> dict[str, Any] | None:

@@ -7,10 +7,21 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from scraper.cli._common import ExitStatus, catalog_status, fail, ignore_stop_signals, require, say
+import click
+
+from scraper.cli._common import (
+    ExitStatus,
+    catalog_status,
+    fail,
+    ignore_stop_signals,
+    parse_duration,
+    require,
+    say,
+)
 from scraper.storage.layout import ArchiveRootError, CrawlLayout, check_writable_root, is_crawl_locked, new_crawl_id
 
 
@@ -22,6 +33,41 @@ def parse_set_options(pairs: tuple[str, ...]) -> dict[str, Any]:
             fail(f"--set expects NAME=VALUE, got {pair!r}")
         out[name.strip()] = value
     return out
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def browser_options(command: F) -> F:
+    """``--browser``, ``--screenshot`` and ``--browser-timeout``: crawl's and rearchive's."""
+    command = click.option("--browser-timeout", metavar="DURATION",
+                           help="Give a page this long to load and settle in the browser (default 30s); "
+                                "then it is archived as far as it got.")(command)
+    command = click.option("--screenshot", is_flag=True,
+                           help="Keep a PNG of each rendered page's viewport (a WARC resource record).")(command)
+    return click.option(
+        "--browser", type=click.Choice(["never", "auto", "always"]), default="auto", show_default=True,
+        help="Render pages in headless Chromium: auto, only a page whose HTML is an empty shell its scripts fill "
+             "(little text found, scripts present); always, every HTML page; never. Every request a page makes "
+             "is archived; its article comes from the rendered DOM when that holds more text.")(command)
+
+
+def browser_overrides(browser: str, screenshot: bool, browser_timeout: str | None,
+                      set_options: dict[str, Any], extract: bool) -> dict[str, Any]:
+    """The settings of the browser flags; ``--browser always`` without a Chromium stops here, in one line."""
+    from scraper.crawl.browser import find_chromium
+
+    overrides: dict[str, Any] = {"BROWSER_MODE": browser, "BROWSER_SCREENSHOT": screenshot}
+    if browser_timeout:
+        overrides["BROWSER_TIMEOUT"] = parse_duration(browser_timeout)
+    if browser == "always":
+        if not extract:
+            fail("--browser always renders pages to read them: drop --no-extract (or use --browser never)")
+        executable = set_options.get("BROWSER_EXECUTABLE")
+        if find_chromium(executable) is None:
+            fail(f"--browser always: no Chromium {f'at {executable}' if executable else 'found'} (install Debian's "
+                 f"chromium package, or -s BROWSER_EXECUTABLE=PATH)")
+    return overrides
 
 
 # Settings that belong to one run of a crawl, not to the crawl: a resumed run sets its own.

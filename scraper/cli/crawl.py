@@ -20,7 +20,16 @@ from scraper.cli._common import (
     require,
     size_text,
 )
-from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
+from scraper.cli._crawl_run import (
+    base_overrides,
+    browser_options,
+    browser_overrides,
+    execute_crawl,
+    exit_status,
+    parse_set_options,
+    resume_crawl,
+    with_job,
+)
 from scraper.cli._shared import is_shared_db, shared_crawl
 from scraper.dates import DATE_FORMS
 from scraper.scope import parse_resolve
@@ -76,6 +85,7 @@ from scraper.storage.warc import DEFAULT_MAX_BYTES
 @click.option("--warc-max-size", metavar="SIZE", default=size_text(DEFAULT_MAX_BYTES), show_default=True,
               help="Start a new WARC file when the current one reaches SIZE.")
 @click.option("--no-extract", is_flag=True, help="Archive only; write records without extracted text.")
+@browser_options
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE",
               help="Set any Scrapy or scraper setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID",
@@ -91,7 +101,8 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
           max_bytes: str | None, max_time: str | None, requisites: bool, respect_noarchive: bool,
           allow_private: bool, resolve: tuple[str, ...], jsonl: str | None, ignore_robots: bool, contact: str | None,
           user_agent: str | None, warc_max_size: str, no_extract: bool, set_options: tuple[str, ...],
-          resume_id: str | None, quiet: bool, verbose: int, db: str | None, register_only: bool) -> None:
+          resume_id: str | None, quiet: bool, verbose: int, db: str | None, register_only: bool, browser: str,
+          screenshot: bool, browser_timeout: str | None) -> None:
     """Crawl URLs and archive them into ARCHIVE (WARC files, pages.jsonl, manifest.json).
 
     \b
@@ -179,7 +190,9 @@ def crawl(urls: tuple[str, ...], input_file: str | None, out: Path, depth: int, 
     elif contact:
         overrides["USER_AGENT"] = f"scraper/{__version__} (web archiver; +{contact})"
         overrides["ARCHIVE_CONTACT"] = contact
-    overrides.update(parse_set_options(set_options))
+    settings_given = parse_set_options(set_options)
+    overrides.update(browser_overrides(browser, screenshot, browser_timeout, settings_given, extract=not no_extract))
+    overrides.update(settings_given)
     if is_shared_db(db):
         raise SystemExit(shared_crawl(with_job(overrides), register_only=register_only, quiet=quiet))
     manifest = execute_crawl(with_job(overrides), quiet=quiet, jsonl=jsonl)

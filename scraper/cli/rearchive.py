@@ -21,7 +21,16 @@ import click
 
 from scraper.cli._common import ExitStatus, archive_option, fail, parse_duration, read_seed_file, say
 from scraper.cli._common import open_catalog as open_common_catalog
-from scraper.cli._crawl_run import base_overrides, execute_crawl, exit_status, parse_set_options, resume_crawl, with_job
+from scraper.cli._crawl_run import (
+    base_overrides,
+    browser_options,
+    browser_overrides,
+    execute_crawl,
+    exit_status,
+    parse_set_options,
+    resume_crawl,
+    with_job,
+)
 from scraper.cli._lock import acquire_lock
 from scraper.records import utc_timestamp
 from scraper.scope import url_key
@@ -186,6 +195,7 @@ def mark_watches(catalog: CatalogBackend, urls: list[str]) -> None:
 @out_option
 @db_option
 @click.option("--ignore-robots", is_flag=True, help="Do not fetch or obey robots.txt.")
+@browser_options
 @click.option("-s", "--set", "set_options", multiple=True, metavar="NAME=VALUE", help="Any setting (repeatable).")
 @click.option("--resume", "resume_id", metavar="CRAWL_ID",
               help="Finish the interrupted re-archive crawl ARCHIVE/crawls/CRAWL_ID/, then mark its URLs captured. "
@@ -194,7 +204,7 @@ def mark_watches(catalog: CatalogBackend, urls: list[str]) -> None:
 @click.option("-v", "--verbose", count=True, help="More log output on stderr.")
 def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, db: str | None,
               ignore_robots: bool, set_options: tuple[str, ...], resume_id: str | None, quiet: bool,
-              verbose: int) -> None:
+              verbose: int, browser: str, screenshot: bool, browser_timeout: str | None) -> None:
     """Capture every watched URL that is due (or --all, or the URLs given), once, then exit.
 
     \b
@@ -241,7 +251,9 @@ def rearchive(urls: tuple[str, ...], all_watches: bool, loop: bool, out: Path, d
         overrides = {**base_overrides(out, db, quiet, verbose), "ARCHIVE_SEEDS": seeds, RESUME_COMMAND: "rearchive"}
         if ignore_robots:
             overrides["ROBOTSTXT_OBEY"] = False
-        overrides.update(parse_set_options(set_options))
+        given = parse_set_options(set_options)
+        overrides.update(browser_overrides(browser, screenshot, browser_timeout, given, extract=True))
+        overrides.update(given)
         manifest = execute_crawl(with_job(overrides), quiet=quiet)
         if manifest.get("finish_reason") != "shutdown":
             # Every URL tried counts as captured, failures too: a gone page is not retried every minute.

@@ -28,6 +28,9 @@ pyproject.toml keeps an untested Scrapy out.  The private names, and why each is
   Scrapy's disk queue names each request's callback and errback by ``inspect.getmembers`` over the whole
   spider, about 0.3 ms a name, for every request queued; ours names them from a cache.
 
+* ``Downloader.per_slot_settings`` (:func:`configure_download_slot`): the parsed ``DOWNLOAD_SLOTS``, read when
+  a slot is made; a browser's requests for a page's parts get a slot of their own per host, made at run time.
+
 Nothing of ours is imported here: this module sits at the bottom of the layers.
 """
 
@@ -80,6 +83,11 @@ if TYPE_CHECKING:
     from scrapy.core.downloader import Slot
     from scrapy.http import Response
     from twisted.internet.defer import Deferred
+
+
+def configure_download_slot(downloader: Downloader, key: str, *, delay: float, concurrency: int) -> None:
+    """Settings for the download slot ``key`` as a ``DOWNLOAD_SLOTS`` entry gives them, before its first request."""
+    downloader.per_slot_settings.setdefault(key, {"delay": delay, "concurrency": concurrency})
 
 
 def schedule_coro(coro: Coroutine[Any, Any, Any]) -> None:

@@ -50,6 +50,10 @@ PAGES_EXTRACTED = Counter("pages_extracted", unit="extracted")
 PAGES_FAILED = Counter("pages_failed")
 PAGES_TRUNCATED = Counter("pages_truncated", "truncated", "page(s) over the size limit")
 REQUISITES = Counter("requisites", "requisites", "(images, styles, scripts, fonts)")
+PAGES_RENDERED = Counter("pages_rendered", "rendered", "page(s) rendered in Chromium (--browser)")
+BROWSER_EXCHANGES = Counter("browser_exchanges", "browser requests", "exchange(s) rendered pages made, archived")
+BROWSER_REFUSED = Counter("browser_refused", "browser refused",
+                          "request(s) of rendered pages refused (guard, robots.txt)")
 REVISITS = Counter("revisits", "unchanged", "revisit record(s)", per_kind=True)  # by profile
 NEW_VERSIONS = Counter("new_versions", "changed", "page(s) with a new version")
 SEEDS_FROM_SOURCES = Counter("seeds_from_sources", "from sources", "page(s) seeded from sitemaps/feeds")
@@ -67,11 +71,13 @@ ERRORS = Counter("errors", "errors", per_kind=True)  # by kind
 
 # The manifest's counts, in its order.
 COUNTERS = (REQUESTS, RESPONSES, EXCHANGES_ARCHIVED, WARC_RECORDS, WARC_BYTES, PAGES, PAGES_EXTRACTED, PAGES_FAILED,
-            PAGES_TRUNCATED, REQUISITES, REVISITS, NEW_VERSIONS, SEEDS_FROM_SOURCES, ROBOTS_DENIED,
+            PAGES_TRUNCATED, REQUISITES, PAGES_RENDERED, BROWSER_EXCHANGES, BROWSER_REFUSED, REVISITS, NEW_VERSIONS,
+            SEEDS_FROM_SOURCES, ROBOTS_DENIED,
             NOARCHIVE_SKIPPED, GUARD_REFUSED, SKIPPED_MAX_PAGES, FILTERED, HOST_DELAY, CRAWL_DELAY,
             RETRY_AFTER_WAITS, RETRY_AFTER_SECONDS, RETRIES, ERRORS)
 # The summary's rows of one figure and its words ("label  <n> <unit>", shown when not 0), in its order.
-LISTED = (NEW_VERSIONS, REQUISITES, SEEDS_FROM_SOURCES, ROBOTS_DENIED, NOARCHIVE_SKIPPED, GUARD_REFUSED,
+LISTED = (NEW_VERSIONS, REQUISITES, PAGES_RENDERED, BROWSER_EXCHANGES, BROWSER_REFUSED, SEEDS_FROM_SOURCES,
+          ROBOTS_DENIED, NOARCHIVE_SKIPPED, GUARD_REFUSED,
           SKIPPED_MAX_PAGES)
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +62,8 @@ class PageItem:
     archived: Archived  # the capture middleware's, for the catalog row and the previous version
     html: str | None = None  # decoded text of an HTML response worth extracting
     content_language: str | None = None
+    # The response's headers, for a browser rendering the page (only kept when the crawl may render)
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
     article: Article | None = None
     fingerprint: TextFingerprint | None = None  # of article.text, computed by the extraction worker
     extraction_error: str | None = None

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 from multiprocessing import forkserver, resource_tracker
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +23,12 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from sqlalchemy.exc import SQLAlchemyError
 
-from scraper.article import ExtractionOptions
+from scraper.article import Article, ExtractionOptions
 from scraper.crawl import counters
 from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import PageItem
+from scraper.crawl.rendering import Renderer
+from scraper.crawl.spider import ArchiveSpider
 from scraper.extract.worker import ExtractedPage, extract_for_record, init_worker
 from scraper.records import PAGE_RECORD_CONTENT_TYPE, current_extractor, record_for_capture
 from scraper.scope import url_key
@@ -128,6 +131,7 @@ class ExtractPipeline:
         # Started with the first page after the crawl has scheduled more than EXTRACT_IN_PROCESS_PAGES
         # requests, or when the spider opens if that is 0 (here the crawl is being set up, with SIGINT held back).
         self.executor: ProcessPoolExecutor | None = None
+        self.renderer = Renderer.from_crawler(crawler)  # None with --browser never
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -191,7 +195,7 @@ class ExtractPipeline:
         if item.html is None:
             return item
         try:
-            extracted = await self._extract(item)
+            extracted = await self._extract(item, item.html)
             item.article, item.fingerprint = extracted.article, extracted.fingerprint
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value(counters.PAGES_EXTRACTED.stat)
@@ -200,8 +204,43 @@ class ExtractPipeline:
             logger.warning("extraction failed for %s: %s", item.capture.url, item.extraction_error)
             if self.crawler.stats is not None:
                 self.crawler.stats.inc_value(counters.ERRORS.stat_of("extraction"))
+        if self.renderer is not None and self.renderer.wants(item, item.article.text if item.article else None):
+            await self._render(item)
         item.html = None  # free it: the WARC holds the page
+        item.response_headers = []
         return item
+
+    async def _render(self, item: PageItem) -> None:
+        """Render the page in Chromium; its DOM's links are followed, and its article is the record's when it
+        holds more text than the static one."""
+        assert self.renderer is not None
+        try:
+            rendering = await self.renderer.render(item)
+        except Exception as exc:
+            archive_run(self.crawler).warn(f"{item.capture.url}: rendering failed ({type(exc).__name__}: "
+                                           f"{' '.join(str(exc).split())[:200]}); the page is as received")
+            return
+        if rendering is None:
+            return
+        item.capture = replace(item.capture, rendered_dom=rendering.dom)
+        dom = rendering.page.dom
+        if dom is None:
+            return
+        spider = self.crawler.spider
+        engine = self.crawler.engine
+        if isinstance(spider, ArchiveSpider) and engine is not None:
+            for request in spider.rendered_page_requests(item.capture.url, dom, item.capture.depth,
+                                                         rendering.page.navigations):
+                engine.crawl(request)
+        try:
+            extracted = await self._extract(item, dom)
+        except Exception as exc:
+            logger.warning("extraction of the rendered %s failed: %s: %s", item.capture.url, type(exc).__name__, exc)
+            return
+        if _text_length(extracted.article) > _text_length(item.article):
+            item.article, item.fingerprint = extracted.article, extracted.fingerprint
+            item.capture = replace(item.capture, rendered=True)
+            item.extraction_error = None
 
     def _outgrows_in_process(self) -> bool:
         """Whether the crawl has scheduled more requests than EXTRACT_IN_PROCESS_PAGES: then its pool
@@ -212,34 +251,37 @@ class ExtractPipeline:
         scheduled = stats.get_value("scheduler/enqueued", 0) if stats is not None else 0
         return int(scheduled or 0) > self.in_process_pages
 
-    async def _extract(self, item: PageItem) -> ExtractedPage:
-        assert item.html is not None
+    async def _extract(self, item: PageItem, html: str) -> ExtractedPage:
         if self.workers <= 0 or (self.executor is None and self.extracted_in_process < self.in_process_pages
                                  and not self._outgrows_in_process()):
             # A few pages block the reactor for tens of milliseconds each; a crawl that has more starts the pool.
             self.extracted_in_process += 1
-            return extract_for_record(item.html, item.capture.url, self.options, item.content_language)
+            return extract_for_record(html, item.capture.url, self.options, item.content_language)
         try:
-            return await self._in_pool(item)
+            return await self._in_pool(item, html)
         except BrokenProcessPool:
             # Tried once more on fresh workers; if the page itself kills them, it fails alone.
-            return await self._in_pool(item)
+            return await self._in_pool(item, html)
 
-    async def _in_pool(self, item: PageItem) -> ExtractedPage:
-        assert item.html is not None
+    async def _in_pool(self, item: PageItem, html: str) -> ExtractedPage:
         pool = await self._pool()
         try:
-            future = pool.submit(extract_for_record, item.html, item.capture.url, self.options,
-                                 item.content_language)
+            future = pool.submit(extract_for_record, html, item.capture.url, self.options, item.content_language)
             return await asyncio.wrap_future(future)
         except BrokenProcessPool:
             self._replace_broken(pool)
             raise
 
-    def spider_closed(self) -> None:
+    async def spider_closed(self) -> None:
+        if self.renderer is not None:
+            await self.renderer.close()
         for pool in (self.retiring, self.executor):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _text_length(article: Article | None) -> int:
+    return len(article.text or "") if article is not None else 0
 
 
 class RecordPipeline:

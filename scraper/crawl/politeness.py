@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+# The download slots of what rendered pages ask for, one a host (crawl/rendering.py): a page's own parts, not
+# the crawl's pace on that host, which the summary's per-host delay reports.
+BROWSER_SLOT_PREFIX = "browser:"
+
+
 def _slot(crawler: Crawler, request: Request) -> tuple[str, Slot | None]:
     downloader = crawler.engine.downloader if crawler.engine else None
     if downloader is None:
@@ -100,7 +105,7 @@ class CrawlDelay:
             slot.delay = floor
         if floor is not None:
             slot.jitter = 0  # a random 0.5x-1.5x factor would undercut the floor
-        if self.crawler.stats is not None:
+        if self.crawler.stats is not None and not key.startswith(BROWSER_SLOT_PREFIX):
             self.crawler.stats.max_value(counters.HOST_DELAY.stat_of(key), round(slot.delay, 3))
 
     def response_downloaded(self, response: Response, request: Request) -> None:

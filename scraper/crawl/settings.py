@@ -169,3 +169,13 @@ EXTRACT_IN_PROCESS_PAGES = 16
 # workers fed as well (measured: the same wall time).
 SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 # EXTRACT_MIN_TEXT_SIZE, EXTRACT_FAVOR_PRECISION, EXTRACT_FAVOR_RECALL: scraper.defaults
+
+# -- rendering in Chromium (crawl/rendering.py, crawl/browser.py) ------------------------
+BROWSER_MODE = "auto"  # never | auto (a thin page whose HTML scripts build) | always
+BROWSER_EXECUTABLE = None  # a path or name; None: chromium, chromium-browser or google-chrome on PATH
+BROWSER_TIMEOUT = 30.0  # seconds for one page to load and settle; then it is cut where it got
+BROWSER_CONTEXTS = 2  # pages rendered at once, each in a context of its own
+BROWSER_RECYCLE_AFTER = 100  # pages per Chromium process: a fresh one gives back what the last one grew
+BROWSER_MAX_SCROLLS = 5  # scrolls to the bottom, for lazy images and infinite scroll, while the page grows
+BROWSER_SCREENSHOT = False  # a PNG of the viewport as a resource record (--screenshot)
+BROWSER_HOST_CONCURRENCY = 4  # a rendered page's requests in flight to one host (a browser's own is 6)

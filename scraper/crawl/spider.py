@@ -15,6 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator, MutableMapping
 from datetime import date
+from html import escape as html_escape
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -36,7 +37,7 @@ from scraper.crawl.extensions import ArchiveRun, archive_run
 from scraper.crawl.guard import AddressGuardRefused
 from scraper.crawl.items import Archived, PageItem
 from scraper.crawl.links import anchor_hrefs
-from scraper.crawl.middlewares import PREVIOUS_META, WARC_META
+from scraper.crawl.middlewares import PREVIOUS_META, WARC_META, header_pairs
 from scraper.crawl.politeness import NotSent
 from scraper.crawl.requisites import css_urls, html_requisites
 from scraper.crawl.shared_run import SharedArchiveRun, host_delays, start_host_at
@@ -191,6 +192,7 @@ class ArchiveSpider(scrapy.Spider):
         self.discover = dedupe_seeds(validate_url(u) for u in settings.getlist("ARCHIVE_DISCOVER"))
         self.sitemaps_from_robots = settings.getbool("ARCHIVE_SITEMAPS_FROM_ROBOTS")
         self.requisites = settings.getbool("ARCHIVE_REQUISITES")
+        self.may_render = (settings.get("BROWSER_MODE") or "never") != "never" and settings.getbool("EXTRACT_ENABLED")
         since = settings.get("ARCHIVE_SINCE")
         self.since = parse_since(since) if since else None
         depth = self._arg_depth if self._arg_depth is not None else settings.getint("ARCHIVE_DEPTH")
@@ -509,8 +511,21 @@ class ArchiveSpider(scrapy.Spider):
                 yield from self._requisite_requests(html_requisites(response.text, response.url), response.url, 1)
             if depth < self.scope.max_depth:
                 yield from self._follow_links(response, depth + 1)
-        yield PageItem(capture=capture, archived=archived, html=response.text if is_html and ok else None,
-                       content_language=_header(response, b"Content-Language"))
+        html = response.text if is_html and ok else None
+        yield PageItem(capture=capture, archived=archived, html=html,
+                       content_language=_header(response, b"Content-Language"),
+                       response_headers=header_pairs(response.headers) if html is not None and self.may_render else [])
+
+    def rendered_page_requests(self, url: str, dom: str, depth: int,
+                               navigations: list[str]) -> Iterator[scrapy.Request]:
+        """The links in scope of a page's rendered DOM, and the places its scripts tried to navigate to
+        (``location = ...``: the browser was kept on the page), as the page's own links are followed."""
+        if depth >= self.scope.max_depth:
+            return
+        # The navigations as anchors after the DOM: the one link-following path, with its scope and dedup.
+        anchors = "".join(f'<a href="{html_escape(target)}"></a>' for target in navigations)
+        rendered = HtmlResponse(url=url, body=(dom + anchors).encode("utf-8"), encoding="utf-8")
+        yield from self._follow_links(rendered, depth + 1)
 
     def _follow_links(self, response: HtmlResponse, depth: int) -> Iterator[scrapy.Request]:
         base = get_base_url(response)  # <base href> if the page has one, as urljoin would use

@@ -299,6 +299,24 @@ class WarcFileWriter:
         # (warcio: the block; FastWARC: the body after the head): give it a block digest only.
         return self._write(record, payload_digest=not content_type.startswith("application/http"))
 
+    def write_resource(self, target_uri: str, concurrent_to: str, body: bytes, content_type: str,
+                       fetched_at: datetime) -> WarcPointer:
+        """A ``resource`` record made during a capture, not received over HTTP (a page's rendered DOM, a
+        screenshot), tied to that capture's response by WARC-Concurrent-To."""
+        self._ensure_room()
+        warc_headers = {"WARC-Date": format_warc_date(fetched_at), "WARC-Concurrent-To": concurrent_to}
+        record = self._builder.create_warc_record(
+            target_uri, "resource", payload=io.BytesIO(body), length=len(body),
+            warc_content_type=content_type, warc_headers_dict=warc_headers,
+        )
+        return self._write(record)
+
+
+def rendered_uri(kind: str, url: str) -> str:
+    """The target URI of what rendering a page made (``dom``, ``screenshot``): never the page's own, so
+    replay serves the page as it was received, not its DOM."""
+    return f"urn:{kind}:{url}"
+
 
 def metadata_uri(url: str) -> str:
     """A target URI for our metadata records that never shadows the page in replay."""

@@ -7,7 +7,8 @@ from scraper.crawl.counters import COUNTERS, LISTED, PREFIX, counts_from_stats
 # The manifest's `counts`, as programs read them: these names never change.
 MANIFEST_COUNTS = [
     "requests", "responses", "exchanges_archived", "warc_records", "warc_bytes", "pages", "pages_extracted",
-    "pages_failed", "pages_truncated", "requisites", "revisits", "new_versions", "seeds_from_sources",
+    "pages_failed", "pages_truncated", "requisites", "pages_rendered", "browser_exchanges", "browser_refused",
+    "revisits", "new_versions", "seeds_from_sources",
     "robots_denied", "noarchive_skipped", "guard_refused", "skipped_max_pages", "filtered", "host_delay",
     "crawl_delay", "retry_after_waits", "retry_after_seconds", "retries", "errors",
 ]
