@@ -227,3 +227,18 @@ def test_the_disk_queue_pushes_the_dict_scrapy_would_and_pops_the_same_requests(
         ours.push(Request("http://127.0.0.1/f", callback=lambda response: None))
     ours.close()
     theirs.close()
+
+
+def test_a_slot_configured_at_run_time_gets_its_delay_and_concurrency() -> None:
+    """configure_download_slot writes what DOWNLOAD_SLOTS would have said, which Scrapy reads when it makes a slot."""
+    from scrapy.core.downloader import Downloader
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(settings_dict={"DOWNLOAD_SLOTS": {"other": {"delay": 3}}})
+    downloader = compat_scrapy.GatedDownloader(crawler)
+    compat_scrapy.configure_download_slot(downloader, "browser:example.com", delay=0.0, concurrency=4)
+    compat_scrapy.configure_download_slot(downloader, "other", delay=0.0, concurrency=4)  # a user's entry stands
+    assert downloader.per_slot_settings == {"browser:example.com": {"delay": 0.0, "concurrency": 4},
+                                            "other": {"delay": 3}}
+    assert _calls(Downloader._get_slot, "per_slot_settings"), "slots are no longer made from per_slot_settings"
+    downloader.close()
