@@ -55,6 +55,8 @@ REMOVED_TRANSFER_ENCODING = "X-Archive-Orig-Transfer-Encoding"
 WARC_META = "warc_capture"  # an Archived, or None when the page asked not to be archived
 PREVIOUS_META = "previous_capture"  # the URL's last good capture, set by the spider
 MAXSIZE_LIFTED = "scraper_maxsize_lifted"  # set by politeness.BodySizeLimit
+# Extension fields for the request record (name, value pairs), set by whoever made the request (crawl/rendering.py)
+REQUEST_FIELDS_META = "warc_request_fields"
 
 
 def header_pairs(headers: Headers) -> list[tuple[str, str]]:
@@ -102,6 +104,7 @@ def exchange_from(request: Request, response: Response, fetched_at: datetime) ->
         fetched_at=fetched_at,
         remote_ip=str(response.ip_address) if response.ip_address else None,
         truncated=truncated,
+        request_fields=tuple(request.meta.get(REQUEST_FIELDS_META, ())),
     )
 
 

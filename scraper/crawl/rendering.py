@@ -35,7 +35,7 @@ from scraper.crawl.browser import (
 )
 from scraper.crawl.extensions import archive_run
 from scraper.crawl.items import Archived, PageItem
-from scraper.crawl.middlewares import PREVIOUS_META, WARC_META, header_pairs
+from scraper.crawl.middlewares import PREVIOUS_META, REQUEST_FIELDS_META, WARC_META, header_pairs
 from scraper.crawl.politeness import BROWSER_SLOT_PREFIX
 from scraper.extract.shell import is_thin, shell_signals
 from scraper.records import WarcPointer
@@ -51,8 +51,12 @@ logger = logging.getLogger(__name__)
 BROWSER_MODES = ("never", "auto", "always")
 # Request headers the crawl's downloader sets itself: its own Accept-Encoding (only codings it can
 # decode), the length of the body it sends, the connection it keeps.
+# (Chromium adds its Accept-Encoding below the interception: a page's requests arrive here without one.)
 _NOT_FORWARDED = frozenset({"accept-encoding", "content-length", "connection", "host", "keep-alive"})
 SUBRESOURCE_KIND = "browser"  # request.meta["kind"] of what a rendering page asks for
+# The WARC extension field of the request record of each of them: the kind of thing the page asked for
+# (Chromium's resource type: script, fetch, image ...) and for which page.
+BROWSER_REQUEST_FIELD = "Scraper-Browser-Request"
 
 
 @dataclass(frozen=True)
@@ -168,10 +172,12 @@ class Renderer:
         slot = f"{BROWSER_SLOT_PREFIX}{urlsplit(asked.url).hostname or ''}"
         configure_download_slot(engine.downloader, slot, delay=0.0, concurrency=self.host_concurrency)
         key = url_key(asked.url)
+        note = f"{asked.resource_type}; page={page_url}"
         request = scrapy.Request(
             asked.url, method=asked.method, body=asked.body or None, dont_filter=True,
             headers=[(n, v) for n, v in asked.headers if n.lower() not in _NOT_FORWARDED and not n.startswith(":")],
             meta={"kind": SUBRESOURCE_KIND, "referrer": page_url, "resource_type": asked.resource_type,
+                  REQUEST_FIELDS_META: ((BROWSER_REQUEST_FIELD, note),),
                   "dont_redirect": True, "handle_httpstatus_all": True, "dont_merge_cookies": True,
                   "download_slot": slot, "autothrottle_dont_adjust_delay": True,
                   PREVIOUS_META: self.payloads.get(key)})

@@ -70,6 +70,9 @@ class HttpExchange:
     fetched_at: datetime
     remote_ip: str | None = None
     truncated: str | None = None  # WARC-Truncated reason, e.g. "length"
+    # Extension fields of the request record (WARC 1.1 §4): what the fields of the standard cannot say
+    # about how the request came to be made (Scraper-Browser-Request: made for a page a browser rendered).
+    request_fields: tuple[tuple[str, str], ...] = ()
 
 
 IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -280,7 +283,8 @@ class WarcFileWriter:
             payload=io.BytesIO(exchange.request_body), length=len(exchange.request_body),
             http_headers=RawHeaders(request_line, list(exchange.request_headers), protocol="",
                                      is_http_request=True),
-            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id},
+            warc_headers_dict={"WARC-Date": warc_date, "WARC-Concurrent-To": response_id,
+                               **dict(exchange.request_fields)},
         )
         request_location = self._write(request)
         response_location = self._write(response)

@@ -134,6 +134,11 @@ def test_every_exchange_of_the_page_is_in_the_warc_as_received(rendered: Crawl) 
     requests = {r.target_uri for r in records if r.rec_type == "request"}
     for path in ("/app.js", "/app.css", "/api/article/1", "/api/article/2"):
         assert rendered.site.url(path) in requests
+    # Its request record says what kind of request it was and for which rendered page.
+    notes = sorted(r.warc_headers["Scraper-Browser-Request"] for r in records
+                   if r.rec_type == "request" and r.target_uri == rendered.site.url("/api/article/1"))
+    assert notes == [f"fetch; page={rendered.site.url(page)}"  # asked for by both
+                     for page in ("/article/1", "/probe")]
     # Each request is paired with its response (or revisit) by WARC-Concurrent-To.
     by_id = {r.record_id: r for r in records}
     for request in (r for r in records if r.rec_type == "request"):
