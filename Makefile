@@ -25,7 +25,7 @@ WARCPROX_VERSION ?= 2.13.1
 WARCPROX_VENV    ?= /tmp/warcprox-venv
 WARCPROX_STAMP   := $(WARCPROX_VENV)/.warcprox-$(WARCPROX_VERSION)
 
-.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction train-extraction bench-workers bench-reading clean
+.PHONY: setup crawl replay test warc-check warcprox lint bench-extraction train-extraction bench-workers bench-reading bench-browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -94,6 +94,10 @@ bench-crawl: $(STAMP)
 bench-reading: $(STAMP)
 	$(BIN)/python -c 'import fastwarc' 2>/dev/null || $(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/reading.py $(if $(QUICK),--quick)
+
+## --browser: pages rendered in Chromium a second and their memory; what auto costs on the static site (issue 20)
+bench-browser: $(STAMP)
+	$(BIN)/python bench/browser.py
 
 ## workers on one crawl through a temporary PostgreSQL server (Debian's postgresql), and the lease rate
 bench-workers: $(STAMP)
