@@ -133,6 +133,7 @@ class JsSite:
     private_port: int = 0
     static_pages: int = 100
     articles: int = 3
+    edition: int = 1  # what /api/article/N says changes with it; the pages' HTML does not
     requests: list[str] = field(default_factory=list)
     private_hits: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -153,9 +154,14 @@ class JsSite:
             return sum(1 for p in self.requests if p == path)
 
 
-def article_json(n: int, articles: int) -> dict[str, object]:
-    return {"title": f"Bridge vote, part {n}", "author": "Ada Reporter",
-            "paragraphs": [f"{text} (Part {n}.)" for text in PARAGRAPHS],
+UPDATE = "Update: the committee has put the vote off until the engineers' schedule is ready."
+
+
+def article_json(n: int, articles: int, edition: int = 1) -> dict[str, object]:
+    paragraphs = [f"{text} (Part {n}.)" for text in PARAGRAPHS]
+    if edition > 1:
+        paragraphs.append(f"{UPDATE} (Edition {edition}.)")
+    return {"title": f"Bridge vote, part {n}", "author": "Ada Reporter", "paragraphs": paragraphs,
             "next": f"/article/{n + 1}" if n < articles else None}
 
 
@@ -204,7 +210,7 @@ def _handler(site: JsSite) -> type[BaseHTTPRequestHandler]:
                 self._send(200, b"body { font-family: serif; }", "text/css")
             elif path.startswith("/api/article/"):
                 n = int(path.rsplit("/", 1)[1])
-                self._send(200, json.dumps(article_json(n, site.articles)).encode(), "application/json",
+                self._send(200, json.dumps(article_json(n, site.articles, site.edition)).encode(), "application/json",
                            gzipped=True)
             elif path == "/lazy":
                 self._send(200, LAZY.encode(), html)

@@ -206,6 +206,10 @@ class ExtractPipeline:
                 self.crawler.stats.inc_value(counters.ERRORS.stat_of("extraction"))
         if self.renderer is not None and self.renderer.wants(item, item.article.text if item.article else None):
             await self._render(item)
+        if item.capture.record_kind == "revisit" and not item.capture.rendered:
+            # An unchanged shell read again to be rendered, and not rendered after all: the record keeps the
+            # article of the capture it revisits, not what the shell alone says.
+            item.article = item.fingerprint = None
         item.html = None  # free it: the WARC holds the page
         item.response_headers = []
         return item

@@ -511,7 +511,11 @@ class ArchiveSpider(scrapy.Spider):
                 yield from self._requisite_requests(html_requisites(response.text, response.url), response.url, 1)
             if depth < self.scope.max_depth:
                 yield from self._follow_links(response, depth + 1)
-        html = response.text if is_html and ok else None
+        # An unchanged shell whose last capture was rendered is rendered again: its article lives in what its
+        # scripts fetch, which may have changed while the HTML did not.
+        render_again = (is_html and self.may_render and archived.revisit_profile == "identical-payload-digest"
+                        and archived.previous is not None and bool(archived.previous.record.get("rendered")))
+        html = response.text if is_html and (ok or render_again) else None
         yield PageItem(capture=capture, archived=archived, html=html,
                        content_language=_header(response, b"Content-Language"),
                        response_headers=header_pairs(response.headers) if html is not None and self.may_render else [])

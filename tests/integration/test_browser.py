@@ -219,6 +219,21 @@ def test_reextract_reads_a_rendered_page_from_its_dom(rendered: Crawl, tmp_path:
     assert after["text"] == before["text"] and f"{PARAGRAPHS[0]} (Part 1.)" in after["text"]
 
 
+def test_an_unchanged_shell_is_rendered_again_and_its_new_article_versioned(tmp_path: Path) -> None:
+    """Re-archiving: the shell's bytes are the same (a revisit), what its script fetches is not."""
+    chromium()
+    with JsSiteServer(static_pages=1, articles=1) as site:
+        first = crawl(site, tmp_path, site.url("/article/1"))
+        site.edition = 2
+        proc = run_scraper("crawl", site.url("/article/1"), "--archive", str(tmp_path), *FAST)
+        assert proc.returncode == 0, proc.stderr
+    second_dir = next(d for d in crawl_dirs(tmp_path) if d != first.directory)
+    (again,) = read_jsonl(second_dir / "pages.jsonl")
+    assert first.record("/article/1")["version"] == 1
+    assert again["record_kind"] == "revisit" and again["rendered"] is True
+    assert "(Edition 2.)" in again["text"] and again["version"] == 2 and "text" in again["changed_fields"]
+
+
 def test_a_spinning_page_is_archived_and_the_crawl_goes_on(js_site: JsSite, tmp_path: Path) -> None:
     chromium()
     started = time.monotonic()
