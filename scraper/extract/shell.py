@@ -42,7 +42,16 @@ class ShellSignals:
         return self.scripts > 0 and (self.empty_mount or self.asks_for_script)
 
 
+# A <script> that may run: any but a data block (JSON-LD, JSON). Without one, nothing is parsed.
+_MAY_RUN = re.compile(r"<script\b(?![^>]*\btype\s*=\s*[\"']?application/(?:ld\+)?json)", re.IGNORECASE)
+_NO_SCRIPTS = ShellSignals(scripts=0, visible_chars=-1, empty_mount=False, asks_for_script=False)
+
+
 def shell_signals(html: str) -> ShellSignals:
+    """What the page says about how its content arrives; a page without a script that may run is not
+    parsed at all (``visible_chars`` is then -1: not counted)."""
+    if _MAY_RUN.search(html) is None:
+        return _NO_SCRIPTS
     try:
         root = lxml_html.document_fromstring(html)
     except (etree.ParserError, ValueError):  # empty, or nothing but a declaration

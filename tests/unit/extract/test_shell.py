@@ -55,3 +55,13 @@ def test_the_golden_pages_are_not_shells() -> None:
 def test_thin() -> None:
     assert is_thin(None) and is_thin("") and is_thin("  Loading…  ")
     assert is_thin("x" * (THIN_TEXT_CHARS - 1)) and not is_thin("x" * THIN_TEXT_CHARS)
+
+
+def test_a_page_with_no_script_that_may_run_is_not_parsed() -> None:
+    """Most server-built pages: decided by one search, not a parse (the cost of --browser auto on them)."""
+    for html in ("<html><body><p>Short.</p></body></html>",
+                 '<html><body><script type="application/ld+json">{"@type": "NewsArticle"}</script></body></html>',
+                 "<html><body><SCRIPT TYPE='application/json'>{}</SCRIPT><div id=root></div></body></html>"):
+        assert shell_signals(html).visible_chars == -1 and not shell_signals(html).script_built
+    assert shell_signals("<html><body><script type=module src=a.js></script><div id=root></div></body></html>"
+                         ).script_built
