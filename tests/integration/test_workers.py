@@ -53,9 +53,13 @@ def count(db: str, query: str) -> int:
         return 0
 
 
-def wait_for(condition: Any, what: str, timeout: float = 90) -> None:
+def wait_for(condition: Any, what: str, timeout: float = 90, process: subprocess.Popen[str] | None = None) -> None:
+    """Until ``condition()`` holds; a failure, with the process's stderr, if ``process`` ends first."""
     deadline = time.monotonic() + timeout
     while not condition():
+        if process is not None and process.poll() is not None:
+            stderr = process.communicate()[1]
+            pytest.fail(f"the worker ended (exit {process.returncode}) before {what}: {stderr[-2000:]}")
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
 
@@ -81,10 +85,15 @@ def test_three_workers_share_a_crawl_and_one_killed_loses_nothing(multihost_site
     crawl_id = registered.stdout.strip()
     crawl = root / "crawls" / crawl_id
     # Few files (warc-check reads each one with half a dozen programs): a worker's pages are done at its end.
-    workers = {name: start_worker(root, db, name, rotate="30") for name in ("w1", "w2", "w3")}
+    # w2 first, holding leases before the others start: a worker that starts alone takes every host (its fair
+    # share), and under load w2 could start after the others had taken them all and never hold a lease.
+    workers = {"w2": start_worker(root, db, "w2", rotate="30")}
+    w2_leases = "select count(*) from frontier where leased_by = 'w2' and state = 'leased'"
+    wait_for(lambda: count(db, w2_leases) > 0, "w2 to hold leases", process=workers["w2"])
+    workers.update((name, start_worker(root, db, name, rotate="30")) for name in ("w1", "w3"))
     # w2 dies holding leases, once the crawl is well under way
-    wait_for(lambda: count(db, "select count(*) from frontier where leased_by = 'w2' and state = 'leased'") > 0
-             and count(db, "select count(*) from frontier where state <> 'queued'") >= 200, "w2 to hold leases")
+    wait_for(lambda: count(db, w2_leases) > 0 and count(db, "select count(*) from frontier where state <> 'queued'")
+             >= 200, "w2 to hold leases, 200 requests leased or done", process=workers["w2"])
     workers["w2"].kill()
     assert workers["w2"].wait(10) == -signal.SIGKILL
     for name in ("w1", "w3"):
