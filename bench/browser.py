@@ -137,20 +137,25 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=200, help="script-built articles to render (default 200)")
     parser.add_argument("--static-pages", type=int, default=1000, help="articles of the static site (default 1000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each mode on the static site (default 3)")
+    parser.add_argument("--only", choices=("rendering", "static"), help="one of the two measurements")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp:
         work = Path(tmp)
-        rendered = rendering(args.articles, work)
-        print("\n## rendering: the browser tests' site")
-        print_table(HEADERS, [row(run) for run in rendered])
-        never, _static_always, always = rendered
-        print(f"\nscript-built, --browser always: {always.pages_per_s:.1f} pages/s, {always.cpu_ms_per_page:.0f} ms "
-              f"CPU a page, peak tree PSS {always.measurement.tree_pss_mib:.0f} MiB; against the server-built "
-              f"articles without a browser: {never.pages_per_s / always.pages_per_s:.1f}x the wall time a page, "
-              f"{always.cpu_ms_per_page / never.cpu_ms_per_page:.1f}x the CPU")
+        rendered: list[Run] = []
+        if args.only in (None, "rendering"):
+            rendered = rendering(args.articles, work)
+            print("\n## rendering: the browser tests' site")
+            print_table(HEADERS, [row(run) for run in rendered])
+            never, _static_always, always = rendered
+            print(f"\nscript-built, --browser always: {always.pages_per_s:.1f} pages/s, {always.cpu_ms_per_page:.0f} "
+                  f"ms CPU a page, peak tree PSS {always.measurement.tree_pss_mib:.0f} MiB; against the server-built "
+                  f"articles without a browser: {never.pages_per_s / always.pages_per_s:.1f}x the wall time a page, "
+                  f"{always.cpu_ms_per_page / never.cpu_ms_per_page:.1f}x the CPU")
+        if args.only == "rendering":
+            return
         static = auto_on_static(args.static_pages, args.repeat, work)
         print("\n## --browser auto on the static news site (no page needs a browser)")
         print_table(HEADERS, [row(run) for run in static])
