@@ -59,7 +59,10 @@ def browser_overrides(browser: str, screenshot: bool, browser_timeout: str | Non
 
     overrides: dict[str, Any] = {"BROWSER_MODE": browser, "BROWSER_SCREENSHOT": screenshot}
     if browser_timeout:
-        overrides["BROWSER_TIMEOUT"] = parse_duration(browser_timeout)
+        try:
+            overrides["BROWSER_TIMEOUT"] = parse_duration(browser_timeout)
+        except click.BadParameter as exc:
+            fail(f"--browser-timeout: {exc.message}")
     if browser == "always":
         if not extract:
             fail("--browser always renders pages to read them: drop --no-extract (or use --browser never)")

@@ -279,6 +279,8 @@ def test_without_chromium_auto_says_so_once_and_always_stops(js_site: JsSite, tm
     assert always.returncode == 2
     assert always.stderr.strip().count("\n") == 0 and "Chromium" in always.stderr
     assert not crawl_dirs(tmp_path / "x")
+    bad = run_scraper("crawl", js_site.url("/article/1"), "--browser-timeout", "soon", "--archive", str(tmp_path / "x"))
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--browser-timeout: 'soon'" in bad.stderr
     rearchive = run_scraper("rearchive", js_site.url("/article/1"), "--browser", "always", "--archive",
                             str(tmp_path / "x"), "-s", f"BROWSER_EXECUTABLE={missing}")
     assert rearchive.returncode == 2 and "Chromium" in rearchive.stderr and not crawl_dirs(tmp_path / "x")
