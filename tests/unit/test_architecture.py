@@ -36,6 +36,16 @@ def test_the_crawl_process_does_not_load_extraction() -> None:
     assert not any(isinstance(node, ast.Import | ast.ImportFrom) for node in top_level)
 
 
+def test_a_crawl_on_one_machine_loads_no_shared_crawl_code_and_no_browser() -> None:
+    """PostgreSQL's SQL, the leases and Playwright load only when a crawl needs them (a worker, a page to render)."""
+    code = ("import sys\nimport scraper.cli, scraper.crawl.runner, scraper.crawl.pipelines, scraper.crawl.spider\n"
+            "import scraper.crawl.middlewares, scraper.crawl.extensions, scraper.crawl.rendering\n"
+            "print(sorted(m for m in ('scraper.crawl.shared_run', 'scraper.storage.shared', 'playwright',\n"
+            "                         'sqlalchemy.dialects.postgresql') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
+    assert out.stdout.strip() == "[]"
+
+
 def imported_modules(path: Path) -> set[str]:
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
