@@ -112,13 +112,16 @@ class Renderer:
 
     def _give_up(self, reason: str) -> None:
         """No browser for this crawl: said once, and the pages are read as received."""
-        if self.unavailable is None:
-            self.unavailable = reason
+        if self.unavailable is not None:
+            return  # said already (pages rendered side by side all find the browser missing)
+        self.unavailable = reason
         self.run.warn(f"--browser {self.mode}: {reason}; pages are archived and read as received, not rendered "
                       f"(install Debian's chromium package, or -s BROWSER_EXECUTABLE=PATH)")
 
     async def render(self, item: PageItem) -> Rendering | None:
         """Render the page of ``item`` (whose ``html`` is its decoded body); None when there is no browser."""
+        if self.unavailable is not None:
+            return None
         if self.executable is None:
             configured = self.crawler.settings.get("BROWSER_EXECUTABLE")
             self._give_up(f"no Chromium at {configured}" if configured else
