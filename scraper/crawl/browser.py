@@ -273,8 +273,9 @@ class Browser:
             remaining = max(deadline - loop.time(), 0.0) + 2.0  # the DOM is worth a little more time
             try:
                 dom = await asyncio.wait_for(page.content(), remaining)
-            except (TimeoutError, PlaywrightError) as exc:
-                problem = problem or f"the page never let go of its main thread ({_first_line(exc) or 'timeout'})"
+            except (TimeoutError, PlaywrightError):
+                # A script spinning in a loop: nothing can be read of the page.
+                problem = f"{problem or 'settled'}; no DOM: the page never let go of its main thread"
             screenshot = None
             if self.screenshot and dom is not None:
                 with contextlib.suppress(TimeoutError, PlaywrightError):
@@ -317,21 +318,28 @@ class Browser:
     async def _load(self, page: Page, url: str, deadline: float) -> tuple[bool, str | None]:
         """Load, wait for the network to go quiet, scroll for what loads on view; by ``deadline``."""
         from playwright.async_api import Error as PlaywrightError
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         loop = asyncio.get_running_loop()
 
         def left_ms() -> float:
             return max(deadline - loop.time(), 0.0) * 1000
 
+        cut = f"cut at the {self.timeout:g} s limit"
         try:
             await page.goto(url, wait_until="load", timeout=max(left_ms(), 1))
-            await page.wait_for_load_state("networkidle", timeout=max(left_ms(), 1))
+        except PlaywrightTimeout:
+            return False, f"{cut}: the page never finished loading"
         except PlaywrightError as exc:
-            return False, f"not settled in {self.timeout:g} s: {_first_line(exc)}"
+            return False, f"the page did not load: {_first_line(exc)}"
+        try:
+            await page.wait_for_load_state("networkidle", timeout=max(left_ms(), 1))
+        except PlaywrightError:
+            return False, f"{cut}: its network never went quiet"
         # Lazy images and infinite scroll load what comes into view: scroll to the bottom until nothing new comes.
         for _ in range(self.max_scrolls):
             if left_ms() <= 0:
-                return False, f"not settled in {self.timeout:g} s while scrolling"
+                return False, f"{cut} while scrolling"
             try:
                 height = await asyncio.wait_for(page.evaluate(_SCROLL_TO_BOTTOM), left_ms() / 1000)
                 await page.wait_for_load_state("networkidle", timeout=max(left_ms(), 1))
@@ -339,8 +347,8 @@ class Browser:
                 await page.wait_for_load_state("networkidle", timeout=max(left_ms(), 1))
                 grown = await asyncio.wait_for(page.evaluate("document.documentElement.scrollHeight"),
                                                max(left_ms(), 1) / 1000)
-            except (TimeoutError, PlaywrightError) as exc:
-                return False, f"not settled in {self.timeout:g} s while scrolling: {_first_line(exc) or 'timeout'}"
+            except (TimeoutError, PlaywrightError):
+                return False, f"{cut} while scrolling: the page or its network never went quiet"
             if grown <= height:
                 break
         return True, None
