@@ -155,6 +155,8 @@ class PageRecord:
 KEY_FIELDS = ("text", "title", "authors", "published", "modified")
 # The revisit_profile of a capture the server answered with 304 Not Modified.
 NOT_MODIFIED = "server-not-modified"
+# The revisit_profile of a capture whose payload was byte for byte an earlier one's.
+IDENTICAL_PAYLOAD = "identical-payload-digest"
 
 
 def simhash(text: str | None) -> str | None:

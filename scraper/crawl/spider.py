@@ -41,7 +41,7 @@ from scraper.crawl.links import anchor_hrefs
 from scraper.crawl.middlewares import PREVIOUS_META, WARC_META, header_pairs
 from scraper.crawl.politeness import NotSent
 from scraper.crawl.requisites import css_urls, html_requisites
-from scraper.records import Capture
+from scraper.records import IDENTICAL_PAYLOAD, Capture
 from scraper.resume import ResumeState
 from scraper.scope import Scope, url_key
 from scraper.seeds import (
@@ -523,7 +523,7 @@ class ArchiveSpider(scrapy.Spider):
                 yield from self._follow_links(response, depth + 1)
         # An unchanged shell whose last capture was rendered is rendered again: its article lives in what its
         # scripts fetch, which may have changed while the HTML did not.
-        render_again = (is_html and self.may_render and archived.revisit_profile == "identical-payload-digest"
+        render_again = (is_html and self.may_render and archived.revisit_profile == IDENTICAL_PAYLOAD
                         and archived.previous is not None and bool(archived.previous.record.get("rendered")))
         html = response.text if is_html and (ok or render_again) else None
         yield PageItem(capture=capture, archived=archived, html=html,
